@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Assessment: gather the facts of one sign-in (groups, address), run the
+ * real-time detections against the store and the admin's IP lists, and ask
+ * the engine for a decision.  Shared by the PAM module and `riskctl whatif`.
+ * Does not log and does not record; the caller does.
+ */
+#ifndef RR_ASSESS_H
+#define RR_ASSESS_H
+
+#include "rr_engine.h"
+#include "rr_policy.h"
+#include "rr_store.h"
+
+#define RR_GROUPS_MAX 256
+
+typedef struct {
+	const char *user;
+	const char *service;
+	const char *rhost; /* NULL/"" = local */
+	const char *tty;
+} rr_signin_input;
+
+typedef struct {
+	rr_facts facts;
+	char user[RR_USER_MAX + 1];
+	char service[RR_SERVICE_MAX + 1];
+	char rhost[RR_RHOST_MAX + 1];
+	char tty[RR_TTY_MAX + 1];
+	char netkey[RR_NETKEY_MAX]; /* "" when local */
+	char *group_names[RR_GROUPS_MAX];
+	size_t n_groups;
+	rr_store_user stored;
+	rr_user_risk user_risk;
+	rr_history history;
+	rr_detection dets[RR_EVENT__COUNT];
+	size_t n_dets;
+	rr_policy_result *results; /* n = policy->n_policies */
+	rr_decision decision;
+} rr_assessment;
+
+/*
+ * Validate the input (lengths, characters: -EINVAL), look up the user's
+ * groups (-ENOENT for an unknown user), read the store, run detections and
+ * decide.  On error `a` is left cleared.  `now` is unix seconds.
+ */
+int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
+	      int64_t now, rr_assessment *a);
+void rr_assessment_clear(rr_assessment *a);
+
+/* Fill a store record from an assessment (pointers into `a`). */
+void rr_assess_to_record(const rr_policy *p, const rr_assessment *a,
+			 const char *outcome, int64_t now, char *applied,
+			 size_t applied_len, char *report_only,
+			 size_t report_only_len, rr_signin_rec *rec);
+
+/* "unfamiliarFeatures:medium,maliciousIPAddress:high" or "-". */
+void rr_assess_detections_text(const rr_detection *d, size_t n, char *buf,
+			       size_t len);
+/* Names of policies that applied, `sep`-separated; enforced or report-only. */
+void rr_assess_policy_names(const rr_policy *p, const rr_decision *d,
+			    bool report_only, const char *sep, char *buf,
+			    size_t len);
+/* Why a policy applied or not, for an admin: "user risk none not in
+ * [high]", "service su not included", ... */
+void rr_assess_explain(const rr_policy *p, const rr_assessment *a, size_t i,
+		       char *buf, size_t len);
+
+/* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable,
+ * no '/', ':', whitespace or control characters, not starting with '-'. */
+bool rr_valid_user(const char *user);
+
+#endif

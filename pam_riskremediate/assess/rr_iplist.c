@@ -1,0 +1,1 @@
+/* placeholder: to be written */ extern int rr_placeholder_unused;

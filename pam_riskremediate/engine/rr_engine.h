@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The decision engine: a pure function of (policy, user risk, sign-in facts,
+ * detections, now).  libc only: no PAM, SQLite, YAML, syslog, clock or I/O.
+ *
+ * The policy structure is defined here because the engine consumes it; the
+ * policy layer (rr_policy.h) builds it from YAML and frees it.
+ */
+#ifndef RR_ENGINE_H
+#define RR_ENGINE_H
+
+#include "rr_types.h"
+
+#include <stdint.h>
+
+/* ---- policy (validated, in memory) ------------------------------------ */
+
+typedef enum {
+	RR_PSTATE_ENABLED = 0,
+	RR_PSTATE_REPORT_ONLY,
+	RR_PSTATE_DISABLED
+} rr_pstate;
+
+const char *rr_pstate_name(rr_pstate s); /* enabled | reportOnly | disabled */
+
+/* A list of names; `all` is the keyword `all` (or `any` for locations). */
+typedef struct {
+	char **names;
+	size_t n;
+	bool all;
+} rr_names;
+
+/* include / exclude.  `given` is false when the key was absent. */
+typedef struct {
+	rr_names include;
+	rr_names exclude;
+	bool given;
+} rr_assign;
+
+typedef struct {
+	char *name;
+	rr_cidr *cidrs;
+	size_t n;
+} rr_location;
+
+#define RR_REQUIRE_MFA 0x1u
+#define RR_REQUIRE_PASSWORD_CHANGE 0x2u
+
+/* Bit (1u << level) for each level listed; 0 means "no such condition". */
+typedef unsigned rr_level_mask;
+
+typedef struct {
+	char *name;
+	rr_pstate state;
+	rr_assign users;    /* names; include may be `all` */
+	rr_assign groups;   /* group names */
+	rr_assign services; /* PAM service names; include may be `all` */
+	rr_level_mask user_risk;
+	rr_level_mask signin_risk;
+	/* Locations: indexes into rr_policy.locations.  include.all = `any`.
+	 * `given` false means no location condition. */
+	bool loc_given;
+	bool loc_any;
+	size_t *loc_include;
+	size_t n_loc_include;
+	size_t *loc_exclude;
+	size_t n_loc_exclude;
+	bool block;
+	unsigned require; /* RR_REQUIRE_* */
+	unsigned line;    /* line in the policy file, for messages */
+} rr_ca_policy;
+
+typedef struct {
+	bool enabled;
+	rr_level level;
+	/* unfamiliarFeatures */
+	unsigned learning_days;
+	unsigned learning_signins;
+	/* bruteForce */
+	unsigned failures;
+	unsigned window_s;
+	/* anonymizedIPAddress / maliciousIPAddress: list files */
+	char **lists;
+	size_t n_lists;
+} rr_detection_cfg;
+
+typedef struct {
+	rr_pstate state;
+	unsigned grace_days;
+	rr_assign users;
+	rr_assign groups;
+} rr_mfa_registration;
+
+typedef enum { RR_BACKEND_SQLITE = 0, RR_BACKEND_ETCD } rr_backend;
+
+typedef struct {
+	int version;
+	char *issuer;
+	rr_backend backend;
+	char *store_path;
+	bool on_error_allow;
+	rr_location *locations;
+	size_t n_locations;
+	rr_mfa_registration mfa_registration;
+	rr_detection_cfg detections[RR_EVENT__COUNT];
+	unsigned signin_retention_days;    /* default 30 */
+	unsigned detection_retention_days; /* default 90 */
+	unsigned low_risk_expiry_days;     /* default 180 */
+	rr_ca_policy *policies;
+	size_t n_policies;
+} rr_policy;
+
+/* Defaults used by the loader and by tests that build policies by hand. */
+void rr_policy_init_defaults(rr_policy *p);
+
+/* ---- inputs ----------------------------------------------------------- */
+
+typedef struct {
+	const char *user;
+	const char *const *groups;
+	size_t n_groups;
+	const char *service;
+	const char *rhost;   /* NULL or "" for a local console sign-in */
+	bool has_addr;       /* rhost parsed as an address */
+	rr_addr addr;
+} rr_facts;
+
+typedef struct {
+	rr_level level;   /* stored user risk */
+	rr_state state;
+	rr_detail detail;
+	int64_t updated;  /* unix seconds of the last change */
+} rr_user_risk;
+
+typedef struct {
+	rr_event type;
+	rr_level level;
+} rr_detection;
+
+/* ---- outputs ---------------------------------------------------------- */
+
+typedef enum {
+	RR_WHY_APPLIES = 0,
+	RR_WHY_DISABLED,
+	RR_WHY_USER_NOT_INCLUDED,
+	RR_WHY_USER_EXCLUDED,
+	RR_WHY_GROUP_EXCLUDED,
+	RR_WHY_SERVICE_NOT_INCLUDED,
+	RR_WHY_SERVICE_EXCLUDED,
+	RR_WHY_USER_RISK_NOT_MATCHED,
+	RR_WHY_SIGNIN_RISK_NOT_MATCHED,
+	RR_WHY_LOCATION_NOT_INCLUDED,
+	RR_WHY_LOCATION_EXCLUDED,
+	RR_WHY__COUNT
+} rr_why;
+
+/* Human text, e.g. "user risk none is not in [high]" is built by callers;
+ * this is the short reason: "user not included", "service excluded", ... */
+const char *rr_why_text(rr_why w);
+
+typedef struct {
+	bool applies;       /* assignments and conditions matched */
+	rr_why why;         /* RR_WHY_APPLIES or the first reason it did not */
+	bool enforced;      /* applies && state == enabled */
+} rr_policy_result;
+
+typedef enum {
+	RR_ACTION_ALLOW = 0,
+	RR_ACTION_REQUIRE, /* see rr_decision.require */
+	RR_ACTION_BLOCK
+} rr_action;
+
+const char *rr_action_name(rr_action a); /* allow | require | block */
+
+typedef struct {
+	rr_action action;
+	unsigned require;        /* RR_REQUIRE_* union of enforced policies */
+	rr_level signin_risk;    /* max level of the sign-in's detections */
+	rr_level user_risk;      /* effective user risk (after low-risk expiry) */
+	size_t block_policy;     /* index of the first enforced blocking policy */
+	bool would_block;        /* a report-only policy would have blocked */
+	unsigned would_require;  /* ... or required these controls */
+	rr_policy_result *results; /* caller-owned, n_results == policy->n_policies */
+	size_t n_results;
+} rr_decision;
+
+/*
+ * Evaluate every policy.  `results` must point to policy->n_policies slots.
+ * Block wins over require; exclusions beat inclusions; report-only policies
+ * are evaluated and reported (would_*) but never enforced; disabled ones are
+ * listed with RR_WHY_DISABLED.  Returns 0 or -EINVAL on bad arguments.
+ */
+int rr_engine_decide(const rr_policy *policy, const rr_user_risk *user,
+		     const rr_facts *facts, const rr_detection *dets,
+		     size_t n_dets, int64_t now, rr_policy_result *results,
+		     rr_decision *out);
+
+/* Effective user risk at `now`: low risk older than low_risk_expiry_days
+ * is none; medium and high persist. */
+rr_level rr_engine_user_risk(const rr_policy *policy, const rr_user_risk *user,
+			     int64_t now);
+
+/* True when a user/group/service assignment includes the subject.  Shared by
+ * the policy evaluation and the MFA registration scope. */
+bool rr_engine_in_scope(const rr_assign *users, const rr_assign *groups,
+			const rr_facts *facts);
+
+/* ---- pure detection rules -------------------------------------------- */
+
+/* What the store knows about this user's past sign-ins. */
+typedef struct {
+	uint64_t successes;        /* successful sign-ins recorded */
+	int64_t first_success;     /* unix seconds, 0 if none */
+	bool network_seen;         /* this source network succeeded before */
+	uint64_t recent_failures;  /* failed primary attempts in the bruteForce
+				      window since the last success */
+} rr_history;
+
+/* unfamiliarFeatures: network never seen, after the learning period
+ * (both learning_days since the first success and learning_signins). */
+bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
+			  const rr_history *h, int64_t now);
+/* bruteForce: at least cfg->failures failed attempts in the window. */
+bool rr_detect_brute_force(const rr_detection_cfg *cfg, const rr_history *h);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The risk store: the only code that touches SQLite.  Returns 0 or a
+ * negative errno; nothing above this layer sees SQLITE_* codes.  Does not log.
+ *
+ * Every change runs in one transaction (BEGIN IMMEDIATE), the database is in
+ * WAL mode with a busy timeout, and SQL uses bound parameters only.
+ */
+#ifndef RR_STORE_H
+#define RR_STORE_H
+
+#include "rr_engine.h"
+
+#include <stdint.h>
+
+#define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
+#define RR_STORE_SCHEMA_VERSION 2
+#define RR_STORE_BUSY_TIMEOUT_MS 10000
+#define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
+
+typedef struct rr_store rr_store;
+
+/*
+ * Open (creating when absent) the SQLite store at `path`.  The directory is
+ * created 0700 and the file 0600, owned by root.  Refuses, with -ELOOP, a
+ * store or directory that is a symlink, and with -EPERM one that is not
+ * root-owned or is group/other-writable.  Migrates older schemas; refuses a
+ * newer one with -EPROTO.
+ */
+int rr_store_open(const char *path, rr_store **out);
+void rr_store_close(rr_store *s);
+/* Retention in days (0 keeps the default: 30 for sign-ins, 90 detections). */
+void rr_store_set_retention(rr_store *s, unsigned signin_days,
+			    unsigned detection_days);
+/* Message from the last failure, for the caller's log; never contains
+ * secrets.  Valid until the next call on `s`. */
+const char *rr_store_last_error(const rr_store *s);
+
+/* ---- users ------------------------------------------------------------ */
+
+typedef struct {
+	char user[RR_USER_MAX + 1];
+	rr_level level;
+	rr_state state;
+	rr_detail detail;
+	int64_t updated;
+	unsigned active_detections;
+} rr_store_user;
+
+/* A user with no row yields level none / state none, return 0. */
+int rr_store_user_get(rr_store *s, const char *user, rr_store_user *out);
+
+typedef struct {
+	int level;  /* -1 any, else rr_level: only users at exactly that level */
+	int state;  /* -1 any, else rr_state */
+	bool risky_only; /* level > none (the default of `riskctl list`) */
+} rr_store_user_filter;
+
+int rr_store_users_list(rr_store *s, const rr_store_user_filter *f,
+			rr_store_user **rows, size_t *n);
+
+/* ---- sign-in history (for detections) --------------------------------- */
+
+/* Fill h: successes, first success, whether `netkey` (may be NULL) is a
+ * familiar network, failed attempts in [now - fail_window_s, now] since the
+ * last success. */
+int rr_store_history(rr_store *s, const char *user, const char *netkey,
+		     int64_t now, unsigned fail_window_s, rr_history *h);
+
+/* ---- sign-ins --------------------------------------------------------- */
+
+#define RR_OUTCOME_MAX 32
+#define RR_TEXT_MAX 1024
+
+typedef struct {
+	int64_t time;
+	const char *user;
+	const char *service;
+	const char *rhost;     /* NULL or "" for local */
+	const char *tty;
+	const char *netkey;    /* familiar-network key, NULL if none */
+	rr_action action;
+	const char *outcome;   /* success | blocked | denied | failure | error */
+	rr_level signin_risk;
+	rr_level user_risk;
+	const rr_detection *dets;
+	size_t n_dets;
+	const char *applied;     /* enforced policy names, '\n'-separated */
+	const char *report_only; /* report-only policies that applied */
+	const char *reason;      /* one line for the admin */
+} rr_signin_rec;
+
+/*
+ * Record one evaluated sign-in and its detections in one transaction; when
+ * outcome is "success" the source network becomes familiar.  Writes a fresh
+ * reference id ("7F3A-91C2") to ref[RR_REF_LEN + 1].  Prunes expired rows
+ * at most once an hour, in bounded batches.
+ */
+int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
+			   char ref[RR_REF_LEN + 1]);
+/* A failed primary authentication (auth `authfail`). */
+int rr_store_failure_record(rr_store *s, const char *user,
+			    const char *service, const char *rhost,
+			    int64_t now);
+
+typedef struct {
+	char ref[RR_REF_LEN + 1];
+	int64_t time;
+	char user[RR_USER_MAX + 1];
+	char service[RR_SERVICE_MAX + 1];
+	char rhost[RR_RHOST_MAX + 1];
+	char tty[RR_TTY_MAX + 1];
+	rr_action action;
+	char outcome[RR_OUTCOME_MAX];
+	rr_level signin_risk;
+	rr_level user_risk;
+	char detections[RR_TEXT_MAX];  /* "type:level,type:level" */
+	char applied[RR_TEXT_MAX];     /* '\n'-separated */
+	char report_only[RR_TEXT_MAX];
+	char reason[RR_TEXT_MAX];
+} rr_store_signin;
+
+typedef struct {
+	const char *user; /* NULL: all */
+	const char *ref;  /* NULL: all */
+	size_t limit;     /* 0: RR_STORE_MAX_ROWS */
+} rr_store_signin_filter;
+
+/* Newest first. */
+int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
+			  rr_store_signin **rows, size_t *n);
+
+/* ---- detections ------------------------------------------------------- */
+
+typedef struct {
+	int64_t id;
+	char user[RR_USER_MAX + 1];
+	rr_event type;
+	rr_level level;
+	rr_state state;
+	rr_detail detail;
+	bool user_scope;          /* user risk (true) or sign-in risk */
+	char ref[RR_REF_LEN + 1]; /* sign-in reference, "" for user scope */
+	char source[RR_RHOST_MAX + 1];
+	int64_t detected;
+	int64_t updated;
+} rr_store_detection;
+
+typedef struct {
+	const char *user;  /* NULL: all */
+	bool active_only;  /* state atRisk */
+	size_t limit;
+} rr_store_detection_filter;
+
+int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
+			     rr_store_detection **rows, size_t *n);
+
+/* ---- admin actions (each writes the audit table in the same transaction)
+ */
+
+typedef enum {
+	RR_ADMIN_DISMISS = 0,          /* dismissed / adminDismissedAllRiskForUser */
+	RR_ADMIN_UNBLOCK,              /* same effect as dismiss, audited as unblock */
+	RR_ADMIN_CONFIRM_COMPROMISED   /* high, confirmedCompromised */
+} rr_admin_action;
+
+const char *rr_admin_action_name(rr_admin_action a);
+
+/* `changed` (may be NULL) receives the number of detections closed or
+ * created. */
+int rr_store_admin(rr_store *s, rr_admin_action a, const char *user,
+		   const char *actor, int64_t now, unsigned *changed);
+
+typedef struct {
+	int64_t id;
+	int64_t time;
+	char actor[RR_USER_MAX + 1];
+	char action[32];
+	char target[RR_USER_MAX + 1];
+	char detail[256];
+} rr_store_audit;
+
+int rr_store_audit_list(rr_store *s, size_t limit, rr_store_audit **rows,
+			size_t *n);
+
+#endif

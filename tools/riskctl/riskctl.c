@@ -1,0 +1,2 @@
+/* placeholder: to be written */ extern int rr_placeholder_unused;
+int main(void) { return 0; }
