@@ -1,1 +1,189 @@
-/* placeholder: to be written */ extern int rr_placeholder_unused;
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Opening the SQLite store: the directory and the file are checked (root,
+ * no symlinks, private) before SQLite sees them, then the connection is
+ * configured (WAL, busy timeout, secure delete) and the schema migrated.
+ */
+#include "rr_store_int.h"
+#include "rr_secfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Create the store's directory (one level, 0700) and check it. */
+static int dir_prepare(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return rr_secfile_check_dir(dir);
+}
+
+/* Create the file 0600 when absent; it must be a private root file. */
+static int file_prepare(const char *path)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	fd = open(path,
+		  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		      O_NONBLOCK,
+		  0600);
+	if (fd < 0)
+		return errno == EMLINK ? -ELOOP : -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_uid != 0 || (st.st_mode & 077))
+		err = -EPERM;
+	close(fd);
+	return err;
+}
+
+static int journal_wal(rr_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	bool wal = false;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		mode = sqlite3_column_text(st, 0);
+		wal = mode && !strcmp((const char *)mode, "wal");
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return rrs_error(s, rc);
+	return wal ? 0 : rrs_exec(s, "PRAGMA journal_mode = WAL");
+}
+
+static int configure(rr_store *s)
+{
+	int rc, err;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = sqlite3_busy_timeout(s->db, RR_STORE_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1,
+				       NULL);
+	if (rc != SQLITE_OK)
+		return rrs_error(s, rc);
+	err = journal_wal(s);
+	if (err)
+		return err;
+	return rrs_exec(s, "PRAGMA synchronous = NORMAL;"
+			   "PRAGMA foreign_keys = ON;"
+			   "PRAGMA secure_delete = ON;"
+			   "PRAGMA trusted_schema = OFF;");
+}
+
+static int store_new(const char *path, rr_store **out)
+{
+	rr_store *s;
+	int rc, err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->signin_days = RRS_DEFAULT_SIGNIN_DAYS;
+	s->detection_days = RRS_DEFAULT_DETECTION_DAYS;
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+				 SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		err = rrs_error(s, rc);
+		goto out;
+	}
+	err = configure(s);
+	if (!err)
+		err = rrs_schema_init(s);
+out:
+	if (err)
+		rr_store_close(s);
+	else
+		*out = s;
+	return err;
+}
+
+int rr_store_open(const char *path, rr_store **out)
+{
+	mode_t old;
+	int err;
+
+	if (!path || !*path || !out)
+		return -EINVAL;
+	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	/* The -wal and -shm files SQLite creates must be private too. */
+	old = umask(077);
+	err = dir_prepare(path);
+	if (!err)
+		err = file_prepare(path);
+	if (!err)
+		err = store_new(path, out);
+	umask(old);
+	return err;
+}
+
+void rr_store_close(rr_store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < RRS_Q__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+void rr_store_set_retention(rr_store *s, unsigned signin_days,
+			    unsigned detection_days)
+{
+	if (!s)
+		return;
+	s->signin_days = signin_days ? signin_days : RRS_DEFAULT_SIGNIN_DAYS;
+	s->detection_days =
+	    detection_days ? detection_days : RRS_DEFAULT_DETECTION_DAYS;
+}
+
+const char *rr_store_last_error(const rr_store *s)
+{
+	if (!s)
+		return "no store";
+	return s->err[0] ? s->err : "no error";
+}
+
+const char *rr_admin_action_name(rr_admin_action a)
+{
+	switch (a) {
+	case RR_ADMIN_DISMISS:
+		return "dismiss";
+	case RR_ADMIN_UNBLOCK:
+		return "unblock";
+	case RR_ADMIN_CONFIRM_COMPROMISED:
+		return "confirm-compromised";
+	}
+	return NULL;
+}

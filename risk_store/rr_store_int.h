@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the SQLite store, shared by the rr_store*.c files only.
+ */
+#ifndef RR_STORE_INT_H
+#define RR_STORE_INT_H
+
+#include "rr_store.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RRS_DEFAULT_SIGNIN_DAYS 30
+#define RRS_DEFAULT_DETECTION_DAYS 90
+#define RRS_MAX_DETS 16          /* detections recorded with one sign-in */
+#define RRS_REF_TRIES 5          /* fresh reference ids on a collision */
+#define RRS_PRUNE_INTERVAL 3600  /* seconds between two prunes */
+#define RRS_PRUNE_BATCH 1000     /* rows deleted per transaction */
+#define RRS_PRUNE_BATCHES 8      /* batches per table per prune */
+#define RRS_DAY 86400
+
+#define RRS_SCOPE_USER "user"
+#define RRS_SCOPE_SIGNIN "signin"
+#define RRS_OUTCOME_SUCCESS "success"
+
+/* Every statement the store runs; SQL text in rr_store_sql.c. */
+enum rrs_query {
+	RRS_Q_USER_GET = 0,
+	RRS_Q_USER_ACTIVE,
+	RRS_Q_USER_UPSERT,
+	RRS_Q_USERS_LIST,
+	RRS_Q_STATS_GET,
+	RRS_Q_STATS_UPSERT,
+	RRS_Q_NET_SEEN,
+	RRS_Q_NET_UPSERT,
+	RRS_Q_FAIL_COUNT,
+	RRS_Q_FAIL_INSERT,
+	RRS_Q_SIGNIN_INSERT,
+	RRS_Q_SIGNINS_ALL,
+	RRS_Q_SIGNINS_USER,
+	RRS_Q_SIGNINS_REF,
+	RRS_Q_DET_INSERT,
+	RRS_Q_DETS_ALL,
+	RRS_Q_DETS_USER,
+	RRS_Q_DETS_DISMISS,
+	RRS_Q_AUDIT_INSERT,
+	RRS_Q_AUDIT_LIST,
+	RRS_Q_META_GET,
+	RRS_Q_META_SET,
+	RRS_Q_PRUNE_SIGNINS,
+	RRS_Q_PRUNE_SIGNIN_DETS,
+	RRS_Q_PRUNE_USER_DETS,
+	RRS_Q_PRUNE_FAILURES,
+	RRS_Q_MIGRATE_SUCCESSES,
+	RRS_Q__COUNT
+};
+
+extern const char *const rrs_sql[RRS_Q__COUNT];
+
+struct rr_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[RRS_Q__COUNT];
+	unsigned signin_days;
+	unsigned detection_days;
+	char err[256];
+};
+
+/* ---- errors (rr_store_util.c) ------------------------------------------ */
+
+/* SQLite result code -> negative errno (0 for OK/ROW/DONE). */
+int rrs_errno(int rc);
+/* Record sqlite3_errmsg() and return rrs_errno(rc). */
+int rrs_error(rr_store *s, int rc);
+/* Record `msg` and return err. */
+int rrs_fail(rr_store *s, int err, const char *msg);
+
+/* ---- statements and transactions ------------------------------------- */
+
+/* The cached, reset statement for q.  Release with rrs_release(). */
+int rrs_stmt(rr_store *s, enum rrs_query q, sqlite3_stmt **out);
+void rrs_release(sqlite3_stmt *st);
+/*
+ * Bind parameters 1..n in order; one letter per parameter:
+ *   's' const char *, NULL binds ''     't' const char *, NULL binds NULL
+ *   'i' int64_t
+ */
+int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...);
+/* Step a statement that returns no row. */
+int rrs_step_done(rr_store *s, sqlite3_stmt *st);
+/* Step once: 1 with a row, 0 at the end, or a negative errno. */
+int rrs_step_row(rr_store *s, sqlite3_stmt *st);
+int rrs_exec(rr_store *s, const char *sql);
+/* BEGIN IMMEDIATE (write) or BEGIN (consistent read). */
+int rrs_begin(rr_store *s, bool write);
+/* COMMIT when err is 0, else ROLLBACK; returns err or the commit error. */
+int rrs_end(rr_store *s, int err);
+
+/* ---- columns and values ---------------------------------------------- */
+
+void rrs_col_text(sqlite3_stmt *st, int col, char *buf, size_t len);
+int rrs_col_level(sqlite3_stmt *st, int col, rr_level *out);
+int rrs_col_state(sqlite3_stmt *st, int col, rr_state *out);
+int rrs_col_detail(sqlite3_stmt *st, int col, rr_detail *out);
+int rrs_col_event(sqlite3_stmt *st, int col, rr_event *out);
+int rrs_col_action(sqlite3_stmt *st, int col, rr_action *out);
+
+/* NULL or a string of at most max bytes. */
+bool rrs_str_ok(const char *v, size_t max);
+/* A non-empty user name of at most RR_USER_MAX bytes. */
+bool rrs_user_ok(const char *user);
+/* 0 -> RR_STORE_MAX_ROWS, capped at it. */
+int64_t rrs_limit(size_t limit);
+
+typedef int (*rrs_fill_fn)(sqlite3_stmt *st, void *row);
+/* Step st to the end, one zeroed row of `size` bytes filled per result. */
+int rrs_fetch(rr_store *s, sqlite3_stmt *st, size_t size, rrs_fill_fn fill,
+	      void **rows, size_t *n);
+
+/* ---- schema (rr_store_schema.c), pruning (rr_store_signin.c) --------- */
+
+int rrs_schema_init(rr_store *s);
+void rrs_prune(rr_store *s, int64_t now);
+
+#endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SQL schema of the SQLite store, by version.  Internal to risk_store (and
+ * its own tests, which build old databases to exercise the migrations).
+ *
+ * Levels, states, details and detection types are stored as their contract
+ * spelling (rr_*_name()).  `scope` is 'user' or 'signin'.
+ */
+#ifndef RR_STORE_SCHEMA_H
+#define RR_STORE_SCHEMA_H
+
+#define RRS_DDL_META \
+	"CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL," \
+	" value TEXT NOT NULL);"
+
+#define RRS_DDL_USERS \
+	"CREATE TABLE users(user TEXT PRIMARY KEY NOT NULL," \
+	" level TEXT NOT NULL, state TEXT NOT NULL, detail TEXT NOT NULL," \
+	" updated INTEGER NOT NULL);"
+
+#define RRS_DDL_DETECTIONS \
+	"CREATE TABLE detections(id INTEGER PRIMARY KEY," \
+	" user TEXT NOT NULL, type TEXT NOT NULL, level TEXT NOT NULL," \
+	" state TEXT NOT NULL, detail TEXT NOT NULL," \
+	" scope TEXT NOT NULL CHECK (scope IN ('user', 'signin'))," \
+	" ref TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT ''," \
+	" detected INTEGER NOT NULL, updated INTEGER NOT NULL);" \
+	"CREATE INDEX detections_user_state ON detections(user, state);" \
+	"CREATE INDEX detections_detected ON detections(detected);"
+
+#define RRS_DDL_AUDIT \
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER NOT NULL," \
+	" actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL," \
+	" detail TEXT NOT NULL);"
+
+#define RRS_DDL_SIGNINS_INDEXES \
+	"CREATE INDEX signins_user_time ON signins(user, time);" \
+	"CREATE INDEX signins_time ON signins(time);"
+
+/* Version 1: no tty or network key on sign-ins, no sign-in history. */
+#define RRS_DDL_SIGNINS_V1 \
+	"CREATE TABLE signins(ref TEXT NOT NULL UNIQUE," \
+	" time INTEGER NOT NULL," \
+	" user TEXT NOT NULL, service TEXT NOT NULL, rhost TEXT NOT NULL," \
+	" action TEXT NOT NULL, outcome TEXT NOT NULL," \
+	" signin_risk TEXT NOT NULL, user_risk TEXT NOT NULL," \
+	" detections TEXT NOT NULL, applied TEXT NOT NULL," \
+	" report_only TEXT NOT NULL, reason TEXT NOT NULL);" \
+	RRS_DDL_SIGNINS_INDEXES
+
+#define RRS_DDL_SIGNINS_V2 \
+	"CREATE TABLE signins(ref TEXT NOT NULL UNIQUE," \
+	" time INTEGER NOT NULL," \
+	" user TEXT NOT NULL, service TEXT NOT NULL, rhost TEXT NOT NULL," \
+	" tty TEXT NOT NULL DEFAULT '', netkey TEXT NOT NULL DEFAULT ''," \
+	" action TEXT NOT NULL, outcome TEXT NOT NULL," \
+	" signin_risk TEXT NOT NULL, user_risk TEXT NOT NULL," \
+	" detections TEXT NOT NULL, applied TEXT NOT NULL," \
+	" report_only TEXT NOT NULL, reason TEXT NOT NULL);" \
+	RRS_DDL_SIGNINS_INDEXES
+
+/* Tables new in version 2: sign-in history kept apart from the sign-ins
+ * themselves, so that lookups are O(log n) and survive pruning. */
+#define RRS_DDL_HISTORY_V2 \
+	"CREATE TABLE familiar_networks(user TEXT NOT NULL," \
+	" netkey TEXT NOT NULL, first_seen INTEGER NOT NULL," \
+	" last_seen INTEGER NOT NULL, count INTEGER NOT NULL," \
+	" PRIMARY KEY (user, netkey)) WITHOUT ROWID;" \
+	"CREATE TABLE failures(id INTEGER PRIMARY KEY, user TEXT NOT NULL," \
+	" service TEXT NOT NULL, rhost TEXT NOT NULL, time INTEGER NOT NULL);" \
+	"CREATE INDEX failures_user_time ON failures(user, time);" \
+	"CREATE INDEX failures_time ON failures(time);" \
+	"CREATE TABLE user_stats(user TEXT PRIMARY KEY NOT NULL," \
+	" successes INTEGER NOT NULL, first_success INTEGER NOT NULL," \
+	" last_success INTEGER NOT NULL," \
+	" fail_mark INTEGER NOT NULL DEFAULT 0);"
+
+#define RRS_SCHEMA_V1 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT \
+	"PRAGMA user_version = 1;"
+
+#define RRS_SCHEMA_V2 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V2 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 \
+	"PRAGMA user_version = 2;"
+
+/*
+ * 1 -> 2, in one transaction with the C part in between: the network keys of
+ * old successful sign-ins are computed from rhost (rr_addr_netkey) and fill
+ * familiar_networks before the version is bumped.
+ */
+#define RRS_MIGRATE_1_2 \
+	"ALTER TABLE signins ADD COLUMN tty TEXT NOT NULL DEFAULT '';" \
+	"ALTER TABLE signins ADD COLUMN netkey TEXT NOT NULL DEFAULT '';" \
+	RRS_DDL_HISTORY_V2 \
+	"INSERT INTO user_stats(user, successes, first_success, last_success)" \
+	" SELECT user, count(*), min(time), max(time) FROM signins" \
+	" WHERE outcome = 'success' GROUP BY user;"
+
+#define RRS_MIGRATE_1_2_DONE "PRAGMA user_version = 2;"
+
+#endif

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sign-ins, failed attempts, the per-user sign-in history the detections
+ * read, and pruning of expired rows.
+ */
+#include "rr_store_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* ---- history ---------------------------------------------------------- */
+
+/* fail_mark: the newest failure id when the user last succeeded; failures
+ * up to it came before that success (same-second safe, unlike times). */
+static int history_stats(rr_store *s, const char *user, rr_history *h,
+			 int64_t *fail_mark)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_STATS_GET, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", user);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1) {
+		h->successes = (uint64_t)sqlite3_column_int64(st, 0);
+		h->first_success = sqlite3_column_int64(st, 1);
+		*fail_mark = sqlite3_column_int64(st, 2);
+		r = 0;
+	}
+	rrs_release(st);
+	return r;
+}
+
+static int history_network(rr_store *s, const char *user, const char *netkey,
+			   rr_history *h)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!netkey || !*netkey)
+		return 0;
+	r = rrs_stmt(s, RRS_Q_NET_SEEN, &st);
+	if (!r)
+		r = rrs_bind(s, st, "ss", user, netkey);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r >= 0) {
+		h->network_seen = r == 1;
+		r = 0;
+	}
+	rrs_release(st);
+	return r;
+}
+
+static int history_failures(rr_store *s, const char *user, int64_t from,
+			    int64_t to, int64_t fail_mark, rr_history *h)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_FAIL_COUNT, &st);
+	if (!r)
+		r = rrs_bind(s, st, "siii", user, from, to, fail_mark);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1) {
+		h->recent_failures = (uint64_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = rrs_fail(s, -EIO, "count returned no row");
+	}
+	rrs_release(st);
+	return r;
+}
+
+static int history_read(rr_store *s, const char *user, const char *netkey,
+			int64_t now, unsigned window, rr_history *h)
+{
+	int64_t fail_mark = 0;
+	int err;
+
+	err = history_stats(s, user, h, &fail_mark);
+	if (!err)
+		err = history_network(s, user, netkey, h);
+	if (err)
+		return err;
+	return history_failures(s, user, now - (int64_t)window, now,
+				fail_mark, h);
+}
+
+int rr_store_history(rr_store *s, const char *user, const char *netkey,
+		     int64_t now, unsigned fail_window_s, rr_history *h)
+{
+	rr_history tmp = {0};
+	int err;
+
+	if (!s || !h || !rrs_user_ok(user) ||
+	    !rrs_str_ok(netkey, RR_NETKEY_MAX))
+		return -EINVAL;
+	err = rrs_begin(s, false);
+	if (err)
+		return err;
+	err =
+	    rrs_end(s, history_read(s, user, netkey, now, fail_window_s, &tmp));
+	if (!err)
+		*h = tmp;
+	return err;
+}
+
+/* ---- recording a sign-in ---------------------------------------------- */
+
+static bool rec_ok(const rr_signin_rec *r)
+{
+	size_t i;
+
+	if (!rrs_user_ok(r->user) || !r->outcome || !*r->outcome ||
+	    !rrs_str_ok(r->outcome, RR_OUTCOME_MAX - 1) ||
+	    !rrs_str_ok(r->service, RR_SERVICE_MAX) ||
+	    !rrs_str_ok(r->rhost, RR_RHOST_MAX) ||
+	    !rrs_str_ok(r->tty, RR_TTY_MAX) ||
+	    !rrs_str_ok(r->netkey, RR_NETKEY_MAX) ||
+	    !rrs_str_ok(r->applied, RR_TEXT_MAX - 1) ||
+	    !rrs_str_ok(r->report_only, RR_TEXT_MAX - 1) ||
+	    !rrs_str_ok(r->reason, RR_TEXT_MAX - 1))
+		return false;
+	if (!rr_action_name(r->action) || !rr_level_name(r->signin_risk) ||
+	    !rr_level_name(r->user_risk))
+		return false;
+	if (r->n_dets > RRS_MAX_DETS || (r->n_dets && !r->dets))
+		return false;
+	for (i = 0; i < r->n_dets; i++)
+		if (!rr_event_name(r->dets[i].type) ||
+		    !rr_level_name(r->dets[i].level))
+			return false;
+	return true;
+}
+
+/* "type:level,type:level"; fits RR_TEXT_MAX given RRS_MAX_DETS. */
+static int dets_text(const rr_signin_rec *r, char *buf, size_t len)
+{
+	size_t off = 0, i;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->n_dets; i++) {
+		n = snprintf(buf + off, len - off, "%s%s:%s", i ? "," : "",
+			     rr_event_name(r->dets[i].type),
+			     rr_level_name(r->dets[i].level));
+		if (n < 0 || (size_t)n >= len - off)
+			return -EINVAL;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int ref_new(char ref[RR_REF_LEN + 1])
+{
+	unsigned char b[4];
+	ssize_t n;
+
+	do {
+		n = getrandom(b, sizeof(b), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(b))
+		return -EIO;
+	snprintf(ref, RR_REF_LEN + 1, "%02X%02X-%02X%02X", b[0], b[1], b[2],
+		 b[3]);
+	return 0;
+}
+
+/* Insert the sign-in row; 1 when `ref` is already taken. */
+static int signin_insert(rr_store *s, const rr_signin_rec *r, const char *ref,
+			 const char *dets)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	err = rrs_stmt(s, RRS_Q_SIGNIN_INSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "sisssssssssssss", ref, r->time, r->user,
+			       r->service, r->rhost, r->tty, r->netkey,
+			       rr_action_name(r->action), r->outcome,
+			       rr_level_name(r->signin_risk),
+			       rr_level_name(r->user_risk), dets, r->applied,
+			       r->report_only, r->reason);
+	if (err)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		err = 1;
+	else if (rc != SQLITE_DONE)
+		err = rrs_error(s, rc);
+out:
+	rrs_release(st);
+	return err;
+}
+
+static int signin_insert_ref(rr_store *s, const rr_signin_rec *r,
+			     const char *dets, char ref[RR_REF_LEN + 1])
+{
+	int i, err;
+
+	for (i = 0; i < RRS_REF_TRIES; i++) {
+		err = ref_new(ref);
+		if (err)
+			return rrs_fail(s, err, "no random reference id");
+		err = signin_insert(s, r, ref, dets);
+		if (err <= 0)
+			return err;
+	}
+	return rrs_fail(s, -EEXIST, "no free reference id");
+}
+
+static int det_insert(rr_store *s, const rr_signin_rec *r,
+		      const rr_detection *d, const char *ref)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_DET_INSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ssssssssi", r->user,
+			       rr_event_name(d->type), rr_level_name(d->level),
+			       rr_state_name(RR_STATE_AT_RISK),
+			       rr_detail_name(RR_DETAIL_NONE), RRS_SCOPE_SIGNIN,
+			       ref, r->rhost, r->time);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
+static int success_record(rr_store *s, const rr_signin_rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_STATS_UPSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "sii", r->user, r->time, (int64_t)1);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	if (err || !r->netkey || !*r->netkey)
+		return err;
+	err = rrs_stmt(s, RRS_Q_NET_UPSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ssi", r->user, r->netkey, r->time);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
+static int signin_write(rr_store *s, const rr_signin_rec *r, const char *dets,
+			char ref[RR_REF_LEN + 1])
+{
+	size_t i;
+	int err;
+
+	err = signin_insert_ref(s, r, dets, ref);
+	for (i = 0; !err && i < r->n_dets; i++)
+		err = det_insert(s, r, &r->dets[i], ref);
+	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS))
+		err = success_record(s, r);
+	return err;
+}
+
+int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
+			   char ref[RR_REF_LEN + 1])
+{
+	char dets[RR_TEXT_MAX];
+	char tmp[RR_REF_LEN + 1];
+	int err;
+
+	if (!s || !rec || !ref || !rec_ok(rec) ||
+	    dets_text(rec, dets, sizeof(dets)))
+		return -EINVAL;
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = rrs_end(s, signin_write(s, rec, dets, tmp));
+	if (err)
+		return err;
+	memcpy(ref, tmp, sizeof(tmp));
+	rrs_prune(s, rec->time);
+	return 0;
+}
+
+int rr_store_failure_record(rr_store *s, const char *user, const char *service,
+			    const char *rhost, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (!s || !rrs_user_ok(user) || !rrs_str_ok(service, RR_SERVICE_MAX) ||
+	    !rrs_str_ok(rhost, RR_RHOST_MAX))
+		return -EINVAL;
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = rrs_stmt(s, RRS_Q_FAIL_INSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "sssi", user, service, rhost, now);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	err = rrs_end(s, err);
+	if (!err)
+		rrs_prune(s, now);
+	return err;
+}
+
+/* ---- listing ---------------------------------------------------------- */
+
+static int signin_fill(sqlite3_stmt *st, void *row)
+{
+	rr_store_signin *r = row;
+	int err;
+
+	rrs_col_text(st, 0, r->ref, sizeof(r->ref));
+	r->time = sqlite3_column_int64(st, 1);
+	rrs_col_text(st, 2, r->user, sizeof(r->user));
+	rrs_col_text(st, 3, r->service, sizeof(r->service));
+	rrs_col_text(st, 4, r->rhost, sizeof(r->rhost));
+	rrs_col_text(st, 5, r->tty, sizeof(r->tty));
+	rrs_col_text(st, 7, r->outcome, sizeof(r->outcome));
+	rrs_col_text(st, 10, r->detections, sizeof(r->detections));
+	rrs_col_text(st, 11, r->applied, sizeof(r->applied));
+	rrs_col_text(st, 12, r->report_only, sizeof(r->report_only));
+	rrs_col_text(st, 13, r->reason, sizeof(r->reason));
+	err = rrs_col_action(st, 6, &r->action);
+	if (!err)
+		err = rrs_col_level(st, 8, &r->signin_risk);
+	if (!err)
+		err = rrs_col_level(st, 9, &r->user_risk);
+	return err;
+}
+
+static int signins_query(rr_store *s, const rr_store_signin_filter *f,
+			 sqlite3_stmt **out)
+{
+	int64_t limit = rrs_limit(f ? f->limit : 0);
+	int err;
+
+	if (f && f->ref) {
+		err = rrs_stmt(s, RRS_Q_SIGNINS_REF, out);
+		return err ? err
+			   : rrs_bind(s, *out, "tti", f->ref, f->user, limit);
+	}
+	if (f && f->user) {
+		err = rrs_stmt(s, RRS_Q_SIGNINS_USER, out);
+		return err ? err : rrs_bind(s, *out, "si", f->user, limit);
+	}
+	err = rrs_stmt(s, RRS_Q_SIGNINS_ALL, out);
+	return err ? err : rrs_bind(s, *out, "i", limit);
+}
+
+int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
+			  rr_store_signin **rows, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (!s || !rows || !n ||
+	    (f && (!rrs_str_ok(f->user, RR_USER_MAX) ||
+		   !rrs_str_ok(f->ref, RR_REF_LEN))))
+		return -EINVAL;
+	err = signins_query(s, f, &st);
+	if (!err)
+		err = rrs_fetch(s, st, sizeof(**rows), signin_fill,
+				(void **)rows, n);
+	rrs_release(st);
+	return err;
+}
+
+/* ---- pruning ---------------------------------------------------------- */
+
+static int meta_get_int(rr_store *s, const char *key, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_META_GET, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", key);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r >= 0) {
+		*out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+		r = 0;
+	}
+	rrs_release(st);
+	return r;
+}
+
+static int meta_set_int(rr_store *s, const char *key, int64_t v)
+{
+	char buf[24];
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	err = rrs_stmt(s, RRS_Q_META_SET, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ss", key, buf);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
+/* 0 when this process should prune now (and has said so), else 1 or an
+ * error.  The claim keeps concurrent writers from pruning together. */
+static int prune_claim(rr_store *s, int64_t now)
+{
+	int64_t last = 0;
+	int err;
+
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = meta_get_int(s, "last_prune", &last);
+	if (!err && last >= now - RRS_PRUNE_INTERVAL &&
+	    last <= now + RRS_PRUNE_INTERVAL)
+		err = 1;
+	if (!err)
+		err = meta_set_int(s, "last_prune", now);
+	if (err == 1)
+		return rrs_end(s, 0) < 0 ? -EIO : 1;
+	return rrs_end(s, err);
+}
+
+/* One batch in its own transaction: 1 when the batch was full. */
+static int prune_batch(rr_store *s, enum rrs_query q, int64_t cutoff)
+{
+	sqlite3_stmt *st = NULL;
+	int err, full = 0;
+
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = rrs_stmt(s, q, &st);
+	if (!err)
+		err = rrs_bind(s, st, q == RRS_Q_PRUNE_USER_DETS ? "iis" : "ii",
+			       cutoff, (int64_t)RRS_PRUNE_BATCH,
+			       rr_state_name(RR_STATE_AT_RISK));
+	if (!err)
+		err = rrs_step_done(s, st);
+	if (!err)
+		full = sqlite3_changes(s->db) >= RRS_PRUNE_BATCH;
+	rrs_release(st);
+	err = rrs_end(s, err);
+	return err ? err : full;
+}
+
+/* 1 when rows are left for the next prune. */
+static int prune_table(rr_store *s, enum rrs_query q, int64_t cutoff)
+{
+	int i, r = 1;
+
+	for (i = 0; i < RRS_PRUNE_BATCHES && r == 1; i++)
+		r = prune_batch(s, q, cutoff);
+	return r;
+}
+
+/*
+ * Delete expired rows, at most once an hour, in bounded batches.  Runs after
+ * the caller's transaction has committed; its errors are ignored (the next
+ * prune catches up).  When a table still has expired rows, the claim is
+ * released so that the next write continues.
+ */
+void rrs_prune(rr_store *s, int64_t now)
+{
+	int64_t sig = now - (int64_t)s->signin_days * RRS_DAY;
+	int64_t det = now - (int64_t)s->detection_days * RRS_DAY;
+	int left = 0;
+
+	if (prune_claim(s, now))
+		return;
+	left |= prune_table(s, RRS_Q_PRUNE_SIGNINS, sig) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_SIGNIN_DETS, det) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_USER_DETS, det) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_FAILURES, sig) == 1;
+	if (left && !rrs_begin(s, true))
+		rrs_end(s, meta_set_int(s, "last_prune", 0));
+}

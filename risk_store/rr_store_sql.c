@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Every SQL statement of the store, in one place.  Values are bound
+ * parameters only (rrs_bind order = ?1, ?2, ...); names of levels, states and
+ * details are bound too, from rr_*_name().
+ */
+#include "rr_store_int.h"
+
+/* clang-format off */
+/* SQL reads better in its own layout. */
+
+#define SIGNIN_COLS \
+	"ref, time, user, service, rhost, tty, action, outcome, signin_risk," \
+	" user_risk, detections, applied, report_only, reason"
+
+#define DET_COLS \
+	"id, user, type, level, state, detail, scope, ref, source, detected," \
+	" updated"
+
+const char *const rrs_sql[RRS_Q__COUNT] = {
+	/* user */
+	[RRS_Q_USER_GET] =
+		"SELECT level, state, detail, updated FROM users"
+		" WHERE user = ?1",
+	/* user, atRisk */
+	[RRS_Q_USER_ACTIVE] =
+		"SELECT count(*) FROM detections WHERE user = ?1"
+		" AND state = ?2",
+	/* user, level, state, detail, updated */
+	[RRS_Q_USER_UPSERT] =
+		"INSERT INTO users(user, level, state, detail, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user) DO UPDATE SET"
+		" level = excluded.level, state = excluded.state,"
+		" detail = excluded.detail, updated = excluded.updated",
+	/* level|NULL, state|NULL, risky_only, none, atRisk, high, medium,
+	 * low, limit */
+	[RRS_Q_USERS_LIST] =
+		"SELECT u.user, u.level, u.state, u.detail, u.updated,"
+		" (SELECT count(*) FROM detections d WHERE d.user = u.user"
+		"  AND d.state = ?5)"
+		" FROM users u WHERE (?1 IS NULL OR u.level = ?1)"
+		" AND (?2 IS NULL OR u.state = ?2)"
+		" AND (?3 = 0 OR u.level != ?4)"
+		" ORDER BY CASE u.level WHEN ?6 THEN 3 WHEN ?7 THEN 2"
+		" WHEN ?8 THEN 1 ELSE 0 END DESC, u.updated DESC, u.user"
+		" LIMIT ?9",
+	/* user */
+	[RRS_Q_STATS_GET] =
+		"SELECT successes, first_success, fail_mark FROM user_stats"
+		" WHERE user = ?1",
+	/* user, time, count */
+	[RRS_Q_STATS_UPSERT] =
+		"INSERT INTO user_stats(user, successes, first_success,"
+		" last_success, fail_mark) VALUES (?1, ?3, ?2, ?2,"
+		" (SELECT coalesce(max(id), 0) FROM failures))"
+		" ON CONFLICT(user) DO UPDATE SET"
+		" successes = successes + excluded.successes,"
+		" first_success = CASE WHEN first_success = 0"
+		"  OR first_success > excluded.first_success"
+		"  THEN excluded.first_success ELSE first_success END,"
+		" last_success = max(last_success, excluded.last_success),"
+		" fail_mark = excluded.fail_mark",
+	/* user, netkey */
+	[RRS_Q_NET_SEEN] =
+		"SELECT 1 FROM familiar_networks WHERE user = ?1"
+		" AND netkey = ?2",
+	/* user, netkey, time */
+	[RRS_Q_NET_UPSERT] =
+		"INSERT INTO familiar_networks(user, netkey, first_seen,"
+		" last_seen, count) VALUES (?1, ?2, ?3, ?3, 1)"
+		" ON CONFLICT(user, netkey) DO UPDATE SET count = count + 1,"
+		" first_seen = min(first_seen, excluded.first_seen),"
+		" last_seen = max(last_seen, excluded.last_seen)",
+	/* user, from, to, fail_mark: failures after the last success */
+	[RRS_Q_FAIL_COUNT] =
+		"SELECT count(*) FROM failures WHERE user = ?1"
+		" AND time >= ?2 AND time <= ?3 AND id > ?4",
+	/* user, service, rhost, time */
+	[RRS_Q_FAIL_INSERT] =
+		"INSERT INTO failures(user, service, rhost, time)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[RRS_Q_SIGNIN_INSERT] =
+		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
+		" netkey, action, outcome, signin_risk, user_risk, detections,"
+		" applied, report_only, reason) VALUES (?1, ?2, ?3, ?4, ?5,"
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	/* limit */
+	[RRS_Q_SIGNINS_ALL] =
+		"SELECT " SIGNIN_COLS " FROM signins"
+		" ORDER BY time DESC, rowid DESC LIMIT ?1",
+	/* user, limit */
+	[RRS_Q_SIGNINS_USER] =
+		"SELECT " SIGNIN_COLS " FROM signins WHERE user = ?1"
+		" ORDER BY time DESC, rowid DESC LIMIT ?2",
+	/* ref, user|NULL, limit */
+	[RRS_Q_SIGNINS_REF] =
+		"SELECT " SIGNIN_COLS " FROM signins WHERE ref = ?1"
+		" AND (?2 IS NULL OR user = ?2) LIMIT ?3",
+	/* user, type, level, state, detail, scope, ref, source, time */
+	[RRS_Q_DET_INSERT] =
+		"INSERT INTO detections(user, type, level, state, detail,"
+		" scope, ref, source, detected, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+	/* active_only, atRisk, limit */
+	[RRS_Q_DETS_ALL] =
+		"SELECT " DET_COLS " FROM detections"
+		" WHERE (?1 = 0 OR state = ?2)"
+		" ORDER BY detected DESC, id DESC LIMIT ?3",
+	/* active_only, atRisk, limit, user */
+	[RRS_Q_DETS_USER] =
+		"SELECT " DET_COLS " FROM detections"
+		" WHERE user = ?4 AND (?1 = 0 OR state = ?2)"
+		" ORDER BY detected DESC, id DESC LIMIT ?3",
+	/* user, new state, new detail, now, atRisk */
+	[RRS_Q_DETS_DISMISS] =
+		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
+		" WHERE user = ?1 AND state = ?5",
+	/* time, actor, action, target, detail */
+	[RRS_Q_AUDIT_INSERT] =
+		"INSERT INTO audit(time, actor, action, target, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* limit */
+	[RRS_Q_AUDIT_LIST] =
+		"SELECT id, time, actor, action, target, detail FROM audit"
+		" ORDER BY id DESC LIMIT ?1",
+	/* key */
+	[RRS_Q_META_GET] =
+		"SELECT value FROM meta WHERE key = ?1",
+	/* key, value */
+	[RRS_Q_META_SET] =
+		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
+		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	/* cutoff, batch */
+	[RRS_Q_PRUNE_SIGNINS] =
+		"DELETE FROM signins WHERE rowid IN (SELECT rowid FROM signins"
+		" WHERE time < ?1 LIMIT ?2)",
+	/* cutoff, batch */
+	[RRS_Q_PRUNE_SIGNIN_DETS] =
+		"DELETE FROM detections WHERE id IN (SELECT id FROM detections"
+		" WHERE detected < ?1 AND scope = '" RRS_SCOPE_SIGNIN "'"
+		" LIMIT ?2)",
+	/* cutoff, batch, atRisk: user risk closed before the cutoff */
+	[RRS_Q_PRUNE_USER_DETS] =
+		"DELETE FROM detections WHERE id IN (SELECT id FROM detections"
+		" WHERE detected < ?1 AND updated < ?1"
+		" AND scope = '" RRS_SCOPE_USER "' AND state != ?3 LIMIT ?2)",
+	/* cutoff, batch */
+	[RRS_Q_PRUNE_FAILURES] =
+		"DELETE FROM failures WHERE id IN (SELECT id FROM failures"
+		" WHERE time < ?1 LIMIT ?2)",
+	[RRS_Q_MIGRATE_SUCCESSES] =
+		"SELECT user, rhost, time FROM signins"
+		" WHERE outcome = '" RRS_OUTCOME_SUCCESS "' AND rhost != ''",
+};
+/* clang-format on */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Store plumbing: SQLite result codes to errno, the statement cache,
+ * transactions, binding and reading columns.
+ */
+#include "rr_store_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rrs_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTFOUND:
+		return -ENOENT;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+	case SQLITE_MISMATCH:
+		return -EINVAL;
+	case SQLITE_NOTADB:
+	case SQLITE_SCHEMA:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+int rrs_fail(rr_store *s, int err, const char *msg)
+{
+	snprintf(s->err, sizeof(s->err), "%s", msg);
+	return err;
+}
+
+int rrs_error(rr_store *s, int rc)
+{
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : NULL;
+
+	return rrs_fail(s, rrs_errno(rc) ? rrs_errno(rc) : -EIO,
+			msg ? msg : sqlite3_errstr(rc));
+}
+
+int rrs_stmt(rr_store *s, enum rrs_query q, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (!s->stmt[q]) {
+		rc = sqlite3_prepare_v3(s->db, rrs_sql[q], -1,
+					SQLITE_PREPARE_PERSISTENT, &s->stmt[q],
+					NULL);
+		if (rc != SQLITE_OK)
+			return rrs_error(s, rc);
+	}
+	*out = s->stmt[q];
+	return 0;
+}
+
+void rrs_release(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
+{
+	const char *v;
+	va_list ap;
+	int i, rc = SQLITE_OK;
+
+	va_start(ap, fmt);
+	for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+		if (fmt[i] == 'i') {
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			continue;
+		}
+		v = va_arg(ap, const char *);
+		if (!v && fmt[i] == 't')
+			rc = sqlite3_bind_null(st, i + 1);
+		else
+			rc = sqlite3_bind_text(st, i + 1, v ? v : "", -1,
+					       SQLITE_STATIC);
+	}
+	va_end(ap);
+	return rc == SQLITE_OK ? 0 : rrs_error(s, rc);
+}
+
+int rrs_step_done(rr_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_ROW)
+		return rrs_fail(s, -EIO, "statement returned a row");
+	return rrs_error(s, rc);
+}
+
+int rrs_step_row(rr_store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rrs_error(s, rc);
+}
+
+int rrs_exec(rr_store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : rrs_error(s, rc);
+}
+
+int rrs_begin(rr_store *s, bool write)
+{
+	return rrs_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int rrs_end(rr_store *s, int err)
+{
+	if (!err)
+		err = rrs_exec(s, "COMMIT");
+	if (err && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
+void rrs_col_text(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	snprintf(buf, len, "%s", v ? (const char *)v : "");
+}
+
+static const char *col_str(sqlite3_stmt *st, int col)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	return v ? (const char *)v : "";
+}
+
+int rrs_col_level(sqlite3_stmt *st, int col, rr_level *out)
+{
+	return rr_level_parse(col_str(st, col), out) ? -EPROTO : 0;
+}
+
+int rrs_col_state(sqlite3_stmt *st, int col, rr_state *out)
+{
+	return rr_state_parse(col_str(st, col), out) ? -EPROTO : 0;
+}
+
+int rrs_col_detail(sqlite3_stmt *st, int col, rr_detail *out)
+{
+	return rr_detail_parse(col_str(st, col), out) ? -EPROTO : 0;
+}
+
+int rrs_col_event(sqlite3_stmt *st, int col, rr_event *out)
+{
+	return rr_event_parse(col_str(st, col), out) ? -EPROTO : 0;
+}
+
+int rrs_col_action(sqlite3_stmt *st, int col, rr_action *out)
+{
+	const char *v = col_str(st, col);
+	int a;
+
+	for (a = RR_ACTION_ALLOW; a <= RR_ACTION_BLOCK; a++) {
+		const char *name = rr_action_name((rr_action)a);
+
+		if (name && !strcmp(name, v)) {
+			*out = (rr_action)a;
+			return 0;
+		}
+	}
+	return -EPROTO;
+}
+
+bool rrs_str_ok(const char *v, size_t max)
+{
+	return !v || strnlen(v, max + 1) <= max;
+}
+
+bool rrs_user_ok(const char *user)
+{
+	return user && *user && rrs_str_ok(user, RR_USER_MAX);
+}
+
+int64_t rrs_limit(size_t limit)
+{
+	if (!limit || limit > RR_STORE_MAX_ROWS)
+		return RR_STORE_MAX_ROWS;
+	return (int64_t)limit;
+}
+
+static int grow(void **buf, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (ncap > RR_STORE_MAX_ROWS)
+		ncap = RR_STORE_MAX_ROWS;
+	p = reallocarray(*buf, ncap, size);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = ncap;
+	return 0;
+}
+
+int rrs_fetch(rr_store *s, sqlite3_stmt *st, size_t size, rrs_fill_fn fill,
+	      void **rows, size_t *n)
+{
+	void *buf = NULL;
+	size_t cap = 0, cnt = 0;
+	char *row;
+	int r = 0, err = 0;
+
+	while (cnt < RR_STORE_MAX_ROWS && (r = rrs_step_row(s, st)) == 1) {
+		if (cnt == cap && (err = grow(&buf, &cap, size)))
+			goto out;
+		row = (char *)buf + cnt * size;
+		memset(row, 0, size);
+		err = fill(st, row);
+		if (err) {
+			rrs_fail(s, err, "unknown value in the store");
+			goto out;
+		}
+		cnt++;
+	}
+	if (cnt < RR_STORE_MAX_ROWS && r < 0) {
+		err = r;
+		goto out;
+	}
+	*rows = buf;
+	*n = cnt;
+	buf = NULL;
+out:
+	free(buf);
+	return err;
+}

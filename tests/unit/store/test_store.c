@@ -1,0 +1,1154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the SQLite risk store.  Each test gets a fresh directory
+ * under /tmp; times are explicit.  Must run as root (the store refuses files
+ * that are not root-owned).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "rr_store.h"
+#include "rr_store_schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOW INT64_C(1700000000)
+#define DAY INT64_C(86400)
+
+struct fx {
+	char base[64];
+	char dir[128];
+	char path[192];
+	rr_store *s;
+};
+
+/* ---- fixture and helpers ---------------------------------------------- */
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->base, sizeof(f->base), "/tmp/rr-store-XXXXXX");
+	assert_non_null(mkdtemp(f->base));
+	snprintf(f->dir, sizeof(f->dir), "%s/store", f->base);
+	snprintf(f->path, sizeof(f->path), "%s/risk.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rr_store_close(f->s);
+	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static rr_store *fx_open(struct fx *f)
+{
+	assert_int_equal(rr_store_open(f->path, &f->s), 0);
+	return f->s;
+}
+
+static void fx_reopen(struct fx *f)
+{
+	rr_store_close(f->s);
+	f->s = NULL;
+	fx_open(f);
+}
+
+/* One integer from a raw SQLite query on the store file. */
+static int64_t db_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* One text value (group_concat) from a raw query; caller frees. */
+static char *db_text(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = strdup((const char *)sqlite3_column_text(st, 0));
+	assert_non_null(v);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void db_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(
+	    sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void mode_is(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & S_IFMT, mode & S_IFMT);
+	assert_int_equal(st.st_mode & 07777, mode & 07777);
+	assert_int_equal(st.st_uid, 0);
+}
+
+static rr_signin_rec rec_make(int64_t time, const char *user,
+			      const char *outcome, const char *netkey)
+{
+	rr_signin_rec r = {
+	    .time = time,
+	    .user = user,
+	    .service = "sshd",
+	    .rhost = "192.0.2.10",
+	    .tty = "ssh",
+	    .netkey = netkey,
+	    .action = RR_ACTION_ALLOW,
+	    .outcome = outcome,
+	};
+
+	return r;
+}
+
+static void record(rr_store *s, const rr_signin_rec *r, char *ref)
+{
+	char tmp[RR_REF_LEN + 1];
+
+	assert_int_equal(rr_store_signin_record(s, r, ref ? ref : tmp), 0);
+}
+
+static size_t signins_count(rr_store *s, const char *user, const char *ref)
+{
+	rr_store_signin_filter f = {.user = user, .ref = ref};
+	rr_store_signin *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
+	free(rows);
+	return n;
+}
+
+static bool ref_format_ok(const char *ref)
+{
+	size_t i;
+
+	if (strlen(ref) != RR_REF_LEN || ref[4] != '-')
+		return false;
+	for (i = 0; i < RR_REF_LEN; i++)
+		if (i != 4 && !strchr("0123456789ABCDEF", ref[i]))
+			return false;
+	return true;
+}
+
+/* ---- opening: modes and refusals -------------------------------------- */
+
+static void test_create_modes(void **state)
+{
+	struct fx *f = *state;
+	char p[256];
+
+	fx_open(f);
+	mode_is(f->dir, 040700);
+	mode_is(f->path, 0100600);
+	/* WAL: SQLite's side files are private too. */
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	mode_is(p, 0100600);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	mode_is(p, 0100600);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM "
+					 "pragma_journal_mode() "
+					 "WHERE journal_mode = 'wal'"),
+			 1);
+	fx_reopen(f);
+}
+
+enum bad_setup {
+	BAD_FILE_SYMLINK,
+	BAD_DIR_SYMLINK,
+	BAD_DIR_GROUP_WRITABLE,
+	BAD_DIR_OTHER_OWNER,
+	BAD_FILE_OTHER_OWNER,
+	BAD_FILE_0644,
+	BAD_FILE_0640,
+	BAD_FILE_NOT_SQLITE,
+	BAD_FILE_IS_DIR,
+	BAD_NO_PARENT,
+};
+
+static const struct {
+	enum bad_setup setup;
+	int err;
+} refusals[] = {
+    {BAD_FILE_SYMLINK, -ELOOP},       {BAD_DIR_SYMLINK, -ELOOP},
+    {BAD_DIR_GROUP_WRITABLE, -EPERM}, {BAD_DIR_OTHER_OWNER, -EPERM},
+    {BAD_FILE_OTHER_OWNER, -EPERM},   {BAD_FILE_0644, -EPERM},
+    {BAD_FILE_0640, -EPERM},          {BAD_FILE_NOT_SQLITE, -EPROTO},
+    {BAD_FILE_IS_DIR, -EISDIR},       {BAD_NO_PARENT, -ENOENT},
+};
+
+static void make_file(const char *path, mode_t mode, uid_t uid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a database, really not at all\n", 34),
+			 34);
+	assert_int_equal(fchown(fd, uid, 0), 0);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Prepare f->path for one refusal case. */
+static void bad_prepare(struct fx *f, enum bad_setup b)
+{
+	char real[160];
+
+	if (b == BAD_DIR_SYMLINK || b == BAD_NO_PARENT) {
+		snprintf(real, sizeof(real), "%s/real", f->base);
+		assert_int_equal(mkdir(real, 0700), 0);
+		if (b == BAD_DIR_SYMLINK)
+			assert_int_equal(symlink(real, f->dir), 0);
+		else
+			snprintf(f->path, sizeof(f->path), "%s/a/b/risk.db",
+				 f->base);
+		return;
+	}
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	switch (b) {
+	case BAD_FILE_SYMLINK:
+		snprintf(real, sizeof(real), "%s/target.db", f->dir);
+		assert_int_equal(close(open(real, O_CREAT | O_WRONLY, 0600)),
+				 0);
+		assert_int_equal(symlink(real, f->path), 0);
+		break;
+	case BAD_DIR_GROUP_WRITABLE:
+		assert_int_equal(chmod(f->dir, 0770), 0);
+		break;
+	case BAD_DIR_OTHER_OWNER:
+		assert_int_equal(chown(f->dir, 65534, 0), 0);
+		break;
+	case BAD_FILE_OTHER_OWNER:
+		make_file(f->path, 0600, 65534);
+		break;
+	case BAD_FILE_0644:
+		make_file(f->path, 0644, 0);
+		break;
+	case BAD_FILE_0640:
+		make_file(f->path, 0640, 0);
+		break;
+	case BAD_FILE_NOT_SQLITE:
+		make_file(f->path, 0600, 0);
+		break;
+	case BAD_FILE_IS_DIR:
+		assert_int_equal(mkdir(f->path, 0700), 0);
+		break;
+	case BAD_DIR_SYMLINK:
+	case BAD_NO_PARENT:
+		break;
+	}
+}
+
+static void test_refusals(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		struct fx *f = NULL;
+		rr_store *s = NULL;
+		int err;
+
+		fx_setup((void **)&f);
+		bad_prepare(f, refusals[i].setup);
+		err = rr_store_open(f->path, &s);
+		if (err != refusals[i].err)
+			fail_msg("case %zu: got %d, want %d", i, err,
+				 refusals[i].err);
+		assert_null(s);
+		fx_teardown((void **)&f);
+	}
+	(void)state;
+}
+
+static void test_bad_args(void **state)
+{
+	struct fx *f = *state;
+	rr_store_user u;
+	rr_history h;
+	char longname[RR_USER_MAX + 2];
+	rr_store *s;
+
+	assert_int_equal(rr_store_open(NULL, &s), -EINVAL);
+	assert_int_equal(rr_store_open("", &s), -EINVAL);
+	s = fx_open(f);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(rr_store_user_get(s, "", &u), -EINVAL);
+	assert_int_equal(rr_store_user_get(s, NULL, &u), -EINVAL);
+	assert_int_equal(rr_store_user_get(s, longname, &u), -EINVAL);
+	assert_int_equal(rr_store_history(s, longname, NULL, NOW, 60, &h),
+			 -EINVAL);
+	assert_int_equal(rr_store_failure_record(s, longname, "sshd", "", NOW),
+			 -EINVAL);
+	assert_int_equal(
+	    rr_store_admin(s, RR_ADMIN_DISMISS, "bob", "", NOW, NULL), -EINVAL);
+	assert_int_equal(
+	    rr_store_admin(s, (rr_admin_action)7, "bob", "root", NOW, NULL),
+	    -EINVAL);
+	longname[RR_USER_MAX] = '\0';
+	assert_int_equal(rr_store_user_get(s, longname, &u), 0);
+	assert_string_equal(u.user, longname);
+	rr_store_close(NULL);
+	assert_non_null(rr_store_last_error(NULL));
+}
+
+static void test_bad_signin(void **state)
+{
+	struct fx *f = *state;
+	rr_detection dets[RR_TEXT_MAX];
+	char reason[RR_TEXT_MAX + 1];
+	char ref[RR_REF_LEN + 1] = "unchanged";
+	rr_signin_rec r;
+	rr_store *s = fx_open(f);
+
+	memset(dets, 0, sizeof(dets));
+	memset(reason, 'x', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	r = rec_make(NOW, "alice", "success", NULL);
+	r.reason = reason;
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	r = rec_make(NOW, "alice", NULL, NULL);
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	r = rec_make(NOW, "", "success", NULL);
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	r = rec_make(NOW, "alice", "success", NULL);
+	r.action = (rr_action)9;
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	r = rec_make(NOW, "alice", "success", NULL);
+	r.dets = dets;
+	r.n_dets = sizeof(dets) / sizeof(dets[0]);
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	r.n_dets = 1;
+	dets[0].type = RR_EVENT__COUNT;
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	assert_string_equal(ref, "unchanged");
+	assert_int_equal(signins_count(s, NULL, NULL), 0);
+}
+
+/* ---- users and sign-ins ----------------------------------------------- */
+
+static void test_user_default(void **state)
+{
+	struct fx *f = *state;
+	rr_store_user u;
+
+	memset(&u, 0x5a, sizeof(u));
+	assert_int_equal(rr_store_user_get(fx_open(f), "nobody", &u), 0);
+	assert_string_equal(u.user, "nobody");
+	assert_int_equal(u.level, RR_LEVEL_NONE);
+	assert_int_equal(u.state, RR_STATE_NONE);
+	assert_int_equal(u.detail, RR_DETAIL_NONE);
+	assert_int_equal(u.updated, 0);
+	assert_int_equal(u.active_detections, 0);
+}
+
+static void test_signin_roundtrip(void **state)
+{
+	static const rr_detection dets[] = {
+	    {RR_EVENT_UNFAMILIAR_FEATURES, RR_LEVEL_MEDIUM},
+	    {RR_EVENT_MALICIOUS_IP, RR_LEVEL_HIGH},
+	};
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.ref = NULL};
+	rr_store_detection_filter df = {.user = "alice"};
+	rr_store_detection *d = NULL;
+	rr_store_signin *rows = NULL;
+	char ref1[RR_REF_LEN + 1], ref2[RR_REF_LEN + 1];
+	rr_signin_rec r = rec_make(NOW, "alice", "blocked", "192.0.2.0/24");
+	rr_store *s = fx_open(f);
+	size_t n;
+
+	r.action = RR_ACTION_BLOCK;
+	r.signin_risk = RR_LEVEL_HIGH;
+	r.user_risk = RR_LEVEL_LOW;
+	r.dets = dets;
+	r.n_dets = 2;
+	r.tty = "pts/3";
+	r.applied = "Block high sign-in risk\nOther";
+	r.report_only = "Would MFA";
+	r.reason = "blocked by policy";
+	record(s, &r, ref1);
+	assert_true(ref_format_ok(ref1));
+	r = rec_make(NOW + 5, "alice", "success", NULL);
+	r.rhost = NULL;
+	record(s, &r, ref2);
+	assert_true(ref_format_ok(ref2));
+	assert_string_not_equal(ref1, ref2);
+
+	sf.ref = ref1;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].ref, ref1);
+	assert_int_equal(rows[0].time, NOW);
+	assert_string_equal(rows[0].user, "alice");
+	assert_string_equal(rows[0].service, "sshd");
+	assert_string_equal(rows[0].rhost, "192.0.2.10");
+	assert_string_equal(rows[0].tty, "pts/3");
+	assert_int_equal(rows[0].action, RR_ACTION_BLOCK);
+	assert_string_equal(rows[0].outcome, "blocked");
+	assert_int_equal(rows[0].signin_risk, RR_LEVEL_HIGH);
+	assert_int_equal(rows[0].user_risk, RR_LEVEL_LOW);
+	assert_string_equal(rows[0].detections, "unfamiliarFeatures:medium,"
+						"maliciousIPAddress:high");
+	assert_string_equal(rows[0].applied, "Block high sign-in risk\nOther");
+	assert_string_equal(rows[0].report_only, "Would MFA");
+	assert_string_equal(rows[0].reason, "blocked by policy");
+	free(rows);
+
+	/* Newest first; ref and user filters combine. */
+	sf.ref = NULL;
+	sf.user = "alice";
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].ref, ref2);
+	assert_string_equal(rows[0].rhost, "");
+	assert_string_equal(rows[0].detections, "");
+	free(rows);
+	assert_int_equal(signins_count(s, "bob", ref1), 0);
+	assert_int_equal(signins_count(s, "bob", NULL), 0);
+	sf.user = NULL;
+	sf.limit = 1;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	free(rows);
+
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].type, RR_EVENT_MALICIOUS_IP);
+	assert_int_equal(d[1].type, RR_EVENT_UNFAMILIAR_FEATURES);
+	assert_int_equal(d[1].level, RR_LEVEL_MEDIUM);
+	assert_int_equal(d[0].state, RR_STATE_AT_RISK);
+	assert_int_equal(d[0].detail, RR_DETAIL_NONE);
+	assert_false(d[0].user_scope);
+	assert_string_equal(d[0].ref, ref1);
+	assert_string_equal(d[0].source, "192.0.2.10");
+	assert_int_equal(d[0].detected, NOW);
+	free(d);
+}
+
+static void test_history_networks(void **state)
+{
+	struct fx *f = *state;
+	rr_signin_rec r;
+	rr_history h;
+	rr_store *s = fx_open(f);
+
+	assert_int_equal(
+	    rr_store_history(s, "alice", "192.0.2.0/24", NOW, 600, &h), 0);
+	assert_int_equal(h.successes, 0);
+	assert_int_equal(h.first_success, 0);
+	assert_false(h.network_seen);
+
+	r = rec_make(NOW - 100, "alice", "success", "192.0.2.0/24");
+	record(s, &r, NULL);
+	r = rec_make(NOW - 50, "alice", "blocked", "198.51.100.0/24");
+	record(s, &r, NULL);
+	r = rec_make(NOW - 10, "alice", "success", "192.0.2.0/24");
+	record(s, &r, NULL);
+
+	assert_int_equal(
+	    rr_store_history(s, "alice", "192.0.2.0/24", NOW, 600, &h), 0);
+	assert_int_equal(h.successes, 2);
+	assert_int_equal(h.first_success, NOW - 100);
+	assert_true(h.network_seen);
+	assert_int_equal(
+	    rr_store_history(s, "alice", "198.51.100.0/24", NOW, 600, &h), 0);
+	assert_false(h.network_seen);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_false(h.network_seen);
+	assert_int_equal(rr_store_history(s, "alice", "", NOW, 600, &h), 0);
+	assert_false(h.network_seen);
+	/* Networks are per user. */
+	assert_int_equal(
+	    rr_store_history(s, "bob", "192.0.2.0/24", NOW, 600, &h), 0);
+	assert_false(h.network_seen);
+	assert_int_equal(h.successes, 0);
+}
+
+static void fail_at(rr_store *s, const char *user, const int64_t *at,
+		    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(rr_store_failure_record(s, user, "sshd",
+							 "192.0.2.9",
+							 NOW + at[i]),
+				 0);
+}
+
+/* Failures count when they are inside [now - window, now] and were
+ * recorded after the user's last success (in recording order, so a
+ * success and failures within one second are told apart). */
+static void test_history_failures(void **state)
+{
+	static const int64_t before[] = { -700, -601, -600, -400, -300 };
+	static const int64_t after[] = { -299, -1, 0, 1, 50 };
+	static const int64_t same_second[] = { 0 };
+	struct fx *f = *state;
+	rr_signin_rec r;
+	rr_history h;
+	rr_store *s = fx_open(f);
+
+	fail_at(s, "alice", before, 5);
+	assert_int_equal(rr_store_failure_record(s, "bob", "sshd", NULL, NOW),
+			 0);
+	/* [now - 600, now]: -600 -400 -300 */
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 3);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW - 300, 0, &h),
+			 0);
+	assert_int_equal(h.recent_failures, 1);
+
+	/* A success resets the count. */
+	r = rec_make(NOW - 300, "alice", "success", NULL);
+	record(s, &r, NULL);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 0);
+	/* later failures count again; those after `now` do not */
+	fail_at(s, "alice", after, 5);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 3);
+	/* A blocked sign-in does not reset. */
+	r = rec_make(NOW - 2, "alice", "blocked", NULL);
+	record(s, &r, NULL);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 3);
+	/* a success and a failure in the same second: the failure counts */
+	r = rec_make(NOW, "alice", "success", NULL);
+	record(s, &r, NULL);
+	fail_at(s, "alice", same_second, 1);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 1);
+	assert_int_equal(rr_store_history(s, "bob", NULL, NOW, 600, &h), 0);
+	assert_int_equal(h.recent_failures, 1);
+
+}
+
+/* ---- admin actions ---------------------------------------------------- */
+
+static void test_admin_dismiss(void **state)
+{
+	static const rr_detection dets[] = {
+	    {RR_EVENT_BRUTE_FORCE, RR_LEVEL_HIGH},
+	    {RR_EVENT_ANONYMIZED_IP, RR_LEVEL_LOW},
+	};
+	struct fx *f = *state;
+	rr_store_detection_filter df = {.user = "alice"};
+	rr_store_detection *d = NULL;
+	rr_store_audit *a = NULL;
+	rr_store_user u;
+	rr_signin_rec r = rec_make(NOW, "alice", "denied", NULL);
+	rr_store *s = fx_open(f);
+	unsigned changed = 99;
+	size_t n, i;
+
+	r.dets = dets;
+	r.n_dets = 2;
+	record(s, &r, NULL);
+	r.user = "bob";
+	record(s, &r, NULL);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED,
+					"alice", "root", NOW + 1, NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_DISMISS, "alice", "admin1",
+					NOW + 10, &changed),
+			 0);
+	assert_int_equal(changed, 3);
+
+	assert_int_equal(rr_store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_NONE);
+	assert_int_equal(u.state, RR_STATE_DISMISSED);
+	assert_int_equal(u.detail, RR_DETAIL_ADMIN_DISMISSED_ALL);
+	assert_int_equal(u.updated, NOW + 10);
+	assert_int_equal(u.active_detections, 0);
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(d[i].state, RR_STATE_DISMISSED);
+		assert_int_equal(d[i].detail, RR_DETAIL_ADMIN_DISMISSED_ALL);
+		assert_int_equal(d[i].updated, NOW + 10);
+	}
+	free(d);
+	/* Bob's detections are untouched. */
+	df.user = "bob";
+	df.active_only = true;
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 2);
+	free(d);
+
+	/* Unblocking a user without risk succeeds and is audited. */
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_UNBLOCK, "carol", "admin2",
+					NOW + 20, &changed),
+			 0);
+	assert_int_equal(changed, 0);
+	assert_int_equal(rr_store_audit_list(s, 0, &a, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(a[0].action, "unblock");
+	assert_string_equal(a[0].actor, "admin2");
+	assert_string_equal(a[0].target, "carol");
+	assert_string_equal(a[0].detail, "closed 0 detections");
+	assert_int_equal(a[0].time, NOW + 20);
+	assert_string_equal(a[1].action, "dismiss");
+	assert_string_equal(a[1].actor, "admin1");
+	assert_string_equal(a[1].target, "alice");
+	assert_string_equal(a[1].detail, "closed 3 detections");
+	assert_string_equal(a[2].action, "confirm-compromised");
+	assert_true(a[0].id > a[1].id);
+	free(a);
+	assert_int_equal(rr_store_audit_list(s, 1, &a, &n), 0);
+	assert_int_equal(n, 1);
+	free(a);
+}
+
+static void test_admin_confirm(void **state)
+{
+	struct fx *f = *state;
+	rr_store_detection_filter df = {.active_only = true};
+	rr_store_detection *d = NULL;
+	rr_store_user u;
+	rr_store *s = fx_open(f);
+	unsigned changed = 0;
+	size_t n;
+
+	assert_string_equal(rr_admin_action_name(RR_ADMIN_DISMISS), "dismiss");
+	assert_string_equal(rr_admin_action_name(RR_ADMIN_UNBLOCK), "unblock");
+	assert_string_equal(rr_admin_action_name(RR_ADMIN_CONFIRM_COMPROMISED),
+			    "confirm-compromised");
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "dave",
+					"root", NOW, &changed),
+			 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(rr_store_user_get(s, "dave", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+	assert_int_equal(u.state, RR_STATE_CONFIRMED_COMPROMISED);
+	assert_int_equal(u.detail, RR_DETAIL_ADMIN_CONFIRMED_COMPROMISED);
+	assert_int_equal(u.active_detections, 1);
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].type, RR_EVENT_ADMIN_CONFIRMED_COMPROMISED);
+	assert_int_equal(d[0].level, RR_LEVEL_HIGH);
+	assert_int_equal(d[0].state, RR_STATE_AT_RISK);
+	assert_int_equal(d[0].detail, RR_DETAIL_ADMIN_CONFIRMED_COMPROMISED);
+	assert_true(d[0].user_scope);
+	assert_string_equal(d[0].ref, "");
+	assert_string_equal(d[0].source, "");
+	free(d);
+	assert_int_equal(db_int(f->path,
+				"SELECT count(*) FROM detections "
+				"WHERE type = 'adminConfirmedUserCompromised' "
+				"AND level = 'high' AND state = 'atRisk' "
+				"AND scope = 'user'"),
+			 1);
+}
+
+static void test_users_list(void **state)
+{
+	struct fx *f = *state;
+	rr_store_user_filter uf = {.level = -1, .state = -1};
+	rr_store_user *u = NULL;
+	rr_store *s = fx_open(f);
+	size_t n;
+
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "a",
+					"root", NOW, NULL),
+			 0);
+	assert_int_equal(
+	    rr_store_admin(s, RR_ADMIN_DISMISS, "b", "root", NOW + 1, NULL), 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "c",
+					"root", NOW + 2, NULL),
+			 0);
+
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), 0);
+	assert_int_equal(n, 3);
+	/* Level desc, then most recently updated first. */
+	assert_string_equal(u[0].user, "c");
+	assert_string_equal(u[1].user, "a");
+	assert_string_equal(u[2].user, "b");
+	assert_int_equal(u[0].active_detections, 1);
+	free(u);
+	uf.risky_only = true;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), 0);
+	assert_int_equal(n, 2);
+	free(u);
+	uf.risky_only = false;
+	uf.state = RR_STATE_DISMISSED;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(u[0].user, "b");
+	assert_int_equal(u[0].level, RR_LEVEL_NONE);
+	free(u);
+	uf.state = -1;
+	uf.level = RR_LEVEL_HIGH;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), 0);
+	assert_int_equal(n, 2);
+	free(u);
+	uf.level = RR_LEVEL_MEDIUM;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), 0);
+	assert_int_equal(n, 0);
+	free(u);
+	uf.level = 7;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), -EINVAL);
+	uf.level = -1;
+	uf.state = -2;
+	assert_int_equal(rr_store_users_list(s, &uf, &u, &n), -EINVAL);
+	assert_int_equal(rr_store_users_list(s, NULL, &u, &n), 0);
+	assert_int_equal(n, 3);
+	free(u);
+}
+
+/* ---- retention -------------------------------------------------------- */
+
+static void signin_with_det(rr_store *s, int64_t t, char *ref)
+{
+	static const rr_detection det = {RR_EVENT_PASSWORD_SPRAY,
+					 RR_LEVEL_MEDIUM};
+	rr_signin_rec r = rec_make(t, "alice", "denied", NULL);
+
+	r.dets = &det;
+	r.n_dets = 1;
+	record(s, &r, ref);
+}
+
+static size_t dets_count(rr_store *s, const char *user, bool active)
+{
+	rr_store_detection_filter df = {.user = user, .active_only = active};
+	rr_store_detection *d = NULL;
+	size_t n;
+
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	free(d);
+	return n;
+}
+
+static void test_retention(void **state)
+{
+	struct fx *f = *state;
+	char r91[RR_REF_LEN + 1], r31[RR_REF_LEN + 1], r29[RR_REF_LEN + 1];
+	rr_history h;
+	rr_store *s = fx_open(f);
+	int i;
+
+	/* Detections kept 90 days; a closed user-scope risk goes with them,
+	 * an active one never does. */
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED,
+					"active", "root", NOW - 100 * DAY,
+					NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED,
+					"closed", "root", NOW - 100 * DAY,
+					NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_DISMISS, "closed", "root",
+					NOW - 95 * DAY, NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED,
+					"recent", "root", NOW - 100 * DAY,
+					NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_DISMISS, "recent", "root",
+					NOW - 10 * DAY, NULL),
+			 0);
+	signin_with_det(s, NOW - 91 * DAY, r91);
+	/* More than one batch of old failures. */
+	for (i = 0; i < 2500; i++)
+		assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "",
+							 NOW - 31 * DAY),
+				 0);
+	signin_with_det(s, NOW - 31 * DAY, r31);
+	signin_with_det(s, NOW - 29 * DAY, r29);
+	assert_int_equal(
+	    rr_store_failure_record(s, "alice", "sshd", "", NOW - 29 * DAY), 0);
+	/* The writes at -31 days pruned the 91-day-old sign-in already, but
+	 * not its detection (kept 90 days). */
+	assert_int_equal(signins_count(s, NULL, r91), 0);
+	assert_int_equal(signins_count(s, NULL, NULL), 2);
+	assert_int_equal(dets_count(s, "alice", false), 3);
+
+	signin_with_det(s, NOW, NULL); /* the prune runs now */
+	assert_int_equal(signins_count(s, NULL, r91), 0);
+	assert_int_equal(signins_count(s, NULL, r31), 0);
+	assert_int_equal(signins_count(s, NULL, r29), 1);
+	assert_int_equal(signins_count(s, NULL, NULL), 2);
+	/* Sign-in detections: 91 days gone, 31 and 29 kept, plus now's. */
+	assert_int_equal(dets_count(s, "alice", false), 3);
+	assert_int_equal(dets_count(s, "active", true), 1);
+	assert_int_equal(dets_count(s, "closed", false), 0);
+	assert_int_equal(dets_count(s, "recent", false), 1);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 40 * DAY, &h),
+			 0);
+	assert_int_equal(h.recent_failures, 1);
+	/* Audit rows are never pruned. */
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM audit"), 5);
+
+	/* At most once an hour; shorter retention applies at the next one. */
+	rr_store_set_retention(s, 7, 0);
+	signin_with_det(s, NOW + 60, NULL);
+	assert_int_equal(signins_count(s, NULL, r29), 1);
+	signin_with_det(s, NOW + 3601, NULL);
+	assert_int_equal(signins_count(s, NULL, r29), 0);
+	assert_int_equal(signins_count(s, NULL, NULL), 3);
+	assert_int_equal(dets_count(s, "alice", false), 5);
+}
+
+/* ---- parallel writers ------------------------------------------------- */
+
+#define WRITERS 8
+#define WRITER_SIGNINS 200
+#define WRITER_FAILURES 50
+
+static int writer(const char *path, int id)
+{
+	rr_store *s = NULL;
+	char user[16], ref[RR_REF_LEN + 1];
+	rr_signin_rec r;
+	int i, err;
+
+	snprintf(user, sizeof(user), "user%d", id);
+	err = rr_store_open(path, &s);
+	for (i = 0; !err && i < WRITER_SIGNINS; i++) {
+		r = rec_make(NOW + i, user, i % 2 ? "blocked" : "success",
+			     "192.0.2.0/24");
+		err = rr_store_signin_record(s, &r, ref);
+		if (!err && i < WRITER_FAILURES)
+			err = rr_store_failure_record(s, user, "sshd", "",
+						      NOW + i);
+	}
+	rr_store_close(s);
+	return err ? 1 : 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const rr_store_signin *)a)->ref,
+		      ((const rr_store_signin *)b)->ref);
+}
+
+static void test_parallel_writers(void **state)
+{
+	struct fx *f = *state;
+	rr_store_signin *rows = NULL;
+	rr_history h;
+	pid_t pids[WRITERS];
+	size_t n, i;
+	int st;
+
+	fx_open(f);
+	rr_store_close(f->s);
+	f->s = NULL;
+	for (i = 0; i < WRITERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(writer(f->path, (int)i));
+	}
+	for (i = 0; i < WRITERS; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	fx_open(f);
+	assert_int_equal(rr_store_signins_list(f->s, NULL, &rows, &n), 0);
+	assert_int_equal(n, WRITERS * WRITER_SIGNINS);
+	qsort(rows, n, sizeof(*rows), ref_cmp);
+	for (i = 0; i < n; i++) {
+		assert_true(ref_format_ok(rows[i].ref));
+		if (i)
+			assert_string_not_equal(rows[i - 1].ref, rows[i].ref);
+	}
+	free(rows);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"),
+			 WRITERS * WRITER_FAILURES);
+	assert_int_equal(rr_store_history(f->s, "user3", "192.0.2.0/24",
+					  NOW + 1000, 2000, &h),
+			 0);
+	assert_int_equal(h.successes, WRITER_SIGNINS / 2);
+	assert_true(h.network_seen);
+	/* Failures since the last success (NOW + 198): none. */
+	assert_int_equal(h.recent_failures, 0);
+}
+
+/* ---- schema versions -------------------------------------------------- */
+
+static void make_v1(struct fx *f, const char *extra)
+{
+	char sql[4096];
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(sql, sizeof(sql),
+		 "BEGIN;" RRS_SCHEMA_V1
+		 "INSERT INTO users VALUES ('alice', 'high', 'atRisk',"
+		 " 'none', 100);"
+		 "INSERT INTO signins VALUES ('AAAA-0001', 1000, 'alice',"
+		 " 'sshd', '192.0.2.10', 'allow', 'success', 'none', 'none',"
+		 " '', '', '', 'ok');"
+		 "INSERT INTO signins VALUES ('AAAA-0002', 2000, 'alice',"
+		 " 'sshd', '198.51.100.7', 'block', 'blocked', 'high', 'high',"
+		 " 'maliciousIPAddress:high', 'Block', '', 'blocked');"
+		 "INSERT INTO signins VALUES ('AAAA-0003', 3000, 'alice',"
+		 " 'login', '', 'allow', 'success', 'none', 'none',"
+		 " '', '', '', '');"
+		 "INSERT INTO detections(user, type, level, state, detail,"
+		 " scope, ref, source, detected, updated) VALUES ('alice',"
+		 " 'leakedCredentials', 'high', 'atRisk', 'none', 'user', '',"
+		 " '', 900, 900);"
+		 "INSERT INTO audit(time, actor, action, target, detail)"
+		 " VALUES (950, 'root', 'dismiss', 'bob', 'closed 0');"
+		 "%s COMMIT;",
+		 extra);
+	db_exec(f->path, sql);
+	assert_int_equal(chmod(f->path, 0600), 0);
+}
+
+static void netkey_of(const char *ip, char *buf)
+{
+	rr_addr a;
+
+	assert_int_equal(rr_addr_parse(ip, &a), 0);
+	rr_addr_netkey(&a, buf, RR_NETKEY_MAX);
+	assert_true(buf[0] != '\0');
+}
+
+/* Every table, with its sorted column names, of a store file. */
+#define SCHEMA_SQL                                                             \
+	"SELECT group_concat(t.name || '(' || (SELECT group_concat(name)"      \
+	" FROM (SELECT name FROM pragma_table_info(t.name) ORDER BY name))"    \
+	" || ')', ' ') FROM (SELECT name FROM sqlite_master"                   \
+	" WHERE type IN ('table', 'index') ORDER BY name) t"
+
+static void same_schema_as_fresh(struct fx *f)
+{
+	char fresh[256];
+	rr_store *s = NULL;
+	char *a, *b;
+
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", f->dir);
+	assert_int_equal(rr_store_open(fresh, &s), 0);
+	rr_store_close(s);
+	a = db_text(f->path, SCHEMA_SQL);
+	b = db_text(fresh, SCHEMA_SQL);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "familiar_networks("));
+	free(a);
+	free(b);
+}
+
+static void test_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.ref = "AAAA-0002"};
+	rr_store_signin *rows = NULL;
+	char nk_ok[RR_NETKEY_MAX], nk_blocked[RR_NETKEY_MAX];
+	rr_signin_rec r = rec_make(4000, "alice", "success", "x");
+	rr_store_audit *a = NULL;
+	rr_store_user u;
+	rr_history h;
+	size_t n;
+
+	make_v1(f, "");
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 2);
+	mode_is(f->path, 0100600);
+
+	/* Old rows are preserved. */
+	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].time, 2000);
+	assert_string_equal(rows[0].tty, "");
+	assert_int_equal(rows[0].action, RR_ACTION_BLOCK);
+	assert_string_equal(rows[0].detections, "maliciousIPAddress:high");
+	free(rows);
+	assert_int_equal(signins_count(f->s, "alice", NULL), 3);
+	assert_int_equal(rr_store_user_get(f->s, "alice", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+	assert_int_equal(u.state, RR_STATE_AT_RISK);
+	assert_int_equal(u.active_detections, 1);
+	assert_int_equal(rr_store_audit_list(f->s, 0, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].target, "bob");
+	free(a);
+
+	/* History was backfilled from the old successful sign-ins. */
+	netkey_of("192.0.2.10", nk_ok);
+	netkey_of("198.51.100.7", nk_blocked);
+	assert_int_equal(rr_store_history(f->s, "alice", nk_ok, 4000, 600, &h),
+			 0);
+	assert_int_equal(h.successes, 2);
+	assert_int_equal(h.first_success, 1000);
+	assert_true(h.network_seen);
+	assert_int_equal(
+	    rr_store_history(f->s, "alice", nk_blocked, 4000, 600, &h), 0);
+	assert_false(h.network_seen);
+
+	/* New columns and tables work. */
+	r.tty = "tty1";
+	r.netkey = nk_blocked;
+	record(f->s, &r, NULL);
+	assert_int_equal(
+	    rr_store_failure_record(f->s, "alice", "sshd", "", 4001), 0);
+	assert_int_equal(
+	    rr_store_history(f->s, "alice", nk_blocked, 4002, 600, &h), 0);
+	assert_true(h.network_seen);
+	assert_int_equal(h.recent_failures, 1);
+	assert_int_equal(h.successes, 3);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM signins "
+					 "WHERE tty = 'tty1'"),
+			 1);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
+static void test_migrate_atomic(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = NULL;
+
+	/* A v1 file with a stray table the migration wants to create. */
+	make_v1(f, "CREATE TABLE user_stats(x);");
+	assert_true(rr_store_open(f->path, &s) < 0);
+	assert_null(s);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM "
+					 "pragma_table_info('signins') "
+					 "WHERE name = 'tty'"),
+			 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM sqlite_master "
+					 "WHERE name = 'familiar_networks'"),
+			 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM signins"), 3);
+}
+
+static void test_future_version(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = NULL;
+
+	fx_open(f);
+	rr_store_close(f->s);
+	f->s = NULL;
+	db_exec(f->path, "PRAGMA user_version = 99");
+	assert_int_equal(rr_store_open(f->path, &s), -EPROTO);
+	assert_null(s);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 99);
+}
+
+static void test_foreign_database(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = NULL;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path, "CREATE TABLE unrelated(x)");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(rr_store_open(f->path, &s), -EPROTO);
+	assert_null(s);
+}
+
+/* A writer waiting longer than the busy timeout gets -EBUSY, and nothing
+ * of its transaction is left behind. */
+static void test_busy(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = NULL;
+	rr_store *s = fx_open(f);
+
+	assert_int_equal(
+	    sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "", NOW),
+			 -EBUSY);
+	assert_true(strlen(rr_store_last_error(s)) > 0);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "", NOW),
+			 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "store tests need root\n");
+		return -1;
+	}
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_create_modes),     T(test_refusals),
+	    T(test_bad_args),         T(test_bad_signin),
+	    T(test_user_default),     T(test_signin_roundtrip),
+	    T(test_history_networks), T(test_history_failures),
+	    T(test_admin_dismiss),    T(test_admin_confirm),
+	    T(test_users_list),       T(test_retention),
+	    T(test_parallel_writers), T(test_migrate_v1),
+	    T(test_migrate_atomic),   T(test_future_version),
+	    T(test_foreign_database), T(test_busy),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
