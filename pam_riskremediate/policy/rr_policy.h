@@ -36,6 +36,8 @@ typedef struct {
  * Returns 0 and *out on success; a negative errno otherwise, with `errs`
  * filled when non-NULL (-EINVAL for content errors, -EPERM for owner/mode,
  * -ELOOP for a symlink, -EFBIG for size, -ENOENT, -ENOMEM, ...).
+ * `errs` must be zeroed or hold an earlier result: it is reset first, and
+ * is left empty on success.  Errors are sorted by line and column.
  */
 int rr_policy_load(const char *path, rr_policy **out, rr_policy_errors *errs);
 

@@ -1,0 +1,1072 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The policy file's keys (DESIGN §5): one table per mapping, one handler per
+ * key.  Every accepted key is spelled KEY("name", ...) so that the man page
+ * check can find it; keep it that way.
+ */
+#include "rr_policy_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ISSUER_MAX 64
+#define LOCATION_NAME_MAX 64
+#define PATH_MAX_LEN 4096
+#define MAX_DAYS 365
+#define MAX_RETENTION_DAYS 3650
+#define MAX_COUNT 100000
+#define MAX_WINDOW (7 * 86400)
+
+static const struct rr_word pstate_words[] = {
+	{ "enabled", RR_PSTATE_ENABLED },
+	{ "reportOnly", RR_PSTATE_REPORT_ONLY },
+	{ "disabled", RR_PSTATE_DISABLED },
+};
+
+static const struct rr_word level_words[] = {
+	{ "low", RR_LEVEL_LOW },
+	{ "medium", RR_LEVEL_MEDIUM },
+	{ "high", RR_LEVEL_HIGH },
+};
+
+static const struct rr_word cond_level_words[] = {
+	{ "none", RR_LEVEL_NONE },
+	{ "low", RR_LEVEL_LOW },
+	{ "medium", RR_LEVEL_MEDIUM },
+	{ "high", RR_LEVEL_HIGH },
+};
+
+static const struct rr_word backend_words[] = {
+	{ "sqlite", RR_BACKEND_SQLITE },
+	{ "etcd", RR_BACKEND_ETCD },
+};
+
+static const struct rr_word on_error_words[] = {
+	{ "deny", 0 },
+	{ "allow", 1 },
+};
+
+static const struct rr_word control_words[] = {
+	{ "mfa", RR_REQUIRE_MFA },
+	{ "password_change", RR_REQUIRE_PASSWORD_CHANGE },
+};
+
+/* ---- string checks ------------------------------------------------------- */
+
+/* 1..max bytes, no control characters (UTF-8 is fine). */
+static bool label_ok(const char *s, size_t max)
+{
+	size_t i, len = strlen(s);
+
+	if (!len || len > max)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* User, group and service names: no whitespace, control, ':' or '/'. */
+static bool principal_ok(const char *s, size_t max)
+{
+	size_t i, len = strlen(s);
+
+	if (!len || len > max || s[0] == '-')
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch == 0x7f || ch == ':' || ch == '/')
+			return false;
+	}
+	return true;
+}
+
+static bool location_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len && len <= LOCATION_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
+}
+
+static bool path_ok(const char *s)
+{
+	return s[0] == '/' && label_ok(s, PATH_MAX_LEN - 1);
+}
+
+static bool url_ok(const char *s)
+{
+	const char *rest;
+
+	if (!strncmp(s, "https://", 8))
+		rest = s + 8;
+	else if (!strncmp(s, "http://", 7))
+		rest = s + 7;
+	else
+		return false;
+	return label_ok(rest, PATH_MAX_LEN) && !strchr(rest, ' ');
+}
+
+/* A copy of a checked string into *dst, replacing what was there. */
+static int set_str(char **dst, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		return -ENOMEM;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+static int path_value(struct rr_pctx *c, yaml_node_t *val, const char *what,
+		      char **dst)
+{
+	const char *s = rr_pctx_str(c, val, what);
+	char q[RR_QUOTE_MAX];
+
+	if (!s)
+		return 0;
+	if (!path_ok(s)) {
+		rr_pctx_err(c, val, "%s must be an absolute path, found \"%s\"",
+			    what, rr_pctx_quote(s, q, sizeof(q)));
+		return 0;
+	}
+	return set_str(dst, s);
+}
+
+/* ---- names: users, groups, services -------------------------------------- */
+
+enum name_kind { NAME_USER, NAME_GROUP, NAME_SERVICE };
+
+static const struct {
+	const char *what;
+	size_t max;
+} kinds[] = {
+	[NAME_USER] = { "user name", RR_USER_MAX },
+	[NAME_GROUP] = { "group name", RR_USER_MAX },
+	[NAME_SERVICE] = { "service name", RR_SERVICE_MAX },
+};
+
+struct names_st {
+	rr_names *out;
+	enum name_kind kind;
+	bool include;
+	bool has_all;
+};
+
+static int name_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	struct names_st *st = obj;
+	const char *s = rr_pctx_str(c, item, kinds[st->kind].what);
+	char q[RR_QUOTE_MAX];
+
+	if (!s)
+		return 0;
+	if (!strcmp(s, "all")) {
+		st->has_all = true;
+		if (st->include)
+			st->out->all = true;
+		else
+			rr_pctx_err(c, item,
+				    "\"all\" is only allowed in include");
+		return 0;
+	}
+	if (!principal_ok(s, kinds[st->kind].max)) {
+		rr_pctx_err(c, item, "invalid %s \"%s\" (1 to %zu bytes; no "
+			    "whitespace, control characters, ':' or '/')",
+			    kinds[st->kind].what,
+			    rr_pctx_quote(s, q, sizeof(q)),
+			    kinds[st->kind].max);
+		return 0;
+	}
+	st->out->names[st->out->n] = strdup(s);
+	if (!st->out->names[st->out->n])
+		return -ENOMEM;
+	st->out->n++;
+	return 0;
+}
+
+static int names_parse(struct rr_pctx *c, yaml_node_t *seq, rr_names *out,
+		       enum name_kind kind, bool include)
+{
+	struct names_st st = { .out = out, .kind = kind, .include = include };
+	size_t n;
+	int r;
+
+	rr_names_clear(out);
+	if (!rr_pctx_seq_len(c, seq, include ? "include" : "exclude",
+			     RR_POLICY_MAX_LIST, &n))
+		return 0;
+	if (n) {
+		out->names = calloc(n, sizeof(*out->names));
+		if (!out->names)
+			return -ENOMEM;
+	}
+	r = rr_pctx_seq_each(c, seq, name_item, &st);
+	if (r == 0 && st.has_all && n > 1)
+		rr_pctx_err(c, seq,
+			    "\"all\" cannot be combined with other names");
+	return r;
+}
+
+struct assign_st {
+	rr_assign *a;
+	enum name_kind kind;
+};
+
+static int assign_include(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct assign_st *st = obj;
+
+	return names_parse(c, val, &st->a->include, st->kind, true);
+}
+
+static int assign_exclude(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct assign_st *st = obj;
+
+	return names_parse(c, val, &st->a->exclude, st->kind, false);
+}
+
+static const struct rr_key assign_keys[] = {
+	KEY("include", assign_include),
+	KEY("exclude", assign_exclude),
+};
+static const struct rr_schema assign_schema = RR_SCHEMA(assign_keys);
+
+static int assign_parse(struct rr_pctx *c, yaml_node_t *val, rr_assign *a,
+			enum name_kind kind, const char *what)
+{
+	struct assign_st st = { .a = a, .kind = kind };
+	unsigned seen;
+
+	rr_assign_clear(a);
+	a->given = true;
+	return rr_pctx_walk(c, val, what, &assign_schema, &st, &seen);
+}
+
+/* ---- policies: conditions ------------------------------------------------ */
+
+struct pol_st {
+	rr_ca_policy *cp;
+	size_t idx;
+};
+
+static int level_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	rr_level_mask *m = obj;
+	int v;
+
+	if (rr_pctx_word(c, item, "risk level", cond_level_words,
+			 RR_N(cond_level_words), &v))
+		*m |= 1u << v;
+	return 0;
+}
+
+static int levels_parse(struct rr_pctx *c, yaml_node_t *val,
+			const char *what, rr_level_mask *m)
+{
+	size_t n;
+
+	*m = 0;
+	if (!rr_pctx_seq_len(c, val, what, RR_POLICY_MAX_LIST, &n))
+		return 0;
+	return rr_pctx_seq_each(c, val, level_item, m);
+}
+
+static int cond_user_risk(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct pol_st *st = obj;
+
+	return levels_parse(c, val, "user_risk", &st->cp->user_risk);
+}
+
+static int cond_signin_risk(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct pol_st *st = obj;
+
+	return levels_parse(c, val, "signin_risk", &st->cp->signin_risk);
+}
+
+struct locref_st {
+	rr_ca_policy *cp;
+	size_t *idx;
+	size_t *n;
+	bool include;
+	bool has_any;
+};
+
+static int find_location(const rr_policy *p, const char *name, size_t *i)
+{
+	for (*i = 0; *i < p->n_locations; (*i)++)
+		if (p->locations[*i].name &&
+		    !strcmp(p->locations[*i].name, name))
+			return 0;
+	return -ENOENT;
+}
+
+static int locref_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	struct locref_st *st = obj;
+	const char *s = rr_pctx_str(c, item, "a location name");
+	char q[RR_QUOTE_MAX];
+	size_t i;
+
+	if (!s)
+		return 0;
+	if (!strcmp(s, "any")) {
+		st->has_any = true;
+		if (st->include)
+			st->cp->loc_any = true;
+		else
+			rr_pctx_err(c, item,
+				    "\"any\" is only allowed in include");
+		return 0;
+	}
+	if (find_location(c->p, s, &i) < 0) {
+		rr_pctx_err(c, item, "unknown location \"%s\" (not defined in "
+			    "named_locations)", rr_pctx_quote(s, q, sizeof(q)));
+		return 0;
+	}
+	st->idx[(*st->n)++] = i;
+	return 0;
+}
+
+static int locref_parse(struct rr_pctx *c, yaml_node_t *seq,
+			struct locref_st *st, size_t **idx)
+{
+	size_t n;
+	int r;
+
+	if (!rr_pctx_seq_len(c, seq, st->include ? "include" : "exclude",
+			     RR_POLICY_MAX_LIST, &n))
+		return 0;
+	if (n) {
+		*idx = calloc(n, sizeof(**idx));
+		if (!*idx)
+			return -ENOMEM;
+	}
+	st->idx = *idx;
+	r = rr_pctx_seq_each(c, seq, locref_item, st);
+	if (r == 0 && st->has_any && n > 1)
+		rr_pctx_err(c, seq, "\"any\" cannot be combined with location "
+			    "names");
+	return r;
+}
+
+static int loc_include(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_ca_policy *cp = ((struct pol_st *)obj)->cp;
+	struct locref_st st = { .cp = cp, .n = &cp->n_loc_include,
+				.include = true };
+
+	free(cp->loc_include);
+	cp->loc_include = NULL;
+	cp->n_loc_include = 0;
+	cp->loc_any = false;
+	return locref_parse(c, val, &st, &cp->loc_include);
+}
+
+static int loc_exclude(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_ca_policy *cp = ((struct pol_st *)obj)->cp;
+	struct locref_st st = { .cp = cp, .n = &cp->n_loc_exclude };
+
+	free(cp->loc_exclude);
+	cp->loc_exclude = NULL;
+	cp->n_loc_exclude = 0;
+	return locref_parse(c, val, &st, &cp->loc_exclude);
+}
+
+static const struct rr_key locations_keys[] = {
+	KEY("include", loc_include),
+	KEY("exclude", loc_exclude),
+};
+static const struct rr_schema locations_schema = RR_SCHEMA(locations_keys);
+
+static int cond_locations(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct pol_st *st = obj;
+	unsigned seen;
+
+	st->cp->loc_given = true;
+	return rr_pctx_walk(c, val, "locations", &locations_schema, obj,
+			    &seen);
+}
+
+static const struct rr_key conditions_keys[] = {
+	KEY("user_risk", cond_user_risk),
+	KEY("signin_risk", cond_signin_risk),
+	KEY("locations", cond_locations),
+};
+static const struct rr_schema conditions_schema = RR_SCHEMA(conditions_keys);
+
+/* ---- policies: grant ----------------------------------------------------- */
+
+struct grant_st {
+	bool has_block;
+	bool has_require;
+	bool block;
+	unsigned require;
+};
+
+static int grant_block(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct grant_st *g = obj;
+
+	g->has_block = true;
+	if (rr_pctx_bool(c, val, &g->block) && !g->block)
+		rr_pctx_err(c, val, "block must be true (use require to ask "
+			    "for controls instead)");
+	return 0;
+}
+
+static int control_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	unsigned *req = obj;
+	int v;
+
+	if (rr_pctx_word(c, item, "control", control_words,
+			 RR_N(control_words), &v))
+		*req |= (unsigned)v;
+	return 0;
+}
+
+static int grant_require(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct grant_st *g = obj;
+	size_t n;
+	int r;
+
+	g->has_require = true;
+	if (!rr_pctx_seq_len(c, val, "require", RR_POLICY_MAX_LIST, &n))
+		return 0;
+	if (!n) {
+		rr_pctx_err(c, val, "require needs at least one control (mfa, "
+			    "password_change)");
+		return 0;
+	}
+	r = rr_pctx_seq_each(c, val, control_item, &g->require);
+	if (r == 0 && (g->require & RR_REQUIRE_PASSWORD_CHANGE) &&
+	    !(g->require & RR_REQUIRE_MFA))
+		rr_pctx_err(c, val, "password_change requires mfa in the same "
+			    "require list");
+	return r;
+}
+
+static const struct rr_key grant_keys[] = {
+	KEY("block", grant_block),
+	KEY("require", grant_require),
+};
+static const struct rr_schema grant_schema = RR_SCHEMA(grant_keys);
+
+static int pol_grant(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_ca_policy *cp = ((struct pol_st *)obj)->cp;
+	struct grant_st g = { 0 };
+	unsigned seen;
+	int r;
+
+	r = rr_pctx_walk(c, val, "grant", &grant_schema, &g, &seen);
+	if (r < 0 || seen == ~0u)
+		return r;
+	if (g.has_block && g.has_require)
+		rr_pctx_err(c, val, "grant takes either block or require, not "
+			    "both");
+	else if (!g.has_block && !g.has_require)
+		rr_pctx_err(c, val, "grant needs block: true or require: "
+			    "[mfa] or [mfa, password_change]");
+	cp->block = g.block;
+	cp->require = g.require;
+	return 0;
+}
+
+/* ---- policies ------------------------------------------------------------ */
+
+static int pol_name(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct pol_st *st = obj;
+	const char *s = rr_pctx_str(c, val, "name");
+	char q[RR_QUOTE_MAX];
+	size_t j;
+
+	if (!s)
+		return 0;
+	if (!label_ok(s, RR_NAME_MAX)) {
+		rr_pctx_err(c, val, "policy name must be 1 to %d characters "
+			    "without control characters", RR_NAME_MAX);
+		return 0;
+	}
+	for (j = 0; j < st->idx; j++) {
+		const rr_ca_policy *o = &c->p->policies[j];
+
+		if (!o->name || strcmp(o->name, s))
+			continue;
+		rr_pctx_err(c, val, "duplicate policy name \"%s\" (first at "
+			    "line %u)", rr_pctx_quote(s, q, sizeof(q)),
+			    o->line);
+		return 0;
+	}
+	return set_str(&st->cp->name, s);
+}
+
+static int pol_state(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct pol_st *st = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "state", pstate_words, RR_N(pstate_words),
+			 &v))
+		st->cp->state = (rr_pstate)v;
+	return 0;
+}
+
+static int pol_users(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	return assign_parse(c, val, &((struct pol_st *)obj)->cp->users,
+			    NAME_USER, "users");
+}
+
+static int pol_groups(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	return assign_parse(c, val, &((struct pol_st *)obj)->cp->groups,
+			    NAME_GROUP, "groups");
+}
+
+static int pol_services(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	return assign_parse(c, val, &((struct pol_st *)obj)->cp->services,
+			    NAME_SERVICE, "services");
+}
+
+static int pol_conditions(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "conditions", &conditions_schema, obj,
+			    &seen);
+}
+
+/* Index 0 and 6 are required (name, grant). */
+static const struct rr_key policy_keys[] = {
+	KEY("name", pol_name),
+	KEY("state", pol_state),
+	KEY("users", pol_users),
+	KEY("groups", pol_groups),
+	KEY("services", pol_services),
+	KEY("conditions", pol_conditions),
+	KEY("grant", pol_grant),
+};
+static const struct rr_schema policy_schema = RR_SCHEMA(policy_keys);
+
+static int policy_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	size_t *idx = obj;
+	struct pol_st st = { .cp = &c->p->policies[*idx], .idx = *idx };
+	unsigned seen;
+	int r;
+
+	(*idx)++;
+	st.cp->line = (unsigned)item->start_mark.line + 1;
+	st.cp->state = RR_PSTATE_ENABLED;
+	r = rr_pctx_walk(c, item, "policy", &policy_schema, &st, &seen);
+	if (r < 0)
+		return r;
+	rr_pctx_require(c, item, "policy", &policy_schema, seen, 0);
+	rr_pctx_require(c, item, "policy", &policy_schema, seen, 6);
+	return 0;
+}
+
+int rr_policy_schema_policies(struct rr_pctx *c)
+{
+	size_t n, idx = 0;
+
+	if (!c->policies ||
+	    !rr_pctx_seq_len(c, c->policies, "policies",
+			     RR_POLICY_MAX_POLICIES, &n) || !n)
+		return 0;
+	c->p->policies = calloc(n, sizeof(*c->p->policies));
+	if (!c->p->policies)
+		return -ENOMEM;
+	c->p->n_policies = n;
+	return rr_pctx_seq_each(c, c->policies, policy_item, &idx);
+}
+
+/* ---- detections ---------------------------------------------------------- */
+
+static int det_enabled(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_bool(c, val, &d->enabled);
+	return 0;
+}
+
+static int det_level(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "risk level", level_words,
+			 RR_N(level_words), &v))
+		d->level = (rr_level)v;
+	return 0;
+}
+
+static int det_learning_days(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_uint(c, val, "learning_days", 0, MAX_DAYS, &d->learning_days);
+	return 0;
+}
+
+static int det_learning_signins(struct rr_pctx *c, yaml_node_t *val,
+				void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_uint(c, val, "learning_signins", 0, MAX_COUNT,
+		     &d->learning_signins);
+	return 0;
+}
+
+static int det_failures(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_uint(c, val, "failures", 1, MAX_COUNT, &d->failures);
+	return 0;
+}
+
+static int det_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_duration(c, val, "window", 1, MAX_WINDOW, &d->window_s);
+	return 0;
+}
+
+static int list_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	rr_detection_cfg *d = obj;
+	int r;
+
+	r = path_value(c, item, "a list file", &d->lists[d->n_lists]);
+	if (r == 0 && d->lists[d->n_lists])
+		d->n_lists++;
+	return r;
+}
+
+static int det_lists(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+	size_t n;
+
+	while (d->n_lists)
+		free(d->lists[--d->n_lists]);
+	free(d->lists);
+	d->lists = NULL;
+	if (!rr_pctx_seq_len(c, val, "lists", RR_POLICY_MAX_LIST, &n) || !n)
+		return 0;
+	d->lists = calloc(n, sizeof(*d->lists));
+	if (!d->lists)
+		return -ENOMEM;
+	return rr_pctx_seq_each(c, val, list_item, d);
+}
+
+static const struct rr_key unfamiliar_keys[] = {
+	KEY("enabled", det_enabled),
+	KEY("level", det_level),
+	KEY("learning_days", det_learning_days),
+	KEY("learning_signins", det_learning_signins),
+};
+static const struct rr_schema unfamiliar_schema = RR_SCHEMA(unfamiliar_keys);
+
+static const struct rr_key iplist_keys[] = {
+	KEY("enabled", det_enabled),
+	KEY("level", det_level),
+	KEY("lists", det_lists),
+};
+static const struct rr_schema iplist_schema = RR_SCHEMA(iplist_keys);
+
+static const struct rr_key brute_keys[] = {
+	KEY("enabled", det_enabled),
+	KEY("level", det_level),
+	KEY("failures", det_failures),
+	KEY("window", det_window),
+};
+static const struct rr_schema brute_schema = RR_SCHEMA(brute_keys);
+
+/* A detection's map being present turns it on unless it says enabled: false. */
+static int det_walk(struct rr_pctx *c, yaml_node_t *val, rr_event ev,
+		    const struct rr_schema *s)
+{
+	rr_detection_cfg *d = &c->p->detections[ev];
+	unsigned seen;
+
+	d->enabled = true;
+	return rr_pctx_walk(c, val, rr_event_name(ev), s, d, &seen);
+}
+
+static int det_unfamiliar(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	return det_walk(c, val, RR_EVENT_UNFAMILIAR_FEATURES,
+			&unfamiliar_schema);
+}
+
+static int det_anonymized(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	return det_walk(c, val, RR_EVENT_ANONYMIZED_IP, &iplist_schema);
+}
+
+static int det_malicious(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	return det_walk(c, val, RR_EVENT_MALICIOUS_IP, &iplist_schema);
+}
+
+static int det_brute(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	return det_walk(c, val, RR_EVENT_BRUTE_FORCE, &brute_schema);
+}
+
+static const struct rr_key detections_keys[] = {
+	KEY("unfamiliarFeatures", det_unfamiliar),
+	KEY("anonymizedIPAddress", det_anonymized),
+	KEY("maliciousIPAddress", det_malicious),
+	KEY("bruteForce", det_brute),
+};
+static const struct rr_schema detections_schema = RR_SCHEMA(detections_keys);
+
+/* ---- named_locations ----------------------------------------------------- */
+
+static int cidr_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	rr_location *l = obj;
+	const char *s = rr_pctx_str(c, item, "an address range");
+	char q[RR_QUOTE_MAX];
+
+	if (!s)
+		return 0;
+	if (rr_cidr_parse(s, &l->cidrs[l->n]) < 0) {
+		rr_pctx_err(c, item, "invalid address range \"%s\" (expected "
+			    "an address or CIDR such as 10.0.0.0/8 or "
+			    "2001:db8::/32, host bits zero)",
+			    rr_pctx_quote(s, q, sizeof(q)));
+		return 0;
+	}
+	l->n++;
+	return 0;
+}
+
+static int location_pair(struct rr_pctx *c, yaml_node_t *key,
+			 yaml_node_t *val, void *obj)
+{
+	const char *name = (const char *)key->data.scalar.value;
+	rr_location *l = &c->p->locations[c->p->n_locations++];
+	char q[RR_QUOTE_MAX];
+	size_t n;
+
+	(void)obj;
+	if (!strcmp(name, "any") || !strcmp(name, "all"))
+		rr_pctx_err(c, key, "location name \"%s\" is reserved", name);
+	else if (!location_name_ok(name))
+		rr_pctx_err(c, key, "invalid location name \"%s\" (1 to %d of "
+			    "A-Z a-z 0-9 _ . -)", rr_pctx_quote(name, q,
+			    sizeof(q)), LOCATION_NAME_MAX);
+	if (set_str(&l->name, name) < 0)
+		return -ENOMEM;
+	if (!rr_pctx_seq_len(c, val, "a named location", RR_POLICY_MAX_LIST,
+			     &n))
+		return 0;
+	if (!n) {
+		rr_pctx_err(c, val, "named location \"%s\" needs at least one "
+			    "address range", rr_pctx_quote(name, q, sizeof(q)));
+		return 0;
+	}
+	l->cidrs = calloc(n, sizeof(*l->cidrs));
+	if (!l->cidrs)
+		return -ENOMEM;
+	return rr_pctx_seq_each(c, val, cidr_item, l);
+}
+
+static int top_named_locations(struct rr_pctx *c, yaml_node_t *val,
+			       void *obj)
+{
+	size_t n;
+
+	(void)obj;
+	if (!rr_pctx_expect(c, val, YAML_MAPPING_NODE, "named_locations"))
+		return 0;
+	n = (size_t)(val->data.mapping.pairs.top -
+		     val->data.mapping.pairs.start);
+	if (!n || n > RR_POLICY_MAX_LIST)
+		return rr_pctx_for_each_pair(c, val, location_pair, NULL);
+	c->p->locations = calloc(n, sizeof(*c->p->locations));
+	if (!c->p->locations)
+		return -ENOMEM;
+	return rr_pctx_for_each_pair(c, val, location_pair, NULL);
+}
+
+/* ---- store --------------------------------------------------------------- */
+
+struct store_st {
+	rr_policy *p;
+	yaml_node_t *backend;
+	yaml_node_t *endpoints;
+};
+
+static int store_backend(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct store_st *st = obj;
+	int v;
+
+	if (!rr_pctx_word(c, val, "backend", backend_words,
+			  RR_N(backend_words), &v))
+		return 0;
+	st->p->backend = (rr_backend)v;
+	st->backend = val;
+	return 0;
+}
+
+static int store_path(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct store_st *st = obj;
+
+	return path_value(c, val, "path", &st->p->store_path);
+}
+
+static int endpoint_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	const char *s = rr_pctx_str(c, item, "an endpoint");
+	char q[RR_QUOTE_MAX];
+
+	(void)obj;
+	if (s && !url_ok(s))
+		rr_pctx_err(c, item, "invalid endpoint \"%s\" (expected an "
+			    "http:// or https:// URL)",
+			    rr_pctx_quote(s, q, sizeof(q)));
+	return 0;
+}
+
+static int store_endpoints(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct store_st *st = obj;
+	size_t n;
+
+	st->endpoints = val;
+	if (!rr_pctx_seq_len(c, val, "endpoints", RR_POLICY_MAX_LIST, &n))
+		return 0;
+	return rr_pctx_seq_each(c, val, endpoint_item, NULL);
+}
+
+static const struct rr_key store_keys[] = {
+	KEY("backend", store_backend),
+	KEY("path", store_path),
+	KEY("endpoints", store_endpoints),
+};
+static const struct rr_schema store_schema = RR_SCHEMA(store_keys);
+
+static int top_store(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct store_st st = { .p = obj };
+	unsigned seen;
+	int r;
+
+	r = rr_pctx_walk(c, val, "store", &store_schema, &st, &seen);
+	if (r < 0)
+		return r;
+	if (st.backend && st.p->backend == RR_BACKEND_ETCD)
+		rr_pctx_err(c, st.backend, "etcd backend is not supported yet");
+	else if (st.endpoints)
+		rr_pctx_err(c, st.endpoints, "endpoints is only used with "
+			    "backend: etcd");
+	return 0;
+}
+
+/* ---- mfa_registration, retention ----------------------------------------- */
+
+static int mfa_state(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_registration *m = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "state", pstate_words, RR_N(pstate_words),
+			 &v))
+		m->state = (rr_pstate)v;
+	return 0;
+}
+
+static int mfa_grace_days(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_registration *m = obj;
+
+	rr_pctx_uint(c, val, "grace_days", 0, MAX_DAYS, &m->grace_days);
+	return 0;
+}
+
+static int mfa_users(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_registration *m = obj;
+
+	return assign_parse(c, val, &m->users, NAME_USER, "users");
+}
+
+static int mfa_groups(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_registration *m = obj;
+
+	return assign_parse(c, val, &m->groups, NAME_GROUP, "groups");
+}
+
+static const struct rr_key mfa_keys[] = {
+	KEY("state", mfa_state),
+	KEY("grace_days", mfa_grace_days),
+	KEY("users", mfa_users),
+	KEY("groups", mfa_groups),
+};
+static const struct rr_schema mfa_schema = RR_SCHEMA(mfa_keys);
+
+static int ret_signin_days(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+
+	rr_pctx_uint(c, val, "signin_days", 1, MAX_RETENTION_DAYS,
+		     &p->signin_retention_days);
+	return 0;
+}
+
+static int ret_detection_days(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+
+	rr_pctx_uint(c, val, "detection_days", 1, MAX_RETENTION_DAYS,
+		     &p->detection_retention_days);
+	return 0;
+}
+
+static int ret_low_risk_days(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+
+	rr_pctx_uint(c, val, "low_risk_days", 1, MAX_RETENTION_DAYS,
+		     &p->low_risk_expiry_days);
+	return 0;
+}
+
+static const struct rr_key retention_keys[] = {
+	KEY("signin_days", ret_signin_days),
+	KEY("detection_days", ret_detection_days),
+	KEY("low_risk_days", ret_low_risk_days),
+};
+static const struct rr_schema retention_schema = RR_SCHEMA(retention_keys);
+
+/* ---- top level ----------------------------------------------------------- */
+
+static int top_version(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+	unsigned v;
+
+	if (!rr_pctx_uint(c, val, "version", 0, 1000000, &v))
+		return 0;
+	if (v != 1)
+		rr_pctx_err(c, val, "unsupported version %u (expected 1)", v);
+	else
+		p->version = 1;
+	return 0;
+}
+
+static int top_issuer(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+	const char *s = rr_pctx_str(c, val, "issuer");
+
+	if (!s)
+		return 0;
+	if (!label_ok(s, ISSUER_MAX) || strchr(s, ':')) {
+		rr_pctx_err(c, val, "issuer must be 1 to %d printable "
+			    "characters without ':'", ISSUER_MAX);
+		return 0;
+	}
+	return set_str(&p->issuer, s);
+}
+
+static int top_on_error(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "on_error", on_error_words,
+			 RR_N(on_error_words), &v))
+		p->on_error_allow = v == 1;
+	return 0;
+}
+
+static int top_mfa_registration(struct rr_pctx *c, yaml_node_t *val,
+				void *obj)
+{
+	rr_policy *p = obj;
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "mfa_registration", &mfa_schema,
+			    &p->mfa_registration, &seen);
+}
+
+static int top_detections(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "detections", &detections_schema, obj,
+			    &seen);
+}
+
+static int top_retention(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "retention", &retention_schema, obj,
+			    &seen);
+}
+
+/* Deferred: conditions refer to named_locations, which may come later. */
+static int top_policies(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	c->policies = val;
+	return 0;
+}
+
+/* Index 0 (version) is required. */
+static const struct rr_key root_keys[] = {
+	KEY("version", top_version),
+	KEY("issuer", top_issuer),
+	KEY("store", top_store),
+	KEY("on_error", top_on_error),
+	KEY("named_locations", top_named_locations),
+	KEY("mfa_registration", top_mfa_registration),
+	KEY("detections", top_detections),
+	KEY("retention", top_retention),
+	KEY("policies", top_policies),
+};
+static const struct rr_schema root_schema = RR_SCHEMA(root_keys);
+
+int rr_policy_schema_root(struct rr_pctx *c, yaml_node_t *root)
+{
+	unsigned seen;
+	int r;
+
+	r = rr_pctx_walk(c, root, "policy file", &root_schema, c->p, &seen);
+	if (r < 0)
+		return r;
+	rr_pctx_require(c, root, "policy file", &root_schema, seen, 0);
+	return 0;
+}

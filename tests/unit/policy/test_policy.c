@@ -1,0 +1,1067 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Policy loader tests: the valid and invalid corpora under
+ * tests/data/policy, field values, limits, and loading from files with the
+ * owner/mode/symlink/size rules.
+ *
+ * Each invalid file starts with comment lines "# expect: LINE:COL: TEXT";
+ * the loader must report exactly those errors (TEXT is a substring).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "rr_policy.h"
+#include "rr_secfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_EXPECT 32
+#define LVL(l) (1u << (l))
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *src_path(const char *rel)
+{
+	const char *root = getenv("RR_SOURCE_ROOT");
+	char *p = NULL;
+
+	assert_non_null(root);
+	assert_true(asprintf(&p, "%s/%s", root, rel) > 0);
+	return p;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f) {
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int parse(const char *text, rr_policy **p, rr_policy_errors *e)
+{
+	return rr_policy_parse("test.yaml", text, strlen(text), p, e);
+}
+
+static void print_errors(const rr_policy_errors *e)
+{
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		rr_policy_error_format(e, i, line, sizeof(line));
+		print_message("  got %s\n", line);
+	}
+}
+
+static rr_policy *parse_ok(const char *text)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	int r = parse(text, &p, &e);
+
+	if (r != 0)
+		print_errors(&e);
+	assert_int_equal(r, 0);
+	assert_non_null(p);
+	assert_int_equal(e.n, 0);
+	rr_policy_errors_clear(&e);
+	return p;
+}
+
+/* Parse text that must fail with exactly one error containing `msg`. */
+static void parse_one_error(const char *text, const char *msg)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	int r = parse(text, &p, &e);
+
+	if (e.n != 1 || !strstr(e.items[0].message, msg)) {
+		print_message("input:\n%s\nwanted: %s\n", text, msg);
+		print_errors(&e);
+	}
+	assert_int_equal(r, -EINVAL);
+	assert_null(p);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.items[0].message, msg));
+	rr_policy_errors_clear(&e);
+}
+
+static bool names_has(const rr_names *n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		if (!strcmp(n->names[i], s))
+			return true;
+	return false;
+}
+
+/* Calls fn for every *.yaml in a corpus directory; returns the count. */
+static size_t for_each_yaml(const char *rel, void (*fn)(const char *path))
+{
+	char *dir = src_path(rel), *path;
+	struct dirent **ents;
+	size_t count = 0;
+	int i, n;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	assert_true(n >= 0);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+
+		if (len > 5 && !strcmp(ents[i]->d_name + len - 5, ".yaml")) {
+			assert_true(asprintf(&path, "%s/%s", dir,
+					     ents[i]->d_name) > 0);
+			fn(path);
+			free(path);
+			count++;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	free(dir);
+	return count;
+}
+
+/* ---- corpora ------------------------------------------------------------- */
+
+static void check_valid_file(const char *path)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	size_t len;
+	char *buf = read_all(path, &len);
+	int r = rr_policy_parse(path, buf, len, &p, &e);
+
+	if (r != 0) {
+		print_message("%s should parse:\n", path);
+		print_errors(&e);
+	}
+	assert_int_equal(r, 0);
+	assert_non_null(p);
+	assert_int_equal(p->version, 1);
+	rr_policy_free(p);
+	rr_policy_errors_clear(&e);
+	free(buf);
+}
+
+static void test_valid_corpus(void **state)
+{
+	(void)state;
+	assert_true(for_each_yaml("tests/data/policy/valid",
+				  check_valid_file) >= 6);
+}
+
+struct expect {
+	unsigned line;
+	unsigned column;
+	char text[256];
+	bool matched;
+};
+
+static size_t parse_expects(const char *buf, struct expect *ex)
+{
+	const char *s = buf;
+	size_t n = 0;
+	int off;
+
+	while ((s = strstr(s, "# expect: "))) {
+		assert_true(n < MAX_EXPECT);
+		s += strlen("# expect: ");
+		assert_int_equal(sscanf(s, "%u:%u: %n", &ex[n].line,
+					&ex[n].column, &off), 2);
+		s += off;
+		off = (int)strcspn(s, "\n");
+		assert_true(off > 0 && off < (int)sizeof(ex[n].text));
+		memcpy(ex[n].text, s, (size_t)off);
+		ex[n].text[off] = '\0';
+		ex[n].matched = false;
+		n++;
+	}
+	return n;
+}
+
+static bool match_error(const rr_policy_error *it, struct expect *ex,
+			size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ex[i].matched || ex[i].line != it->line ||
+		    ex[i].column != it->column ||
+		    !strstr(it->message, ex[i].text))
+			continue;
+		ex[i].matched = true;
+		return true;
+	}
+	return false;
+}
+
+static void check_invalid_file(const char *path)
+{
+	struct expect ex[MAX_EXPECT];
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	size_t i, n, len;
+	char *buf = read_all(path, &len);
+	int r = rr_policy_parse(path, buf, len, &p, &e);
+
+	n = parse_expects(buf, ex);
+	if (n == 0)
+		fail_msg("%s: no \"# expect:\" header", path);
+	if (r != -EINVAL || e.n != n) {
+		print_message("%s: r=%d, %zu errors, %zu expected\n", path, r,
+			      e.n, n);
+		print_errors(&e);
+	}
+	assert_int_equal(r, -EINVAL);
+	assert_null(p);
+	assert_int_equal(e.n, n);
+	for (i = 0; i < e.n; i++) {
+		if (!match_error(&e.items[i], ex, n)) {
+			print_errors(&e);
+			fail_msg("%s: unexpected error %u:%u: %s", path,
+				 e.items[i].line, e.items[i].column,
+				 e.items[i].message);
+		}
+	}
+	rr_policy_errors_clear(&e);
+	free(buf);
+}
+
+static void test_invalid_corpus(void **state)
+{
+	(void)state;
+	assert_true(for_each_yaml("tests/data/policy/invalid",
+				  check_invalid_file) >= 20);
+}
+
+/* ---- field values -------------------------------------------------------- */
+
+static rr_policy *parse_source_file(const char *rel)
+{
+	char *path = src_path(rel), *buf;
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	size_t len;
+	int r;
+
+	buf = read_all(path, &len);
+	r = rr_policy_parse(path, buf, len, &p, &e);
+	if (r)
+		print_errors(&e);
+	assert_int_equal(r, 0);
+	rr_policy_errors_clear(&e);
+	free(buf);
+	free(path);
+	return p;
+}
+
+static void check_full_top(const rr_policy *p)
+{
+	assert_string_equal(p->issuer, "Example Corp");
+	assert_int_equal(p->backend, RR_BACKEND_SQLITE);
+	assert_string_equal(p->store_path, "/var/lib/riskremediate/risk.db");
+	assert_false(p->on_error_allow);
+	assert_int_equal(p->n_locations, 2);
+	assert_string_equal(p->locations[0].name, "office");
+	assert_int_equal(p->locations[0].n, 2);
+	assert_int_equal(p->locations[0].cidrs[0].base.family, 4);
+	assert_int_equal(p->locations[0].cidrs[0].prefix, 8);
+	assert_int_equal(p->locations[0].cidrs[1].base.family, 6);
+	assert_int_equal(p->locations[0].cidrs[1].prefix, 32);
+	assert_string_equal(p->locations[1].name, "vpn");
+	assert_int_equal(p->locations[1].cidrs[1].prefix, 32);
+	assert_int_equal(p->signin_retention_days, 30);
+	assert_int_equal(p->detection_retention_days, 90);
+	assert_int_equal(p->low_risk_expiry_days, 180);
+}
+
+static void check_full_mfa(const rr_mfa_registration *m)
+{
+	assert_int_equal(m->state, RR_PSTATE_ENABLED);
+	assert_int_equal(m->grace_days, 14);
+	assert_true(m->users.given);
+	assert_true(m->users.include.all);
+	assert_int_equal(m->users.include.n, 0);
+	assert_int_equal(m->users.exclude.n, 1);
+	assert_string_equal(m->users.exclude.names[0], "root");
+	assert_true(m->groups.given);
+	assert_int_equal(m->groups.include.n, 0);
+	assert_false(m->groups.include.all);
+	assert_true(names_has(&m->groups.exclude, "breakglass"));
+}
+
+static void check_full_detections(const rr_detection_cfg *d)
+{
+	const rr_detection_cfg *uf = &d[RR_EVENT_UNFAMILIAR_FEATURES];
+	const rr_detection_cfg *an = &d[RR_EVENT_ANONYMIZED_IP];
+	const rr_detection_cfg *mal = &d[RR_EVENT_MALICIOUS_IP];
+	const rr_detection_cfg *bf = &d[RR_EVENT_BRUTE_FORCE];
+
+	assert_true(uf->enabled);
+	assert_int_equal(uf->level, RR_LEVEL_MEDIUM);
+	assert_int_equal(uf->learning_days, 5);
+	assert_int_equal(uf->learning_signins, 10);
+	assert_true(an->enabled);
+	assert_int_equal(an->n_lists, 1);
+	assert_string_equal(an->lists[0],
+			    "/etc/riskremediate/anonymizers.list");
+	assert_false(mal->enabled);
+	assert_int_equal(mal->level, RR_LEVEL_HIGH);
+	assert_true(bf->enabled);
+	assert_int_equal(bf->failures, 10);
+	assert_int_equal(bf->window_s, 600);
+}
+
+static void check_full_policy0(const rr_ca_policy *c)
+{
+	assert_string_equal(c->name, "Sign-in risk requires MFA");
+	assert_int_equal(c->state, RR_PSTATE_ENABLED);
+	assert_int_equal(c->line, 23);
+	assert_true(c->users.given && c->users.include.all);
+	assert_string_equal(c->users.exclude.names[0], "breakglass");
+	assert_true(c->groups.given);
+	assert_int_equal(c->groups.include.n + c->groups.exclude.n, 0);
+	assert_true(c->services.given && c->services.include.all);
+	assert_int_equal(c->user_risk, LVL(RR_LEVEL_HIGH));
+	assert_int_equal(c->signin_risk,
+			 LVL(RR_LEVEL_MEDIUM) | LVL(RR_LEVEL_HIGH));
+	assert_true(c->loc_given && c->loc_any);
+	assert_int_equal(c->n_loc_include, 0);
+	assert_int_equal(c->n_loc_exclude, 2);
+	assert_int_equal(c->loc_exclude[0], 0);
+	assert_int_equal(c->loc_exclude[1], 1);
+	assert_false(c->block);
+	assert_int_equal(c->require, RR_REQUIRE_MFA);
+}
+
+static void check_full_policy12(const rr_ca_policy *c)
+{
+	assert_int_equal(c[0].state, RR_PSTATE_REPORT_ONLY);
+	assert_false(c[0].users.given || c[0].groups.given);
+	assert_int_equal(c[0].services.include.n, 2);
+	assert_string_equal(c[0].services.include.names[1], "login");
+	assert_int_equal(c[0].user_risk, LVL(RR_LEVEL_HIGH));
+	assert_int_equal(c[0].signin_risk, 0);
+	assert_false(c[0].loc_given);
+	assert_int_equal(c[0].require,
+			 RR_REQUIRE_MFA | RR_REQUIRE_PASSWORD_CHANGE);
+	assert_int_equal(c[1].state, RR_PSTATE_DISABLED);
+	assert_string_equal(c[1].groups.include.names[0], "contractors");
+	assert_true(c[1].loc_given);
+	assert_false(c[1].loc_any);
+	assert_int_equal(c[1].n_loc_include, 1);
+	assert_int_equal(c[1].loc_include[0], 1);
+	assert_true(c[1].block);
+	assert_int_equal(c[1].require, 0);
+}
+
+static void test_full_fields(void **state)
+{
+	rr_policy *p = parse_source_file("tests/data/policy/valid/full.yaml");
+
+	(void)state;
+	check_full_top(p);
+	check_full_mfa(&p->mfa_registration);
+	check_full_detections(p->detections);
+	assert_int_equal(p->n_policies, 3);
+	check_full_policy0(&p->policies[0]);
+	check_full_policy12(&p->policies[1]);
+	rr_policy_free(p);
+}
+
+static void test_quoting_fields(void **state)
+{
+	rr_policy *p =
+		parse_source_file("tests/data/policy/valid/quoting.yaml");
+	const rr_ca_policy *c = &p->policies[0];
+
+	(void)state;
+	assert_string_equal(p->issuer, "Ex\xc3\xa4mple Corp");
+	assert_string_equal(p->locations[0].name, "lab-1.v6");
+	assert_int_equal(p->locations[0].cidrs[1].prefix, 128);
+	assert_int_equal(c->users.include.n, 3);
+	assert_string_equal(c->users.include.names[2], "svc_backup$");
+	assert_int_equal(c->signin_risk,
+			 LVL(RR_LEVEL_NONE) | LVL(RR_LEVEL_LOW));
+	assert_int_equal(c->n_loc_include, 1);
+	rr_policy_free(p);
+}
+
+/* Locations may be defined after the policies that use them. */
+static void test_locations_after_policies(void **state)
+{
+	rr_policy *p = parse_ok("version: 1\n"
+				"policies:\n"
+				"  - name: a\n"
+				"    conditions: { locations: "
+				"{ include: [b], exclude: [a] } }\n"
+				"    grant: { block: true }\n"
+				"named_locations:\n"
+				"  { a: ['::1'], b: [10.0.0.0/8] }\n");
+
+	(void)state;
+	assert_int_equal(p->policies[0].loc_include[0], 1);
+	assert_int_equal(p->policies[0].loc_exclude[0], 0);
+	rr_policy_free(p);
+}
+
+static void test_defaults(void **state)
+{
+	rr_policy *p = parse_ok("version: 1\n");
+	rr_policy d;
+	size_t i;
+
+	(void)state;
+	rr_policy_init_defaults(&d);
+	assert_string_equal(p->issuer, d.issuer);
+	assert_string_equal(p->store_path, d.store_path);
+	assert_int_equal(p->on_error_allow, d.on_error_allow);
+	assert_int_equal(p->mfa_registration.state, d.mfa_registration.state);
+	assert_int_equal(p->mfa_registration.grace_days, 14);
+	assert_int_equal(p->low_risk_expiry_days, d.low_risk_expiry_days);
+	for (i = 0; i < RR_EVENT__COUNT; i++) {
+		assert_int_equal(p->detections[i].enabled,
+				 d.detections[i].enabled);
+		assert_int_equal(p->detections[i].level, d.detections[i].level);
+		assert_int_equal(p->detections[i].window_s,
+				 d.detections[i].window_s);
+	}
+	assert_int_equal(p->n_policies, 0);
+	assert_null(p->policies);
+	free(d.issuer);
+	free(d.store_path);
+	rr_policy_free(p);
+}
+
+/* A detection's map turns it on unless it says enabled: false. */
+static void test_detection_enabled(void **state)
+{
+	rr_policy *p = parse_ok("version: 1\n"
+				"detections:\n"
+				"  maliciousIPAddress: { enabled: false }\n"
+				"  bruteForce: { level: low }\n");
+
+	(void)state;
+	assert_false(p->detections[RR_EVENT_MALICIOUS_IP].enabled);
+	assert_true(p->detections[RR_EVENT_BRUTE_FORCE].enabled);
+	assert_int_equal(p->detections[RR_EVENT_BRUTE_FORCE].level,
+			 RR_LEVEL_LOW);
+	rr_policy_free(p);
+	p = parse_ok("version: 1\n"
+		     "detections:\n"
+		     "  bruteForce: { enabled: false, window: 1h }\n"
+		     "  anonymizedIPAddress: { level: low }\n");
+	assert_false(p->detections[RR_EVENT_BRUTE_FORCE].enabled);
+	assert_int_equal(p->detections[RR_EVENT_BRUTE_FORCE].window_s, 3600);
+	assert_true(p->detections[RR_EVENT_ANONYMIZED_IP].enabled);
+	rr_policy_free(p);
+}
+
+/* ---- scalars ------------------------------------------------------------- */
+
+static char *window_doc(const char *w)
+{
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "version: 1\ndetections:\n"
+			     "  bruteForce: { window: %s }\n", w) > 0);
+	return s;
+}
+
+static void test_durations(void **state)
+{
+	static const struct {
+		const char *in;
+		unsigned s;
+	} ok[] = {
+		{ "1", 1 },	  { "30", 30 },	    { "30s", 30 },
+		{ "10m", 600 },	  { "2h", 7200 },   { "7d", 604800 },
+		{ "604800", 604800 },
+	};
+	static const char *const bad[] = {
+		"0", "0s", "8d", "604801", "10x", "m", "-5", "1.5m", "\"10m\"",
+		"10 m", "010", "99999999999999999999", "1e3", "''",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char *doc = window_doc(ok[i].in);
+		rr_policy *p = parse_ok(doc);
+
+		assert_int_equal(p->detections[RR_EVENT_BRUTE_FORCE].window_s,
+				 ok[i].s);
+		rr_policy_free(p);
+		free(doc);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *doc = window_doc(bad[i]);
+
+		parse_one_error(doc, "window");
+		free(doc);
+	}
+}
+
+static void test_booleans(void **state)
+{
+	static const char *const bad[] = {
+		"yes", "no", "on", "off", "True", "FALSE", "\"true\"", "1",
+		"0", "y", "~", "[true]",
+	};
+	char *doc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  bruteForce: { enabled: %s }\n",
+				     bad[i]) > 0);
+		parse_one_error(doc, "expected true or false");
+		free(doc);
+	}
+}
+
+static void test_numbers(void **state)
+{
+	static const char *const bad[] = {
+		"-1", "+1", "0x10", "1_000", "010", "1.0", "\"14\"", "366",
+		"[14]", "4294967310",
+	};
+	char *doc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(asprintf(&doc, "version: 1\nmfa_registration: "
+				     "{ grace_days: %s }\n", bad[i]) > 0);
+		parse_one_error(doc, "grace_days");
+		free(doc);
+	}
+}
+
+/* ---- limits -------------------------------------------------------------- */
+
+static char *repeat_doc(const char *head, const char *item, size_t n,
+			const char *tail)
+{
+	size_t len = strlen(head) + strlen(item) * n + strlen(tail) + 1;
+	char *s = malloc(len), *o = s;
+	size_t i;
+
+	assert_non_null(s);
+	o = stpcpy(o, head);
+	for (i = 0; i < n; i++)
+		o = stpcpy(o, item);
+	stpcpy(o, tail);
+	return s;
+}
+
+static void test_list_limit(void **state)
+{
+	char *doc;
+	rr_policy *p;
+
+	(void)state;
+	doc = repeat_doc("version: 1\nmfa_registration:\n  users:\n"
+			 "    exclude:\n", "      - bob\n",
+			 RR_POLICY_MAX_LIST, "");
+	p = parse_ok(doc);
+	assert_int_equal(p->mfa_registration.users.exclude.n,
+			 RR_POLICY_MAX_LIST);
+	rr_policy_free(p);
+	free(doc);
+	doc = repeat_doc("version: 1\nmfa_registration:\n  users:\n"
+			 "    exclude:\n", "      - bob\n",
+			 RR_POLICY_MAX_LIST + 1, "");
+	parse_one_error(doc, "too many entries in exclude (max 4096)");
+	free(doc);
+}
+
+static void test_policies_limit(void **state)
+{
+	static const char item[] = "  - { name: p, grant: { block: true } }\n";
+	char *doc;
+
+	(void)state;
+	/* the length is checked before any item */
+	doc = repeat_doc("version: 1\npolicies:\n", item,
+			 RR_POLICY_MAX_POLICIES + 1, "");
+	parse_one_error(doc, "too many entries in policies (max 256)");
+	free(doc);
+}
+
+static void test_scalar_limits(void **state)
+{
+	char *doc, *big = malloc(5000);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', 4999);
+	big[4999] = '\0';
+	assert_true(asprintf(&doc, "version: 1\nissuer: %s\n", big) > 0);
+	parse_one_error(doc, "value too long for issuer (max 4096 bytes)");
+	free(doc);
+	big[65] = '\0';
+	assert_true(asprintf(&doc, "version: 1\npolicies:\n  - name: a\n"
+			     "    services: { include: [%s] }\n"
+			     "    grant: { block: true }\n", big) > 0);
+	parse_one_error(doc, "invalid service name");
+	free(doc);
+	memset(big, 'a', 4999);
+	big[129] = '\0';
+	assert_true(asprintf(&doc, "version: 1\npolicies:\n  - name: %s\n"
+			     "    grant: { block: true }\n", big) > 0);
+	parse_one_error(doc, "policy name must be 1 to 128 characters");
+	free(doc);
+	parse_one_error("version: 1\nissuer: \"a\\0b\"\n", "NUL byte");
+	free(big);
+}
+
+static void test_too_many_errors(void **state)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	char *doc;
+	int r;
+
+	(void)state;
+	doc = repeat_doc("version: 1\nnamed_locations:\n", "  a: [x]\n", 150,
+			 "");
+	r = parse(doc, &p, &e);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(e.n, RR_POLICY_MAX_ERRORS);
+	assert_true(e.truncated);
+	rr_policy_errors_clear(&e);
+	free(doc);
+}
+
+/* Nested aliases: refused without expanding them. */
+static void test_billion_laughs(void **state)
+{
+	static const char doc[] =
+		"version: 1\n"
+		"a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+		"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+		"h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+		"policies:\n"
+		"  - name: x\n"
+		"    users: { include: *h }\n"
+		"    grant: { block: true }\n";
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+
+	(void)state;
+	assert_int_equal(parse(doc, &p, &e), -EINVAL);
+	assert_null(p);
+	assert_true(e.n > 0);
+	assert_string_equal(e.items[e.n - 1].message,
+			    "aliases are not allowed");
+	rr_policy_errors_clear(&e);
+}
+
+static void test_size_limit(void **state)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	char *big = calloc(1, RR_POLICY_MAX_BYTES + 2);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, '#', RR_POLICY_MAX_BYTES + 1);
+	assert_int_equal(rr_policy_parse("big", big, RR_POLICY_MAX_BYTES + 1,
+					 &p, &e),
+			 -EFBIG);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.items[0].line, 0);
+	rr_policy_errors_clear(&e);
+	free(big);
+}
+
+/* ---- API edges ----------------------------------------------------------- */
+
+static void test_api_edges(void **state)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy sentinel, *p = &sentinel;
+	char buf[8];
+
+	(void)state;
+	rr_policy_free(NULL);
+	rr_policy_errors_clear(NULL);
+	rr_policy_errors_clear(&e);
+	assert_int_equal(rr_policy_parse("x", NULL, 0, &p, &e), -EINVAL);
+	assert_int_equal(rr_policy_parse("x", "version: 1", 10, NULL, &e),
+			 -EINVAL);
+	/* output untouched on failure; errs may be NULL */
+	assert_int_equal(parse("version: 2\n", &p, NULL), -EINVAL);
+	assert_ptr_equal(p, &sentinel);
+	rr_policy_error_format(NULL, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	/* errs is reset by each call */
+	assert_int_equal(parse("version: 2\n", &p, &e), -EINVAL);
+	assert_int_equal(parse("version: 3\nx: 1\n", &p, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	/* success leaves errs empty, nothing to free */
+	assert_int_equal(parse("version: 1\n", &p, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_null(e.items);
+	assert_null(e.file);
+	rr_policy_free(p);
+}
+
+static void test_error_format(void **state)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(rr_policy_parse("/etc/p.yaml", "version: 1\nx: 1\n",
+					 16, &p, &e),
+			 -EINVAL);
+	rr_policy_error_format(&e, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "/etc/p.yaml:2:1: unknown key \"x\" in "
+				 "policy file (expected one of: version, "
+				 "issuer, store, on_error, named_locations, "
+				 "mfa_registration, detections, retention, "
+				 "policies)");
+	rr_policy_error_format(&e, 0, buf, 12);
+	assert_string_equal(buf, "/etc/p.yaml");
+	rr_policy_error_format(&e, 1, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	e.items[0].line = 0;
+	rr_policy_error_format(&e, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "/etc/p.yaml: unknown key \"x\" in policy "
+				 "file (expected one of: version, issuer, "
+				 "store, on_error, named_locations, "
+				 "mfa_registration, detections, retention, "
+				 "policies)");
+	rr_policy_errors_clear(&e);
+}
+
+/* ---- loading from a file ------------------------------------------------- */
+
+struct tmp {
+	char dir[64];
+	char path[128];
+};
+
+static int tmp_setup(void **state)
+{
+	struct tmp *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	strcpy(t->dir, "/tmp/rr-policy-test-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof(t->path), "%s/policy.yaml", t->dir);
+	*state = t;
+	return 0;
+}
+
+static int tmp_teardown(void **state)
+{
+	struct tmp *t = *state;
+	char p[192];
+
+	unlink(t->path);
+	snprintf(p, sizeof(p), "%s/link.yaml", t->dir);
+	unlink(p);
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+static void write_file(const char *path, const char *text, size_t len,
+		       mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Load must fail with `err` and one file-level error naming the path. */
+static void load_fails(const char *path, int err)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	char line[512], want[512];
+
+	assert_int_equal(rr_policy_load(path, &p, &e), err);
+	assert_null(p);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.items[0].line, 0);
+	rr_policy_error_format(&e, 0, line, sizeof(line));
+	snprintf(want, sizeof(want), "%s: %s", path, rr_secfile_strerror(err));
+	assert_string_equal(line, want);
+	rr_policy_errors_clear(&e);
+}
+
+static void skip_unless_root(void)
+{
+	if (geteuid() != 0)
+		skip();
+}
+
+static void test_load_ok(void **state)
+{
+	static const char doc[] = "version: 1\nissuer: Loaded\n";
+	struct tmp *t = *state;
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+
+	skip_unless_root();
+	write_file(t->path, doc, strlen(doc), 0644);
+	assert_int_equal(rr_policy_load(t->path, &p, &e), 0);
+	assert_string_equal(p->issuer, "Loaded");
+	assert_int_equal(e.n, 0);
+	rr_policy_free(p);
+	rr_policy_errors_clear(&e);
+}
+
+static void test_load_content_error(void **state)
+{
+	static const char doc[] = "version: 1\nissuer: [x]\n";
+	struct tmp *t = *state;
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	char line[512], want[512];
+
+	skip_unless_root();
+	write_file(t->path, doc, strlen(doc), 0600);
+	assert_int_equal(rr_policy_load(t->path, &p, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	rr_policy_error_format(&e, 0, line, sizeof(line));
+	snprintf(want, sizeof(want), "%s:2:9: expected a string for issuer, "
+		 "found a list", t->path);
+	assert_string_equal(line, want);
+	rr_policy_errors_clear(&e);
+}
+
+static void test_load_symlink(void **state)
+{
+	struct tmp *t = *state;
+	char link[192];
+
+	skip_unless_root();
+	write_file(t->path, "version: 1\n", 11, 0644);
+	snprintf(link, sizeof(link), "%s/link.yaml", t->dir);
+	assert_int_equal(symlink(t->path, link), 0);
+	load_fails(link, -ELOOP);
+}
+
+static void test_load_mode(void **state)
+{
+	struct tmp *t = *state;
+
+	skip_unless_root();
+	write_file(t->path, "version: 1\n", 11, 0664);
+	load_fails(t->path, -EPERM);
+	write_file(t->path, "version: 1\n", 11, 0646);
+	load_fails(t->path, -EPERM);
+}
+
+static void test_load_owner(void **state)
+{
+	struct tmp *t = *state;
+
+	skip_unless_root();
+	write_file(t->path, "version: 1\n", 11, 0644);
+	assert_int_equal(chown(t->path, 65534, 65534), 0);
+	load_fails(t->path, -EPERM);
+}
+
+static void test_load_size(void **state)
+{
+	struct tmp *t = *state;
+	size_t len = RR_POLICY_MAX_BYTES + 1;
+	char *big = malloc(len);
+
+	skip_unless_root();
+	assert_non_null(big);
+	memset(big, '#', len);
+	write_file(t->path, big, len, 0644);
+	free(big);
+	load_fails(t->path, -EFBIG);
+}
+
+static void test_load_missing(void **state)
+{
+	struct tmp *t = *state;
+
+	load_fails(t->path, -ENOENT);
+	load_fails(t->dir, -EINVAL);
+}
+
+/* ---- the shipped sample -------------------------------------------------- */
+
+static bool breakglass_excluded(const rr_ca_policy *c)
+{
+	return c->groups.given && names_has(&c->groups.exclude, "breakglass");
+}
+
+static const rr_ca_policy *find_policy(const rr_policy *p, unsigned ur,
+				       unsigned sr, bool block, unsigned req)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_policies; i++) {
+		const rr_ca_policy *c = &p->policies[i];
+
+		if (c->state == RR_PSTATE_ENABLED && c->user_risk == ur &&
+		    c->signin_risk == sr && c->block == block &&
+		    c->require == req)
+			return c;
+	}
+	return NULL;
+}
+
+static void check_sample_policies(const rr_policy *p)
+{
+	const rr_ca_policy *blk;
+	size_t i;
+
+	for (i = 0; i < p->n_policies; i++)
+		assert_true(breakglass_excluded(&p->policies[i]));
+	assert_non_null(find_policy(p, 0,
+				    LVL(RR_LEVEL_MEDIUM) | LVL(RR_LEVEL_HIGH),
+				    false, RR_REQUIRE_MFA));
+	assert_non_null(find_policy(p, LVL(RR_LEVEL_HIGH), 0, false,
+				    RR_REQUIRE_MFA |
+					    RR_REQUIRE_PASSWORD_CHANGE));
+	blk = find_policy(p, 0, LVL(RR_LEVEL_HIGH), true, 0);
+	assert_non_null(blk);
+	if (!blk)
+		return;
+	assert_true(blk->loc_given && blk->loc_any);
+	assert_int_equal(blk->n_loc_exclude, 1);
+}
+
+static void test_sample_conf(void **state)
+{
+	rr_policy *p = parse_source_file("conf/riskremediate.yaml");
+	const rr_mfa_registration *m = &p->mfa_registration;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(m->state, RR_PSTATE_ENABLED);
+	assert_int_equal(m->grace_days, 14);
+	assert_true(names_has(&m->users.exclude, "root"));
+	assert_true(names_has(&m->groups.exclude, "breakglass"));
+	assert_false(p->on_error_allow);
+	assert_true(p->n_locations >= 1);
+	assert_string_equal(p->locations[0].name, "office");
+	for (i = 0; i < RR_EVENT__COUNT; i++) {
+		const rr_detection_cfg *d = &p->detections[i];
+
+		if (d->n_lists)
+			assert_int_equal(strncmp(d->lists[0],
+						 "/etc/riskremediate/", 19), 0);
+	}
+	assert_int_equal(p->detections[RR_EVENT_MALICIOUS_IP].n_lists, 1);
+	check_sample_policies(p);
+	rr_policy_free(p);
+}
+
+/* The EXAMPLE section of riskremediate.yaml(5) is a working policy. */
+static void test_man_example(void **state)
+{
+	char *path = src_path("man/riskremediate.yaml.5.scd"), *buf, *start,
+	     *end;
+	rr_policy *p;
+	size_t len;
+
+	(void)state;
+	buf = read_all(path, &len);
+	start = strstr(buf, "\n# EXAMPLE\n");
+	assert_non_null(start);
+	start = strstr(start, "```\n");
+	assert_non_null(start);
+	start += 4;
+	end = strstr(start, "```");
+	assert_non_null(end);
+	*end = '\0';
+	p = parse_ok(start);
+	assert_int_equal(p->n_policies, 3);
+	check_sample_policies(p);
+	rr_policy_free(p);
+	free(buf);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_corpus),
+		cmocka_unit_test(test_invalid_corpus),
+		cmocka_unit_test(test_full_fields),
+		cmocka_unit_test(test_quoting_fields),
+		cmocka_unit_test(test_locations_after_policies),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_detection_enabled),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_list_limit),
+		cmocka_unit_test(test_policies_limit),
+		cmocka_unit_test(test_scalar_limits),
+		cmocka_unit_test(test_too_many_errors),
+		cmocka_unit_test(test_billion_laughs),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_api_edges),
+		cmocka_unit_test(test_error_format),
+		cmocka_unit_test_setup_teardown(test_load_ok, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_content_error,
+						tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_symlink, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_mode, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_owner, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_size, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_load_missing, tmp_setup,
+						tmp_teardown),
+		cmocka_unit_test(test_sample_conf),
+		cmocka_unit_test(test_man_example),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
