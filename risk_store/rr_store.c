@@ -77,6 +77,32 @@ static int journal_wal(rr_store *s)
 	return wal ? 0 : rrs_exec(s, "PRAGMA journal_mode = WAL");
 }
 
+/*
+ * Checkpoints.  Every login is a new process that opens, writes one
+ * transaction and closes.  SQLite's default checkpoints on the last close:
+ * two or three fsyncs and an unlink/re-create of the WAL per login.  Its
+ * automatic checkpoints do not work across processes either (the next
+ * opener rebuilds the WAL index and forgets what was copied back), so the
+ * WAL would only grow.  Instead: no checkpoint on close, and a TRUNCATE
+ * checkpoint (fsync, WAL emptied) once the WAL holds RRS_WAL_CKPT_FRAMES
+ * frames.  The threshold balances the fsyncs saved against the WAL each
+ * opener must read; bench/bench_login measured 128 best.  Durability is
+ * SQLite's WAL with synchronous=NORMAL: consistent after a crash, the last
+ * transactions may be lost on power failure.
+ */
+#define RRS_WAL_CKPT_FRAMES 128
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames >= RRS_WAL_CKPT_FRAMES)
+		/* SQLITE_BUSY (a reader in the way) is fine: the next
+		 * writer tries again */
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE,
+					  NULL, NULL);
+	return SQLITE_OK;
+}
+
 static int configure(rr_store *s)
 {
 	int rc, err;
@@ -86,6 +112,11 @@ static int configure(rr_store *s)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1,
 				       NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+				       1, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_wal_hook(s->db, wal_hook, NULL);
 	if (rc != SQLITE_OK)
 		return rrs_error(s, rc);
 	err = journal_wal(s);

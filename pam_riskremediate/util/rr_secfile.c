@@ -47,7 +47,9 @@ int rr_secfile_open(const char *path)
 
 	if (!path || !*path)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted at the path must not hang the open */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			      O_NONBLOCK);
 	if (fd < 0)
 		return errno == EMLINK ? -ELOOP : -errno;
 	r = rr_secfile_check_fd(fd, S_IFREG);
