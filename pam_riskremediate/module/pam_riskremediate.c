@@ -1,3 +1,544 @@
-/* placeholder */
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pam_riskremediate: risk-based sign-in protection.
+ *
+ * Each entry point is a short script: facts -> policy -> store -> decide ->
+ * run controls -> record -> one to_pam() mapping.  Every error path denies
+ * unless the admin wrote `on_error: allow`, and every such allow is logged.
+ */
+#include "rr_assess.h"
+#include "rr_policy.h"
+#include "rr_store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
-int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) { (void)pamh; (void)flags; (void)argc; (void)argv; return PAM_AUTH_ERR; }
+
+#define DATA_AUTH_OK "pam_riskremediate_auth_ok"
+#define MSG_MAX 512
+
+typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
+typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT } rr_type;
+
+/* What the entry point ends with; to_pam() maps it per PAM type. */
+typedef enum {
+	END_ALLOW = 0,    /* decision allows the sign-in */
+	END_DENY,         /* decision or control denies it */
+	END_FAILURE,      /* authfail: the primary attempt failed */
+	END_ERROR,        /* anything that went wrong: fail closed */
+	END_ERROR_ALLOWED,/* ... unless the admin wrote on_error: allow */
+	END_NOMEM,
+	END_USER_UNKNOWN
+} rr_end;
+
+typedef struct {
+	pam_handle_t *pamh;
+	rr_type type;
+	rr_mode mode;
+	const char *policy_path;
+	const char *user; /* PAM_USER once read; owned by libpam */
+	bool debug;
+	bool silent;
+	rr_policy *policy;
+	rr_store *store;
+	rr_assessment a;
+	bool assessed;
+	char ref[RR_REF_LEN + 1];
+	int64_t now;
+} rr_ctx;
+
+static int parse_args(rr_ctx *c, int argc, const char **argv)
+{
+	int i;
+
+	c->policy_path = RR_POLICY_DEFAULT_PATH;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strncmp(a, "policy=", 7) && a[7] == '/')
+			c->policy_path = a + 7;
+		else if (!strcmp(a, "debug"))
+			c->debug = true;
+		else if (!strcmp(a, "preauth") && c->type == TYPE_AUTH)
+			c->mode = MODE_PREAUTH;
+		else if (!strcmp(a, "authfail") && c->type == TYPE_AUTH)
+			c->mode = MODE_AUTHFAIL;
+		else {
+			pam_syslog(c->pamh, LOG_ERR,
+				   "unknown or misplaced argument \"%.64s\"; "
+				   "denying", a);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void say(rr_ctx *c, int style, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(rr_ctx *c, int style, const char *fmt, ...)
+{
+	char msg[MSG_MAX];
+	va_list ap;
+
+	if (c->silent)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pam_prompt(c->pamh, style, NULL, "%s", msg);
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static int load_policy(rr_ctx *c)
+{
+	rr_policy_errors errs = {0};
+	char line[512];
+	size_t i;
+	int r;
+
+	r = rr_policy_load(c->policy_path, &c->policy, &errs);
+	if (r < 0) {
+		for (i = 0; i < errs.n; i++) {
+			rr_policy_error_format(&errs, i, line, sizeof(line));
+			pam_syslog(c->pamh, LOG_ERR, "policy: %s", line);
+		}
+		if (errs.n == 0)
+			pam_syslog(c->pamh, LOG_ERR, "policy %s: %s",
+				   c->policy_path, strerror(-r));
+	}
+	rr_policy_errors_clear(&errs);
+	return r;
+}
+
+static int open_store(rr_ctx *c)
+{
+	const rr_policy *p = c->policy;
+	const char *path = p->store_path ? p->store_path : RR_STORE_DEFAULT_PATH;
+	int r;
+
+	r = rr_store_open(path, &c->store);
+	if (r < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "risk store %s: %s", path,
+			   strerror(-r));
+		return r;
+	}
+	rr_store_set_retention(c->store, p->signin_retention_days,
+			       p->detection_retention_days);
+	return 0;
+}
+
+static int get_item_str(rr_ctx *c, int item, const char **out)
+{
+	const void *v = NULL;
+	int r = pam_get_item(c->pamh, item, &v);
+
+	*out = (r == PAM_SUCCESS && v) ? v : NULL;
+	return r == PAM_SUCCESS || r == PAM_BAD_ITEM ? 0 : -EIO;
+}
+
+static int gather_input(rr_ctx *c, rr_signin_input *in)
+{
+	const char *user = NULL;
+
+	memset(in, 0, sizeof(*in));
+	if (pam_get_user(c->pamh, &user, NULL) != PAM_SUCCESS || !user)
+		return -EINVAL;
+	in->user = user;
+	c->user = user;
+	if (get_item_str(c, PAM_SERVICE, &in->service) < 0 ||
+	    get_item_str(c, PAM_RHOST, &in->rhost) < 0 ||
+	    get_item_str(c, PAM_TTY, &in->tty) < 0)
+		return -EIO;
+	if (!rr_valid_user(user)) {
+		pam_syslog(c->pamh, LOG_WARNING, "refusing an invalid user "
+			   "name (length %zu)", strnlen(user, 4096));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int assess(rr_ctx *c)
+{
+	rr_signin_input in;
+	int r;
+
+	r = load_policy(c);
+	if (r == 0)
+		r = gather_input(c, &in);
+	if (r == 0)
+		r = open_store(c);
+	if (r < 0)
+		return r;
+	r = rr_assess(c->policy, c->store, &in, c->now, &c->a);
+	if (r < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "assessing sign-in of %s: %s",
+			   in.user, strerror(-r));
+		return r;
+	}
+	c->assessed = true;
+	return 0;
+}
+
+/* ---- messages --------------------------------------------------------- */
+
+static const char *event_words(rr_event e)
+{
+	switch (e) {
+	case RR_EVENT_UNFAMILIAR_FEATURES:
+		return "new location for this account";
+	case RR_EVENT_ANONYMIZED_IP:
+		return "anonymizing network";
+	case RR_EVENT_MALICIOUS_IP:
+		return "address known for attacks";
+	case RR_EVENT_BRUTE_FORCE:
+		return "many failed attempts";
+	case RR_EVENT_PASSWORD_SPRAY:
+		return "password spray";
+	case RR_EVENT_LEAKED_CREDENTIALS:
+		return "leaked password";
+	case RR_EVENT_ADMIN_CONFIRMED_COMPROMISED:
+		return "confirmed compromised";
+	case RR_EVENT_HOME_TENANT_USER_RISK:
+	case RR_EVENT__COUNT:
+	default:
+		return "risk detected";
+	}
+}
+
+/* "this sign-in is at high risk (new location for this account)" or
+ * "your account is at high risk". */
+static void risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len)
+{
+	const rr_decision *d = &c->a.decision;
+	size_t i, used;
+
+	if (user_side) {
+		snprintf(buf, len, "your account is at %s risk",
+			 rr_level_name(d->user_risk));
+		return;
+	}
+	snprintf(buf, len, "this sign-in is at %s risk",
+		 rr_level_name(d->signin_risk));
+	for (i = 0; i < c->a.n_dets; i++) {
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", i ? ", " : " (",
+			 event_words(c->a.dets[i].type));
+	}
+	used = strlen(buf);
+	if (c->a.n_dets)
+		snprintf(buf + used, len - used, ")");
+}
+
+static void decision_reason(const rr_ctx *c, char *buf, size_t len)
+{
+	const rr_decision *d = &c->a.decision;
+	const rr_policy *p = c->policy;
+
+	if (d->action == RR_ACTION_BLOCK) {
+		const rr_ca_policy *bp = &p->policies[d->block_policy];
+		bool user_side = bp->user_risk && d->user_risk;
+
+		if (bp->user_risk || bp->signin_risk)
+			risk_words(c, user_side, buf, len);
+		else
+			snprintf(buf, len, "sign-in policy \"%s\" blocks it",
+				 bp->name);
+		return;
+	}
+	if (d->action == RR_ACTION_REQUIRE) {
+		risk_words(c, d->user_risk > RR_LEVEL_NONE, buf, len);
+		return;
+	}
+	buf[0] = '\0';
+}
+
+static void tell_user(rr_ctx *c, const char *reason)
+{
+	const rr_decision *d = &c->a.decision;
+	const char *ref = c->ref[0] ? c->ref : "(none: not recorded)";
+
+	if (d->action == RR_ACTION_BLOCK) {
+		say(c, PAM_ERROR_MSG, "Sign-in blocked: %s. Contact your IT "
+		    "help desk and quote reference %s.", reason, ref);
+		return;
+	}
+	say(c, PAM_ERROR_MSG, "Sign-in denied: %s, and policy requires %s%s, "
+	    "which this host cannot offer yet. Contact your IT help desk and "
+	    "quote reference %s.", reason,
+	    (d->require & RR_REQUIRE_MFA) ? "multifactor authentication" : "",
+	    (d->require & RR_REQUIRE_PASSWORD_CHANGE) ?
+		    " and a password change" : "", ref);
+}
+
+/* ---- recording -------------------------------------------------------- */
+
+static void log_quoted(char *dst, size_t len, const char *src)
+{
+	size_t i, o = 0;
+
+	for (i = 0; src && src[i] && o + 2 < len; i++) {
+		char ch = src[i];
+
+		dst[o++] = (ch == '"' || ch == '\\') ? '\'' :
+			   (ch == '\n') ? ';' : ch;
+	}
+	dst[o] = '\0';
+	if (o == 0 && len > 1)
+		snprintf(dst, len, "-");
+}
+
+static void log_decision(rr_ctx *c, const char *outcome, const char *applied,
+			 const char *report_only)
+{
+	const rr_decision *d = &c->a.decision;
+	char dets[256], ap[512], ro[512];
+
+	rr_assess_detections_text(c->a.dets, c->a.n_dets, dets, sizeof(dets));
+	log_quoted(ap, sizeof(ap), applied);
+	log_quoted(ro, sizeof(ro), report_only);
+	pam_syslog(c->pamh, LOG_NOTICE,
+		   "decision=%s outcome=%s user=\"%s\" service=\"%s\" "
+		   "rhost=\"%s\" user_risk=%s signin_risk=%s detections=\"%s\" "
+		   "applied=\"%s\" report_only=\"%s\" ref=%s",
+		   rr_action_name(d->action), outcome, c->a.user, c->a.service,
+		   c->a.rhost[0] ? c->a.rhost : "-",
+		   rr_level_name(d->user_risk), rr_level_name(d->signin_risk),
+		   dets[0] ? dets : "-", ap, ro, c->ref[0] ? c->ref : "-");
+}
+
+static void log_debug(rr_ctx *c)
+{
+	char why[256];
+	size_t i;
+
+	if (!c->debug)
+		return;
+	pam_syslog(c->pamh, LOG_DEBUG, "policy %s: %zu policies, store %s",
+		   c->policy_path, c->policy->n_policies,
+		   c->policy->store_path ? c->policy->store_path : "-");
+	for (i = 0; i < c->policy->n_policies; i++) {
+		rr_assess_explain(c->policy, &c->a, i, why, sizeof(why));
+		pam_syslog(c->pamh, LOG_DEBUG, "policy \"%s\" (%s): %s",
+			   c->policy->policies[i].name,
+			   rr_pstate_name(c->policy->policies[i].state), why);
+	}
+}
+
+/* Store and log the sign-in.  Returns the store's result. */
+static int record(rr_ctx *c, const char *outcome, const char *reason)
+{
+	char applied[RR_TEXT_MAX], report_only[RR_TEXT_MAX];
+	rr_signin_rec rec;
+	int r;
+
+	rr_assess_to_record(c->policy, &c->a, outcome, c->now, applied,
+			    sizeof(applied), report_only, sizeof(report_only),
+			    &rec);
+	rec.reason = reason;
+	r = rr_store_signin_record(c->store, &rec, c->ref);
+	if (r < 0) {
+		c->ref[0] = '\0';
+		pam_syslog(c->pamh, LOG_ERR, "recording sign-in of %s: %s",
+			   c->a.user, strerror(-r));
+	}
+	log_decision(c, outcome, applied, report_only);
+	return r;
+}
+
+/* ---- controls --------------------------------------------------------- */
+
+static rr_end on_error(rr_ctx *c, int err)
+{
+	if (err == -ENOMEM)
+		return END_NOMEM;
+	if (err == -EINVAL && c->policy) {
+		/* the policy is fine: the sign-in's own data is not valid
+		 * (user name, rhost, tty); never subject to on_error */
+		say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in data is "
+		    "invalid.");
+		return END_DENY;
+	}
+	if (c->policy && c->policy->on_error_allow) {
+		pam_syslog(c->pamh, LOG_ALERT,
+			   "on_error: allow is set: ALLOWING sign-in of %s "
+			   "despite an error (%s)",
+			   (c->user && rr_valid_user(c->user)) ? c->user : "?",
+			   strerror(-err));
+		return END_ERROR_ALLOWED;
+	}
+	if (err == -ENOENT && c->policy && c->store)
+		return END_USER_UNKNOWN;
+	say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in risk check is "
+	    "unavailable. Contact your IT help desk.");
+	return END_ERROR;
+}
+
+static rr_end enforce(rr_ctx *c)
+{
+	char reason[MSG_MAX];
+	int r;
+
+	log_debug(c);
+	decision_reason(c, reason, sizeof(reason));
+	if (c->a.decision.action == RR_ACTION_ALLOW) {
+		if (c->mode == MODE_PREAUTH)
+			return END_ALLOW; /* the full check runs later */
+		r = record(c, "success", "");
+		return r < 0 ? on_error(c, r) : END_ALLOW;
+	}
+	if (c->mode == MODE_PREAUTH && c->a.decision.action != RR_ACTION_BLOCK)
+		return END_ALLOW; /* controls run after the password */
+	record(c, c->a.decision.action == RR_ACTION_BLOCK ? "blocked" :
+		  "denied", reason);
+	tell_user(c, reason);
+	return END_DENY;
+}
+
+static rr_end run(rr_ctx *c)
+{
+	int r = assess(c);
+
+	if (r < 0)
+		return on_error(c, r);
+	return enforce(c);
+}
+
+static rr_end run_authfail(rr_ctx *c)
+{
+	rr_signin_input in;
+	int r;
+
+	r = gather_input(c, &in);
+	if (r == 0)
+		r = load_policy(c);
+	if (r == 0)
+		r = open_store(c);
+	if (r == 0)
+		r = rr_store_failure_record(c->store, in.user, in.service,
+					    in.rhost, c->now);
+	if (r < 0)
+		pam_syslog(c->pamh, LOG_ERR, "recording failed attempt: %s",
+			   strerror(-r));
+	return END_FAILURE;
+}
+
+/* ---- PAM glue --------------------------------------------------------- */
+
+static int to_pam(rr_type type, rr_end e)
+{
+	switch (e) {
+	case END_ALLOW:
+	case END_ERROR_ALLOWED:
+		return PAM_SUCCESS;
+	case END_NOMEM:
+		return PAM_BUF_ERR;
+	case END_USER_UNKNOWN:
+		return PAM_USER_UNKNOWN;
+	case END_DENY:
+		return type == TYPE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
+	case END_ERROR:
+		return type == TYPE_AUTH ? PAM_AUTHINFO_UNAVAIL : PAM_AUTH_ERR;
+	case END_FAILURE:
+	default:
+		return PAM_AUTH_ERR;
+	}
+}
+
+static void ctx_init(rr_ctx *c, pam_handle_t *pamh, rr_type type, int flags)
+{
+	memset(c, 0, sizeof(*c));
+	c->pamh = pamh;
+	c->type = type;
+	c->silent = flags & PAM_SILENT;
+	c->now = (int64_t)time(NULL);
+}
+
+static void ctx_clear(rr_ctx *c)
+{
+	rr_assessment_clear(&c->a);
+	rr_store_close(c->store);
+	rr_policy_free(c->policy);
+	memset(c, 0, sizeof(*c));
+}
+
+static void mark_auth_ok(pam_handle_t *pamh)
+{
+	static const int marker = 1;
+
+	/* static marker: nothing to free */
+	pam_set_data(pamh, DATA_AUTH_OK, (void *)&marker, NULL);
+}
+
+static bool auth_ran_ok(pam_handle_t *pamh)
+{
+	const void *v = NULL;
+
+	return pam_get_data(pamh, DATA_AUTH_OK, &v) == PAM_SUCCESS && v;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+				   const char **argv)
+{
+	rr_ctx c;
+	rr_end e;
+
+	ctx_init(&c, pamh, TYPE_AUTH, flags);
+	if (parse_args(&c, argc, argv) < 0)
+		e = END_ERROR;
+	else if (c.mode == MODE_AUTHFAIL)
+		e = run_authfail(&c);
+	else
+		e = run(&c);
+	if (e == END_ALLOW && c.mode == MODE_DEFAULT)
+		mark_auth_ok(pamh);
+	ctx_clear(&c);
+	return to_pam(TYPE_AUTH, e);
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
+			      const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
+				const char **argv)
+{
+	rr_ctx c;
+	rr_end e;
+
+	ctx_init(&c, pamh, TYPE_ACCOUNT, flags);
+	if (parse_args(&c, argc, argv) < 0)
+		e = END_ERROR;
+	else if (auth_ran_ok(pamh))
+		e = END_ALLOW; /* this handle's auth stack already decided */
+	else
+		e = run(&c);
+	ctx_clear(&c);
+	return to_pam(TYPE_ACCOUNT, e);
+}
+
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
+				const char **argv)
+{
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	/* The secure password change arrives with its own issue; until then
+	 * the password part refuses rather than pretending to record one. */
+	pam_syslog(pamh, LOG_ERR, "password type is not supported yet");
+	return PAM_SERVICE_ERR;
+}

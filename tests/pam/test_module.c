@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The built pam_riskremediate.so through the real libpam
+ * (pam_start_confdir with a private service directory), users from
+ * nss_wrapper, syslog lines captured by interposing __syslog_chk.
+ * Asserts return codes, the exact messages the user sees, stored rows and
+ * the structured log line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <security/pam_appl.h>
+
+#include "rr_store.h"
+
+#ifndef RR_MODULE_PATH
+#error "RR_MODULE_PATH must be defined"
+#endif
+
+/* ---- syslog capture ---------------------------------------------------- */
+
+static char g_log[65536];
+static size_t g_log_len;
+
+static void capture(int pri, const char *fmt, va_list ap)
+{
+	char line[4096];
+	int n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = snprintf(g_log + g_log_len, sizeof(g_log) - g_log_len, "<%d>%s\n",
+		     pri, line);
+	if (n > 0 && (size_t)n < sizeof(g_log) - g_log_len)
+		g_log_len += (size_t)n;
+}
+
+/* libpam calls the fortified variant; the executable's definition wins. */
+void __syslog_chk(int pri, int flag, const char *fmt, ...);
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	capture(pri, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- fixture ----------------------------------------------------------- */
+
+typedef struct {
+	char dir[64];
+	char confdir[96];
+	char policy[96];
+	char store[96];
+	char lists[96];
+	char msgs[4096];
+} fixture;
+
+static fixture F;
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* A service file: each line is "TYPE CONTROL MODULE [ARGS] policy=P". */
+static void write_service(const char *name, const char *const *lines,
+			  size_t n)
+{
+	char path[160], text[2048] = "";
+	size_t i, used;
+
+	snprintf(path, sizeof(path), "%s/%s", F.confdir, name);
+	for (i = 0; i < n; i++) {
+		used = strlen(text);
+		snprintf(text + used, sizeof(text) - used, "%s %s %s policy=%s\n",
+			 lines[2 * i], RR_MODULE_PATH, lines[2 * i + 1],
+			 F.policy);
+	}
+	write_file(path, text, 0644);
+}
+
+#define SERVICE(name, ...)                                                   \
+	do {                                                                 \
+		static const char *const l_[] = { __VA_ARGS__ };             \
+		write_service(name, l_, sizeof(l_) / sizeof(l_[0]) / 2);     \
+	} while (0)
+
+/* The baseline policy the tests run against; `extra` is appended under
+ * policies:. */
+static void write_policy(const char *extra, const char *top)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "version: 1\n"
+		 "issuer: Test Corp\n"
+		 "store: { backend: sqlite, path: %s }\n"
+		 "%s"
+		 "named_locations:\n"
+		 "  office: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+		 "detections:\n"
+		 "  unfamiliarFeatures: { level: medium, learning_days: 0,"
+		 " learning_signins: 2 }\n"
+		 "  anonymizedIPAddress: { level: medium, lists: [%s/anon.list] }\n"
+		 "  maliciousIPAddress: { level: high, lists: [%s/bad.list] }\n"
+		 "  bruteForce: { level: high, failures: 3, window: 10m }\n"
+		 "policies:\n"
+		 "  - name: High user risk is blocked\n"
+		 "    users: { include: [all], exclude: [] }\n"
+		 "    groups: { exclude: [breakglass] }\n"
+		 "    conditions: { user_risk: [high] }\n"
+		 "    grant: { block: true }\n"
+		 "  - name: Sign-in risk requires MFA\n"
+		 "    groups: { exclude: [breakglass] }\n"
+		 "    conditions: { signin_risk: [medium] }\n"
+		 "    grant: { require: [mfa] }\n"
+		 "  - name: High sign-in risk outside the office is blocked\n"
+		 "    groups: { exclude: [breakglass] }\n"
+		 "    conditions:\n"
+		 "      signin_risk: [high]\n"
+		 "      locations: { include: [any], exclude: [office] }\n"
+		 "    grant: { block: true }\n"
+		 "%s",
+		 F.store, top ? top : "", F.lists, F.lists, extra ? extra : "");
+	write_file(F.policy, text, 0600);
+}
+
+static int setup(void **state)
+{
+	char path[160];
+
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	snprintf(F.dir, sizeof(F.dir), "/tmp/rr-pam-XXXXXX");
+	assert_non_null(mkdtemp(F.dir));
+	snprintf(F.confdir, sizeof(F.confdir), "%s/pam.d", F.dir);
+	assert_int_equal(mkdir(F.confdir, 0755), 0);
+	snprintf(F.policy, sizeof(F.policy), "%s/policy.yaml", F.dir);
+	snprintf(F.store, sizeof(F.store), "%s/store/risk.db", F.dir);
+	snprintf(F.lists, sizeof(F.lists), "%s", F.dir);
+	snprintf(path, sizeof(path), "%s/anon.list", F.dir);
+	write_file(path, "# anonymizers\n198.51.100.0/24\n", 0644);
+	snprintf(path, sizeof(path), "%s/bad.list", F.dir);
+	write_file(path, "203.0.113.66\n2001:db8:bad::/48\n", 0644);
+	snprintf(path, sizeof(path), "%s/other", F.confdir);
+	write_file(path, "auth required pam_deny.so\n"
+			 "account required pam_deny.so\n", 0644);
+	SERVICE("rrtest", "auth required", "", "account required", "");
+	SERVICE("rrtest-account", "account required", "");
+	SERVICE("rrtest-fail", "auth [default=die]", "authfail");
+	SERVICE("rrtest-badarg", "auth required", "bogus");
+	SERVICE("rrtest-preauth", "auth required", "preauth");
+	write_policy(NULL, NULL);
+	g_log_len = 0;
+	g_log[0] = '\0';
+	return 0;
+}
+
+static int remove_tree(const char *dir)
+{
+	static const char *names[] = {
+		"pam.d/rrtest", "pam.d/rrtest-account", "pam.d/rrtest-fail",
+		"pam.d/rrtest-badarg", "pam.d/rrtest-preauth", "pam.d/other",
+		"pam.d",
+		"store/risk.db-wal", "store/risk.db-shm", "store/risk.db",
+		"store", "policy.yaml", "anon.list", "bad.list", "passwd",
+		"group",
+	};
+	char path[192];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (unlink(path) < 0)
+			rmdir(path);
+	}
+	return rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	remove_tree(F.dir);
+	return 0;
+}
+
+/* ---- driving libpam ---------------------------------------------------- */
+
+static int conv(int n, const struct pam_message **msg,
+		struct pam_response **resp, void *data)
+{
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+	int i;
+
+	(void)data;
+	if (!r)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		size_t used = strlen(F.msgs);
+
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
+			free(r);
+			return PAM_CONV_ERR; /* no prompts expected yet */
+		}
+		snprintf(F.msgs + used, sizeof(F.msgs) - used, "%s\n",
+			 msg[i]->msg);
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+typedef struct {
+	int auth;
+	int account;
+} pam_result;
+
+/* Run auth then (if auth passed, or service has no auth) account. */
+static pam_result login(const char *service, const char *user,
+			const char *rhost, bool with_auth)
+{
+	struct pam_conv c = { conv, NULL };
+	pam_handle_t *pamh = NULL;
+	pam_result res = { -1, -1 };
+
+	F.msgs[0] = '\0';
+	assert_int_equal(pam_start_confdir(service, user, &c, F.confdir,
+					   &pamh), PAM_SUCCESS);
+	if (rhost)
+		assert_int_equal(pam_set_item(pamh, PAM_RHOST, rhost),
+				 PAM_SUCCESS);
+	assert_int_equal(pam_set_item(pamh, PAM_TTY, "ssh"), PAM_SUCCESS);
+	if (with_auth)
+		res.auth = pam_authenticate(pamh, 0);
+	if (!with_auth || res.auth == PAM_SUCCESS)
+		res.account = pam_acct_mgmt(pamh, 0);
+	pam_end(pamh, PAM_SUCCESS);
+	return res;
+}
+
+static rr_store *open_store(void)
+{
+	rr_store *s = NULL;
+
+	assert_int_equal(rr_store_open(F.store, &s), 0);
+	return s;
+}
+
+static void admin(rr_admin_action a, const char *user)
+{
+	rr_store *s = open_store();
+
+	assert_int_equal(rr_store_admin(s, a, user, "tester", time(NULL),
+					NULL), 0);
+	rr_store_close(s);
+}
+
+/* The newest sign-in of `user`. */
+static rr_store_signin last_signin(const char *user)
+{
+	rr_store_signin_filter f = { .user = user, .limit = 1 };
+	rr_store_signin *rows = NULL, out;
+	rr_store *s = open_store();
+	size_t n = 0;
+
+	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	out = rows[0];
+	free(rows);
+	rr_store_close(s);
+	return out;
+}
+
+static size_t count_signins(const char *user)
+{
+	rr_store_signin_filter f = { .user = user };
+	rr_store_signin *rows = NULL;
+	rr_store *s = open_store();
+	size_t n = 0;
+
+	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
+	free(rows);
+	rr_store_close(s);
+	return n;
+}
+
+static void assert_matches(const char *text, const char *pattern)
+{
+	regex_t re;
+	int r;
+
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
+	r = regexec(&re, text, 0, NULL, 0);
+	regfree(&re);
+	if (r != 0)
+		fail_msg("\"%s\"\ndoes not match /%s/", text, pattern);
+}
+
+static void assert_logged(const char *pattern)
+{
+	assert_matches(g_log, pattern);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_allow_records_and_logs(void **state)
+{
+	pam_result r;
+	rr_store_signin si;
+
+	(void)state;
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(F.msgs, "");
+	si = last_signin("alice");
+	assert_int_equal(si.action, RR_ACTION_ALLOW);
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.service, "rrtest");
+	assert_string_equal(si.rhost, "10.1.2.3");
+	assert_matches(si.ref, "^[0-9A-F]{4}-[0-9A-F]{4}$");
+	/* auth decided; account in the same handle does not record again */
+	assert_int_equal(count_signins("alice"), 1);
+	assert_logged("<85>pam_riskremediate\\(rrtest:auth\\): "
+		      "decision=allow outcome=success user=\"alice\" "
+		      "service=\"rrtest\" rhost=\"10.1.2.3\" user_risk=none "
+		      "signin_risk=none detections=\"-\" applied=\"-\" "
+		      "report_only=\"-\" ref=[0-9A-F]{4}-[0-9A-F]{4}\n");
+}
+
+static void test_block_high_user_risk(void **state)
+{
+	pam_result r;
+	rr_store_signin si;
+	char expect[256];
+
+	(void)state;
+	admin(RR_ADMIN_CONFIRM_COMPROMISED, "alice");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_int_equal(r.account, -1);
+	si = last_signin("alice");
+	assert_int_equal(si.action, RR_ACTION_BLOCK);
+	assert_string_equal(si.outcome, "blocked");
+	assert_int_equal(si.user_risk, RR_LEVEL_HIGH);
+	assert_string_equal(si.applied, "High user risk is blocked");
+	snprintf(expect, sizeof(expect),
+		 "Sign-in blocked: your account is at high risk. Contact "
+		 "your IT help desk and quote reference %s.\n", si.ref);
+	assert_string_equal(F.msgs, expect);
+	assert_logged("decision=block outcome=blocked user=\"alice\" .* "
+		      "user_risk=high signin_risk=none .*"
+		      "applied=\"High user risk is blocked\" .*ref=");
+	/* unblock: the next login is allowed again */
+	admin(RR_ADMIN_UNBLOCK, "alice");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+}
+
+static void test_account_only_enforces_block(void **state)
+{
+	pam_result r;
+	rr_store_signin si;
+
+	(void)state;
+	r = login("rrtest-account", "bob", "10.1.2.3", false);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(last_signin("bob").outcome, "success");
+	admin(RR_ADMIN_CONFIRM_COMPROMISED, "bob");
+	r = login("rrtest-account", "bob", "10.1.2.3", false);
+	assert_int_equal(r.account, PAM_PERM_DENIED);
+	si = last_signin("bob");
+	assert_string_equal(si.outcome, "blocked");
+	assert_matches(F.msgs, "^Sign-in blocked: your account is at high "
+		       "risk\\. Contact your IT help desk and quote reference "
+		       "[0-9A-F]{4}-[0-9A-F]{4}\\.\n$");
+	assert_logged("pam_riskremediate\\(rrtest-account:account\\): "
+		      "decision=block outcome=blocked user=\"bob\"");
+}
+
+static void test_breakglass_group_excluded(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	admin(RR_ADMIN_CONFIRM_COMPROMISED, "carol");
+	r = login("rrtest", "carol", "203.0.113.66", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_logged("decision=allow outcome=success user=\"carol\" .*"
+		      "user_risk=high signin_risk=high "
+		      "detections=\"maliciousIPAddress:high\"");
+}
+
+static void test_malicious_ip_blocked_outside_office(void **state)
+{
+	pam_result r;
+	rr_store_signin si;
+
+	(void)state;
+	r = login("rrtest", "alice", "203.0.113.66", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	si = last_signin("alice");
+	assert_string_equal(si.detections, "maliciousIPAddress:high");
+	assert_int_equal(si.signin_risk, RR_LEVEL_HIGH);
+	assert_string_equal(si.applied,
+			    "High sign-in risk outside the office is blocked");
+	assert_matches(F.msgs, "^Sign-in blocked: this sign-in is at high risk "
+		       "\\(address known for attacks\\)\\. Contact your IT "
+		       "help desk and quote reference [0-9A-F-]{9}\\.\n$");
+	/* IPv6 range in the list too */
+	r = login("rrtest", "alice", "2001:db8:bad::5", true);
+	assert_int_equal(r.auth, PAM_SUCCESS); /* 2001:db8::/32 is office */
+	assert_logged("user=\"alice\" service=\"rrtest\" "
+		      "rhost=\"2001:db8:bad::5\" user_risk=none "
+		      "signin_risk=high");
+}
+
+static void test_mfa_required_denies_until_available(void **state)
+{
+	pam_result r;
+	rr_store_signin si;
+
+	(void)state;
+	r = login("rrtest", "alice", "198.51.100.7", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	si = last_signin("alice");
+	assert_int_equal(si.action, RR_ACTION_REQUIRE);
+	assert_string_equal(si.outcome, "denied");
+	assert_string_equal(si.detections, "anonymizedIPAddress:medium");
+	assert_matches(F.msgs, "^Sign-in denied: this sign-in is at medium risk "
+		       "\\(anonymizing network\\), and policy requires "
+		       "multifactor authentication, which this host cannot "
+		       "offer yet\\. .*reference [0-9A-F-]{9}\\.\n$");
+}
+
+static void test_report_only_never_enforced(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	write_policy("  - name: Would block everyone\n"
+		     "    state: reportOnly\n"
+		     "    grant: { block: true }\n"
+		     "  - name: Disabled block\n"
+		     "    state: disabled\n"
+		     "    grant: { block: true }\n", NULL);
+	r = login("rrtest", "alice", "10.9.9.9", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_logged("decision=allow outcome=success user=\"alice\" .*"
+		      "applied=\"-\" report_only=\"Would block everyone\"");
+	assert_string_equal(last_signin("alice").report_only,
+			    "Would block everyone");
+}
+
+static void test_unfamiliar_network_after_learning(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	/* learning: 2 successful sign-ins */
+	assert_int_equal(login("rrtest", "alice", "10.1.1.1", true).auth,
+			 PAM_SUCCESS);
+	assert_int_equal(login("rrtest", "alice", "10.1.1.2", true).auth,
+			 PAM_SUCCESS);
+	/* the same /24 is familiar */
+	assert_int_equal(login("rrtest", "alice", "10.1.1.200", true).auth,
+			 PAM_SUCCESS);
+	/* a new network is not: medium sign-in risk requires MFA */
+	r = login("rrtest", "alice", "192.0.2.10", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_string_equal(last_signin("alice").detections,
+			    "unfamiliarFeatures:medium");
+	assert_matches(F.msgs, "new location for this account");
+	/* local console sign-ins carry no network */
+	r = login("rrtest", "alice", NULL, true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+}
+
+static void test_authfail_then_brute_force(void **state)
+{
+	pam_result r;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		r = login("rrtest-fail", "alice", "10.5.5.5", true);
+		assert_int_equal(r.auth, PAM_AUTH_ERR);
+	}
+	/* 2 failures: below the threshold of 3 */
+	r = login("rrtest", "alice", "10.5.5.5", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	for (i = 0; i < 3; i++)
+		login("rrtest-fail", "alice", "192.0.2.50", true);
+	/* 3 failures then a success outside the office: high, blocked */
+	r = login("rrtest", "alice", "192.0.2.50", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_string_equal(last_signin("alice").detections,
+			    "bruteForce:high");
+}
+
+static void test_invalid_policy_fails_closed(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	write_file(F.policy, "version: 1\npolicies:\n  - name: x\n"
+			     "    grnat: { block: true }\n", 0600);
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
+	assert_string_equal(F.msgs, "Sign-in denied: the sign-in risk check "
+				    "is unavailable. Contact your IT help "
+				    "desk.\n");
+	assert_logged("policy: .*policy\\.yaml:4:5: unknown key \"grnat\"");
+	r = login("rrtest-account", "alice", "10.1.2.3", false);
+	assert_int_equal(r.account, PAM_AUTH_ERR);
+}
+
+static void test_policy_permissions_fail_closed(void **state)
+{
+	(void)state;
+	assert_int_equal(chmod(F.policy, 0666), 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(chmod(F.policy, 0600), 0);
+	assert_int_equal(chown(F.policy, 65534, 65534), 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+}
+
+static void test_store_refused_fails_closed(void **state)
+{
+	char dir[160];
+
+	(void)state;
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	snprintf(dir, sizeof(dir), "%s/store", F.dir);
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("<[0-9]+>pam_riskremediate\\(rrtest:auth\\): risk store "
+		      ".*/store/risk.db: ");
+	/* the admin's explicit on_error: allow is honoured, loudly */
+	write_policy(NULL, "on_error: allow\n");
+	g_log_len = 0;
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_logged("<81>pam_riskremediate\\(rrtest:auth\\): on_error: "
+		      "allow is set: ALLOWING sign-in of alice");
+	assert_int_equal(chmod(dir, 0700), 0);
+}
+
+static void test_bad_inputs_denied(void **state)
+{
+	(void)state;
+	assert_int_equal(login("rrtest-badarg", "alice", NULL, true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("unknown or misplaced argument \"bogus\"");
+	assert_int_equal(login("rrtest", "bad user", NULL, true).auth,
+			 PAM_AUTH_ERR);
+	assert_int_equal(login("rrtest", "nosuchuser", NULL, true).auth,
+			 PAM_USER_UNKNOWN);
+	assert_int_equal(login("rrtest", "alice", "10.0.0.1\"x", true).auth,
+			 PAM_AUTH_ERR);
+	assert_string_equal(F.msgs, "Sign-in denied: the sign-in data is "
+				    "invalid.\n");
+}
+
+static void test_preauth_blocks_before_password(void **state)
+{
+	(void)state;
+	assert_int_equal(login("rrtest-preauth", "alice", "10.1.2.3",
+			       true).auth, PAM_SUCCESS);
+	/* preauth allows without recording: the full check runs later */
+	admin(RR_ADMIN_CONFIRM_COMPROMISED, "alice");
+	assert_int_equal(login("rrtest-preauth", "alice", "10.1.2.3",
+			       true).auth, PAM_AUTH_ERR);
+	assert_int_equal(count_signins("alice"), 1);
+	assert_matches(F.msgs, "^Sign-in blocked: your account is at high");
+}
+
+/* Users and groups come from nss_wrapper (LD_PRELOAD set by meson). */
+static void setup_nss(char *dir)
+{
+	char passwd[128], group[128];
+	FILE *f;
+
+	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
+	snprintf(group, sizeof(group), "%s/group", dir);
+	f = fopen(passwd, "we");
+	if (!f)
+		abort();
+	fputs("root:x:0:0:root:/root:/bin/sh\n"
+	      "alice:x:1001:1001:Alice:/home/alice:/bin/sh\n"
+	      "bob:x:1002:1002:Bob:/home/bob:/bin/sh\n"
+	      "carol:x:1003:1003:Carol:/home/carol:/bin/sh\n", f);
+	fclose(f);
+	f = fopen(group, "we");
+	if (!f)
+		abort();
+	fputs("root:x:0:\nalice:x:1001:\nbob:x:1002:\ncarol:x:1003:\n"
+	      "breakglass:x:2000:carol\n", f);
+	fclose(f);
+	setenv("NSS_WRAPPER_PASSWD", passwd, 1);
+	setenv("NSS_WRAPPER_GROUP", group, 1);
+}
+
+int main(void)
+{
+	char nssdir[] = "/tmp/rr-nss-XXXXXX";
+	int rc;
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_allow_records_and_logs),
+		T(test_block_high_user_risk),
+		T(test_account_only_enforces_block),
+		T(test_breakglass_group_excluded),
+		T(test_malicious_ip_blocked_outside_office),
+		T(test_mfa_required_denies_until_available),
+		T(test_report_only_never_enforced),
+		T(test_unfamiliar_network_after_learning),
+		T(test_authfail_then_brute_force),
+		T(test_invalid_policy_fails_closed),
+		T(test_policy_permissions_fail_closed),
+		T(test_store_refused_fails_closed),
+		T(test_bad_inputs_denied),
+		T(test_preauth_blocks_before_password),
+#undef T
+	};
+
+	if (!mkdtemp(nssdir))
+		return 1;
+	setup_nss(nssdir);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	remove_tree(nssdir);
+	return rc;
+}
