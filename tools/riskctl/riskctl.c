@@ -1,2 +1,457 @@
-/* placeholder: to be written */ extern int rr_placeholder_unused;
-int main(void) { return 0; }
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * riskctl(8): triage risky users, look up sign-ins, unblock, and evaluate
+ * the policy without logging in.  This file parses the command line and
+ * dispatches to the verbs (cmd_*.c).
+ */
+#include "riskctl.h"
+#include "table.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef RR_VERSION
+#define RR_VERSION "unknown"
+#endif
+
+struct verb {
+	const char *name;
+	const char *sub; /* "check" for "policy check", else NULL */
+	int (*run)(struct ctl *c);
+	unsigned opts;   /* OPT_* the verb accepts */
+	size_t min_args; /* positionals after the verb (and sub-verb) */
+	size_t max_args;
+};
+
+static const struct verb verbs[] = {
+    {"status", NULL, cmd_status, 0, 1, 1},
+    {"list", NULL, cmd_list, OPT_LEVEL | OPT_STATE, 0, 0},
+    {"signins", NULL, cmd_signins, OPT_USER | OPT_REF | OPT_LIMIT, 0, 0},
+    {"detections", NULL, cmd_detections, OPT_USER | OPT_ACTIVE, 0, 0},
+    {"unblock", NULL, cmd_unblock, 0, 1, 1},
+    {"dismiss", NULL, cmd_dismiss, 0, 1, 1},
+    {"confirm-compromised", NULL, cmd_confirm_compromised, 0, 1, 1},
+    {"whatif", NULL, cmd_whatif, OPT_USER | OPT_RHOST | OPT_SERVICE, 0, 0},
+    {"policy", "check", cmd_policy, 0, 0, 1},
+    {"audit", NULL, cmd_audit, OPT_LIMIT, 0, 0},
+};
+
+/* Verbs of the design that later versions add. */
+static const char *const later_verbs[] = {"confirm-safe", "mfa", "tap"};
+
+static const char usage_text[] =
+    "Usage: riskctl [--policy FILE] [--json] VERB [ARGS]\n"
+    "\n"
+    "Read verbs (--json for machine-readable output):\n"
+    "  status USER                       user risk and why (active "
+    "detections)\n"
+    "  list [--level L] [--state S]      risky users report\n"
+    "  signins [--user U] [--ref ID] [--limit N]\n"
+    "                                    sign-in log; --ref shows one "
+    "in detail\n"
+    "  detections [--user U] [--active]  risk detections\n"
+    "  whatif --user U [--rhost IP] [--service S]\n"
+    "                                    evaluate the policy without "
+    "logging in\n"
+    "  policy check [FILE]               validate a policy file\n"
+    "  audit [--limit N]                 admin actions: who, what, when\n"
+    "\n"
+    "Admin verbs (recorded in the audit log):\n"
+    "  unblock USER                      dismiss risk so USER can sign "
+    "in again\n"
+    "  dismiss USER                      dismiss all risk for USER\n"
+    "  confirm-compromised USER          set USER's risk to high\n"
+    "\n"
+    "Options:\n"
+    "  --policy FILE   policy file (default " RR_POLICY_DEFAULT_PATH ")\n"
+    "  --json          JSON output\n"
+    "  --help          this text\n"
+    "  --version       version\n"
+    "  --list-verbs    print the verbs, one per line\n"
+    "\n"
+    "Exit codes: 0 ok, 1 not found, 2 usage, 3 policy invalid,\n"
+    "4 not root, 5 store error.  See riskctl(8).\n";
+
+enum {
+	GOPT_POLICY = 0x100,
+	GOPT_JSON,
+	GOPT_HELP,
+	GOPT_VERSION,
+	GOPT_LIST_VERBS,
+	VOPT_USER,
+	VOPT_REF,
+	VOPT_LIMIT,
+	VOPT_LEVEL,
+	VOPT_STATE,
+	VOPT_ACTIVE,
+	VOPT_RHOST,
+	VOPT_SERVICE,
+};
+
+static const struct option long_opts[] = {
+    {"policy", required_argument, NULL, GOPT_POLICY},
+    {"json", no_argument, NULL, GOPT_JSON},
+    {"help", no_argument, NULL, GOPT_HELP},
+    {"version", no_argument, NULL, GOPT_VERSION},
+    {"list-verbs", no_argument, NULL, GOPT_LIST_VERBS},
+    {"user", required_argument, NULL, VOPT_USER},
+    {"ref", required_argument, NULL, VOPT_REF},
+    {"limit", required_argument, NULL, VOPT_LIMIT},
+    {"level", required_argument, NULL, VOPT_LEVEL},
+    {"state", required_argument, NULL, VOPT_STATE},
+    {"active", no_argument, NULL, VOPT_ACTIVE},
+    {"rhost", required_argument, NULL, VOPT_RHOST},
+    {"service", required_argument, NULL, VOPT_SERVICE},
+    {NULL, 0, NULL, 0},
+};
+
+/* What the command line asked for besides a verb. */
+struct cmdline {
+	bool help;
+	bool version;
+	bool list_verbs;
+	const char *pos[CTL_MAX_ARGS + 2]; /* verb, sub-verb, args */
+	size_t n_pos;
+	bool too_many;
+};
+
+static int bad_value(const char *opt, const char *v, const char *allowed)
+{
+	char *safe = term_safe(v);
+
+	ctl_err("invalid %s '%.64s' (%s)", opt, safe ? safe : "?", allowed);
+	free(safe);
+	return RC_USAGE;
+}
+
+/* [0-9A-F]{4}-[0-9A-F]{4}, any case; stored upper-case. */
+static int parse_ref(const char *v, char out[RR_REF_LEN + 1])
+{
+	size_t i;
+
+	if (strnlen(v, RR_REF_LEN + 1) != RR_REF_LEN)
+		goto bad;
+	for (i = 0; i < RR_REF_LEN; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (i == 4 ? ch != '-' : !isxdigit(ch))
+			goto bad;
+		out[i] = (char)toupper(ch);
+	}
+	out[RR_REF_LEN] = '\0';
+	return RC_OK;
+bad:
+	return bad_value("reference", v,
+			 "expected XXXX-XXXX, hexadecimal, "
+			 "as shown to the user, e.g. 7F3A-91C2");
+}
+
+static int parse_limit(const char *v, size_t *out)
+{
+	unsigned long long n;
+	char *end = NULL;
+
+	errno = 0;
+	if (!isdigit((unsigned char)v[0]))
+		goto bad;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || n < 1 || n > RR_STORE_MAX_ROWS)
+		goto bad;
+	*out = (size_t)n;
+	return RC_OK;
+bad:
+	return bad_value("limit", v, "a number from 1 to 100000");
+}
+
+/* "none, low, medium, high" from a name function. */
+static void allowed_list(const char *(*name)(int), int count, char *buf,
+			 size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < count && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? ", " : "allowed: ", name(i));
+}
+
+static const char *level_name_i(int i)
+{
+	return rr_level_name((rr_level)i);
+}
+
+static const char *state_name_i(int i)
+{
+	return rr_state_name((rr_state)i);
+}
+
+static int parse_level(const char *v, rr_level *out)
+{
+	char allowed[128];
+
+	if (rr_level_parse(v, out) == 0)
+		return RC_OK;
+	allowed_list(level_name_i, RR_LEVEL__COUNT, allowed, sizeof(allowed));
+	return bad_value("level", v, allowed);
+}
+
+static int parse_state(const char *v, rr_state *out)
+{
+	char allowed[160];
+
+	if (rr_state_parse(v, out) == 0)
+		return RC_OK;
+	allowed_list(state_name_i, RR_STATE__COUNT, allowed, sizeof(allowed));
+	return bad_value("state", v, allowed);
+}
+
+static int check_len(const char *opt, const char *v, size_t max)
+{
+	if (strnlen(v, max + 1) <= max && *v)
+		return RC_OK;
+	return bad_value(opt, v, "empty or too long");
+}
+
+static int verb_option(struct ctl *c, int o, const char *v)
+{
+	switch (o) {
+	case VOPT_USER:
+		c->given |= OPT_USER;
+		c->user = v;
+		return ctl_check_user(v);
+	case VOPT_REF:
+		c->given |= OPT_REF;
+		return parse_ref(v, c->ref);
+	case VOPT_LIMIT:
+		c->given |= OPT_LIMIT;
+		return parse_limit(v, &c->limit);
+	case VOPT_LEVEL:
+		c->given |= OPT_LEVEL;
+		return parse_level(v, &c->level);
+	case VOPT_STATE:
+		c->given |= OPT_STATE;
+		return parse_state(v, &c->state);
+	case VOPT_ACTIVE:
+		c->given |= OPT_ACTIVE;
+		c->active = true;
+		return RC_OK;
+	case VOPT_RHOST:
+		c->given |= OPT_RHOST;
+		c->rhost = v;
+		return check_len("rhost", v, RR_RHOST_MAX);
+	case VOPT_SERVICE:
+		c->given |= OPT_SERVICE;
+		c->service = v;
+		return check_len("service", v, RR_SERVICE_MAX);
+	default:
+		return RC_USAGE;
+	}
+}
+
+static void add_pos(struct cmdline *cl, const char *arg)
+{
+	if (cl->n_pos < sizeof(cl->pos) / sizeof(cl->pos[0]))
+		cl->pos[cl->n_pos++] = arg;
+	else
+		cl->too_many = true;
+}
+
+static int one_option(struct ctl *c, struct cmdline *cl, int o, const char *v)
+{
+	switch (o) {
+	case 1:
+		add_pos(cl, v);
+		return RC_OK;
+	case GOPT_POLICY:
+		c->policy_path = v;
+		return check_len("policy path", v, CTL_PATH_MAX);
+	case GOPT_JSON:
+		c->json = true;
+		return RC_OK;
+	case 'h':
+	case GOPT_HELP:
+		cl->help = true;
+		return RC_OK;
+	case GOPT_VERSION:
+		cl->version = true;
+		return RC_OK;
+	case GOPT_LIST_VERBS:
+		cl->list_verbs = true;
+		return RC_OK;
+	default:
+		return verb_option(c, o, v);
+	}
+}
+
+static int bad_option(char **argv, int o)
+{
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+	const char *arg = optopt ? shortopt : argv[optind - 1];
+	char *safe = term_safe(arg);
+
+	if (o == ':')
+		ctl_err("option '%s' needs a value", safe ? safe : "?");
+	else
+		ctl_err("unknown option '%.64s' (see riskctl --help)",
+			safe ? safe : "?");
+	free(safe);
+	return RC_USAGE;
+}
+
+/* Options may come before or after the verb; positionals keep order. */
+static int parse_cmdline(int argc, char **argv, struct ctl *c,
+			 struct cmdline *cl)
+{
+	int o;
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "-:h", long_opts, NULL)) != -1) {
+		int r;
+
+		if (o == '?' || o == ':')
+			return bad_option(argv, o);
+		r = one_option(c, cl, o, optarg);
+		if (r != RC_OK)
+			return r;
+	}
+	for (; optind < argc; optind++)
+		add_pos(cl, argv[optind]);
+	return RC_OK;
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static void list_verbs(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		printf("%s%s%s\n", verbs[i].name, verbs[i].sub ? " " : "",
+		       verbs[i].sub ? verbs[i].sub : "");
+}
+
+static int unknown_verb(const char *name)
+{
+	char *safe = term_safe(name);
+	size_t i;
+	int r = RC_USAGE;
+
+	for (i = 0; i < sizeof(later_verbs) / sizeof(later_verbs[0]); i++)
+		if (strcmp(later_verbs[i], name) == 0)
+			break;
+	if (i < sizeof(later_verbs) / sizeof(later_verbs[0]))
+		ctl_err("'%s' is not available in this version", name);
+	else
+		ctl_err("unknown verb '%.64s' (see riskctl --help)",
+			safe ? safe : "?");
+	free(safe);
+	return r;
+}
+
+static int bad_verb_options(const struct verb *v, unsigned given)
+{
+	static const char *const names[] = {"--user",  "--ref",    "--limit",
+					    "--level", "--state",  "--active",
+					    "--rhost", "--service"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((given & (1u << i)) && !(v->opts & (1u << i))) {
+			ctl_err("option %s is not valid for '%s'", names[i],
+				v->name);
+			return RC_USAGE;
+		}
+	return RC_OK;
+}
+
+/* Check the verb's sub-verb, options and argument count; fill c->args. */
+static int bind_verb(const struct verb *v, const struct cmdline *cl,
+		     struct ctl *c)
+{
+	size_t first = v->sub ? 2 : 1, i;
+
+	if (v->sub && (cl->n_pos < 2 || strcmp(cl->pos[1], v->sub) != 0)) {
+		ctl_err("'%s' needs a sub-verb: %s", v->name, v->sub);
+		return RC_USAGE;
+	}
+	if (bad_verb_options(v, c->given) != RC_OK)
+		return RC_USAGE;
+	if (cl->too_many || cl->n_pos - first < v->min_args ||
+	    cl->n_pos - first > v->max_args) {
+		ctl_err("wrong number of arguments for '%s' (see riskctl "
+			"--help)",
+			v->name);
+		return RC_USAGE;
+	}
+	for (i = first; i < cl->n_pos; i++)
+		c->args[c->n_args++] = cl->pos[i];
+	return RC_OK;
+}
+
+static int need_root(void)
+{
+	if (geteuid() == 0)
+		return RC_OK;
+	ctl_err("must be run as root (the risk store is root-only)");
+	return RC_PERM;
+}
+
+static int run(int argc, char **argv, struct ctl *c)
+{
+	struct cmdline cl = {0};
+	const struct verb *v;
+	int r;
+
+	r = parse_cmdline(argc, argv, c, &cl);
+	if (r != RC_OK || cl.help || cl.version || cl.list_verbs) {
+		if (r == RC_OK && cl.help)
+			fputs(usage_text, stdout);
+		else if (r == RC_OK && cl.version)
+			printf("riskctl %s\n", RR_VERSION);
+		else if (r == RC_OK)
+			list_verbs();
+		return r;
+	}
+	if (cl.n_pos == 0) {
+		fputs(usage_text, stderr);
+		return RC_USAGE;
+	}
+	v = find_verb(cl.pos[0]);
+	if (!v)
+		return unknown_verb(cl.pos[0]);
+	r = bind_verb(v, &cl, c);
+	if (r == RC_OK)
+		r = need_root();
+	if (r == RC_OK)
+		r = v->run(c);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {.policy_path = RR_POLICY_DEFAULT_PATH};
+	int r;
+
+	r = run(argc, argv, &c);
+	ctl_close(&c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ctl_err("error writing output: %s", strerror(errno));
+		if (r == RC_OK)
+			r = RC_NOT_FOUND;
+	}
+	return r;
+}

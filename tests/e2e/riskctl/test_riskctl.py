@@ -1,0 +1,732 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""End-to-end tests of the built riskctl on a scratch policy and store.
+
+Usage: test_riskctl.py [PATH-TO-RISKCTL]   (default: $RR_BUILD_ROOT/tools/
+riskctl/riskctl).  Must run as root: riskctl refuses other users, and the
+policy and store must be root-owned.
+
+Sign-ins are recorded by the PAM module, not by riskctl: SigninTest drives
+the built module through the real libpam (pam_start_confdir, in a child
+process) to record them, and skips when the module is not built.
+"""
+import ctypes
+import ctypes.util
+import json
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+RISKCTL = None
+
+POLICY = """\
+version: 1
+issuer: Test Corp
+store: {{ backend: sqlite, path: {store} }}
+on_error: deny
+named_locations:
+  office: [10.0.0.0/8]
+mfa_registration: {{ state: disabled }}
+policies:
+  - name: Block high user risk
+    state: enabled
+    users: {{ include: [all], exclude: [breakglass] }}
+    conditions: {{ user_risk: [high] }}
+    grant: {{ block: true }}
+  - name: Sign-in risk requires MFA
+    state: enabled
+    users: {{ include: [all] }}
+    conditions: {{ signin_risk: [medium, high] }}
+    grant: {{ require: [mfa] }}
+  - name: 'Report "medium" user risk – Büro'
+    state: reportOnly
+    conditions: {{ user_risk: [medium, high] }}
+    grant: {{ require: [mfa, password_change] }}
+"""
+
+# Line 3: unknown key; line 7: bad state value; line 9: bad level.
+BAD_POLICY = """\
+version: 1
+store: {{ backend: sqlite, path: {store} }}
+bogus_key: 1
+policies:
+  - name: Broken
+    users: {{ include: [all] }}
+    state: sometimes
+    conditions:
+      user_risk: [severe]
+    grant: {{ block: true }}
+"""
+
+NOBODY = 65534
+
+
+def existing_account():
+    """A real account for whatif (it looks up groups)."""
+    for name in ("nobody", "daemon", "bin"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise unittest.SkipTest("no system account to use for whatif")
+
+
+class ScratchTest(unittest.TestCase):
+    """A scratch directory (root, 0700) with a policy and its store."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="riskctl-e2e-")
+        os.chmod(self.dir, 0o700)
+        self.store = os.path.join(self.dir, "store", "risk.db")
+        self.policy = self.write_policy("policy.yaml", POLICY)
+        self.env = {k: v for k, v in os.environ.items()
+                    if k != "SUDO_USER"}
+        self.env["TZ"] = "UTC"
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_policy(self, name, text):
+        path = os.path.join(self.dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text.format(store=self.store))
+        os.chmod(path, 0o600)
+        return path
+
+    def run_ctl(self, *args, env=None, policy=True, prefix=()):
+        cmd = list(prefix) + [RISKCTL]
+        if policy:
+            cmd += ["--policy", self.policy]
+        cmd += list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           env=env or self.env, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def ok(self, *args, **kw):
+        rc, out, err = self.run_ctl(*args, **kw)
+        self.assertEqual(rc, 0, "riskctl %s: rc %d\nstdout:\n%s\nstderr:\n%s"
+                         % (" ".join(args), rc, out, err))
+        return out
+
+    def ok_json(self, *args, **kw):
+        return json.loads(self.ok(*args, "--json", **kw))
+
+    def fails(self, code, *args, **kw):
+        rc, out, err = self.run_ctl(*args, **kw)
+        self.assertEqual(rc, code, "riskctl %s: rc %d, want %d\nstdout:\n%s"
+                         "\nstderr:\n%s" % (" ".join(args), rc, code, out,
+                                            err))
+        return out, err
+
+    def as_admin(self, *args):
+        env = dict(self.env, SUDO_USER="alice-admin")
+        return self.ok(*args, env=env)
+
+    def assert_valgrind_clean(self, cases):
+        if shutil.which("valgrind") is None:
+            self.skipTest("valgrind not installed")
+        with open(RISKCTL, "rb") as f:
+            if b"__asan_init" in f.read():
+                self.skipTest("sanitizer build (ASan checks it instead)")
+        vg = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+              "--errors-for-leak-kinds=definite,indirect"]
+        for args in cases:
+            rc, _, err = self.run_ctl(*args, prefix=vg)
+            self.assertNotEqual(rc, 99, "valgrind: %s\n%s" % (args, err))
+            self.assertNotIn("==", err, "valgrind: %s\n%s" % (args, err))
+
+
+class RiskctlTest(ScratchTest):
+    """riskctl on its own: admin actions, reads, errors."""
+
+    # ---- status --------------------------------------------------------
+
+    def test_status_unknown_user_is_none(self):
+        out = self.ok("status", "carol")
+        self.assertRegex(out, r"(?m)^user:\s+carol$")
+        self.assertRegex(out, r"(?m)^risk level:\s+none$")
+        self.assertRegex(out, r"(?m)^risk state:\s+none$")
+        self.assertRegex(out, r"(?m)^risk detail:\s+none$")
+        self.assertRegex(out, r"(?m)^last updated:\s+-$")
+        doc = self.ok_json("status", "carol")
+        self.assertEqual(doc["user"], "carol")
+        self.assertEqual(doc["riskLevel"], "none")
+        self.assertEqual(doc["riskState"], "none")
+        self.assertEqual(doc["riskDetail"], "none")
+        self.assertIsNone(doc["riskLastUpdatedDateTime"])
+        self.assertEqual(doc["detections"], [])
+
+    def test_store_created_root_only(self):
+        self.ok("status", "carol")
+        st = os.stat(self.store)
+        self.assertEqual(st.st_uid, 0)
+        self.assertEqual(stat.S_IMODE(st.st_mode) & 0o077, 0)
+        st = os.stat(os.path.dirname(self.store))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o700)
+
+    def test_confirm_compromised(self):
+        out = self.as_admin("confirm-compromised", "alice")
+        self.assertEqual(out.strip(),
+                         "alice: confirmed compromised (user risk high)")
+        out = self.ok("status", "alice")
+        self.assertRegex(out, r"(?m)^risk level:\s+high$")
+        self.assertRegex(out, r"(?m)^risk state:\s+confirmedCompromised$")
+        self.assertRegex(out,
+                         r"(?m)^risk detail:\s+adminConfirmedUserCompromised$")
+        self.assertRegex(out, r"(?m)^last updated:\s+\d{4}-\d\d-\d\d "
+                         r"\d\d:\d\d:\d\d$")
+        # the "why": a table of active detections
+        self.assertRegex(out, r"(?m)^TYPE\s+LEVEL\s+SOURCE\s+DETECTED\s+REF$")
+        self.assertRegex(out, r"(?m)^adminConfirmedUserCompromised\s+high\s")
+        doc = self.ok_json("status", "alice")
+        self.assertEqual(doc["riskLevel"], "high")
+        self.assertEqual(doc["riskState"], "confirmedCompromised")
+        self.assertEqual(doc["riskDetail"], "adminConfirmedUserCompromised")
+        self.assertRegex(doc["riskLastUpdatedDateTime"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertEqual(len(doc["detections"]), 1)
+        det = doc["detections"][0]
+        self.assertEqual(det["riskEventType"], "adminConfirmedUserCompromised")
+        self.assertEqual(det["riskLevel"], "high")
+        self.assertEqual(det["riskState"], "atRisk")
+        for key in ("id", "riskDetail", "source", "ref", "detectedDateTime",
+                    "lastUpdatedDateTime"):
+            self.assertIn(key, det)
+
+    # ---- list ----------------------------------------------------------
+
+    def test_list_risky_users(self):
+        self.ok("status", "carol")              # no record: not listed
+        self.as_admin("confirm-compromised", "alice")
+        out = self.ok("list")
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^USER\s+LEVEL\s+STATE\s+DETAIL\s+"
+                         r"UPDATED\s+ACTIVE$")
+        self.assertEqual(len(lines), 2, out)
+        self.assertRegex(lines[1], r"^alice\s+high\s+confirmedCompromised\s+"
+                         r"adminConfirmedUserCompromised\s+\d{4}-.*\s1$")
+        # columns are aligned: each header starts where its cells start
+        for word in ("LEVEL", "STATE"):
+            col = lines[0].index(word)
+            self.assertNotEqual(lines[1][col - 1:col], "",
+                                "misaligned " + word)
+            self.assertEqual(lines[1][col - 1], " ")
+        doc = self.ok_json("list")
+        self.assertEqual([u["user"] for u in doc], ["alice"])
+        self.assertEqual(doc[0]["riskLevel"], "high")
+        self.assertEqual(doc[0]["riskState"], "confirmedCompromised")
+        self.assertEqual(doc[0]["activeDetections"], 1)
+        self.assertEqual(self.ok_json("list", "--level", "medium"), [])
+        self.assertEqual(len(self.ok_json("list", "--level", "high")), 1)
+
+    def test_list_bad_level_and_state(self):
+        _, err = self.fails(2, "list", "--level", "severe")
+        self.assertIn("none, low, medium, high", err)
+        _, err = self.fails(2, "list", "--state", "AtRisk")
+        self.assertIn("atRisk", err)
+        self.assertIn("confirmedCompromised", err)
+
+    # ---- detections ----------------------------------------------------
+
+    def test_detections(self):
+        self.as_admin("confirm-compromised", "alice")
+        self.as_admin("confirm-compromised", "bob")
+        out = self.ok("detections", "--user", "alice")
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^ID\s+USER\s+TYPE\s+LEVEL\s+STATE\s+")
+        self.assertEqual(len(lines), 2, out)
+        self.assertIn("adminConfirmedUserCompromised", lines[1])
+        self.assertIn("alice", lines[1])
+        doc = self.ok_json("detections")
+        self.assertEqual(sorted(d["user"] for d in doc), ["alice", "bob"])
+        doc = self.ok_json("detections", "--user", "bob", "--active")
+        self.assertEqual(len(doc), 1)
+        self.assertEqual(doc[0]["riskState"], "atRisk")
+
+    # ---- admin verbs and audit -----------------------------------------
+
+    def test_dismiss(self):
+        self.as_admin("confirm-compromised", "alice")
+        doc = json.loads(self.as_admin("--json", "confirm-compromised",
+                                       "bob"))
+        self.assertEqual(doc, {"user": "bob",
+                               "action": "confirm-compromised",
+                               "detectionsChanged": 1, "riskLevel": "high",
+                               "riskState": "confirmedCompromised",
+                               "riskDetail": "adminConfirmedUserCompromised"})
+        out = self.as_admin("dismiss", "alice")
+        self.assertEqual(out.strip(),
+                         "alice: risk dismissed (1 detection closed)")
+        doc = self.ok_json("status", "alice")
+        self.assertEqual(doc["riskLevel"], "none")
+        self.assertEqual(doc["riskState"], "dismissed")
+        self.assertEqual(doc["riskDetail"], "adminDismissedAllRiskForUser")
+        self.assertEqual(doc["detections"], [])
+        dets = self.ok_json("detections", "--user", "alice")
+        self.assertEqual(len(dets), 1)
+        self.assertNotEqual(dets[0]["riskState"], "atRisk")
+        self.assertEqual(self.ok_json("detections", "--user", "alice",
+                                      "--active"), [])
+        self.assertEqual([u["user"] for u in self.ok_json("list")], ["bob"])
+        listed = self.ok_json("list", "--state", "dismissed")
+        self.assertEqual([u["user"] for u in listed], ["alice"])
+
+    def test_unblock_and_audit(self):
+        self.as_admin("confirm-compromised", "alice")
+        out = self.as_admin("unblock", "alice")
+        self.assertEqual(out.strip(), "alice: unblocked (risk dismissed, "
+                         "1 detection closed)")
+        self.assertEqual(self.ok_json("status", "alice")["riskState"],
+                         "dismissed")
+        self.ok("dismiss", "bob")               # actor from getuid: root
+        audit = self.ok_json("audit")
+        self.assertEqual(len(audit), 3, audit)
+        by_target = {(a["target"], a["action"]): a for a in audit}
+        unblock = by_target.get(("alice", "unblock"))
+        self.assertIsNotNone(unblock, audit)
+        self.assertEqual(unblock["actor"], "alice-admin")
+        self.assertRegex(unblock["time"], r"^\d{4}-\d\d-\d\dT.*Z$")
+        confirm = [a for a in audit if a["target"] == "alice"
+                   and a["action"] != "unblock"]
+        self.assertEqual(len(confirm), 1, audit)
+        self.assertEqual(confirm[0]["actor"], "alice-admin")
+        self.assertIn(("bob", "dismiss"), by_target)
+        self.assertEqual(by_target[("bob", "dismiss")]["actor"], "root")
+        out = self.ok("audit")
+        self.assertRegex(out.splitlines()[0],
+                         r"^ID\s+TIME\s+ACTOR\s+ACTION\s+TARGET\s+DETAIL$")
+        self.assertRegex(out, r"(?m)alice-admin\s+unblock\s+alice")
+        self.assertEqual(len(self.ok_json("audit", "--limit", "1")), 1)
+
+    def test_invalid_sudo_user_not_trusted(self):
+        env = dict(self.env, SUDO_USER="evil user\n")
+        self.ok("dismiss", "alice", env=env)
+        self.assertEqual(self.ok_json("audit")[0]["actor"], "root")
+
+    def test_invalid_user_names(self):
+        for bad in ("-rf", "a b", "a/b", "a:b", "", "x" * 300, "a\x1bb"):
+            _, err = self.fails(2, "status", "--", bad)
+            self.assertIn("riskctl: invalid user name", err)
+            self.assertNotIn("\x1b", err)
+        self.fails(2, "unblock", "a/b")
+        self.fails(2, "detections", "--user", "a b")
+        self.fails(2, "whatif", "--user", "-x")
+        self.assertFalse(os.path.exists(self.store))
+
+    # ---- sign-ins ------------------------------------------------------
+
+    def test_signins_unknown_ref(self):
+        out, err = self.fails(1, "signins", "--ref", "abcd-1234")
+        self.assertEqual(out, "")
+        self.assertIn("riskctl: no sign-in with reference ABCD-1234", err)
+        self.fails(1, "signins", "--ref", "ABCD-1234", "--json")
+        for bad in ("ABCD1234", "ABCD-12345", "GHIJ-1234", "-"):
+            _, err = self.fails(2, "signins", "--ref", bad)
+            self.assertIn("XXXX-XXXX", err)
+
+    def test_signins_empty(self):
+        self.assertEqual(self.ok_json("signins"), [])
+        self.assertEqual(self.ok_json("signins", "--user", "alice",
+                                      "--limit", "5"), [])
+        out = self.ok("signins")
+        self.assertRegex(out, r"^TIME\s+REF\s+USER\s+SERVICE\s+RHOST\s+")
+        for bad in ("0", "100001", "-1", "1x", ""):
+            self.fails(2, "signins", "--limit", bad)
+
+    # ---- whatif --------------------------------------------------------
+
+    def test_whatif_blocks_confirmed_compromised(self):
+        user = existing_account()
+        self.as_admin("confirm-compromised", user)
+        out = self.ok("whatif", "--user", user, "--rhost", "203.0.113.7")
+        self.assertRegex(out, r"(?m)^user:\s+%s$" % re.escape(user))
+        self.assertRegex(out, r"(?m)^service:\s+sshd$")
+        self.assertRegex(out, r"(?m)^rhost:\s+203\.0\.113\.7$")
+        self.assertRegex(out, r"(?m)^user risk:\s+high")
+        self.assertRegex(out, r"(?m)^POLICY\s+STATE\s+APPLIES\s+ENFORCED\s+"
+                         r"REASON$")
+        self.assertRegex(out, r"(?m)^Block high user risk\s+enabled\s+yes\s+"
+                         r"yes\s+\S")
+        self.assertRegex(out, r"(?m)^Sign-in risk requires MFA\s+enabled\s+"
+                         r"no\s+no\s+.*sign-in risk")
+        self.assertRegex(out, r'(?m)^decision:\s+block \(by "Block high '
+                         r'user risk"\)$')
+        self.assertRegex(out, r"(?m)^report-only:\s+would require mfa, "
+                         r"password_change$")
+        doc = self.ok_json("whatif", "--user", user, "--rhost",
+                           "203.0.113.7")
+        self.assertEqual(doc["user"], user)
+        self.assertEqual(doc["service"], "sshd")
+        self.assertEqual(doc["rhost"], "203.0.113.7")
+        self.assertEqual(doc["userRiskLevel"], "high")
+        self.assertEqual(doc["signInRiskLevel"], "none")
+        self.assertEqual(doc["decision"], "block")
+        self.assertEqual(doc["blockedBy"], "Block high user risk")
+        self.assertIsInstance(doc["detections"], list)
+        self.assertEqual(doc["reportOnly"]["require"],
+                         ["mfa", "password_change"])
+        pol = {p["name"]: p for p in doc["policies"]}
+        self.assertEqual(len(pol), 3)
+        self.assertTrue(pol["Block high user risk"]["applies"])
+        self.assertTrue(pol["Block high user risk"]["enforced"])
+        mfa = pol["Sign-in risk requires MFA"]
+        self.assertFalse(mfa["applies"])
+        self.assertFalse(mfa["enforced"])
+        self.assertIn("sign-in risk none", mfa["reason"])
+        # UTF-8 and quotes round-trip through the JSON writer
+        ro = pol['Report "medium" user risk – Büro']
+        self.assertEqual(ro["state"], "reportOnly")
+        self.assertTrue(ro["applies"])
+        self.assertFalse(ro["enforced"])
+        # whatif records nothing
+        self.assertEqual(self.ok_json("signins"), [])
+        self.assertEqual(len(self.ok_json("audit")), 1)
+
+    def test_whatif_allow_and_exclusion(self):
+        user = existing_account()
+        doc = self.ok_json("whatif", "--user", user, "--service", "su")
+        self.assertEqual(doc["decision"], "allow")
+        self.assertEqual(doc["require"], [])
+        self.assertIsNone(doc["rhost"])
+        self.assertIsNone(doc["blockedBy"])
+        self.assertEqual(doc["service"], "su")
+        reason = {p["name"]: p["reason"] for p in doc["policies"]}
+        self.assertIn("user risk none", reason["Block high user risk"])
+        out = self.ok("whatif", "--user", user, "--service", "su")
+        self.assertRegex(out, r"(?m)^decision:\s+allow$")
+        self.assertRegex(out, r"(?m)^rhost:\s+- \(local\)$")
+
+    def test_whatif_errors(self):
+        self.fails(2, "whatif")
+        self.fails(1, "whatif", "--user", "no-such-user-rr")
+        self.fails(2, "whatif", "--user", existing_account(), "--service",
+                   "ss hd")
+
+    # ---- policy check --------------------------------------------------
+
+    def test_policy_check_ok(self):
+        out = self.ok("policy", "check")
+        self.assertEqual(out.strip(), "%s: OK (3 policies)" % self.policy)
+        out = self.ok("policy", "check", self.policy, policy=False)
+        self.assertEqual(out.strip(), "%s: OK (3 policies)" % self.policy)
+        doc = self.ok_json("policy", "check")
+        self.assertTrue(doc["valid"])
+        self.assertEqual(doc["policies"], 3)
+        self.assertEqual(doc["errors"], [])
+
+    def test_policy_check_invalid(self):
+        bad = self.write_policy("bad.yaml", BAD_POLICY)
+        out, err = self.fails(3, "policy", "check", bad)
+        self.assertEqual(out, "")
+        located = re.findall(r"(?m)^%s:(\d+):(\d+): .+$" % re.escape(bad),
+                             err)
+        lines = sorted({int(line) for line, _ in located})
+        self.assertGreaterEqual(len(located), 3, err)
+        self.assertIn(3, lines, err)
+        self.assertIn(7, lines, err)
+        self.assertIn(9, lines, err)
+        # every verb refuses an invalid policy with the same report
+        out, err2 = self.fails(3, "--policy", bad, "status", "alice",
+                               policy=False)
+        self.assertEqual(len(re.findall(r"(?m)^%s:\d+:\d+: " %
+                                        re.escape(bad), err2)),
+                         len(located))
+        rc, out, _ = self.run_ctl("--json", "policy", "check", bad)
+        self.assertEqual(rc, 3)
+        doc = json.loads(out)
+        self.assertFalse(doc["valid"])
+        self.assertEqual(len(doc["errors"]), len(located))
+        self.assertTrue(all(e["line"] > 0 and e["column"] > 0
+                            for e in doc["errors"]))
+
+    def test_policy_missing_or_unsafe(self):
+        missing = os.path.join(self.dir, "nope.yaml")
+        _, err = self.fails(3, "--policy", missing, "list", policy=False)
+        self.assertIn(missing, err)
+        os.chmod(self.policy, 0o666)
+        _, err = self.fails(3, "list")
+        self.assertIn(self.policy, err)
+
+    # ---- store refusal, root, usage ------------------------------------
+
+    def test_store_refused_when_world_readable(self):
+        self.ok("status", "alice")
+        os.chmod(self.store, 0o644)
+        out, err = self.fails(5, "status", "alice")
+        self.assertEqual(out, "")
+        self.assertIn("riskctl: ", err)
+        self.assertIn(self.store, err)
+        self.assertIn("refused", err)
+
+    def test_store_refused_when_directory_open(self):
+        self.ok("status", "alice")
+        os.chmod(os.path.dirname(self.store), 0o777)
+        _, err = self.fails(5, "list")
+        self.assertIn(self.store, err)
+
+    def test_non_root_refused(self):
+        if shutil.which("setpriv") is None:
+            self.skipTest("setpriv not installed")
+        # a copy nobody can execute, outside the root-only scratch dir
+        bindir = tempfile.mkdtemp(prefix="riskctl-bin-")
+        try:
+            os.chmod(bindir, 0o755)
+            exe = os.path.join(bindir, "riskctl")
+            shutil.copy(RISKCTL, exe)
+            os.chmod(exe, 0o755)
+            drop = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                    "--clear-groups", exe]
+            for args in (["status", "alice"], ["list"],
+                         ["policy", "check"], ["unblock", "alice"]):
+                p = subprocess.run(drop + args, capture_output=True,
+                                   text=True, env=self.env, timeout=60)
+                self.assertEqual(p.returncode, 4, p.stderr)
+                self.assertIn("riskctl: must be run as root (the risk store "
+                              "is root-only)", p.stderr)
+            p = subprocess.run(drop + ["--help"], capture_output=True,
+                               text=True, env=self.env, timeout=60)
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("Usage: riskctl", p.stdout)
+        finally:
+            shutil.rmtree(bindir)
+
+    def test_usage_errors(self):
+        self.fails(2, policy=False)
+        _, err = self.fails(2, "frobnicate")
+        self.assertIn("unknown verb", err)
+        _, err = self.fails(2, "--frob", "list")
+        self.assertIn("unknown option '--frob'", err)
+        _, err = self.fails(2, "status", "-rf")
+        self.assertIn("unknown option '-r'", err)
+        _, err = self.fails(2, "list", "--ref", "ABCD-1234")
+        self.assertIn("--ref is not valid for 'list'", err)
+        self.fails(2, "status")
+        self.fails(2, "status", "a", "b")
+        self.fails(2, "signins", "--user")
+        self.fails(2, "policy")
+        self.fails(2, "policy", "lint")
+        for later in (["confirm-safe", "--ref", "ABCD-1234"],
+                      ["mfa", "status", "alice"], ["tap", "issue", "alice"]):
+            _, err = self.fails(2, *later)
+            self.assertIn("riskctl: '%s' is not available in this version"
+                          % later[0], err)
+
+    def test_options_anywhere(self):
+        self.as_admin("confirm-compromised", "alice")
+        a = self.run_ctl("--json", "status", "alice", policy=True)
+        b = self.run_ctl("status", "alice", "--json", policy=True)
+        c = self.run_ctl("status", "--json", "alice", "--policy",
+                         self.policy, policy=False)
+        self.assertEqual(a[0], 0)
+        self.assertEqual(json.loads(a[1]), json.loads(b[1]))
+        self.assertEqual(json.loads(a[1]), json.loads(c[1]))
+
+    def test_help_version_verbs(self):
+        out = self.ok("--help", policy=False)
+        self.assertIn("Usage: riskctl", out)
+        out = self.ok("--version", policy=False)
+        self.assertRegex(out, r"^riskctl \d+\.\d+")
+        verbs = self.ok("--list-verbs", policy=False).splitlines()
+        for v in ("status", "list", "signins", "detections", "unblock",
+                  "dismiss", "confirm-compromised", "whatif",
+                  "policy check", "audit"):
+            self.assertIn(v, verbs)
+
+    # ---- memory ----------------------------------------------------------
+
+    def test_valgrind_clean(self):
+        user = existing_account()
+        self.as_admin("confirm-compromised", user)
+        bad = self.write_policy("bad.yaml", BAD_POLICY)
+        self.assert_valgrind_clean(
+            [["status", user], ["--json", "status", user], ["list"],
+             ["--json", "detections"], ["audit"], ["--json", "audit"],
+             ["whatif", "--user", user, "--rhost", "192.0.2.1"],
+             ["--json", "whatif", "--user", user],
+             ["signins", "--ref", "ABCD-1234"], ["dismiss", user],
+             ["policy", "check"], ["policy", "check", bad],
+             ["--json", "policy", "check", bad], ["status", "a/b"]])
+
+
+# ---- a minimal PAM client, run in a child process ----------------------
+
+PAM_SUCCESS = 0
+PAM_AUTH_ERR = 7
+PAM_RHOST = 4
+PAM_TTY = 3
+PAM_ERROR_MSG = 3
+PAM_TEXT_INFO = 4
+PAM_CONV_ERR = 19
+
+
+class PamMessage(ctypes.Structure):
+    _fields_ = [("msg_style", ctypes.c_int), ("msg", ctypes.c_char_p)]
+
+
+class PamResponse(ctypes.Structure):
+    _fields_ = [("resp", ctypes.c_void_p), ("resp_retcode", ctypes.c_int)]
+
+
+CONV_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int,
+                             ctypes.POINTER(ctypes.POINTER(PamMessage)),
+                             ctypes.POINTER(ctypes.POINTER(PamResponse)),
+                             ctypes.c_void_p)
+
+
+class PamConv(ctypes.Structure):
+    _fields_ = [("conv", CONV_FUNC), ("appdata_ptr", ctypes.c_void_p)]
+
+
+def pam_driver(confdir, service, user, rhost):
+    """Run the auth stack once; print {"rc", "messages"} as JSON."""
+    libc = ctypes.CDLL(None)
+    libc.calloc.restype = ctypes.c_void_p
+    libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+    pam = ctypes.CDLL(ctypes.util.find_library("pam"))
+    messages = []
+
+    def conv(n, msgs, resp, _data):
+        out = libc.calloc(n, ctypes.sizeof(PamResponse))
+        for i in range(n):
+            m = msgs[i].contents
+            if m.msg_style not in (PAM_ERROR_MSG, PAM_TEXT_INFO):
+                messages.append("PROMPT: " + m.msg.decode())
+                return PAM_CONV_ERR     # no answers in this test
+            messages.append(m.msg.decode())
+        resp[0] = ctypes.cast(out, ctypes.POINTER(PamResponse))
+        return PAM_SUCCESS
+
+    cb = CONV_FUNC(conv)
+    pconv = PamConv(cb, None)
+    h = ctypes.c_void_p()
+    rc = pam.pam_start_confdir(service.encode(), user.encode(),
+                               ctypes.byref(pconv), confdir.encode(),
+                               ctypes.byref(h))
+    if rc != PAM_SUCCESS:
+        print(json.dumps({"rc": -1, "messages": ["pam_start failed"]}))
+        return
+    pam.pam_set_item(h, PAM_RHOST, rhost.encode())
+    pam.pam_set_item(h, PAM_TTY, b"ssh")
+    rc = pam.pam_authenticate(h, 0)
+    pam.pam_end(h, rc)
+    print(json.dumps({"rc": rc, "messages": messages}))
+
+
+class SigninTest(ScratchTest):
+    """Sign-ins recorded by the real module, looked up with riskctl."""
+
+    def setUp(self):
+        super().setUp()
+        root = os.environ.get("RR_BUILD_ROOT")
+        self.module = os.path.join(root or "", "pam_riskremediate",
+                                   "module", "pam_riskremediate.so")
+        if not root or not os.path.exists(self.module):
+            self.skipTest("module not built (set RR_BUILD_ROOT)")
+        lib = ctypes.util.find_library("pam")
+        if not lib or not hasattr(ctypes.CDLL(lib), "pam_start_confdir"):
+            self.skipTest("libpam without pam_start_confdir")
+        self.confdir = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.confdir, 0o700)
+        with open(os.path.join(self.confdir, "rrtest"), "w") as f:
+            f.write("auth required %s policy=%s\n"
+                    % (self.module, self.policy))
+
+    def driver_env(self):
+        """In a sanitizer build the module needs the ASan/UBSan runtimes
+        loaded first into the (uninstrumented) Python driver."""
+        env = dict(self.env)
+        ldd = subprocess.run(["ldd", self.module], capture_output=True,
+                             text=True)
+        libs = re.findall(r"=> (\S*lib(?:asan|ubsan)\.so\S*)", ldd.stdout)
+        if libs:
+            env["LD_PRELOAD"] = ":".join(libs)
+            # Python's own allocations are not ours to judge
+            env["ASAN_OPTIONS"] = "detect_leaks=0"
+        return env
+
+    def sign_in(self, user, rhost):
+        p = subprocess.run([sys.executable, os.path.abspath(__file__),
+                            "--pam-driver", self.confdir, "rrtest", user,
+                            rhost], capture_output=True, text=True,
+                           env=self.driver_env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def test_blocked_signin_lookup_and_unblock(self):
+        user = existing_account()
+        self.as_admin("confirm-compromised", user)
+        res = self.sign_in(user, "203.0.113.7")
+        self.assertEqual(res["rc"], PAM_AUTH_ERR, res)
+        told = " ".join(res["messages"])
+        m = re.search(r"reference ([0-9A-F]{4}-[0-9A-F]{4})", told)
+        self.assertIsNotNone(m, told)
+        ref = m.group(1)
+
+        out = self.ok("signins", "--ref", ref.lower())
+        self.assertRegex(out, r"(?m)^ref:\s+%s$" % ref)
+        self.assertRegex(out, r"(?m)^user:\s+%s$" % re.escape(user))
+        self.assertRegex(out, r"(?m)^service:\s+rrtest$")
+        self.assertRegex(out, r"(?m)^rhost:\s+203\.0\.113\.7$")
+        self.assertRegex(out, r"(?m)^decision:\s+block$")
+        self.assertRegex(out, r"(?m)^outcome:\s+blocked$")
+        self.assertRegex(out, r"(?m)^user risk:\s+high$")
+        self.assertRegex(out, r"(?m)^applied policies:\s+Block high user "
+                         r"risk$")
+        self.assertRegex(out, r"(?m)^report-only policies:\s+Report ")
+        doc = self.ok_json("signins", "--ref", ref)
+        self.assertEqual(len(doc), 1)
+        s = doc[0]
+        self.assertEqual(s["ref"], ref)
+        self.assertEqual(s["user"], user)
+        self.assertEqual(s["rhost"], "203.0.113.7")
+        self.assertEqual(s["decision"], "block")
+        self.assertEqual(s["outcome"], "blocked")
+        self.assertEqual(s["userRiskLevel"], "high")
+        self.assertEqual(s["appliedPolicies"], ["Block high user risk"])
+        self.assertEqual(s["reportOnlyPolicies"],
+                         ['Report "medium" user risk – Büro'])
+        self.assertRegex(s["createdDateTime"], r"Z$")
+
+        self.as_admin("unblock", user)
+        res = self.sign_in(user, "203.0.113.7")
+        self.assertEqual(res["rc"], PAM_SUCCESS, res)
+        doc = self.ok_json("signins", "--user", user)
+        self.assertEqual([x["outcome"] for x in doc], ["success", "blocked"])
+        self.assertEqual(len(self.ok_json("signins", "--limit", "1")), 1)
+        out = self.ok("signins")
+        self.assertRegex(out.splitlines()[2], r"\s%s\s+%s\s+rrtest\s+"
+                         r"203\.0\.113\.7\s+block\s+blocked\s+"
+                         % (ref, re.escape(user)))
+        # last: skips when valgrind is missing
+        self.assert_valgrind_clean([["signins", "--ref", ref],
+                                    ["--json", "signins"], ["signins"]])
+
+
+def main():
+    global RISKCTL
+    if len(sys.argv) == 6 and sys.argv[1] == "--pam-driver":
+        pam_driver(*sys.argv[2:])
+        return
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
+        RISKCTL = os.path.abspath(sys.argv.pop(1))
+    else:
+        root = os.environ.get("RR_BUILD_ROOT")
+        if not root:
+            sys.exit("usage: test_riskctl.py RISKCTL (or set RR_BUILD_ROOT)")
+        RISKCTL = os.path.join(root, "tools", "riskctl", "riskctl")
+    if os.geteuid() != 0:
+        print("SKIP: riskctl e2e tests must run as root")
+        sys.exit(77)
+    unittest.main(verbosity=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Admin verbs: unblock, dismiss, confirm-compromised (audited). */
+#include "json.h"
+#include "riskctl.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Who is acting: the sudo caller, else the real user, else "uid:N". */
+static void actor_name(char *buf, size_t len)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[16384];
+	uid_t uid = getuid();
+
+	if (sudo && rr_valid_user(sudo)) {
+		snprintf(buf, len, "%s", sudo);
+		return;
+	}
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res &&
+	    rr_valid_user(pw.pw_name)) {
+		snprintf(buf, len, "%s", pw.pw_name);
+		return;
+	}
+	snprintf(buf, len, "uid:%u", (unsigned)uid);
+}
+
+static const char *plural(unsigned n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static void confirm(rr_admin_action a, const char *user, unsigned n)
+{
+	switch (a) {
+	case RR_ADMIN_DISMISS:
+		printf("%s: risk dismissed (%u detection%s closed)\n", user, n,
+		       plural(n));
+		break;
+	case RR_ADMIN_UNBLOCK:
+		printf("%s: unblocked (risk dismissed, %u detection%s "
+		       "closed)\n",
+		       user, n, plural(n));
+		break;
+	case RR_ADMIN_CONFIRM_COMPROMISED:
+		printf("%s: confirmed compromised (user risk high)\n", user);
+		break;
+	default:
+		break;
+	}
+}
+
+/* --json: the action and the user's risk after it. */
+static int confirm_json(struct ctl *c, rr_admin_action a, const char *user,
+			unsigned n)
+{
+	rr_store_user u;
+	struct json j;
+	int r;
+
+	r = rr_store_user_get(c->store, user, &u);
+	if (r < 0)
+		return ctl_store_fail(c, "cannot read the user's risk", r);
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kstr(&j, "user", user);
+	json_kstr(&j, "action", rr_admin_action_name(a));
+	json_kint(&j, "detectionsChanged", n);
+	json_kstr(&j, "riskLevel", rr_level_name(u.level));
+	json_kstr(&j, "riskState", rr_state_name(u.state));
+	json_kstr(&j, "riskDetail", rr_detail_name(u.detail));
+	json_obj_end(&j);
+	return fail_output(json_finish(&j));
+}
+
+static int admin(struct ctl *c, rr_admin_action a)
+{
+	char actor[RR_USER_MAX + 16];
+	const char *user = c->args[0];
+	unsigned changed = 0;
+	int r;
+
+	r = ctl_check_user(user);
+	if (r == RC_OK)
+		r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	actor_name(actor, sizeof(actor));
+	r = rr_store_admin(c->store, a, user, actor, (int64_t)time(NULL),
+			   &changed);
+	if (r < 0)
+		return ctl_store_fail(c, "cannot update the risk store", r);
+	if (c->json)
+		return confirm_json(c, a, user, changed);
+	confirm(a, user, changed);
+	return RC_OK;
+}
+
+int cmd_unblock(struct ctl *c)
+{
+	return admin(c, RR_ADMIN_UNBLOCK);
+}
+
+int cmd_dismiss(struct ctl *c)
+{
+	return admin(c, RR_ADMIN_DISMISS);
+}
+
+int cmd_confirm_compromised(struct ctl *c)
+{
+	return admin(c, RR_ADMIN_CONFIRM_COMPROMISED);
+}

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Read verbs: status, list, detections, audit. */
+#include "json.h"
+#include "riskctl.h"
+#include "table.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KV_WIDTH 15
+
+/* ---- detections (shared by status and detections) -------------------- */
+
+static void json_detection(struct json *j, const rr_store_detection *d)
+{
+	json_obj_begin(j);
+	json_kint(j, "id", d->id);
+	json_kstr(j, "user", d->user);
+	json_kstr(j, "riskEventType", rr_event_name(d->type));
+	json_kstr(j, "riskLevel", rr_level_name(d->level));
+	json_kstr(j, "riskState", rr_state_name(d->state));
+	json_kstr(j, "riskDetail", rr_detail_name(d->detail));
+	json_kstr(j, "riskScope", d->user_scope ? "user" : "signin");
+	json_kstr(j, "source", d->source[0] ? d->source : NULL);
+	json_kstr(j, "ref", d->ref[0] ? d->ref : NULL);
+	json_ktime(j, "detectedDateTime", d->detected);
+	json_ktime(j, "lastUpdatedDateTime", d->updated);
+	json_obj_end(j);
+}
+
+static void json_detections(struct json *j, const rr_store_detection *d,
+			    size_t n)
+{
+	size_t i;
+
+	json_arr_begin(j);
+	for (i = 0; i < n; i++)
+		json_detection(j, &d[i]);
+	json_arr_end(j);
+}
+
+/* Short table for `status`: the user's active detections. */
+static int print_active(const rr_store_detection *d, size_t n)
+{
+	static const char *const head[] = {"TYPE", "LEVEL", "SOURCE",
+					   "DETECTED", "REF"};
+	struct table t;
+	size_t i;
+	int r;
+
+	table_init(&t, 5, head);
+	for (i = 0; i < n; i++) {
+		char when[32];
+		const char *row[5];
+
+		ctl_time_local(d[i].detected, when, sizeof(when));
+		row[0] = rr_event_name(d[i].type);
+		row[1] = rr_level_name(d[i].level);
+		row[2] = d[i].source;
+		row[3] = when;
+		row[4] = d[i].ref;
+		table_add(&t, row);
+	}
+	r = table_print(&t, stdout);
+	table_clear(&t);
+	return r;
+}
+
+static int print_detection_table(const rr_store_detection *d, size_t n)
+{
+	static const char *const head[] = {"ID",     "USER",     "TYPE",
+					   "LEVEL",  "STATE",    "DETAIL",
+					   "SOURCE", "DETECTED", "REF"};
+	struct table t;
+	size_t i;
+	int r;
+
+	table_init(&t, 9, head);
+	for (i = 0; i < n; i++) {
+		char id[24], when[32];
+		const char *row[9];
+
+		snprintf(id, sizeof(id), "%" PRId64, d[i].id);
+		ctl_time_local(d[i].detected, when, sizeof(when));
+		row[0] = id;
+		row[1] = d[i].user;
+		row[2] = rr_event_name(d[i].type);
+		row[3] = rr_level_name(d[i].level);
+		row[4] = rr_state_name(d[i].state);
+		row[5] = rr_detail_name(d[i].detail);
+		row[6] = d[i].source;
+		row[7] = when;
+		row[8] = d[i].ref;
+		table_add(&t, row);
+	}
+	r = table_print(&t, stdout);
+	table_clear(&t);
+	return r;
+}
+
+/* ---- status USER ------------------------------------------------------ */
+
+static void json_user_fields(struct json *j, const rr_store_user *u)
+{
+	json_kstr(j, "user", u->user);
+	json_kstr(j, "riskLevel", rr_level_name(u->level));
+	json_kstr(j, "riskState", rr_state_name(u->state));
+	json_kstr(j, "riskDetail", rr_detail_name(u->detail));
+	json_ktime(j, "riskLastUpdatedDateTime", u->updated);
+}
+
+static int status_json(const struct ctl *c, const rr_store_user *u,
+		       rr_level effective, const rr_store_detection *d,
+		       size_t n)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_user_fields(&j, u);
+	json_kstr(&j, "effectiveRiskLevel", rr_level_name(effective));
+	json_kint(&j, "lowRiskExpiryDays", c->policy->low_risk_expiry_days);
+	json_key(&j, "detections");
+	json_detections(&j, d, n);
+	json_obj_end(&j);
+	return fail_output(json_finish(&j));
+}
+
+static int status_text(const struct ctl *c, const rr_store_user *u,
+		       rr_level effective, const rr_store_detection *d,
+		       size_t n)
+{
+	char when[32];
+
+	ctl_time_local(u->updated, when, sizeof(when));
+	kv_print(stdout, KV_WIDTH, "user:", u->user);
+	kv_print(stdout, KV_WIDTH, "risk level:", rr_level_name(u->level));
+	if (effective != u->level) {
+		char eff[96];
+
+		snprintf(
+		    eff, sizeof(eff), "%s (low risk expires after %u days)",
+		    rr_level_name(effective), c->policy->low_risk_expiry_days);
+		kv_print(stdout, KV_WIDTH, "effective:", eff);
+	}
+	kv_print(stdout, KV_WIDTH, "risk state:", rr_state_name(u->state));
+	kv_print(stdout, KV_WIDTH, "risk detail:", rr_detail_name(u->detail));
+	kv_print(stdout, KV_WIDTH, "last updated:", when);
+	if (n == 0) {
+		kv_print(stdout, KV_WIDTH, "detections:", "none active");
+		return RC_OK;
+	}
+	printf("\nActive detections (why %s is at risk):\n", u->user);
+	return fail_output(print_active(d, n));
+}
+
+int cmd_status(struct ctl *c)
+{
+	rr_store_detection_filter f = {.user = c->args[0], .active_only = true};
+	rr_store_detection *d = NULL;
+	rr_store_user u;
+	rr_user_risk ur;
+	size_t n = 0;
+	int r;
+
+	r = ctl_check_user(c->args[0]);
+	if (r == RC_OK)
+		r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_user_get(c->store, c->args[0], &u);
+	if (r == 0)
+		r = rr_store_detections_list(c->store, &f, &d, &n);
+	if (r < 0) {
+		r = ctl_store_fail(c, "cannot read the user's risk", r);
+		goto out;
+	}
+	ur = (rr_user_risk){u.level, u.state, u.detail, u.updated};
+	if (c->json)
+		r = status_json(c, &u,
+				rr_engine_user_risk(c->policy, &ur, time(NULL)),
+				d, n);
+	else
+		r = status_text(c, &u,
+				rr_engine_user_risk(c->policy, &ur, time(NULL)),
+				d, n);
+out:
+	free(d);
+	return r;
+}
+
+/* ---- list [--level L] [--state S] ------------------------------------- */
+
+static int list_json(const rr_store_user *u, size_t n)
+{
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_arr_begin(&j);
+	for (i = 0; i < n; i++) {
+		json_obj_begin(&j);
+		json_user_fields(&j, &u[i]);
+		json_kint(&j, "activeDetections", u[i].active_detections);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	return fail_output(json_finish(&j));
+}
+
+static int list_text(const rr_store_user *u, size_t n)
+{
+	static const char *const head[] = {"USER",   "LEVEL",   "STATE",
+					   "DETAIL", "UPDATED", "ACTIVE"};
+	struct table t;
+	size_t i;
+	int r;
+
+	table_init(&t, 6, head);
+	for (i = 0; i < n; i++) {
+		char when[32], active[16];
+		const char *row[6];
+
+		ctl_time_local(u[i].updated, when, sizeof(when));
+		snprintf(active, sizeof(active), "%u", u[i].active_detections);
+		row[0] = u[i].user;
+		row[1] = rr_level_name(u[i].level);
+		row[2] = rr_state_name(u[i].state);
+		row[3] = rr_detail_name(u[i].detail);
+		row[4] = when;
+		row[5] = active;
+		table_add(&t, row);
+	}
+	r = table_print(&t, stdout);
+	table_clear(&t);
+	return fail_output(r);
+}
+
+int cmd_list(struct ctl *c)
+{
+	rr_store_user_filter f = {
+	    .level = (c->given & OPT_LEVEL) ? (int)c->level : -1,
+	    .state = (c->given & OPT_STATE) ? (int)c->state : -1,
+	    .risky_only = !(c->given & (OPT_LEVEL | OPT_STATE)),
+	};
+	rr_store_user *u = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_users_list(c->store, &f, &u, &n);
+	if (r < 0)
+		r = ctl_store_fail(c, "cannot list users", r);
+	else if (c->json)
+		r = list_json(u, n);
+	else
+		r = list_text(u, n);
+	free(u);
+	return r;
+}
+
+/* ---- detections [--user U] [--active] --------------------------------- */
+
+int cmd_detections(struct ctl *c)
+{
+	rr_store_detection_filter f = {.user = c->user,
+				       .active_only = c->active};
+	rr_store_detection *d = NULL;
+	struct json j;
+	size_t n = 0;
+	int r;
+
+	r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_detections_list(c->store, &f, &d, &n);
+	if (r < 0) {
+		r = ctl_store_fail(c, "cannot list detections", r);
+	} else if (c->json) {
+		json_init(&j, stdout);
+		json_detections(&j, d, n);
+		r = fail_output(json_finish(&j));
+	} else {
+		r = fail_output(print_detection_table(d, n));
+	}
+	free(d);
+	return r;
+}
+
+/* ---- audit [--limit N] ------------------------------------------------ */
+
+static int audit_json(const rr_store_audit *a, size_t n)
+{
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_arr_begin(&j);
+	for (i = 0; i < n; i++) {
+		json_obj_begin(&j);
+		json_kint(&j, "id", a[i].id);
+		json_ktime(&j, "time", a[i].time);
+		json_kstr(&j, "actor", a[i].actor);
+		json_kstr(&j, "action", a[i].action);
+		json_kstr(&j, "target", a[i].target);
+		json_kstr(&j, "detail", a[i].detail);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	return fail_output(json_finish(&j));
+}
+
+static int audit_text(const rr_store_audit *a, size_t n)
+{
+	static const char *const head[] = {"ID",     "TIME",   "ACTOR",
+					   "ACTION", "TARGET", "DETAIL"};
+	struct table t;
+	size_t i;
+	int r;
+
+	table_init(&t, 6, head);
+	for (i = 0; i < n; i++) {
+		char id[24], when[32];
+		const char *row[6];
+
+		snprintf(id, sizeof(id), "%" PRId64, a[i].id);
+		ctl_time_local(a[i].time, when, sizeof(when));
+		row[0] = id;
+		row[1] = when;
+		row[2] = a[i].actor;
+		row[3] = a[i].action;
+		row[4] = a[i].target;
+		row[5] = a[i].detail;
+		table_add(&t, row);
+	}
+	r = table_print(&t, stdout);
+	table_clear(&t);
+	return fail_output(r);
+}
+
+int cmd_audit(struct ctl *c)
+{
+	rr_store_audit *a = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_audit_list(c->store, c->limit, &a, &n);
+	if (r < 0)
+		r = ctl_store_fail(c, "cannot read the audit log", r);
+	else if (c->json)
+		r = audit_json(a, n);
+	else
+		r = audit_text(a, n);
+	free(a);
+	return r;
+}

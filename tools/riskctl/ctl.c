@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Shared plumbing for the verbs: errors, policy and store, times. */
+#include "riskctl.h"
+#include "rr_secfile.h"
+#include "table.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("riskctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void print_policy_errors(const char *path, const rr_policy_errors *e,
+				int r)
+{
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < e->n; i++) {
+		rr_policy_error_format(e, i, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+	}
+	if (e->truncated)
+		ctl_err("%s: more errors not shown", path);
+	if (e->n == 0)
+		ctl_err("%s: %s", path, rr_secfile_strerror(r));
+}
+
+int ctl_load_policy(struct ctl *c, const char *path)
+{
+	rr_policy_errors errs = {0};
+	int r;
+
+	if (!path)
+		path = c->policy_path;
+	r = rr_policy_load(path, &c->policy, &errs);
+	if (r < 0) {
+		c->policy = NULL;
+		print_policy_errors(path, &errs, r);
+	}
+	rr_policy_errors_clear(&errs);
+	return r < 0 ? RC_POLICY : RC_OK;
+}
+
+static const char *store_strerror(int r)
+{
+	switch (-r) {
+	case EPERM:
+		return "it, or its directory, is not owned by root or is "
+		       "accessible by group/other (refused; expected "
+		       "directory 0700 and file 0600, owned by root)";
+	case ELOOP:
+		return "it, or its directory, is a symbolic link (refused)";
+	case EPROTO:
+		return "its schema is newer than this version of riskctl";
+	default:
+		return rr_secfile_strerror(r);
+	}
+}
+
+int ctl_open(struct ctl *c)
+{
+	int r;
+
+	r = ctl_load_policy(c, NULL);
+	if (r != RC_OK)
+		return r;
+	if (c->policy->backend != RR_BACKEND_SQLITE) {
+		ctl_err("%s: store backend etcd is not supported by this "
+			"version of riskctl",
+			c->policy_path);
+		return RC_STORE;
+	}
+	r = rr_store_open(c->policy->store_path, &c->store);
+	if (r < 0) {
+		c->store = NULL;
+		ctl_err("cannot open the risk store %s: %s",
+			c->policy->store_path, store_strerror(r));
+		return RC_STORE;
+	}
+	rr_store_set_retention(c->store, c->policy->signin_retention_days,
+			       c->policy->detection_retention_days);
+	return RC_OK;
+}
+
+void ctl_close(struct ctl *c)
+{
+	rr_store_close(c->store);
+	c->store = NULL;
+	rr_policy_free(c->policy);
+	c->policy = NULL;
+}
+
+int ctl_store_fail(struct ctl *c, const char *what, int err)
+{
+	const char *msg = c->store ? rr_store_last_error(c->store) : NULL;
+
+	if (!msg || !*msg)
+		msg = strerror(-err);
+	ctl_err("%s: %s (store %s)", what, msg, c->policy->store_path);
+	return RC_STORE;
+}
+
+int ctl_check_user(const char *user)
+{
+	char *safe;
+
+	if (rr_valid_user(user))
+		return RC_OK;
+	safe = term_safe(user);
+	ctl_err("invalid user name '%.64s%s' (1-%d printable characters; "
+		"no whitespace, '/', ':', '\\', quotes, '=' or leading '-')",
+		safe ? safe : "?", strlen(user) > 64 ? "..." : "", RR_USER_MAX);
+	free(safe);
+	return RC_USAGE;
+}
+
+void ctl_time_local(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0 || !localtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "-");
+}
+
+void ctl_time_iso(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+int fail_output(int r)
+{
+	if (r == 0)
+		return RC_OK;
+	ctl_err("cannot write output (%s)", strerror(r < 0 ? -r : r));
+	return RC_NOT_FOUND;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * riskctl: the admin face over the policy, store and assessment layers.
+ * Data on stdout, errors on stderr ("riskctl: ..."), exit codes below
+ * (documented in riskctl(8)).
+ */
+#ifndef RISKCTL_H
+#define RISKCTL_H
+
+#include "rr_assess.h"
+#include "rr_policy.h"
+#include "rr_store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	RC_OK = 0,
+	RC_NOT_FOUND = 1, /* the thing asked about does not exist */
+	RC_USAGE = 2,
+	RC_POLICY = 3, /* policy invalid or unreadable */
+	RC_PERM = 4,   /* not root */
+	RC_STORE = 5,  /* store open/read/write failure */
+};
+
+/* Verb options, one bit each, so a verb can reject those it does not take. */
+enum {
+	OPT_USER = 1u << 0,
+	OPT_REF = 1u << 1,
+	OPT_LIMIT = 1u << 2,
+	OPT_LEVEL = 1u << 3,
+	OPT_STATE = 1u << 4,
+	OPT_ACTIVE = 1u << 5,
+	OPT_RHOST = 1u << 6,
+	OPT_SERVICE = 1u << 7,
+};
+
+#define CTL_MAX_ARGS 8
+#define CTL_PATH_MAX 4096
+
+/* Everything parsed from the command line plus what a verb opened. */
+struct ctl {
+	const char *policy_path;
+	bool json;
+	unsigned given; /* OPT_* seen */
+	const char *user;
+	char ref[RR_REF_LEN + 1];
+	size_t limit; /* 0: not given */
+	rr_level level;
+	rr_state state;
+	bool active;
+	const char *rhost;
+	const char *service;
+	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
+	size_t n_args;
+	rr_policy *policy;
+	rr_store *store;
+};
+
+/* Print "riskctl: ..." to stderr. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Load ctl->policy_path (or `path`): every error on stderr, RC_POLICY. */
+int ctl_load_policy(struct ctl *c, const char *path);
+/* Load the policy and open its store.  RC_* */
+int ctl_open(struct ctl *c);
+void ctl_close(struct ctl *c);
+/* Report a failed store call: message from the store, RC_STORE. */
+int ctl_store_fail(struct ctl *c, const char *what, int err);
+
+/* Validate a positional USER (RC_USAGE with a message when bad). */
+int ctl_check_user(const char *user);
+
+/* Time as local "YYYY-MM-DD HH:MM:SS" or "-" for 0; buf >= 32 bytes. */
+void ctl_time_local(int64_t t, char *buf, size_t len);
+/* Time as ISO 8601 UTC "2026-11-25T19:22:05Z"; buf >= 32 bytes. */
+void ctl_time_iso(int64_t t, char *buf, size_t len);
+
+/* Map a json_finish/table_print result to an exit code (message on
+ * failure). */
+int fail_output(int r);
+
+/* Verbs (cmd_*.c).  Each returns an RC_* exit code. */
+int cmd_status(struct ctl *c);
+int cmd_list(struct ctl *c);
+int cmd_signins(struct ctl *c);
+int cmd_detections(struct ctl *c);
+int cmd_audit(struct ctl *c);
+int cmd_unblock(struct ctl *c);
+int cmd_dismiss(struct ctl *c);
+int cmd_confirm_compromised(struct ctl *c);
+int cmd_whatif(struct ctl *c);
+int cmd_policy(struct ctl *c);
+
+#endif
