@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 2
+#define RR_STORE_SCHEMA_VERSION 3
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 
@@ -88,6 +88,12 @@ typedef struct {
 	const char *applied;     /* enforced policy names, '\n'-separated */
 	const char *report_only; /* report-only policies that applied */
 	const char *reason;      /* one line for the admin */
+	/* MFA passed in this sign-in because a risk policy asked for it: the
+	 * sign-in's detections are stored remediated with detail
+	 * userPassedMFADrivenByRiskBasedPolicy instead of atRisk. */
+	bool mfa_passed;
+	const char *mfa;         /* "", "passed", "failed", "registered",
+				    "skipped", "locked", ... for the record */
 } rr_signin_rec;
 
 /*
@@ -118,6 +124,7 @@ typedef struct {
 	char applied[RR_TEXT_MAX];     /* '\n'-separated */
 	char report_only[RR_TEXT_MAX];
 	char reason[RR_TEXT_MAX];
+	char mfa[RR_OUTCOME_MAX];
 } rr_store_signin;
 
 typedef struct {
@@ -182,5 +189,79 @@ typedef struct {
 
 int rr_store_audit_list(rr_store *s, size_t limit, rr_store_audit **rows,
 			size_t *n);
+
+/* ---- MFA (schema v3) ---------------------------------------------------
+ * One TOTP authenticator per user, its secret sealed by the caller (the
+ * store never sees it in clear); the grace clock of the registration
+ * interrupt; wrong-code failures for the rate limit; temporary access
+ * passes (hashed, single use).
+ */
+
+#define RR_STORE_SEALED_MAX 256
+#define RR_STORE_TAP_HASH_LEN 32
+
+typedef struct {
+	bool registered;
+	uint8_t sealed[RR_STORE_SEALED_MAX];
+	size_t sealed_len;
+	unsigned alg;            /* rr_totp_alg value at registration */
+	unsigned digits;
+	unsigned period;
+	int64_t registered_at;
+	int64_t last_step;       /* newest TOTP step accepted (replay guard) */
+	int64_t grace_start;     /* first registration interrupt, 0 = never */
+	unsigned recent_failures;/* wrong codes in [now - window, now] */
+	bool tap_pending;        /* an unused, unexpired pass exists */
+	int64_t tap_expires;
+} rr_store_mfa;
+
+/* Read the user's MFA record; a user with none yields zeros, return 0.
+ * recent_failures counts failures in [now - fail_window_s, now]. */
+int rr_store_mfa_get(rr_store *s, const char *user, int64_t now,
+		     unsigned fail_window_s, rr_store_mfa *out);
+
+/* The first interrupt starts the grace clock: stores `now` unless a start
+ * is already stored; writes the stored start to *start. */
+int rr_store_mfa_grace_begin(rr_store *s, const char *user, int64_t now,
+			     int64_t *start);
+
+/* Register (or, after a reset, re-register) the user's authenticator with
+ * `step` (the code that confirmed it) as the newest used step.  Clears
+ * failures.  -EEXIST when one is registered already. */
+int rr_store_mfa_register(rr_store *s, const char *user,
+			  const uint8_t *sealed, size_t sealed_len,
+			  unsigned alg, unsigned digits, unsigned period,
+			  int64_t step, int64_t now);
+
+/* Replay guard, atomic across processes: accept `step` only if it is newer
+ * than the stored last step (then store it).  -EALREADY otherwise, -ENOENT
+ * without a registered authenticator. */
+int rr_store_mfa_use_step(rr_store *s, const char *user, int64_t step);
+
+/* Record a wrong code at `now`; *count (may be NULL) receives the failures
+ * in [now - window_s, now] including this one. */
+int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
+			 unsigned window_s, unsigned *count);
+
+/* riskctl mfa reset: remove the authenticator, failures and passes (the
+ * user registers again at next sign-in).  Audited. */
+int rr_store_mfa_reset(rr_store *s, const char *user, const char *actor,
+		       int64_t now);
+/* riskctl mfa grace-reset: forget the grace start (the next interrupt
+ * starts a new grace period).  Audited. */
+int rr_store_mfa_grace_reset(rr_store *s, const char *user,
+			     const char *actor, int64_t now);
+
+/* riskctl tap issue: store the hash of a new pass valid until `expires`;
+ * earlier unused passes of the user are revoked.  Audited (never the
+ * pass itself). */
+int rr_store_tap_issue(rr_store *s, const char *user,
+		       const uint8_t hash[RR_STORE_TAP_HASH_LEN],
+		       int64_t expires, const char *actor, int64_t now);
+/* Consume a pass: 0 when `hash` matches an unused, unexpired pass of the
+ * user (it is marked used in the same transaction); -EACCES otherwise. */
+int rr_store_tap_consume(rr_store *s, const char *user,
+			 const uint8_t hash[RR_STORE_TAP_HASH_LEN],
+			 int64_t now);
 
 #endif

@@ -20,6 +20,7 @@
 #define RRS_PRUNE_BATCH 1000     /* rows deleted per transaction */
 #define RRS_PRUNE_BATCHES 8      /* batches per table per prune */
 #define RRS_DAY 86400
+#define RRS_TAP_CANDIDATES 16    /* usable passes compared per consume */
 
 #define RRS_SCOPE_USER "user"
 #define RRS_SCOPE_SIGNIN "signin"
@@ -53,7 +54,25 @@ enum rrs_query {
 	RRS_Q_PRUNE_SIGNIN_DETS,
 	RRS_Q_PRUNE_USER_DETS,
 	RRS_Q_PRUNE_FAILURES,
+	RRS_Q_PRUNE_MFA_FAILURES,
+	RRS_Q_PRUNE_TAPS,
 	RRS_Q_MIGRATE_SUCCESSES,
+	RRS_Q_MFA_METHOD_GET,
+	RRS_Q_MFA_METHOD_INSERT,
+	RRS_Q_MFA_METHOD_DELETE,
+	RRS_Q_MFA_METHOD_EXISTS,
+	RRS_Q_MFA_USE_STEP,
+	RRS_Q_MFA_GRACE_GET,
+	RRS_Q_MFA_GRACE_INSERT,
+	RRS_Q_MFA_GRACE_DELETE,
+	RRS_Q_MFA_FAIL_INSERT,
+	RRS_Q_MFA_FAIL_COUNT,
+	RRS_Q_MFA_FAIL_DELETE,
+	RRS_Q_TAP_PENDING,
+	RRS_Q_TAP_INSERT,
+	RRS_Q_TAP_REVOKE,
+	RRS_Q_TAP_CANDIDATES,
+	RRS_Q_TAP_USE,
 	RRS_Q__COUNT
 };
 
@@ -85,6 +104,7 @@ void rrs_release(sqlite3_stmt *st);
  * Bind parameters 1..n in order; one letter per parameter:
  *   's' const char *, NULL binds ''     't' const char *, NULL binds NULL
  *   'i' int64_t
+ *   'b' const void *, size_t: a blob (static for the statement's use)
  */
 int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...);
 /* Step a statement that returns no row. */
@@ -117,6 +137,12 @@ typedef int (*rrs_fill_fn)(sqlite3_stmt *st, void *row);
 /* Step st to the end, one zeroed row of `size` bytes filled per result. */
 int rrs_fetch(rr_store *s, sqlite3_stmt *st, size_t size, rrs_fill_fn fill,
 	      void **rows, size_t *n);
+
+/* ---- audit (rr_store_user.c) ---------------------------------------- */
+
+/* One audit row, in the caller's transaction. */
+int rrs_audit(rr_store *s, int64_t now, const char *actor, const char *action,
+	      const char *target, const char *detail);
 
 /* ---- schema (rr_store_schema.c), pruning (rr_store_signin.c) --------- */
 

@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 2,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 3,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -39,7 +39,7 @@ static int schema_create(rr_store *s)
 		return err;
 	if (n)
 		return rrs_fail(s, -EPROTO, "database is not a risk store");
-	return rrs_exec(s, RRS_SCHEMA_V2);
+	return rrs_exec(s, RRS_SCHEMA_V3);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -91,13 +91,24 @@ static int migrate_1_2(rr_store *s)
 	return err;
 }
 
+static int migrate_2_3(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_2_3);
+}
+
+/* Step by step to the current version, all in the caller's transaction. */
 static int schema_upgrade(rr_store *s, int64_t version)
 {
+	int err;
+
 	switch (version) {
 	case 0:
 		return schema_create(s);
 	case 1:
-		return migrate_1_2(s);
+		err = migrate_1_2(s);
+		return err ? err : migrate_2_3(s);
+	case 2:
+		return migrate_2_3(s);
 	case RR_STORE_SCHEMA_VERSION:
 		return 0;
 	default:

@@ -48,6 +48,7 @@
 	" report_only TEXT NOT NULL, reason TEXT NOT NULL);" \
 	RRS_DDL_SIGNINS_INDEXES
 
+/* Version 2: tty and the familiar-network key. */
 #define RRS_DDL_SIGNINS_V2 \
 	"CREATE TABLE signins(ref TEXT NOT NULL UNIQUE," \
 	" time INTEGER NOT NULL," \
@@ -75,6 +76,41 @@
 	" last_success INTEGER NOT NULL," \
 	" fail_mark INTEGER NOT NULL DEFAULT 0);"
 
+/* Version 3: the MFA outcome of the sign-in. */
+#define RRS_DDL_SIGNINS_V3 \
+	"CREATE TABLE signins(ref TEXT NOT NULL UNIQUE," \
+	" time INTEGER NOT NULL," \
+	" user TEXT NOT NULL, service TEXT NOT NULL, rhost TEXT NOT NULL," \
+	" tty TEXT NOT NULL DEFAULT '', netkey TEXT NOT NULL DEFAULT ''," \
+	" action TEXT NOT NULL, outcome TEXT NOT NULL," \
+	" signin_risk TEXT NOT NULL, user_risk TEXT NOT NULL," \
+	" detections TEXT NOT NULL, applied TEXT NOT NULL," \
+	" report_only TEXT NOT NULL, reason TEXT NOT NULL," \
+	" mfa TEXT NOT NULL DEFAULT '');" \
+	RRS_DDL_SIGNINS_INDEXES
+
+/*
+ * Tables new in version 3: the TOTP authenticator (secret sealed by the
+ * caller; last_step is the replay guard), the grace clock of the
+ * registration interrupt, wrong codes for the rate limit, and temporary
+ * access passes (hash only; used is the time of use or revocation, 0 while
+ * usable).
+ */
+#define RRS_DDL_MFA_V3 \
+	"CREATE TABLE mfa_methods(user TEXT PRIMARY KEY NOT NULL," \
+	" sealed BLOB NOT NULL, alg INTEGER NOT NULL," \
+	" digits INTEGER NOT NULL, period INTEGER NOT NULL," \
+	" registered_at INTEGER NOT NULL, last_step INTEGER NOT NULL);" \
+	"CREATE TABLE mfa_grace(user TEXT PRIMARY KEY NOT NULL," \
+	" grace_start INTEGER NOT NULL);" \
+	"CREATE TABLE mfa_failures(id INTEGER PRIMARY KEY," \
+	" user TEXT NOT NULL, time INTEGER NOT NULL);" \
+	"CREATE INDEX mfa_failures_user_time ON mfa_failures(user, time);" \
+	"CREATE TABLE tap(id INTEGER PRIMARY KEY, user TEXT NOT NULL," \
+	" hash BLOB NOT NULL, created INTEGER NOT NULL," \
+	" expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);" \
+	"CREATE INDEX tap_user ON tap(user);"
+
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -84,6 +120,11 @@
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V2 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 \
 	"PRAGMA user_version = 2;"
+
+#define RRS_SCHEMA_V3 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V3 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 \
+	"PRAGMA user_version = 3;"
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -99,5 +140,11 @@
 	" WHERE outcome = 'success' GROUP BY user;"
 
 #define RRS_MIGRATE_1_2_DONE "PRAGMA user_version = 2;"
+
+/* 2 -> 3: old sign-ins have no MFA outcome (''). */
+#define RRS_MIGRATE_2_3 \
+	"ALTER TABLE signins ADD COLUMN mfa TEXT NOT NULL DEFAULT '';" \
+	RRS_DDL_MFA_V3 \
+	"PRAGMA user_version = 3;"
 
 #endif

@@ -126,7 +126,8 @@ static bool rec_ok(const rr_signin_rec *r)
 	    !rrs_str_ok(r->netkey, RR_NETKEY_MAX) ||
 	    !rrs_str_ok(r->applied, RR_TEXT_MAX - 1) ||
 	    !rrs_str_ok(r->report_only, RR_TEXT_MAX - 1) ||
-	    !rrs_str_ok(r->reason, RR_TEXT_MAX - 1))
+	    !rrs_str_ok(r->reason, RR_TEXT_MAX - 1) ||
+	    !rrs_str_ok(r->mfa, RR_OUTCOME_MAX - 1))
 		return false;
 	if (!rr_action_name(r->action) || !rr_level_name(r->signin_risk) ||
 	    !rr_level_name(r->user_risk))
@@ -184,12 +185,12 @@ static int signin_insert(rr_store *s, const rr_signin_rec *r, const char *ref,
 
 	err = rrs_stmt(s, RRS_Q_SIGNIN_INSERT, &st);
 	if (!err)
-		err = rrs_bind(s, st, "sisssssssssssss", ref, r->time, r->user,
+		err = rrs_bind(s, st, "sissssssssssssss", ref, r->time, r->user,
 			       r->service, r->rhost, r->tty, r->netkey,
 			       rr_action_name(r->action), r->outcome,
 			       rr_level_name(r->signin_risk),
 			       rr_level_name(r->user_risk), dets, r->applied,
-			       r->report_only, r->reason);
+			       r->report_only, r->reason, r->mfa);
 	if (err)
 		goto out;
 	rc = sqlite3_step(st);
@@ -218,19 +219,25 @@ static int signin_insert_ref(rr_store *s, const rr_signin_rec *r,
 	return rrs_fail(s, -EEXIST, "no free reference id");
 }
 
+/* MFA passed for this sign-in's risk remediates its detections. */
 static int det_insert(rr_store *s, const rr_signin_rec *r,
 		      const rr_detection *d, const char *ref)
 {
+	rr_state state = RR_STATE_AT_RISK;
+	rr_detail detail = RR_DETAIL_NONE;
 	sqlite3_stmt *st = NULL;
 	int err;
 
+	if (r->mfa_passed) {
+		state = RR_STATE_REMEDIATED;
+		detail = RR_DETAIL_USER_PASSED_MFA;
+	}
 	err = rrs_stmt(s, RRS_Q_DET_INSERT, &st);
 	if (!err)
 		err = rrs_bind(s, st, "ssssssssi", r->user,
 			       rr_event_name(d->type), rr_level_name(d->level),
-			       rr_state_name(RR_STATE_AT_RISK),
-			       rr_detail_name(RR_DETAIL_NONE), RRS_SCOPE_SIGNIN,
-			       ref, r->rhost, r->time);
+			       rr_state_name(state), rr_detail_name(detail),
+			       RRS_SCOPE_SIGNIN, ref, r->rhost, r->time);
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
@@ -336,6 +343,7 @@ static int signin_fill(sqlite3_stmt *st, void *row)
 	rrs_col_text(st, 11, r->applied, sizeof(r->applied));
 	rrs_col_text(st, 12, r->report_only, sizeof(r->report_only));
 	rrs_col_text(st, 13, r->reason, sizeof(r->reason));
+	rrs_col_text(st, 14, r->mfa, sizeof(r->mfa));
 	err = rrs_col_action(st, 6, &r->action);
 	if (!err)
 		err = rrs_col_level(st, 8, &r->signin_risk);
@@ -489,6 +497,8 @@ void rrs_prune(rr_store *s, int64_t now)
 	left |= prune_table(s, RRS_Q_PRUNE_SIGNIN_DETS, det) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_USER_DETS, det) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_FAILURES, sig) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_MFA_FAILURES, sig) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_TAPS, det) == 1;
 	if (left && !rrs_begin(s, true))
 		rrs_end(s, meta_set_int(s, "last_prune", 0));
 }

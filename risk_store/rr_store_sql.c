@@ -11,7 +11,7 @@
 
 #define SIGNIN_COLS \
 	"ref, time, user, service, rhost, tty, action, outcome, signin_risk," \
-	" user_risk, detections, applied, report_only, reason"
+	" user_risk, detections, applied, report_only, reason, mfa"
 
 #define DET_COLS \
 	"id, user, type, level, state, detail, scope, ref, source, detected," \
@@ -82,8 +82,8 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNIN_INSERT] =
 		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
 		" netkey, action, outcome, signin_risk, user_risk, detections,"
-		" applied, report_only, reason) VALUES (?1, ?2, ?3, ?4, ?5,"
-		" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		" applied, report_only, reason, mfa) VALUES (?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 	/* limit */
 	[RRS_Q_SIGNINS_ALL] =
 		"SELECT " SIGNIN_COLS " FROM signins"
@@ -148,8 +148,73 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_PRUNE_FAILURES] =
 		"DELETE FROM failures WHERE id IN (SELECT id FROM failures"
 		" WHERE time < ?1 LIMIT ?2)",
+	/* cutoff, batch */
+	[RRS_Q_PRUNE_MFA_FAILURES] =
+		"DELETE FROM mfa_failures WHERE id IN (SELECT id"
+		" FROM mfa_failures WHERE time < ?1 LIMIT ?2)",
+	/* cutoff, batch: used (or revoked) and expired before the cutoff */
+	[RRS_Q_PRUNE_TAPS] =
+		"DELETE FROM tap WHERE id IN (SELECT id FROM tap"
+		" WHERE max(used, expires) < ?1 LIMIT ?2)",
 	[RRS_Q_MIGRATE_SUCCESSES] =
 		"SELECT user, rhost, time FROM signins"
 		" WHERE outcome = '" RRS_OUTCOME_SUCCESS "' AND rhost != ''",
+	/* user */
+	[RRS_Q_MFA_METHOD_GET] =
+		"SELECT sealed, alg, digits, period, registered_at, last_step"
+		" FROM mfa_methods WHERE user = ?1",
+	/* user, sealed, alg, digits, period, registered_at, last_step */
+	[RRS_Q_MFA_METHOD_INSERT] =
+		"INSERT INTO mfa_methods(user, sealed, alg, digits, period,"
+		" registered_at, last_step)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* user */
+	[RRS_Q_MFA_METHOD_DELETE] =
+		"DELETE FROM mfa_methods WHERE user = ?1",
+	/* user */
+	[RRS_Q_MFA_METHOD_EXISTS] =
+		"SELECT 1 FROM mfa_methods WHERE user = ?1",
+	/* user, step: one row changed when the step is newer */
+	[RRS_Q_MFA_USE_STEP] =
+		"UPDATE mfa_methods SET last_step = ?2"
+		" WHERE user = ?1 AND last_step < ?2",
+	/* user */
+	[RRS_Q_MFA_GRACE_GET] =
+		"SELECT grace_start FROM mfa_grace WHERE user = ?1",
+	/* user, now */
+	[RRS_Q_MFA_GRACE_INSERT] =
+		"INSERT OR IGNORE INTO mfa_grace(user, grace_start)"
+		" VALUES (?1, ?2)",
+	/* user */
+	[RRS_Q_MFA_GRACE_DELETE] =
+		"DELETE FROM mfa_grace WHERE user = ?1",
+	/* user, time */
+	[RRS_Q_MFA_FAIL_INSERT] =
+		"INSERT INTO mfa_failures(user, time) VALUES (?1, ?2)",
+	/* user, from, to */
+	[RRS_Q_MFA_FAIL_COUNT] =
+		"SELECT count(*) FROM mfa_failures WHERE user = ?1"
+		" AND time >= ?2 AND time <= ?3",
+	/* user */
+	[RRS_Q_MFA_FAIL_DELETE] =
+		"DELETE FROM mfa_failures WHERE user = ?1",
+	/* user, now: the latest expiry of a usable pass, NULL if none */
+	[RRS_Q_TAP_PENDING] =
+		"SELECT max(expires) FROM tap WHERE user = ?1 AND used = 0"
+		" AND expires > ?2",
+	/* user, hash, created, expires */
+	[RRS_Q_TAP_INSERT] =
+		"INSERT INTO tap(user, hash, created, expires)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	/* user, now: revoke the usable passes (used is never 0 after) */
+	[RRS_Q_TAP_REVOKE] =
+		"UPDATE tap SET used = max(?2, 1) WHERE user = ?1 AND used = 0",
+	/* user, now, limit */
+	[RRS_Q_TAP_CANDIDATES] =
+		"SELECT id, hash FROM tap WHERE user = ?1 AND used = 0"
+		" AND expires > ?2 ORDER BY id DESC LIMIT ?3",
+	/* id, now */
+	[RRS_Q_TAP_USE] =
+		"UPDATE tap SET used = max(?2, 1) WHERE id = ?1 AND used = 0",
 };
 /* clang-format on */

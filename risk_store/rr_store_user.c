@@ -198,16 +198,16 @@ static int user_set(rr_store *s, const char *user, rr_level level,
 	return err;
 }
 
-static int audit_add(rr_store *s, int64_t now, const char *actor,
-		     rr_admin_action a, const char *target, const char *detail)
+int rrs_audit(rr_store *s, int64_t now, const char *actor, const char *action,
+	      const char *target, const char *detail)
 {
 	sqlite3_stmt *st = NULL;
 	int err;
 
 	err = rrs_stmt(s, RRS_Q_AUDIT_INSERT, &st);
 	if (!err)
-		err = rrs_bind(s, st, "issss", now, actor,
-			       rr_admin_action_name(a), target, detail);
+		err = rrs_bind(s, st, "issss", now, actor, action, target,
+			       detail);
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
@@ -279,7 +279,7 @@ static int admin_apply(rr_store *s, rr_admin_action a, const char *user,
 	}
 	if (err)
 		return err;
-	return audit_add(s, now, actor, a, user, detail);
+	return rrs_audit(s, now, actor, rr_admin_action_name(a), user, detail);
 }
 
 int rr_store_admin(rr_store *s, rr_admin_action a, const char *user,

@@ -6,6 +6,7 @@
 #include "rr_store_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +85,19 @@ void rrs_release(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+static int bind_blob(sqlite3_stmt *st, int col, const void *v, size_t len)
+{
+	if (len > INT_MAX)
+		return SQLITE_TOOBIG;
+	/* A zero-length blob, never NULL. */
+	if (!len)
+		return sqlite3_bind_zeroblob(st, col, 0);
+	return sqlite3_bind_blob(st, col, v, (int)len, SQLITE_STATIC);
+}
+
 int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
 {
+	const void *b;
 	const char *v;
 	va_list ap;
 	int i, rc = SQLITE_OK;
@@ -94,6 +106,11 @@ int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
 	for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
 		if (fmt[i] == 'i') {
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			continue;
+		}
+		if (fmt[i] == 'b') {
+			b = va_arg(ap, const void *);
+			rc = bind_blob(st, i + 1, b, va_arg(ap, size_t));
 			continue;
 		}
 		v = va_arg(ap, const char *);

@@ -1003,7 +1003,8 @@ static void test_migrate_v1(void **state)
 
 	make_v1(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
 	mode_is(f->path, 0100600);
 
 	/* Old rows are preserved. */
@@ -1013,6 +1014,7 @@ static void test_migrate_v1(void **state)
 	assert_string_equal(rows[0].tty, "");
 	assert_int_equal(rows[0].action, RR_ACTION_BLOCK);
 	assert_string_equal(rows[0].detections, "maliciousIPAddress:high");
+	assert_string_equal(rows[0].mfa, "");
 	free(rows);
 	assert_int_equal(signins_count(f->s, "alice", NULL), 3);
 	assert_int_equal(rr_store_user_get(f->s, "alice", &u), 0);
@@ -1124,6 +1126,758 @@ static void test_busy(void **state)
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
 }
 
+/* ---- schema v3 -------------------------------------------------------- */
+
+static int64_t col_count(const char *path, const char *table, const char *col)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pragma_table_info('%s')"
+		 " WHERE name = '%s'",
+		 table, col);
+	return db_int(path, sql);
+}
+
+static int64_t object_count(const char *path, const char *name)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM sqlite_master WHERE name = '%s'", name);
+	return db_int(path, sql);
+}
+
+static void test_schema_v3(void **state)
+{
+	static const char *const cols[][2] = {
+	    {"mfa_methods", "sealed"},
+	    {"mfa_methods", "last_step"},
+	    {"mfa_grace", "grace_start"},
+	    {"mfa_failures", "time"},
+	    {"tap", "hash"},
+	    {"tap", "used"},
+	    {"signins", "mfa"},
+	};
+	static const char *const objects[] = {
+	    "mfa_methods",
+	    "mfa_grace",
+	    "mfa_failures",
+	    "tap",
+	    "mfa_failures_user_time",
+	    "tap_user",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	fx_open(f);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 3);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
+	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		assert_int_equal(object_count(f->path, objects[i]), 1);
+	/* Reopening a current store changes nothing. */
+	fx_reopen(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+}
+
+static void make_v2(struct fx *f, const char *extra)
+{
+	char sql[4096];
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(sql, sizeof(sql),
+		 "BEGIN;" RRS_SCHEMA_V2
+		 "INSERT INTO users VALUES ('bob', 'medium', 'atRisk',"
+		 " 'none', 100);"
+		 "INSERT INTO signins VALUES ('BBBB-0001', 1000, 'bob',"
+		 " 'sshd', '192.0.2.10', 'pts/1', 'nk-office', 'allow',"
+		 " 'success', 'none', 'none', '', '', '', 'ok');"
+		 "INSERT INTO signins VALUES ('BBBB-0002', 2000, 'bob',"
+		 " 'sshd', '198.51.100.7', 'pts/2', 'nk-away', 'block',"
+		 " 'blocked', 'high', 'medium', 'maliciousIPAddress:high',"
+		 " 'Block', '', 'blocked');"
+		 "INSERT INTO detections(user, type, level, state, detail,"
+		 " scope, ref, source, detected, updated) VALUES ('bob',"
+		 " 'maliciousIPAddress', 'high', 'atRisk', 'none', 'signin',"
+		 " 'BBBB-0002', '198.51.100.7', 2000, 2000);"
+		 "INSERT INTO familiar_networks VALUES ('bob', 'nk-office',"
+		 " 1000, 1000, 1);"
+		 "INSERT INTO failures(user, service, rhost, time)"
+		 " VALUES ('bob', 'sshd', '198.51.100.7', 1500);"
+		 "INSERT INTO user_stats VALUES ('bob', 1, 1000, 1000, 0);"
+		 "INSERT INTO audit(time, actor, action, target, detail)"
+		 " VALUES (950, 'root', 'dismiss', 'carol', 'closed 0');"
+		 "%s COMMIT;",
+		 extra);
+	db_exec(f->path, sql);
+	assert_int_equal(chmod(f->path, 0600), 0);
+}
+
+static void test_migrate_v2(void **state)
+{
+	static const uint8_t sealed[] = {1, 2, 3, 4, 5};
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.ref = "BBBB-0002"};
+	rr_store_signin *rows = NULL;
+	rr_store_audit *a = NULL;
+	rr_store_mfa m;
+	rr_store_user u;
+	rr_history h;
+	size_t n;
+
+	make_v2(f, "");
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+	mode_is(f->path, 0100600);
+
+	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].time, 2000);
+	assert_string_equal(rows[0].tty, "pts/2");
+	assert_string_equal(rows[0].outcome, "blocked");
+	assert_string_equal(rows[0].reason, "blocked");
+	assert_string_equal(rows[0].mfa, "");
+	free(rows);
+	assert_int_equal(signins_count(f->s, "bob", NULL), 2);
+	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_MEDIUM);
+	assert_int_equal(u.active_detections, 1);
+	assert_int_equal(
+	    rr_store_history(f->s, "bob", "nk-office", 1600, 600, &h), 0);
+	assert_int_equal(h.successes, 1);
+	assert_true(h.network_seen);
+	assert_int_equal(h.recent_failures, 1);
+	assert_int_equal(rr_store_audit_list(f->s, 0, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].target, "carol");
+	free(a);
+
+	/* The MFA tables work. */
+	assert_int_equal(rr_store_mfa_register(f->s, "bob", sealed,
+					       sizeof(sealed), 0, 6, 30, 7,
+					       3000),
+			 0);
+	assert_int_equal(rr_store_mfa_get(f->s, "bob", 3000, 900, &m), 0);
+	assert_true(m.registered);
+	assert_int_equal(m.last_step, 7);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
+/* A failing step leaves the store at its old version, untouched: v1 -> 3
+ * runs in one transaction, like 2 -> 3. */
+static void test_migrate_v3_atomic(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = NULL;
+
+	make_v2(f, "CREATE TABLE tap(x);");
+	assert_true(rr_store_open(f->path, &s) < 0);
+	assert_null(s);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(col_count(f->path, "signins", "mfa"), 0);
+	assert_int_equal(object_count(f->path, "mfa_methods"), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM signins"), 2);
+	fx_teardown(state);
+	fx_setup(state);
+	f = *state;
+
+	make_v1(f, "CREATE TABLE mfa_grace(x);");
+	assert_true(rr_store_open(f->path, &s) < 0);
+	assert_null(s);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(col_count(f->path, "signins", "tty"), 0);
+	assert_int_equal(object_count(f->path, "familiar_networks"), 0);
+	assert_int_equal(object_count(f->path, "mfa_methods"), 0);
+}
+
+/* ---- sign-ins with MFA ------------------------------------------------ */
+
+static void test_signin_mfa(void **state)
+{
+	static const rr_detection dets[] = {
+	    {RR_EVENT_UNFAMILIAR_FEATURES, RR_LEVEL_MEDIUM},
+	    {RR_EVENT_ANONYMIZED_IP, RR_LEVEL_LOW},
+	};
+	struct fx *f = *state;
+	rr_store_detection_filter df = {.user = "alice"};
+	rr_store_signin_filter sf = {.ref = NULL};
+	rr_store_detection *d = NULL;
+	rr_store_signin *rows = NULL;
+	char ref[RR_REF_LEN + 1], ref2[RR_REF_LEN + 1];
+	char longmfa[RR_OUTCOME_MAX + 1];
+	rr_signin_rec r = rec_make(NOW, "alice", "success", NULL);
+	rr_store_user u;
+	rr_store *s = fx_open(f);
+	size_t n, i;
+
+	r.dets = dets;
+	r.n_dets = 2;
+	r.signin_risk = RR_LEVEL_MEDIUM;
+	r.mfa_passed = true;
+	r.mfa = "passed";
+	record(s, &r, ref);
+	r = rec_make(NOW + 1, "alice", "denied", NULL);
+	r.mfa = NULL;
+	record(s, &r, ref2);
+
+	sf.ref = ref;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].mfa, "passed");
+	assert_string_equal(
+	    rows[0].detections,
+	    "unfamiliarFeatures:medium,anonymizedIPAddress:low");
+	free(rows);
+	sf.ref = ref2;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].mfa, "");
+	free(rows);
+
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(d[i].state, RR_STATE_REMEDIATED);
+		assert_int_equal(d[i].detail, RR_DETAIL_USER_PASSED_MFA);
+		assert_string_equal(d[i].ref, ref);
+	}
+	free(d);
+	assert_int_equal(db_int(f->path,
+				"SELECT count(*) FROM detections WHERE"
+				" state = 'remediated' AND detail ="
+				" 'userPassedMFADrivenByRiskBasedPolicy'"),
+			 2);
+	assert_int_equal(rr_store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.active_detections, 0);
+
+	/* Without mfa_passed they stay at risk. */
+	r = rec_make(NOW + 2, "alice", "success", NULL);
+	r.dets = dets;
+	r.n_dets = 1;
+	r.mfa = "failed";
+	record(s, &r, NULL);
+	assert_int_equal(dets_count(s, "alice", true), 1);
+
+	memset(longmfa, 'm', sizeof(longmfa) - 1);
+	longmfa[sizeof(longmfa) - 1] = '\0';
+	r.mfa = longmfa;
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EINVAL);
+	longmfa[RR_OUTCOME_MAX - 1] = '\0';
+	record(s, &r, ref);
+	sf.ref = ref;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_string_equal(rows[0].mfa, longmfa);
+	free(rows);
+}
+
+/* ---- MFA -------------------------------------------------------------- */
+
+static const uint8_t sealed1[] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01};
+static const uint8_t sealed2[] = {0x42, 0x43};
+
+static void audit_is(rr_store *s, size_t idx, const char *action,
+		     const char *actor, const char *target, const char *detail,
+		     int64_t time)
+{
+	rr_store_audit *a = NULL;
+	size_t n;
+
+	assert_int_equal(rr_store_audit_list(s, 0, &a, &n), 0);
+	assert_true(idx < n);
+	assert_string_equal(a[idx].action, action);
+	assert_string_equal(a[idx].actor, actor);
+	assert_string_equal(a[idx].target, target);
+	assert_string_equal(a[idx].detail, detail);
+	assert_int_equal(a[idx].time, time);
+	free(a);
+}
+
+static void test_mfa_empty(void **state)
+{
+	struct fx *f = *state;
+	rr_store_mfa m, zero;
+	rr_store *s = fx_open(f);
+
+	memset(&m, 0x5a, sizeof(m));
+	memset(&zero, 0, sizeof(zero));
+	assert_int_equal(rr_store_mfa_get(s, "nobody", NOW, 900, &m), 0);
+	assert_memory_equal(&m, &zero, sizeof(m));
+}
+
+static void test_mfa_bad_args(void **state)
+{
+	struct fx *f = *state;
+	uint8_t big[RR_STORE_SEALED_MAX + 1] = {0};
+	uint8_t hash[RR_STORE_TAP_HASH_LEN] = {0};
+	char longname[RR_USER_MAX + 2];
+	rr_store_mfa m;
+	int64_t start = 0;
+	rr_store *s = fx_open(f);
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(rr_store_mfa_get(s, longname, NOW, 9, &m), -EINVAL);
+	assert_int_equal(rr_store_mfa_get(s, "", NOW, 9, &m), -EINVAL);
+	assert_int_equal(rr_store_mfa_get(s, "a", NOW, 9, NULL), -EINVAL);
+	assert_int_equal(rr_store_mfa_grace_begin(s, NULL, NOW, &start),
+			 -EINVAL);
+	assert_int_equal(rr_store_mfa_grace_begin(s, "a", NOW, NULL), -EINVAL);
+	assert_int_equal(
+	    rr_store_mfa_register(s, "a", big, 0, 0, 6, 30, 1, NOW), -EINVAL);
+	assert_int_equal(
+	    rr_store_mfa_register(s, "a", big, sizeof(big), 0, 6, 30, 1, NOW),
+	    -EINVAL);
+	assert_int_equal(
+	    rr_store_mfa_register(s, "a", NULL, 4, 0, 6, 30, 1, NOW), -EINVAL);
+	assert_int_equal(
+	    rr_store_mfa_register(s, "a", big, 4, 0, 0, 30, 1, NOW), -EINVAL);
+	assert_int_equal(rr_store_mfa_register(s, "a", big, 4, 0, 6, 0, 1, NOW),
+			 -EINVAL);
+	assert_int_equal(
+	    rr_store_mfa_register(s, longname, big, 4, 0, 6, 30, 1, NOW),
+	    -EINVAL);
+	assert_int_equal(rr_store_mfa_use_step(s, longname, 5), -EINVAL);
+	assert_int_equal(rr_store_mfa_use_step(s, "a", -1), -EINVAL);
+	assert_int_equal(rr_store_mfa_failure(s, "", NOW, 9, NULL), -EINVAL);
+	assert_int_equal(rr_store_mfa_reset(s, "a", "", NOW), -EINVAL);
+	assert_int_equal(rr_store_mfa_reset(s, "a", NULL, NOW), -EINVAL);
+	assert_int_equal(rr_store_mfa_grace_reset(s, longname, "root", NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_tap_issue(s, "a", hash, NOW, "root", NOW),
+			 -EINVAL);
+	assert_int_equal(
+	    rr_store_tap_issue(s, "a", NULL, NOW + 60, "root", NOW), -EINVAL);
+	assert_int_equal(rr_store_tap_issue(s, "a", hash, NOW + 60, "", NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_tap_consume(s, "a", NULL, NOW), -EINVAL);
+	assert_int_equal(rr_store_tap_consume(s, longname, hash, NOW), -EINVAL);
+	/* Nothing was written. */
+	assert_int_equal(db_int(f->path, "SELECT (SELECT count(*) FROM"
+					 " mfa_methods) + (SELECT count(*)"
+					 " FROM tap) + (SELECT count(*) FROM"
+					 " audit) + (SELECT count(*) FROM"
+					 " mfa_grace)"),
+			 0);
+	/* The longest valid name works. */
+	longname[RR_USER_MAX] = '\0';
+	assert_int_equal(
+	    rr_store_mfa_register(s, longname, big, 4, 0, 6, 30, 1, NOW), 0);
+}
+
+static void test_mfa_grace(void **state)
+{
+	struct fx *f = *state;
+	rr_store_mfa m;
+	int64_t start = 0;
+	rr_store *s = fx_open(f);
+
+	assert_int_equal(rr_store_mfa_grace_begin(s, "alice", NOW, &start), 0);
+	assert_int_equal(start, NOW);
+	/* Later interrupts keep the first start. */
+	assert_int_equal(
+	    rr_store_mfa_grace_begin(s, "alice", NOW + 5 * DAY, &start), 0);
+	assert_int_equal(start, NOW);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 5 * DAY, 900, &m),
+			 0);
+	assert_int_equal(m.grace_start, NOW);
+	assert_false(m.registered);
+	/* Per user. */
+	assert_int_equal(rr_store_mfa_grace_begin(s, "bob", NOW + DAY, &start),
+			 0);
+	assert_int_equal(start, NOW + DAY);
+
+	assert_int_equal(
+	    rr_store_mfa_grace_reset(s, "alice", "admin1", NOW + 6 * DAY), 0);
+	audit_is(s, 0, "mfa-grace-reset", "admin1", "alice",
+		 "grace period restarts at the next sign-in", NOW + 6 * DAY);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 6 * DAY, 900, &m),
+			 0);
+	assert_int_equal(m.grace_start, 0);
+	assert_int_equal(
+	    rr_store_mfa_grace_begin(s, "alice", NOW + 7 * DAY, &start), 0);
+	assert_int_equal(start, NOW + 7 * DAY);
+	assert_int_equal(rr_store_mfa_get(s, "bob", NOW, 900, &m), 0);
+	assert_int_equal(m.grace_start, NOW + DAY);
+
+	assert_int_equal(
+	    rr_store_mfa_grace_reset(s, "carol", "root", NOW + 8 * DAY), 0);
+	audit_is(s, 0, "mfa-grace-reset", "root", "carol",
+		 "no grace period had started", NOW + 8 * DAY);
+}
+
+static void test_mfa_register_reset(void **state)
+{
+	struct fx *f = *state;
+	uint8_t hash[RR_STORE_TAP_HASH_LEN];
+	rr_store_mfa m;
+	unsigned count = 0;
+	rr_store *s = fx_open(f);
+
+	assert_int_equal(
+	    rr_store_mfa_failure(s, "alice", NOW - 10, 900, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed1,
+					       sizeof(sealed1), 2, 8, 60,
+					       NOW / 60, NOW),
+			 0);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 900, &m), 0);
+	assert_true(m.registered);
+	assert_int_equal(m.sealed_len, sizeof(sealed1));
+	assert_memory_equal(m.sealed, sealed1, sizeof(sealed1));
+	assert_int_equal(m.alg, 2);
+	assert_int_equal(m.digits, 8);
+	assert_int_equal(m.period, 60);
+	assert_int_equal(m.registered_at, NOW);
+	assert_int_equal(m.last_step, NOW / 60);
+	/* Registering cleared the failures. */
+	assert_int_equal(m.recent_failures, 0);
+
+	/* One authenticator per user; the first one stays. */
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed2,
+					       sizeof(sealed2), 0, 6, 30, 1,
+					       NOW + 1),
+			 -EEXIST);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 900, &m), 0);
+	assert_memory_equal(m.sealed, sealed1, sizeof(sealed1));
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_methods"),
+			 1);
+
+	/* Reset removes the authenticator, failures and passes. */
+	assert_int_equal(rr_store_mfa_failure(s, "alice", NOW + 5, 900, NULL),
+			 0);
+	memset(hash, 7, sizeof(hash));
+	assert_int_equal(
+	    rr_store_tap_issue(s, "alice", hash, NOW + 3600, "root", NOW + 6),
+	    0);
+	assert_int_equal(rr_store_mfa_reset(s, "alice", "admin1", NOW + 10), 0);
+	audit_is(s, 0, "mfa-reset", "admin1", "alice",
+		 "authenticator removed, unused access pass revoked", NOW + 10);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 10, 900, &m), 0);
+	assert_false(m.registered);
+	assert_int_equal(m.sealed_len, 0);
+	assert_int_equal(m.recent_failures, 0);
+	assert_false(m.tap_pending);
+	assert_int_equal(rr_store_tap_consume(s, "alice", hash, NOW + 11),
+			 -EACCES);
+	assert_int_equal(rr_store_mfa_use_step(s, "alice", NOW), -ENOENT);
+
+	/* And the user registers again, with a new secret. */
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed2,
+					       sizeof(sealed2), 0, 6, 30, 100,
+					       NOW + 20),
+			 0);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 20, 900, &m), 0);
+	assert_true(m.registered);
+	assert_int_equal(m.sealed_len, sizeof(sealed2));
+	assert_memory_equal(m.sealed, sealed2, sizeof(sealed2));
+	assert_int_equal(m.last_step, 100);
+
+	assert_int_equal(rr_store_mfa_reset(s, "bob", "root", NOW + 30), 0);
+	audit_is(s, 0, "mfa-reset", "root", "bob",
+		 "no authenticator was registered", NOW + 30);
+	/* Alice is untouched by bob's reset. */
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 30, 900, &m), 0);
+	assert_true(m.registered);
+}
+
+static void test_mfa_use_step(void **state)
+{
+	static const struct {
+		const char *user;
+		int64_t step;
+		int err;
+		int64_t last; /* stored afterwards */
+	} steps[] = {
+	    {"alice", 101, 0, 101},         /* newer */
+	    {"alice", 101, -EALREADY, 101}, /* replay */
+	    {"alice", 100, -EALREADY, 101}, /* older, the registration's */
+	    {"alice", 50, -EALREADY, 101},  /* much older */
+	    {"alice", 103, 0, 103},         /* skipping one is fine */
+	    {"alice", 102, -EALREADY, 103}, /* the skipped one is not */
+	    {"bob", 5, -ENOENT, 0},         /* no authenticator */
+	    {"alice", INT64_MAX, 0, INT64_MAX},
+	    {"alice", INT64_MAX, -EALREADY, INT64_MAX},
+	};
+	struct fx *f = *state;
+	rr_store_mfa m;
+	rr_store *s = fx_open(f);
+	size_t i;
+
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed1,
+					       sizeof(sealed1), 0, 6, 30, 100,
+					       NOW),
+			 0);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int err =
+		    rr_store_mfa_use_step(s, steps[i].user, steps[i].step);
+
+		if (err != steps[i].err)
+			fail_msg("case %zu: got %d, want %d", i, err,
+				 steps[i].err);
+		assert_int_equal(
+		    rr_store_mfa_get(s, steps[i].user, NOW, 900, &m), 0);
+		assert_int_equal(m.last_step, steps[i].last);
+	}
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_methods"),
+			 1);
+}
+
+/* ---- parallel replay -------------------------------------------------- */
+
+#define REPLAYERS 8
+#define REPLAY_ROUNDS 5
+
+/* Open the store, say so on `ready`, wait for `go` to close, then try the
+ * step: exit 0 accepted, 1 replay, 2 anything else. */
+static int replayer(const char *path, int ready, int go, int64_t step)
+{
+	rr_store *s = NULL;
+	char c = 'r';
+	int err;
+
+	err = rr_store_open(path, &s);
+	if (write(ready, &c, 1) != 1 || err)
+		return 2;
+	close(ready);
+	if (read(go, &c, 1) != 0)
+		return 2;
+	err = rr_store_mfa_use_step(s, "alice", step);
+	rr_store_close(s);
+	if (err == 0)
+		return 0;
+	return err == -EALREADY ? 1 : 2;
+}
+
+static void replay_round(struct fx *f, int64_t step)
+{
+	int ready[2], go[2], st, accepted = 0, refused = 0;
+	pid_t pids[REPLAYERS];
+	char c;
+	size_t i;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	for (i = 0; i < REPLAYERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			close(ready[0]);
+			close(go[1]);
+			_exit(replayer(f->path, ready[1], go[0], step));
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	/* Everyone has the store open: release them together. */
+	for (i = 0; i < REPLAYERS; i++)
+		assert_int_equal(read(ready[0], &c, 1), 1);
+	close(go[1]);
+	close(ready[0]);
+	for (i = 0; i < REPLAYERS; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		accepted += WEXITSTATUS(st) == 0;
+		refused += WEXITSTATUS(st) == 1;
+	}
+	assert_int_equal(accepted, 1);
+	assert_int_equal(refused, REPLAYERS - 1);
+}
+
+static void test_mfa_parallel_replay(void **state)
+{
+	struct fx *f = *state;
+	rr_store_mfa m;
+	int64_t round;
+
+	assert_int_equal(rr_store_mfa_register(fx_open(f), "alice", sealed1,
+					       sizeof(sealed1), 0, 6, 30, 100,
+					       NOW),
+			 0);
+	rr_store_close(f->s);
+	f->s = NULL;
+	for (round = 1; round <= REPLAY_ROUNDS; round++)
+		replay_round(f, 100 + round);
+	assert_int_equal(rr_store_mfa_get(fx_open(f), "alice", NOW, 900, &m),
+			 0);
+	assert_int_equal(m.last_step, 100 + REPLAY_ROUNDS);
+}
+
+/* ---- failures --------------------------------------------------------- */
+
+static void test_mfa_failures(void **state)
+{
+	static const struct {
+		const char *user;
+		int64_t at;
+		unsigned count; /* in [at - 900, at] after recording */
+	} fails[] = {
+	    {"alice", NOW - 1000, 1}, {"alice", NOW - 901, 2},
+	    {"alice", NOW - 900, 3},  {"alice", NOW - 100, 4},
+	    {"bob", NOW - 100, 1},    {"alice", NOW, 3},
+	    {"alice", NOW, 4},        {"alice", NOW + 10, 4},
+	};
+	struct fx *f = *state;
+	rr_store_mfa m;
+	unsigned count;
+	rr_store *s = fx_open(f);
+	size_t i;
+
+	for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		count = 99;
+		assert_int_equal(rr_store_mfa_failure(s, fails[i].user,
+						      fails[i].at, 900, &count),
+				 0);
+		if (count != fails[i].count)
+			fail_msg("case %zu: got %u, want %u", i, count,
+				 fails[i].count);
+	}
+	/* [now - 900, now]: -900 -100 0 0; -901 is out, +10 is after now. */
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 900, &m), 0);
+	assert_int_equal(m.recent_failures, 4);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 0, &m), 0);
+	assert_int_equal(m.recent_failures, 2);
+	/* Both ends are inclusive. */
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 10, 1009, &m), 0);
+	assert_int_equal(m.recent_failures, 6);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 10, 1010, &m), 0);
+	assert_int_equal(m.recent_failures, 7);
+	assert_int_equal(rr_store_mfa_get(s, "bob", NOW, 900, &m), 0);
+	assert_int_equal(m.recent_failures, 1);
+	assert_int_equal(rr_store_mfa_get(s, "carol", NOW, 900, &m), 0);
+	assert_int_equal(m.recent_failures, 0);
+}
+
+/* ---- temporary access passes ------------------------------------------ */
+
+static void tap_hash(uint8_t h[RR_STORE_TAP_HASH_LEN], uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < RR_STORE_TAP_HASH_LEN; i++)
+		h[i] = (uint8_t)(seed + i * 7);
+}
+
+static void test_tap(void **state)
+{
+	struct fx *f = *state;
+	uint8_t h1[RR_STORE_TAP_HASH_LEN], h2[RR_STORE_TAP_HASH_LEN];
+	uint8_t near[RR_STORE_TAP_HASH_LEN];
+	rr_store_mfa m;
+	rr_store *s = fx_open(f);
+
+	tap_hash(h1, 1);
+	tap_hash(h2, 2);
+	memcpy(near, h1, sizeof(near));
+	near[RR_STORE_TAP_HASH_LEN - 1] ^= 1;
+
+	assert_int_equal(
+	    rr_store_tap_issue(s, "alice", h1, NOW + 3600, "admin1", NOW), 0);
+	/* 1700000000 + 3600 */
+	audit_is(s, 0, "tap-issue", "admin1", "alice",
+		 "expires 2023-11-14T23:13:20Z", NOW);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 1, 900, &m), 0);
+	assert_true(m.tap_pending);
+	assert_int_equal(m.tap_expires, NOW + 3600);
+	assert_false(m.registered);
+
+	/* Wrong hash (even by one bit), wrong user, expired: refused. */
+	assert_int_equal(rr_store_tap_consume(s, "alice", h2, NOW + 1),
+			 -EACCES);
+	assert_int_equal(rr_store_tap_consume(s, "alice", near, NOW + 1),
+			 -EACCES);
+	assert_int_equal(rr_store_tap_consume(s, "bob", h1, NOW + 1), -EACCES);
+	assert_int_equal(rr_store_tap_consume(s, "alice", h1, NOW + 3600),
+			 -EACCES);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 3600, 900, &m), 0);
+	assert_false(m.tap_pending);
+	assert_int_equal(m.tap_expires, 0);
+	/* Once, just before it expires; never again. */
+	assert_int_equal(rr_store_tap_consume(s, "alice", h1, NOW + 3599), 0);
+	assert_int_equal(rr_store_tap_consume(s, "alice", h1, NOW + 3599),
+			 -EACCES);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 2, 900, &m), 0);
+	assert_false(m.tap_pending);
+
+	/* A new pass revokes the unused one. */
+	assert_int_equal(rr_store_tap_issue(s, "alice", h1, NOW + 2 * 3600,
+					    "root", NOW + 10),
+			 0);
+	assert_int_equal(rr_store_tap_issue(s, "alice", h2, NOW + 3 * 3600,
+					    "root", NOW + 20),
+			 0);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 30, 900, &m), 0);
+	assert_true(m.tap_pending);
+	assert_int_equal(m.tap_expires, NOW + 3 * 3600);
+	assert_int_equal(rr_store_tap_consume(s, "alice", h1, NOW + 30),
+			 -EACCES);
+	assert_int_equal(rr_store_tap_consume(s, "alice", h2, NOW + 30), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM tap"
+					 " WHERE used = 0"),
+			 0);
+	audit_is(s, 0, "tap-issue", "root", "alice",
+		 "expires 2023-11-15T01:13:20Z", NOW + 20);
+	audit_is(s, 1, "tap-issue", "root", "alice",
+		 "expires 2023-11-15T00:13:20Z", NOW + 10);
+	/* A pass issued at time 0 is still marked used once consumed. */
+	assert_int_equal(rr_store_tap_issue(s, "zed", h1, 100, "root", 0), 0);
+	assert_int_equal(rr_store_tap_consume(s, "zed", h1, 0), 0);
+	assert_int_equal(rr_store_tap_consume(s, "zed", h1, 0), -EACCES);
+}
+
+/* ---- pruning ---------------------------------------------------------- */
+
+static void test_mfa_prune(void **state)
+{
+	struct fx *f = *state;
+	uint8_t h[RR_STORE_TAP_HASH_LEN];
+	rr_store_mfa m;
+	rr_store *s = fx_open(f);
+	int i;
+
+	/* More than one batch of old failures, and one recent. */
+	for (i = 0; i < 1100; i++)
+		assert_int_equal(
+		    rr_store_mfa_failure(s, "alice", NOW - 31 * DAY, 900, NULL),
+		    0);
+	assert_int_equal(
+	    rr_store_mfa_failure(s, "alice", NOW - 29 * DAY, 900, NULL), 0);
+	/* Passes: used 100 days ago, expired unused 95 days ago, used 10
+	 * days ago, still usable. */
+	tap_hash(h, 1);
+	assert_int_equal(rr_store_tap_issue(s, "t1", h, NOW - 100 * DAY + 60,
+					    "root", NOW - 100 * DAY),
+			 0);
+	assert_int_equal(rr_store_tap_consume(s, "t1", h, NOW - 100 * DAY), 0);
+	assert_int_equal(rr_store_tap_issue(s, "t2", h, NOW - 95 * DAY, "root",
+					    NOW - 96 * DAY),
+			 0);
+	assert_int_equal(rr_store_tap_issue(s, "t3", h, NOW - 10 * DAY + 60,
+					    "root", NOW - 10 * DAY),
+			 0);
+	assert_int_equal(rr_store_tap_consume(s, "t3", h, NOW - 10 * DAY), 0);
+	assert_int_equal(
+	    rr_store_tap_issue(s, "t4", h, NOW + 3600, "root", NOW - 60), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_failures"),
+			 1101);
+
+	signin_with_det(s, NOW, NULL); /* the prune runs now */
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_failures"),
+			 1);
+	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 40 * DAY, &m), 0);
+	assert_int_equal(m.recent_failures, 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM tap"), 2);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM tap"
+					 " WHERE user IN ('t3', 't4')"),
+			 2);
+	assert_int_equal(rr_store_mfa_get(s, "t4", NOW, 900, &m), 0);
+	assert_true(m.tap_pending);
+	/* Audit rows are never pruned. */
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM audit"), 4);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1148,6 +1902,13 @@ int main(void)
 	    T(test_parallel_writers), T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
 	    T(test_foreign_database), T(test_busy),
+	    T(test_schema_v3),        T(test_migrate_v2),
+	    T(test_migrate_v3_atomic), T(test_signin_mfa),
+	    T(test_mfa_empty),        T(test_mfa_bad_args),
+	    T(test_mfa_grace),        T(test_mfa_register_reset),
+	    T(test_mfa_use_step),     T(test_mfa_parallel_replay),
+	    T(test_mfa_failures),     T(test_tap),
+	    T(test_mfa_prune),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
