@@ -103,6 +103,14 @@ void rr_policy_init_defaults(rr_policy *p)
 	p->on_error_allow = false;
 	p->mfa_registration.state = RR_PSTATE_DISABLED;
 	p->mfa_registration.grace_days = 14;
+	p->mfa.totp_alg = 0; /* SHA1 */
+	p->mfa.digits = 6;
+	p->mfa.period = 30;
+	p->mfa.window = 1;
+	p->mfa.max_failures = 5;
+	p->mfa.failure_window_s = 900;
+	p->mfa.tap_ttl_s = 3600;
+	p->mfa.key_file = strdup("/etc/security/riskremediate.key");
 	detection_defaults(p->detections);
 	p->signin_retention_days = 30;
 	p->detection_retention_days = 90;

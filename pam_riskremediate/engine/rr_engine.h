@@ -91,6 +91,19 @@ typedef struct {
 	rr_assign groups;
 } rr_mfa_registration;
 
+/* TOTP settings (policy `mfa:`).  totp_alg: 0 SHA1, 1 SHA256, 2 SHA512
+ * (the values of rr_totp_alg in rr_mfa.h). */
+typedef struct {
+	unsigned totp_alg;
+	unsigned digits;            /* 6 or 8 */
+	unsigned period;            /* seconds */
+	unsigned window;            /* steps either side */
+	unsigned max_failures;      /* wrong codes before MFA locks (5) */
+	unsigned failure_window_s;  /* ... within this window (15 min) */
+	unsigned tap_ttl_s;         /* temporary access pass lifetime (1 h) */
+	char *key_file;             /* sealing key for secrets at rest */
+} rr_mfa_cfg;
+
 typedef enum { RR_BACKEND_SQLITE = 0, RR_BACKEND_ETCD } rr_backend;
 
 typedef struct {
@@ -102,6 +115,7 @@ typedef struct {
 	rr_location *locations;
 	size_t n_locations;
 	rr_mfa_registration mfa_registration;
+	rr_mfa_cfg mfa;
 	rr_detection_cfg detections[RR_EVENT__COUNT];
 	unsigned signin_retention_days;    /* default 30 */
 	unsigned detection_retention_days; /* default 90 */
@@ -204,6 +218,40 @@ rr_level rr_engine_user_risk(const rr_policy *policy, const rr_user_risk *user,
  * the policy evaluation and the MFA registration scope. */
 bool rr_engine_in_scope(const rr_assign *users, const rr_assign *groups,
 			const rr_facts *facts);
+
+/* ---- MFA registration interrupt (DESIGN §3.5) ------------------------ */
+
+typedef enum {
+	RR_REG_NONE = 0,   /* nothing to do (registered, out of scope, ...) */
+	RR_REG_OFFER,      /* interrupt; the user may skip (grace period) */
+	RR_REG_REQUIRED,   /* interrupt; registration needed to sign in */
+	RR_REG_REFUSED     /* needed, but the sign-in is risky: block */
+} rr_reg_action;
+
+const char *rr_reg_action_name(rr_reg_action a); /* none|offer|required|refused */
+
+typedef struct {
+	rr_reg_action action;
+	bool report_only;      /* mfa_registration reportOnly: would interrupt */
+	bool start_grace;      /* first interrupt: the grace clock starts now */
+	unsigned days_left;    /* OFFER: whole days left, rounded up */
+} rr_registration;
+
+/*
+ * What the registration interrupt does for this sign-in.  `registered`:
+ * the user has an authenticator; `grace_start`: unix time of the first
+ * interrupt, 0 if never.  `d` is the decision already made for this
+ * sign-in: if an enforced policy requires MFA, registration is required
+ * now (no skip) when the sign-in is not risky and refused when it is
+ * (sign-in or user risk above none).  Otherwise, users in the policy's
+ * scope are offered registration during the grace period and required to
+ * register after it; a risky sign-in is never offered registration, and
+ * when registration is required it is refused.
+ */
+void rr_engine_registration(const rr_policy *p, const rr_facts *facts,
+			    bool registered, int64_t grace_start,
+			    const rr_decision *d, int64_t now,
+			    rr_registration *out);
 
 /* ---- pure detection rules -------------------------------------------- */
 

@@ -51,6 +51,7 @@ static const char *const event_names[] = {
     [RR_EVENT_LEAKED_CREDENTIALS] = "leakedCredentials",
     [RR_EVENT_ADMIN_CONFIRMED_COMPROMISED] = "adminConfirmedUserCompromised",
     [RR_EVENT_HOME_TENANT_USER_RISK] = "homeTenantUserRisk",
+    [RR_EVENT_REPEATED_MFA_FAILURES] = "repeatedMFAFailures",
 };
 
 _Static_assert(ARRAY_SIZE(level_names) == RR_LEVEL__COUNT, "level names");

@@ -62,6 +62,7 @@ void rr_policy_free(rr_policy *p)
 		return;
 	free(p->issuer);
 	free(p->store_path);
+	free(p->mfa.key_file);
 	for (i = 0; i < p->n_locations; i++) {
 		free(p->locations[i].name);
 		free(p->locations[i].cidrs);
@@ -86,7 +87,7 @@ static int policy_new(rr_policy **out)
 	if (!p)
 		return -ENOMEM;
 	rr_policy_init_defaults(p);
-	if (!p->issuer || !p->store_path) {
+	if (!p->issuer || !p->store_path || !p->mfa.key_file) {
 		rr_policy_free(p);
 		return -ENOMEM;
 	}

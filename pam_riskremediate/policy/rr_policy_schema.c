@@ -17,6 +17,15 @@
 #define MAX_RETENTION_DAYS 3650
 #define MAX_COUNT 100000
 #define MAX_WINDOW (7 * 86400)
+/* mfa: (RFC 6238 settings, rate limit, temporary access passes) */
+#define TOTP_PERIOD_MIN 15
+#define TOTP_PERIOD_MAX 300
+#define TOTP_WINDOW_MAX 10
+#define MFA_FAILURES_MAX 100
+#define MFA_FAIL_WINDOW_MIN 60
+#define MFA_FAIL_WINDOW_MAX 86400
+#define TAP_TTL_MIN (5 * 60)
+#define TAP_TTL_MAX (30 * 86400)
 
 static const struct rr_word pstate_words[] = {
 	{ "enabled", RR_PSTATE_ENABLED },
@@ -45,6 +54,13 @@ static const struct rr_word backend_words[] = {
 static const struct rr_word on_error_words[] = {
 	{ "deny", 0 },
 	{ "allow", 1 },
+};
+
+/* Values of rr_totp_alg (rr_mfa.h). */
+static const struct rr_word totp_alg_words[] = {
+	{ "SHA1", 0 },
+	{ "SHA256", 1 },
+	{ "SHA512", 2 },
 };
 
 static const struct rr_word control_words[] = {
@@ -969,6 +985,97 @@ static const struct rr_key retention_keys[] = {
 };
 static const struct rr_schema retention_schema = RR_SCHEMA(retention_keys);
 
+/* ---- mfa ----------------------------------------------------------------- */
+
+static int mfa_algorithm(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "algorithm", totp_alg_words,
+			 RR_N(totp_alg_words), &v))
+		m->totp_alg = (unsigned)v;
+	return 0;
+}
+
+static int mfa_digits(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+	unsigned v;
+
+	if (!rr_pctx_uint(c, val, "digits", 0, 1000000, &v))
+		return 0;
+	if (v != 6 && v != 8)
+		rr_pctx_err(c, val, "digits must be 6 or 8");
+	else
+		m->digits = v;
+	return 0;
+}
+
+static int mfa_period(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	rr_pctx_uint(c, val, "period", TOTP_PERIOD_MIN, TOTP_PERIOD_MAX,
+		     &m->period);
+	return 0;
+}
+
+static int mfa_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	rr_pctx_uint(c, val, "window", 0, TOTP_WINDOW_MAX, &m->window);
+	return 0;
+}
+
+static int mfa_max_failures(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	rr_pctx_uint(c, val, "max_failures", 1, MFA_FAILURES_MAX,
+		     &m->max_failures);
+	return 0;
+}
+
+static int mfa_failure_window(struct rr_pctx *c, yaml_node_t *val,
+			      void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	rr_pctx_duration(c, val, "failure_window", MFA_FAIL_WINDOW_MIN,
+			 MFA_FAIL_WINDOW_MAX, &m->failure_window_s);
+	return 0;
+}
+
+static int mfa_tap_lifetime(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	rr_pctx_duration(c, val, "tap_lifetime", TAP_TTL_MIN, TAP_TTL_MAX,
+			 &m->tap_ttl_s);
+	return 0;
+}
+
+static int mfa_key_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_mfa_cfg *m = obj;
+
+	return path_value(c, val, "key_file", &m->key_file);
+}
+
+static const struct rr_key mfa_cfg_keys[] = {
+	KEY("algorithm", mfa_algorithm),
+	KEY("digits", mfa_digits),
+	KEY("period", mfa_period),
+	KEY("window", mfa_window),
+	KEY("max_failures", mfa_max_failures),
+	KEY("failure_window", mfa_failure_window),
+	KEY("tap_lifetime", mfa_tap_lifetime),
+	KEY("key_file", mfa_key_file),
+};
+static const struct rr_schema mfa_cfg_schema = RR_SCHEMA(mfa_cfg_keys);
+
 /* ---- top level ----------------------------------------------------------- */
 
 static int top_version(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1021,6 +1128,14 @@ static int top_mfa_registration(struct rr_pctx *c, yaml_node_t *val,
 			    &p->mfa_registration, &seen);
 }
 
+static int top_mfa(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "mfa", &mfa_cfg_schema, &p->mfa, &seen);
+}
+
 static int top_detections(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	unsigned seen;
@@ -1053,6 +1168,7 @@ static const struct rr_key root_keys[] = {
 	KEY("on_error", top_on_error),
 	KEY("named_locations", top_named_locations),
 	KEY("mfa_registration", top_mfa_registration),
+	KEY("mfa", top_mfa),
 	KEY("detections", top_detections),
 	KEY("retention", top_retention),
 	KEY("policies", top_policies),

@@ -3,32 +3,8 @@
 #include "json.h"
 #include "riskctl.h"
 
-#include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
-
-/* Who is acting: the sudo caller, else the real user, else "uid:N". */
-static void actor_name(char *buf, size_t len)
-{
-	const char *sudo = getenv("SUDO_USER");
-	struct passwd pw, *res = NULL;
-	char pwbuf[16384];
-	uid_t uid = getuid();
-
-	if (sudo && rr_valid_user(sudo)) {
-		snprintf(buf, len, "%s", sudo);
-		return;
-	}
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res &&
-	    rr_valid_user(pw.pw_name)) {
-		snprintf(buf, len, "%s", pw.pw_name);
-		return;
-	}
-	snprintf(buf, len, "uid:%u", (unsigned)uid);
-}
 
 static const char *plural(unsigned n)
 {
@@ -90,7 +66,7 @@ static int admin(struct ctl *c, rr_admin_action a)
 		r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
-	actor_name(actor, sizeof(actor));
+	ctl_actor(actor, sizeof(actor));
 	r = rr_store_admin(c->store, a, user, actor, (int64_t)time(NULL),
 			   &changed);
 	if (r < 0)

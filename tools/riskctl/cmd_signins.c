@@ -66,6 +66,7 @@ static void json_signin(struct json *j, const rr_store_signin *s)
 	json_key(j, "reportOnlyPolicies");
 	json_lines(j, s->report_only);
 	json_kstr(j, "reason", s->reason[0] ? s->reason : NULL);
+	json_kstr(j, "mfa", s->mfa[0] ? s->mfa : NULL);
 	json_obj_end(j);
 }
 
@@ -130,6 +131,7 @@ static int signin_detail(const rr_store_signin *s)
 	kv_print(stdout, KV_WIDTH, "detections:", dets);
 	kv_lines("applied policies:", s->applied);
 	kv_lines("report-only policies:", s->report_only);
+	kv_print(stdout, KV_WIDTH, "mfa:", s->mfa[0] ? s->mfa : "-");
 	kv_print(stdout, KV_WIDTH, "reason:", s->reason);
 	return RC_OK;
 }

@@ -5,11 +5,13 @@
 #include "table.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void ctl_err(const char *fmt, ...)
 {
@@ -125,6 +127,101 @@ int ctl_check_user(const char *user)
 		safe ? safe : "?", strlen(user) > 64 ? "..." : "", RR_USER_MAX);
 	free(safe);
 	return RC_USAGE;
+}
+
+int ctl_check_account(const char *user)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[16384];
+	int r;
+
+	r = getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res);
+	explicit_bzero(pwbuf, sizeof(pwbuf));
+	if (r == 0 && res)
+		return RC_OK;
+	if (r != 0 && r != ENOENT && r != ESRCH) {
+		ctl_err("cannot look up user '%s': %s", user, strerror(r));
+		return RC_NOT_FOUND;
+	}
+	ctl_err("no such user '%s'", user);
+	return RC_NOT_FOUND;
+}
+
+void ctl_actor(char *buf, size_t len)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd pw, *res = NULL;
+	char pwbuf[16384];
+	uid_t uid = getuid();
+
+	if (sudo && rr_valid_user(sudo)) {
+		snprintf(buf, len, "%s", sudo);
+		return;
+	}
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res &&
+	    rr_valid_user(pw.pw_name)) {
+		snprintf(buf, len, "%s", pw.pw_name);
+		return;
+	}
+	snprintf(buf, len, "uid:%u", (unsigned)uid);
+}
+
+static unsigned long unit_seconds(char u)
+{
+	switch (u) {
+	case 's':
+		return 1;
+	case 'm':
+		return 60;
+	case 'h':
+		return 3600;
+	case 'd':
+		return 86400;
+	default:
+		return 0;
+	}
+}
+
+int ctl_parse_duration(const char *s, unsigned min, unsigned max,
+		       unsigned *out)
+{
+	size_t len = strnlen(s, 32), i;
+	unsigned long v = 0, mult = 1, unit;
+
+	if (len == 32)
+		return -EINVAL;
+	unit = len > 1 ? unit_seconds(s[len - 1]) : 0;
+	if (unit) {
+		mult = unit;
+		len--;
+	}
+	if (len == 0 || (len > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		if (i < 9) /* more digits are out of range anyway */
+			v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (len > 9 || v > max / mult || v * mult < min)
+		return -ERANGE;
+	*out = (unsigned)(v * mult);
+	return 0;
+}
+
+int ctl_write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 void ctl_time_local(int64_t t, char *buf, size_t len)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * riskctl(8): triage risky users, look up sign-ins, unblock, and evaluate
- * the policy without logging in.  This file parses the command line and
- * dispatches to the verbs (cmd_*.c).
+ * riskctl(8): triage risky users, look up sign-ins, unblock, evaluate the
+ * policy without logging in, and help users with their authenticators.
+ * This file parses the command line and dispatches to the verbs (cmd_*.c).
  */
 #include "riskctl.h"
 #include "table.h"
@@ -39,10 +39,16 @@ static const struct verb verbs[] = {
     {"whatif", NULL, cmd_whatif, OPT_USER | OPT_RHOST | OPT_SERVICE, 0, 0},
     {"policy", "check", cmd_policy, 0, 0, 1},
     {"audit", NULL, cmd_audit, OPT_LIMIT, 0, 0},
+    {"mfa", "status", cmd_mfa_status, 0, 1, 1},
+    {"mfa", "reset", cmd_mfa_reset, 0, 1, 1},
+    {"mfa", "grace-reset", cmd_mfa_grace_reset, 0, 1, 1},
+    {"tap", "issue", cmd_tap_issue, OPT_TTL, 1, 1},
 };
 
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
 /* Verbs of the design that later versions add. */
-static const char *const later_verbs[] = {"confirm-safe", "mfa", "tap"};
+static const char *const later_verbs[] = {"confirm-safe"};
 
 static const char usage_text[] =
     "Usage: riskctl [--policy FILE] [--json] VERB [ARGS]\n"
@@ -60,12 +66,22 @@ static const char usage_text[] =
     "logging in\n"
     "  policy check [FILE]               validate a policy file\n"
     "  audit [--limit N]                 admin actions: who, what, when\n"
+    "  mfa status USER                   authenticator, grace period, "
+    "lock, pass\n"
     "\n"
     "Admin verbs (recorded in the audit log):\n"
     "  unblock USER                      dismiss risk so USER can sign "
     "in again\n"
     "  dismiss USER                      dismiss all risk for USER\n"
     "  confirm-compromised USER          set USER's risk to high\n"
+    "  mfa reset USER                    remove USER's authenticator "
+    "(and MFA lock)\n"
+    "  mfa grace-reset USER              restart USER's registration "
+    "grace period\n"
+    "  tap issue USER [--ttl DURATION]   temporary access pass to "
+    "register again\n"
+    "                                    (single use; DURATION 5m..30d, "
+    "e.g. 2h)\n"
     "\n"
     "Options:\n"
     "  --policy FILE   policy file (default " RR_POLICY_DEFAULT_PATH ")\n"
@@ -91,6 +107,7 @@ enum {
 	VOPT_ACTIVE,
 	VOPT_RHOST,
 	VOPT_SERVICE,
+	VOPT_TTL,
 };
 
 static const struct option long_opts[] = {
@@ -107,6 +124,7 @@ static const struct option long_opts[] = {
     {"active", no_argument, NULL, VOPT_ACTIVE},
     {"rhost", required_argument, NULL, VOPT_RHOST},
     {"service", required_argument, NULL, VOPT_SERVICE},
+    {"ttl", required_argument, NULL, VOPT_TTL},
     {NULL, 0, NULL, 0},
 };
 
@@ -218,6 +236,22 @@ static int check_len(const char *opt, const char *v, size_t max)
 	return bad_value(opt, v, "empty or too long");
 }
 
+/* Bounds of a temporary access pass's lifetime (as tap_lifetime). */
+#define TTL_MIN (5 * 60)
+#define TTL_MAX (30 * 86400)
+
+static int parse_ttl(const char *v, unsigned *out)
+{
+	int r = ctl_parse_duration(v, TTL_MIN, TTL_MAX, out);
+
+	if (r == -ERANGE)
+		return bad_value("ttl", v, "must be from 5m to 30d");
+	if (r < 0)
+		return bad_value("ttl", v, "expected a duration such as 30m, "
+			   "2h or 1d: a number with s, m, h or d");
+	return RC_OK;
+}
+
 static int verb_option(struct ctl *c, int o, const char *v)
 {
 	switch (o) {
@@ -249,6 +283,9 @@ static int verb_option(struct ctl *c, int o, const char *v)
 		c->given |= OPT_SERVICE;
 		c->service = v;
 		return check_len("service", v, RR_SERVICE_MAX);
+	case VOPT_TTL:
+		c->given |= OPT_TTL;
+		return parse_ttl(v, &c->ttl_s);
 	default:
 		return RC_USAGE;
 	}
@@ -325,21 +362,63 @@ static int parse_cmdline(int argc, char **argv, struct ctl *c,
 	return RC_OK;
 }
 
-static const struct verb *find_verb(const char *name)
+/* The verb (and sub-verb) on the command line; *known is set when the
+ * verb exists but its sub-verb is missing or wrong. */
+static const struct verb *find_verb(const struct cmdline *cl, bool *known)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(verbs[i].name, name) == 0)
+	*known = false;
+	for (i = 0; i < N_VERBS; i++) {
+		if (strcmp(verbs[i].name, cl->pos[0]) != 0)
+			continue;
+		*known = true;
+		if (!verbs[i].sub ||
+		    (cl->n_pos >= 2 && strcmp(verbs[i].sub, cl->pos[1]) == 0))
 			return &verbs[i];
+	}
 	return NULL;
+}
+
+/* "status, reset or grace-reset" for "mfa". */
+static void sub_verbs(const char *name, char *buf, size_t len)
+{
+	size_t i, n = 0, k = 0, used = 0;
+
+	for (i = 0; i < N_VERBS; i++)
+		n += strcmp(verbs[i].name, name) == 0;
+	buf[0] = '\0';
+	for (i = 0; i < N_VERBS && used < len; i++) {
+		if (strcmp(verbs[i].name, name) != 0)
+			continue;
+		k++;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 k == 1 ? "" : k == n ? " or " : ", ",
+					 verbs[i].sub);
+	}
+}
+
+static int bad_sub_verb(const struct cmdline *cl)
+{
+	char subs[128], *safe;
+
+	sub_verbs(cl->pos[0], subs, sizeof(subs));
+	if (cl->n_pos < 2) {
+		ctl_err("'%s' needs a sub-verb: %s", cl->pos[0], subs);
+		return RC_USAGE;
+	}
+	safe = term_safe(cl->pos[1]);
+	ctl_err("unknown sub-verb '%.64s' for '%s' (expected %s)",
+		safe ? safe : "?", cl->pos[0], subs);
+	free(safe);
+	return RC_USAGE;
 }
 
 static void list_verbs(void)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (i = 0; i < N_VERBS; i++)
 		printf("%s%s%s\n", verbs[i].name, verbs[i].sub ? " " : "",
 		       verbs[i].sub ? verbs[i].sub : "");
 }
@@ -364,15 +443,16 @@ static int unknown_verb(const char *name)
 
 static int bad_verb_options(const struct verb *v, unsigned given)
 {
-	static const char *const names[] = {"--user",  "--ref",    "--limit",
-					    "--level", "--state",  "--active",
-					    "--rhost", "--service"};
+	static const char *const names[] = {
+	    "--user",  "--ref",   "--limit",   "--level", "--state",
+	    "--active", "--rhost", "--service", "--ttl"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((given & (1u << i)) && !(v->opts & (1u << i))) {
-			ctl_err("option %s is not valid for '%s'", names[i],
-				v->name);
+			ctl_err("option %s is not valid for '%s%s%s'",
+				names[i], v->name, v->sub ? " " : "",
+				v->sub ? v->sub : "");
 			return RC_USAGE;
 		}
 	return RC_OK;
@@ -384,10 +464,6 @@ static int bind_verb(const struct verb *v, const struct cmdline *cl,
 {
 	size_t first = v->sub ? 2 : 1, i;
 
-	if (v->sub && (cl->n_pos < 2 || strcmp(cl->pos[1], v->sub) != 0)) {
-		ctl_err("'%s' needs a sub-verb: %s", v->name, v->sub);
-		return RC_USAGE;
-	}
 	if (bad_verb_options(v, c->given) != RC_OK)
 		return RC_USAGE;
 	if (cl->too_many || cl->n_pos - first < v->min_args ||
@@ -414,6 +490,7 @@ static int run(int argc, char **argv, struct ctl *c)
 {
 	struct cmdline cl = {0};
 	const struct verb *v;
+	bool known;
 	int r;
 
 	r = parse_cmdline(argc, argv, c, &cl);
@@ -430,7 +507,9 @@ static int run(int argc, char **argv, struct ctl *c)
 		fputs(usage_text, stderr);
 		return RC_USAGE;
 	}
-	v = find_verb(cl.pos[0]);
+	v = find_verb(&cl, &known);
+	if (!v && known)
+		return bad_sub_verb(&cl);
 	if (!v)
 		return unknown_verb(cl.pos[0]);
 	r = bind_verb(v, &cl, c);

@@ -34,6 +34,7 @@ enum {
 	OPT_ACTIVE = 1u << 5,
 	OPT_RHOST = 1u << 6,
 	OPT_SERVICE = 1u << 7,
+	OPT_TTL = 1u << 8,
 };
 
 #define CTL_MAX_ARGS 8
@@ -52,6 +53,7 @@ struct ctl {
 	bool active;
 	const char *rhost;
 	const char *service;
+	unsigned ttl_s; /* --ttl, seconds */
 	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
 	size_t n_args;
 	rr_policy *policy;
@@ -71,6 +73,19 @@ int ctl_store_fail(struct ctl *c, const char *what, int err);
 
 /* Validate a positional USER (RC_USAGE with a message when bad). */
 int ctl_check_user(const char *user);
+
+/* The account must exist (getpwnam): RC_NOT_FOUND with a message. */
+int ctl_check_account(const char *user);
+/* Who is acting, for the audit log: SUDO_USER when it is a valid name, else
+ * the real user's name, else "uid:N". */
+void ctl_actor(char *buf, size_t len);
+/* "90", "30s", "10m", "2h", "1d" -> seconds in [min, max].  -EINVAL for the
+ * format, -ERANGE for the bounds. */
+int ctl_parse_duration(const char *s, unsigned min, unsigned max,
+		       unsigned *out);
+/* write(2) all of buf, bypassing stdio (so secrets are not left in its
+ * buffer).  0 or a negative errno. */
+int ctl_write_all(int fd, const char *buf, size_t len);
 
 /* Time as local "YYYY-MM-DD HH:MM:SS" or "-" for 0; buf >= 32 bytes. */
 void ctl_time_local(int64_t t, char *buf, size_t len);
@@ -92,5 +107,9 @@ int cmd_dismiss(struct ctl *c);
 int cmd_confirm_compromised(struct ctl *c);
 int cmd_whatif(struct ctl *c);
 int cmd_policy(struct ctl *c);
+int cmd_mfa_status(struct ctl *c);
+int cmd_mfa_reset(struct ctl *c);
+int cmd_mfa_grace_reset(struct ctl *c);
+int cmd_tap_issue(struct ctl *c);
 
 #endif

@@ -21,7 +21,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+from datetime import datetime, timezone
 
 RISKCTL = None
 
@@ -485,7 +487,11 @@ class RiskctlTest(ScratchTest):
             drop = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
                     "--clear-groups", exe]
             for args in (["status", "alice"], ["list"],
-                         ["policy", "check"], ["unblock", "alice"]):
+                         ["policy", "check"], ["unblock", "alice"],
+                         ["mfa", "status", "alice"], ["mfa", "reset", "alice"],
+                         ["mfa", "grace-reset", "alice"],
+                         ["tap", "issue", "root"],
+                         ["tap", "issue", "root", "--ttl", "2h"]):
                 p = subprocess.run(drop + args, capture_output=True,
                                    text=True, env=self.env, timeout=60)
                 self.assertEqual(p.returncode, 4, p.stderr)
@@ -513,11 +519,23 @@ class RiskctlTest(ScratchTest):
         self.fails(2, "signins", "--user")
         self.fails(2, "policy")
         self.fails(2, "policy", "lint")
-        for later in (["confirm-safe", "--ref", "ABCD-1234"],
-                      ["mfa", "status", "alice"], ["tap", "issue", "alice"]):
-            _, err = self.fails(2, *later)
-            self.assertIn("riskctl: '%s' is not available in this version"
-                          % later[0], err)
+        _, err = self.fails(2, "confirm-safe", "--ref", "ABCD-1234")
+        self.assertIn("riskctl: 'confirm-safe' is not available in this "
+                      "version", err)
+        _, err = self.fails(2, "mfa")
+        self.assertIn("'mfa' needs a sub-verb: status, reset or grace-reset",
+                      err)
+        _, err = self.fails(2, "mfa", "frob", "alice")
+        self.assertIn("unknown sub-verb 'frob' for 'mfa'", err)
+        _, err = self.fails(2, "tap", "alice")
+        self.assertIn("unknown sub-verb 'alice' for 'tap' (expected issue)",
+                      err)
+        self.fails(2, "mfa", "status")
+        self.fails(2, "mfa", "reset", "a", "b")
+        self.fails(2, "tap", "issue")
+        _, err = self.fails(2, "policy", "lint")
+        self.assertIn("(expected check)", err)
+        self.assertFalse(os.path.exists(self.store))
 
     def test_options_anywhere(self):
         self.as_admin("confirm-compromised", "alice")
@@ -537,8 +555,13 @@ class RiskctlTest(ScratchTest):
         verbs = self.ok("--list-verbs", policy=False).splitlines()
         for v in ("status", "list", "signins", "detections", "unblock",
                   "dismiss", "confirm-compromised", "whatif",
-                  "policy check", "audit"):
+                  "policy check", "audit", "mfa status", "mfa reset",
+                  "mfa grace-reset", "tap issue"):
             self.assertIn(v, verbs)
+        helptext = self.ok("--help", policy=False)
+        for v in ("mfa status USER", "mfa reset USER", "mfa grace-reset USER",
+                  "tap issue USER [--ttl DURATION]"):
+            self.assertIn(v, helptext)
 
     # ---- memory ----------------------------------------------------------
 
@@ -553,7 +576,237 @@ class RiskctlTest(ScratchTest):
              ["--json", "whatif", "--user", user],
              ["signins", "--ref", "ABCD-1234"], ["dismiss", user],
              ["policy", "check"], ["policy", "check", bad],
-             ["--json", "policy", "check", bad], ["status", "a/b"]])
+             ["--json", "policy", "check", bad], ["status", "a/b"],
+             ["mfa", "status", user], ["--json", "mfa", "status", user],
+             ["tap", "issue", user], ["--json", "tap", "issue", user],
+             ["mfa", "reset", user], ["mfa", "grace-reset", user],
+             ["tap", "issue", "no-such-user-rr"],
+             ["tap", "issue", user, "--ttl", "1x"], ["mfa", "frob"]])
+
+
+TAP_RE = r"^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$"
+
+
+def iso_time(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
+def local_time(text):
+    """riskctl's local time; the tests run it with TZ=UTC."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
+class MfaTest(ScratchTest):
+    """mfa status|reset|grace-reset and tap issue."""
+
+    def store_bytes(self):
+        data = b""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            path = self.store + suffix
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    data += f.read()
+        self.assertTrue(data)
+        return data
+
+    def issue(self, user, *args):
+        """tap issue as an admin; returns (pass, expiry, output)."""
+        before = time.time()
+        out = self.as_admin("tap", "issue", user, *args)
+        m = re.fullmatch(r"Temporary access pass for (\S+): (\S+) \(single "
+                         r"use, expires (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\)\. "
+                         r"It lets (\S+) register a new authenticator at "
+                         r"the next sign-in\.\n", out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(m.group(1), user)
+        self.assertEqual(m.group(4), user)
+        self.assertRegex(m.group(2), TAP_RE)
+        return m.group(2), local_time(m.group(3)), before
+
+    def test_status_of_user_with_nothing(self):
+        out = self.ok("mfa", "status", "carol")
+        self.assertRegex(out, r"(?m)^user:\s+carol$")
+        self.assertRegex(out, r"(?m)^registered:\s+no$")
+        self.assertNotRegex(out, r"(?m)^registered at:")
+        self.assertRegex(out, r"(?m)^grace period:\s+not started \(14 days")
+        self.assertRegex(out, r"(?m)^failures:\s+0 wrong codes in the last "
+                         r"15m \(lock at 5\)$")
+        self.assertRegex(out, r"(?m)^mfa locked:\s+no$")
+        self.assertRegex(out, r"(?m)^access pass:\s+none$")
+        doc = self.ok_json("mfa", "status", "carol")
+        self.assertEqual(doc, {
+            "user": "carol", "registered": False, "algorithm": None,
+            "digits": None, "period": None, "registeredDateTime": None,
+            "registrationState": "disabled", "graceDays": 14,
+            "graceStartDateTime": None, "graceDaysLeft": None,
+            "failures": 0, "maxFailures": 5, "failureWindowSeconds": 900,
+            "locked": False, "temporaryAccessPassPending": False,
+            "temporaryAccessPassExpiresDateTime": None})
+        # reading is not an admin action
+        self.assertEqual(self.ok_json("audit"), [])
+
+    def test_status_follows_policy_settings(self):
+        self.policy = self.write_policy("mfa.yaml", POLICY.replace(
+            "mfa_registration: {{ state: disabled }}",
+            "mfa_registration: {{ state: enabled, grace_days: 3 }}\n"
+            "mfa: {{ max_failures: 2, failure_window: 1h }}"))
+        doc = self.ok_json("mfa", "status", "carol")
+        self.assertEqual(doc["registrationState"], "enabled")
+        self.assertEqual(doc["graceDays"], 3)
+        self.assertEqual(doc["maxFailures"], 2)
+        self.assertEqual(doc["failureWindowSeconds"], 3600)
+        out = self.ok("mfa", "status", "carol")
+        self.assertRegex(out, r"(?m)^failures:\s+0 wrong codes in the last "
+                         r"1h \(lock at 2\)$")
+        self.assertRegex(out, r"(?m)^grace period:\s+not started \(3 days")
+
+    def test_tap_issue_status_audit(self):
+        user = existing_account()
+        tap, expires, before = self.issue(user)
+        # default lifetime: the policy's tap_lifetime, 1h
+        self.assertAlmostEqual(expires, before + 3600, delta=60)
+        out = self.ok("mfa", "status", user)
+        m = re.search(r"(?m)^access pass:\s+pending, expires "
+                      r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(local_time(m.group(1)), expires)
+        self.assertNotIn(tap, out)
+        doc = self.ok_json("mfa", "status", user)
+        self.assertTrue(doc["temporaryAccessPassPending"])
+        self.assertEqual(iso_time(doc["temporaryAccessPassExpiresDateTime"]),
+                         expires)
+        self.assertFalse(doc["registered"])
+        # the audit says a pass was issued, by whom, never the pass
+        audit = self.ok_json("audit")
+        self.assertEqual(len(audit), 1, audit)
+        self.assertEqual(audit[0]["action"], "tap-issue")
+        self.assertEqual(audit[0]["target"], user)
+        self.assertEqual(audit[0]["actor"], "alice-admin")
+        text = self.ok("audit")
+        self.assertRegex(text, r"(?m)alice-admin\s+tap-issue\s+%s"
+                         % re.escape(user))
+        bare = tap.replace("-", "")
+        for blob in (json.dumps(audit), text):
+            self.assertNotIn(tap, blob)
+            self.assertNotIn(bare, blob)
+        # nor anywhere in the store's bytes (only its hash is kept)
+        data = self.store_bytes()
+        for form in (tap, bare, tap.lower(), bare.lower()):
+            self.assertNotIn(form.encode(), data)
+
+    def test_tap_issue_json_and_ttl(self):
+        user = existing_account()
+        before = time.time()
+        out = self.as_admin("--json", "tap", "issue", user, "--ttl", "2h")
+        doc = json.loads(out)
+        self.assertEqual(sorted(doc), ["expiresDateTime", "pass", "user"])
+        self.assertEqual(doc["user"], user)
+        self.assertRegex(doc["pass"], TAP_RE)
+        self.assertAlmostEqual(iso_time(doc["expiresDateTime"]),
+                               before + 7200, delta=60)
+        # a new pass replaces the old one; passes differ
+        tap2, expires2, before2 = self.issue(user, "--ttl", "30m")
+        self.assertNotEqual(tap2, doc["pass"])
+        self.assertAlmostEqual(expires2, before2 + 1800, delta=60)
+        st = self.ok_json("mfa", "status", user)
+        self.assertEqual(iso_time(st["temporaryAccessPassExpiresDateTime"]),
+                         expires2)
+        # the bounds themselves are accepted
+        _, e, b = self.issue(user, "--ttl", "5m")
+        self.assertAlmostEqual(e, b + 300, delta=60)
+        _, e, b = self.issue(user, "--ttl", "30d")
+        self.assertAlmostEqual(e, b + 30 * 86400, delta=60)
+        _, e, b = self.issue(user, "--ttl", "300")
+        self.assertAlmostEqual(e, b + 300, delta=60)
+        audit = self.ok_json("audit")
+        self.assertEqual([a["action"] for a in audit], ["tap-issue"] * 5)
+        data = self.store_bytes()
+        self.assertNotIn(doc["pass"].encode(), data)
+        self.assertNotIn(tap2.encode(), data)
+
+    def test_tap_lifetime_from_policy(self):
+        self.policy = self.write_policy("mfa.yaml", POLICY.replace(
+            "mfa_registration: {{ state: disabled }}",
+            "mfa_registration: {{ state: disabled }}\n"
+            "mfa: {{ tap_lifetime: 10m }}"))
+        _, expires, before = self.issue(existing_account())
+        self.assertAlmostEqual(expires, before + 600, delta=60)
+
+    def test_tap_ttl_errors(self):
+        user = existing_account()
+        for bad in ("4m", "299", "31d", "2592001", "0", "99999999999d"):
+            _, err = self.fails(2, "tap", "issue", user, "--ttl", bad)
+            self.assertIn("riskctl: invalid ttl", err)
+            self.assertIn("from 5m to 30d", err)
+        for bad in ("2x", "", "1.5h", "-1h", "h", "1 h", "01h", "1h30m",
+                    "\x1b[31m"):
+            _, err = self.fails(2, "tap", "issue", user, "--ttl", bad)
+            self.assertIn("riskctl: invalid ttl", err)
+            self.assertIn("30m, 2h or 1d", err)
+            self.assertNotIn("\x1b", err)
+        _, err = self.fails(2, "tap", "issue", user, "--ttl")
+        self.assertIn("needs a value", err)
+        _, err = self.fails(2, "mfa", "status", user, "--ttl", "1h")
+        self.assertIn("--ttl is not valid for 'mfa status'", err)
+        self.fails(2, "status", user, "--ttl", "1h")
+        self.assertFalse(os.path.exists(self.store))
+
+    def test_tap_unknown_or_invalid_user(self):
+        out, err = self.fails(1, "tap", "issue", "no-such-user-rr")
+        self.assertEqual(out, "")
+        self.assertIn("riskctl: no such user 'no-such-user-rr'", err)
+        self.fails(1, "--json", "tap", "issue", "no-such-user-rr")
+        _, err = self.fails(2, "tap", "issue", "a/b")
+        self.assertIn("invalid user name", err)
+        self.fails(2, "mfa", "status", "a b")
+        self.fails(2, "mfa", "reset", "-x")
+        self.fails(2, "mfa", "grace-reset", "a:b")
+        self.assertFalse(os.path.exists(self.store))
+
+    def test_mfa_reset_audited(self):
+        user = existing_account()
+        self.issue(user)
+        out = self.as_admin("mfa", "reset", user)
+        self.assertEqual(out, "%s: authenticator removed; they register "
+                         "again at next sign-in\n" % user)
+        # the reset revoked the unused pass
+        doc = self.ok_json("mfa", "status", user)
+        self.assertFalse(doc["temporaryAccessPassPending"])
+        self.assertIsNone(doc["temporaryAccessPassExpiresDateTime"])
+        self.assertFalse(doc["registered"])
+        doc = json.loads(self.as_admin("--json", "mfa", "reset", "carol"))
+        self.assertEqual(doc, {"user": "carol", "action": "mfa-reset"})
+        self.ok("mfa", "reset", "dave")         # actor from getuid: root
+        audit = self.ok_json("audit")
+        resets = [(a["target"], a["actor"]) for a in audit
+                  if a["action"] == "mfa-reset"]
+        self.assertEqual(sorted(resets), sorted([
+            (user, "alice-admin"), ("carol", "alice-admin"),
+            ("dave", "root")]))
+        self.assertRegex(self.ok("audit"),
+                         r"(?m)alice-admin\s+mfa-reset\s+carol")
+
+    def test_mfa_grace_reset_audited(self):
+        out = self.as_admin("mfa", "grace-reset", "carol")
+        self.assertEqual(out, "carol: registration grace period restarts "
+                         "at next sign-in (14 days)\n")
+        doc = json.loads(self.as_admin("--json", "mfa", "grace-reset",
+                                       "erin"))
+        self.assertEqual(doc, {"user": "erin", "action": "mfa-grace-reset"})
+        self.assertIsNone(self.ok_json("mfa", "status", "carol")
+                          ["graceStartDateTime"])
+        audit = self.ok_json("audit")
+        self.assertEqual(sorted((a["target"], a["action"], a["actor"])
+                                for a in audit),
+                         [("carol", "mfa-grace-reset", "alice-admin"),
+                          ("erin", "mfa-grace-reset", "alice-admin")])
+        self.policy = self.write_policy("g1.yaml", POLICY.replace(
+            "mfa_registration: {{ state: disabled }}",
+            "mfa_registration: {{ state: enabled, grace_days: 1 }}"))
+        out = self.as_admin("mfa", "grace-reset", "carol")
+        self.assertIn("(1 day)", out)
 
 
 # ---- a minimal PAM client, run in a child process ----------------------
@@ -681,6 +934,7 @@ class SigninTest(ScratchTest):
         self.assertRegex(out, r"(?m)^applied policies:\s+Block high user "
                          r"risk$")
         self.assertRegex(out, r"(?m)^report-only policies:\s+Report ")
+        self.assertRegex(out, r"(?m)^mfa:\s+-$")
         doc = self.ok_json("signins", "--ref", ref)
         self.assertEqual(len(doc), 1)
         s = doc[0]
@@ -694,6 +948,7 @@ class SigninTest(ScratchTest):
         self.assertEqual(s["reportOnlyPolicies"],
                          ['Report "medium" user risk – Büro'])
         self.assertRegex(s["createdDateTime"], r"Z$")
+        self.assertIsNone(s["mfa"])
 
         self.as_admin("unblock", user)
         res = self.sign_in(user, "203.0.113.7")
@@ -708,6 +963,35 @@ class SigninTest(ScratchTest):
         # last: skips when valgrind is missing
         self.assert_valgrind_clean([["signins", "--ref", ref],
                                     ["--json", "signins"], ["signins"]])
+
+
+    def test_refused_registration_shows_mfa(self):
+        """A risky sign-in that needs MFA from a user with no authenticator
+        is blocked (no enrolment during risk); signins says so in mfa."""
+        self.policy = self.write_policy("mfa.yaml", POLICY.replace(
+            "    conditions: {{ user_risk: [high] }}\n"
+            "    grant: {{ block: true }}",
+            "    conditions: {{ user_risk: [high] }}\n"
+            "    grant: {{ require: [mfa] }}"))
+        with open(os.path.join(self.confdir, "rrtest"), "w") as f:
+            f.write("auth required %s policy=%s\n"
+                    % (self.module, self.policy))
+        user = existing_account()
+        self.as_admin("confirm-compromised", user)
+        res = self.sign_in(user, "203.0.113.7")
+        self.assertEqual(res["rc"], PAM_AUTH_ERR, res)
+        told = " ".join(res["messages"])
+        m = re.search(r"reference ([0-9A-F]{4}-[0-9A-F]{4})", told)
+        self.assertIsNotNone(m, told)
+        self.assertIn("no authenticator app is registered", told)
+        ref = m.group(1)
+        out = self.ok("signins", "--ref", ref)
+        self.assertRegex(out, r"(?m)^outcome:\s+blocked$")
+        self.assertRegex(out, r"(?m)^mfa:\s+refused$")
+        doc = self.ok_json("signins", "--ref", ref)
+        self.assertEqual(doc[0]["mfa"], "refused")
+        self.assertEqual(doc[0]["outcome"], "blocked")
+        self.assertEqual(doc[0]["decision"], "require")
 
 
 def main():

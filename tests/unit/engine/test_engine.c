@@ -1001,6 +1001,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.low_risk_expiry_days, 180);
 	free(p.issuer);
 	free(p.store_path);
+	free(p.mfa.key_file);
 	rr_policy_init_defaults(NULL); /* no-op */
 }
 

@@ -39,6 +39,7 @@ static const char *const events[] = {
     "leakedCredentials",
     "adminConfirmedUserCompromised",
     "homeTenantUserRisk",
+    "repeatedMFAFailures",
 };
 
 static void test_level_names(void **state)

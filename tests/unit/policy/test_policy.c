@@ -383,6 +383,18 @@ static void check_full_policy12(const rr_ca_policy *c)
 	assert_int_equal(c[1].require, 0);
 }
 
+static void check_mfa_defaults(const rr_mfa_cfg *m)
+{
+	assert_int_equal(m->totp_alg, 0); /* SHA1 */
+	assert_int_equal(m->digits, 6);
+	assert_int_equal(m->period, 30);
+	assert_int_equal(m->window, 1);
+	assert_int_equal(m->max_failures, 5);
+	assert_int_equal(m->failure_window_s, 900);
+	assert_int_equal(m->tap_ttl_s, 3600);
+	assert_string_equal(m->key_file, "/etc/security/riskremediate.key");
+}
+
 static void test_full_fields(void **state)
 {
 	rr_policy *p = parse_source_file("tests/data/policy/valid/full.yaml");
@@ -394,7 +406,88 @@ static void test_full_fields(void **state)
 	assert_int_equal(p->n_policies, 3);
 	check_full_policy0(&p->policies[0]);
 	check_full_policy12(&p->policies[1]);
+	assert_int_equal(p->mfa.totp_alg, 1); /* SHA256 */
+	assert_int_equal(p->mfa.digits, 8);
+	assert_int_equal(p->mfa.period, 60);
+	assert_int_equal(p->mfa.window, 2);
+	assert_int_equal(p->mfa.max_failures, 3);
+	assert_int_equal(p->mfa.failure_window_s, 1800);
+	assert_int_equal(p->mfa.tap_ttl_s, 7200);
+	assert_string_equal(p->mfa.key_file, "/etc/riskremediate/mfa.key");
 	rr_policy_free(p);
+}
+
+/* The bounds, in flow style; and the defaults written out change nothing. */
+static void test_mfa_fields(void **state)
+{
+	rr_policy *p = parse_source_file("tests/data/policy/valid/mfa.yaml");
+
+	(void)state;
+	assert_int_equal(p->mfa.totp_alg, 2); /* SHA512 */
+	assert_int_equal(p->mfa.digits, 6);
+	assert_int_equal(p->mfa.period, 15);
+	assert_int_equal(p->mfa.window, 0);
+	assert_int_equal(p->mfa.max_failures, 100);
+	assert_int_equal(p->mfa.failure_window_s, 86400);
+	assert_int_equal(p->mfa.tap_ttl_s, 30 * 86400);
+	rr_policy_free(p);
+	p = parse_source_file("tests/data/policy/valid/mfa-defaults.yaml");
+	check_mfa_defaults(&p->mfa);
+	rr_policy_free(p);
+}
+
+/* Each mfa key just inside and just outside its bounds. */
+static void test_mfa_bounds(void **state)
+{
+	static const struct {
+		const char *kv;
+		const char *err; /* NULL: valid */
+	} rows[] = {
+		{ "algorithm: SHA1", NULL },
+		{ "algorithm: SHA384", "invalid algorithm \"SHA384\"" },
+		{ "algorithm: [SHA1]", "expected a string for algorithm" },
+		{ "digits: 8", NULL },
+		{ "digits: 5", "digits must be 6 or 8" },
+		{ "digits: 10", "digits must be 6 or 8" },
+		{ "digits: six", "expected a whole number for digits" },
+		{ "period: 15", NULL },
+		{ "period: 300", NULL },
+		{ "period: 14", "period must be between 15 and 300" },
+		{ "period: 301", "period must be between 15 and 300" },
+		{ "period: 030", "expected a whole number for period" },
+		{ "window: 0", NULL },
+		{ "window: 10", NULL },
+		{ "window: -1", "expected a whole number for window" },
+		{ "max_failures: 1", NULL },
+		{ "max_failures: 101", "max_failures must be between 1 and" },
+		{ "failure_window: 1m", NULL },
+		{ "failure_window: 86400", NULL },
+		{ "failure_window: 59s", "failure_window must be between 60s" },
+		{ "failure_window: 86401", "failure_window must be between" },
+		{ "failure_window: 15", "failure_window must be between 60s" },
+		{ "tap_lifetime: 5m", NULL },
+		{ "tap_lifetime: 30d", NULL },
+		{ "tap_lifetime: 299", "tap_lifetime must be between 300s" },
+		{ "tap_lifetime: 31d", "tap_lifetime must be between" },
+		{ "tap_lifetime: 1w", "invalid duration \"1w\" for tap_" },
+		{ "key_file: /k", NULL },
+		{ "key_file: ''", "key_file must be an absolute path" },
+		{ "key_file: k/../x", "key_file must be an absolute path" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *doc = NULL;
+
+		assert_true(asprintf(&doc, "version: 1\nmfa: { %s }\n",
+				     rows[i].kv) > 0);
+		if (rows[i].err)
+			parse_one_error(doc, rows[i].err);
+		else
+			rr_policy_free(parse_ok(doc));
+		free(doc);
+	}
 }
 
 static void test_quoting_fields(void **state)
@@ -456,8 +549,11 @@ static void test_defaults(void **state)
 	}
 	assert_int_equal(p->n_policies, 0);
 	assert_null(p->policies);
+	check_mfa_defaults(&p->mfa);
+	check_mfa_defaults(&d.mfa);
 	free(d.issuer);
 	free(d.store_path);
+	free(d.mfa.key_file);
 	rr_policy_free(p);
 }
 
@@ -756,8 +852,8 @@ static void test_error_format(void **state)
 	assert_string_equal(buf, "/etc/p.yaml:2:1: unknown key \"x\" in "
 				 "policy file (expected one of: version, "
 				 "issuer, store, on_error, named_locations, "
-				 "mfa_registration, detections, retention, "
-				 "policies)");
+				 "mfa_registration, mfa, detections, "
+				 "retention, policies)");
 	rr_policy_error_format(&e, 0, buf, 12);
 	assert_string_equal(buf, "/etc/p.yaml");
 	rr_policy_error_format(&e, 1, buf, sizeof(buf));
@@ -767,8 +863,8 @@ static void test_error_format(void **state)
 	assert_string_equal(buf, "/etc/p.yaml: unknown key \"x\" in policy "
 				 "file (expected one of: version, issuer, "
 				 "store, on_error, named_locations, "
-				 "mfa_registration, detections, retention, "
-				 "policies)");
+				 "mfa_registration, mfa, detections, "
+				 "retention, policies)");
 	rr_policy_errors_clear(&e);
 }
 
@@ -1030,6 +1126,8 @@ int main(void)
 		cmocka_unit_test(test_valid_corpus),
 		cmocka_unit_test(test_invalid_corpus),
 		cmocka_unit_test(test_full_fields),
+		cmocka_unit_test(test_mfa_fields),
+		cmocka_unit_test(test_mfa_bounds),
 		cmocka_unit_test(test_quoting_fields),
 		cmocka_unit_test(test_locations_after_policies),
 		cmocka_unit_test(test_defaults),
