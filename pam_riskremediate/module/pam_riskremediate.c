@@ -6,9 +6,7 @@
  * run controls -> record -> one to_pam() mapping.  Every error path denies
  * unless the admin wrote `on_error: allow`, and every such allow is logged.
  */
-#include "rr_assess.h"
-#include "rr_policy.h"
-#include "rr_store.h"
+#include "module.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,38 +19,6 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#define DATA_AUTH_OK "pam_riskremediate_auth_ok"
-#define MSG_MAX 512
-
-typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
-typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT } rr_type;
-
-/* What the entry point ends with; to_pam() maps it per PAM type. */
-typedef enum {
-	END_ALLOW = 0,    /* decision allows the sign-in */
-	END_DENY,         /* decision or control denies it */
-	END_FAILURE,      /* authfail: the primary attempt failed */
-	END_ERROR,        /* anything that went wrong: fail closed */
-	END_ERROR_ALLOWED,/* ... unless the admin wrote on_error: allow */
-	END_NOMEM,
-	END_USER_UNKNOWN
-} rr_end;
-
-typedef struct {
-	pam_handle_t *pamh;
-	rr_type type;
-	rr_mode mode;
-	const char *policy_path;
-	const char *user; /* PAM_USER once read; owned by libpam */
-	bool debug;
-	bool silent;
-	rr_policy *policy;
-	rr_store *store;
-	rr_assessment a;
-	bool assessed;
-	char ref[RR_REF_LEN + 1];
-	int64_t now;
-} rr_ctx;
 
 static int parse_args(rr_ctx *c, int argc, const char **argv)
 {
@@ -80,20 +46,50 @@ static int parse_args(rr_ctx *c, int argc, const char **argv)
 	return 0;
 }
 
-static void say(rr_ctx *c, int style, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(rr_ctx *c, int style, const char *fmt, ...)
+/* Messages can be long (a QR code) and can hold a secret (the key shown
+ * at registration): built on the heap and zeroed after use. */
+void rr_say(rr_ctx *c, int style, const char *fmt, ...)
 {
-	char msg[MSG_MAX];
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
 	if (c->silent)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
 	pam_prompt(c->pamh, style, NULL, "%s", msg);
+	explicit_bzero(msg, (size_t)n);
+	free(msg);
+}
+
+int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer)
+{
+	char *resp = NULL;
+	int r;
+
+	*answer = NULL;
+	r = pam_prompt(c->pamh, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
+		       &resp, "%s", prompt);
+	if (r != PAM_SUCCESS) {
+		rr_answer_free(resp);
+		return r == PAM_BUF_ERR ? -ENOMEM : -ECONNABORTED;
+	}
+	if (!resp)
+		return -ECONNABORTED;
+	*answer = resp;
+	return 0;
+}
+
+void rr_answer_free(char *answer)
+{
+	if (!answer)
+		return;
+	explicit_bzero(answer, strlen(answer));
+	free(answer);
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -190,7 +186,7 @@ static int assess(rr_ctx *c)
 
 /* ---- messages --------------------------------------------------------- */
 
-static const char *event_words(rr_event e)
+const char *rr_event_words(rr_event e)
 {
 	switch (e) {
 	case RR_EVENT_UNFAMILIAR_FEATURES:
@@ -207,6 +203,8 @@ static const char *event_words(rr_event e)
 		return "leaked password";
 	case RR_EVENT_ADMIN_CONFIRMED_COMPROMISED:
 		return "confirmed compromised";
+	case RR_EVENT_REPEATED_MFA_FAILURES:
+		return "too many wrong codes";
 	case RR_EVENT_HOME_TENANT_USER_RISK:
 	case RR_EVENT__COUNT:
 	default:
@@ -216,7 +214,7 @@ static const char *event_words(rr_event e)
 
 /* "this sign-in is at high risk (new location for this account)" or
  * "your account is at high risk". */
-static void risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len)
+void rr_risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len)
 {
 	const rr_decision *d = &c->a.decision;
 	size_t i, used;
@@ -231,7 +229,7 @@ static void risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len)
 	for (i = 0; i < c->a.n_dets; i++) {
 		used = strlen(buf);
 		snprintf(buf + used, len - used, "%s%s", i ? ", " : " (",
-			 event_words(c->a.dets[i].type));
+			 rr_event_words(c->a.dets[i].type));
 	}
 	used = strlen(buf);
 	if (c->a.n_dets)
@@ -248,35 +246,51 @@ static void decision_reason(const rr_ctx *c, char *buf, size_t len)
 		bool user_side = bp->user_risk && d->user_risk;
 
 		if (bp->user_risk || bp->signin_risk)
-			risk_words(c, user_side, buf, len);
+			rr_risk_words(c, user_side, buf, len);
 		else
 			snprintf(buf, len, "sign-in policy \"%s\" blocks it",
 				 bp->name);
 		return;
 	}
+	if (d->action == RR_ACTION_REQUIRE && (d->user_risk || d->signin_risk)) {
+		rr_risk_words(c, d->user_risk > RR_LEVEL_NONE, buf, len);
+		return;
+	}
 	if (d->action == RR_ACTION_REQUIRE) {
-		risk_words(c, d->user_risk > RR_LEVEL_NONE, buf, len);
+		snprintf(buf, len, "sign-in policy requires it for %s",
+			 c->a.service);
 		return;
 	}
 	buf[0] = '\0';
 }
 
-static void tell_user(rr_ctx *c, const char *reason)
+/* The denial message decided by the controls, with the reference. */
+static void tell_user(rr_ctx *c)
 {
-	const rr_decision *d = &c->a.decision;
 	const char *ref = c->ref[0] ? c->ref : "(none: not recorded)";
 
-	if (d->action == RR_ACTION_BLOCK) {
-		say(c, PAM_ERROR_MSG, "Sign-in blocked: %s. Contact your IT "
-		    "help desk and quote reference %s.", reason, ref);
-		return;
-	}
-	say(c, PAM_ERROR_MSG, "Sign-in denied: %s, and policy requires %s%s, "
-	    "which this host cannot offer yet. Contact your IT help desk and "
-	    "quote reference %s.", reason,
-	    (d->require & RR_REQUIRE_MFA) ? "multifactor authentication" : "",
-	    (d->require & RR_REQUIRE_PASSWORD_CHANGE) ?
-		    " and a password change" : "", ref);
+	rr_say(c, PAM_ERROR_MSG, "%s Contact your IT help desk and quote "
+	       "reference %s.", c->deny_msg, ref);
+}
+
+static void deny_block(rr_ctx *c, const char *reason)
+{
+	c->denied_blocked = true;
+	snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in blocked: %s.",
+		 reason);
+}
+
+static void deny_unavailable(rr_ctx *c, const char *reason)
+{
+	const rr_decision *d = &c->a.decision;
+
+	snprintf(c->deny_msg, sizeof(c->deny_msg),
+		 "Sign-in denied: %s, and policy requires %s%s, which this "
+		 "host cannot offer yet.", reason,
+		 (d->require & RR_REQUIRE_MFA) ? "multifactor authentication" :
+						  "",
+		 (d->require & RR_REQUIRE_PASSWORD_CHANGE) ?
+			 " and a password change" : "");
 }
 
 /* ---- recording -------------------------------------------------------- */
@@ -308,11 +322,13 @@ static void log_decision(rr_ctx *c, const char *outcome, const char *applied,
 	pam_syslog(c->pamh, LOG_NOTICE,
 		   "decision=%s outcome=%s user=\"%s\" service=\"%s\" "
 		   "rhost=\"%s\" user_risk=%s signin_risk=%s detections=\"%s\" "
-		   "applied=\"%s\" report_only=\"%s\" ref=%s",
+		   "applied=\"%s\" report_only=\"%s\" mfa=%s ref=%s",
 		   rr_action_name(d->action), outcome, c->a.user, c->a.service,
 		   c->a.rhost[0] ? c->a.rhost : "-",
 		   rr_level_name(d->user_risk), rr_level_name(d->signin_risk),
-		   dets[0] ? dets : "-", ap, ro, c->ref[0] ? c->ref : "-");
+		   dets[0] ? dets : "-", ap, ro,
+		   (c->mfa_note && *c->mfa_note) ? c->mfa_note : "-",
+		   c->ref[0] ? c->ref : "-");
 }
 
 static void log_debug(rr_ctx *c)
@@ -344,6 +360,8 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 			    sizeof(applied), report_only, sizeof(report_only),
 			    &rec);
 	rec.reason = reason;
+	rec.mfa = c->mfa_note ? c->mfa_note : "";
+	rec.mfa_passed = c->mfa_passed;
 	r = rr_store_signin_record(c->store, &rec, c->ref);
 	if (r < 0) {
 		c->ref[0] = '\0';
@@ -363,7 +381,7 @@ static rr_end on_error(rr_ctx *c, int err)
 	if (err == -EINVAL && c->policy) {
 		/* the policy is fine: the sign-in's own data is not valid
 		 * (user name, rhost, tty); never subject to on_error */
-		say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in data is "
+		rr_say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in data is "
 		    "invalid.");
 		return END_DENY;
 	}
@@ -377,30 +395,79 @@ static rr_end on_error(rr_ctx *c, int err)
 	}
 	if (err == -ENOENT && c->policy && c->store)
 		return END_USER_UNKNOWN;
-	say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in risk check is "
+	rr_say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in risk check is "
 	    "unavailable. Contact your IT help desk.");
 	return END_ERROR;
+}
+
+/* preauth: refuse a blocked user before the password; everything else
+ * waits for the full check after it. */
+static rr_end enforce_preauth(rr_ctx *c, const char *reason)
+{
+	if (c->a.decision.action != RR_ACTION_BLOCK)
+		return END_ALLOW;
+	deny_block(c, reason);
+	record(c, "blocked", reason);
+	tell_user(c);
+	return END_DENY;
+}
+
+/* Which control denies before any prompt: block, or a control this
+ * version cannot run (password change).  Returns true when denied. */
+static bool deny_early(rr_ctx *c, const char *reason)
+{
+	const rr_decision *d = &c->a.decision;
+
+	if (d->action == RR_ACTION_BLOCK) {
+		deny_block(c, reason);
+		return true;
+	}
+	if (d->require & RR_REQUIRE_PASSWORD_CHANGE) {
+		deny_unavailable(c, reason);
+		return true;
+	}
+	return false;
+}
+
+/* Account phase without this module's auth (sshd publickey): nothing can
+ * be asked, so any required control denies with what to do. */
+static bool deny_account_only(rr_ctx *c, const char *reason)
+{
+	if (c->type != TYPE_ACCOUNT || !(c->a.decision.require &
+					 RR_REQUIRE_MFA))
+		return false;
+	snprintf(c->deny_msg, sizeof(c->deny_msg),
+		 "Sign-in denied: %s, and policy requires multifactor "
+		 "authentication, which this login method cannot ask for. Sign "
+		 "in with a password or keyboard-interactive method.", reason);
+	return true;
 }
 
 static rr_end enforce(rr_ctx *c)
 {
 	char reason[MSG_MAX];
-	int r;
+	int r = 0;
 
 	log_debug(c);
 	decision_reason(c, reason, sizeof(reason));
-	if (c->a.decision.action == RR_ACTION_ALLOW) {
-		if (c->mode == MODE_PREAUTH)
-			return END_ALLOW; /* the full check runs later */
-		r = record(c, "success", "");
-		return r < 0 ? on_error(c, r) : END_ALLOW;
+	if (c->mode == MODE_PREAUTH)
+		return enforce_preauth(c, reason);
+	if (deny_early(c, reason) || deny_account_only(c, reason))
+		r = 1;
+	else
+		r = rr_mfa_controls(c);
+	if (r < 0) {
+		c->mfa_note = "error";
+		record(c, "error", "MFA controls failed");
+		return on_error(c, r);
 	}
-	if (c->mode == MODE_PREAUTH && c->a.decision.action != RR_ACTION_BLOCK)
-		return END_ALLOW; /* controls run after the password */
-	record(c, c->a.decision.action == RR_ACTION_BLOCK ? "blocked" :
-		  "denied", reason);
-	tell_user(c, reason);
-	return END_DENY;
+	if (r == 1) {
+		record(c, c->denied_blocked ? "blocked" : "denied", reason);
+		tell_user(c);
+		return END_DENY;
+	}
+	r = record(c, "success", reason);
+	return r < 0 ? on_error(c, r) : END_ALLOW;
 }
 
 static rr_end run(rr_ctx *c)

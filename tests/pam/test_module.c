@@ -22,7 +22,10 @@
 #include <cmocka.h>
 #include <security/pam_appl.h>
 
+#include "rr_mfa.h"
 #include "rr_store.h"
+
+#include <liboath/oath.h>
 
 #ifndef RR_MODULE_PATH
 #error "RR_MODULE_PATH must be defined"
@@ -65,7 +68,7 @@ typedef struct {
 	char policy[96];
 	char store[96];
 	char lists[96];
-	char msgs[4096];
+	char msgs[32768];
 } fixture;
 
 static fixture F;
@@ -113,6 +116,7 @@ static void write_policy(const char *extra, const char *top)
 		 "version: 1\n"
 		 "issuer: Test Corp\n"
 		 "store: { backend: sqlite, path: %s }\n"
+		 "mfa: { key_file: %s/mfa.key }\n"
 		 "%s"
 		 "named_locations:\n"
 		 "  office: [10.0.0.0/8, \"2001:db8::/32\"]\n"
@@ -139,7 +143,8 @@ static void write_policy(const char *extra, const char *top)
 		 "      locations: { include: [any], exclude: [office] }\n"
 		 "    grant: { block: true }\n"
 		 "%s",
-		 F.store, top ? top : "", F.lists, F.lists, extra ? extra : "");
+		 F.store, F.dir, top ? top : "", F.lists, F.lists,
+		 extra ? extra : "");
 	write_file(F.policy, text, 0600);
 }
 
@@ -182,6 +187,7 @@ static int remove_tree(const char *dir)
 		"pam.d",
 		"store/risk.db-wal", "store/risk.db-shm", "store/risk.db",
 		"store", "policy.yaml", "anon.list", "bad.list", "passwd",
+		"mfa.key",
 		"group",
 	};
 	char path[192];
@@ -204,6 +210,46 @@ static int teardown(void **state)
 
 /* ---- driving libpam ---------------------------------------------------- */
 
+/* Scripted answers.  "@code" is the TOTP code for now (step offset
+ * F.code_offset) of the secret the module showed in its otpauth:// URI,
+ * or, when none was shown in this conversation, of the secret in the
+ * store (unsealed with the key file): codes are computed at test time. */
+static const char *F_answers[8];
+static size_t F_n_answers, F_next_answer;
+static int F_code_offset;
+static char F_last_code[16];
+
+static void answers(int offset, size_t n, ...)
+{
+	va_list ap;
+	size_t i;
+
+	va_start(ap, n);
+	for (i = 0; i < n && i < 8; i++)
+		F_answers[i] = va_arg(ap, const char *);
+	va_end(ap);
+	F_n_answers = i;
+	F_next_answer = 0;
+	F_code_offset = offset;
+}
+
+static char *code_now(void);
+
+static char *answer_for(const char *prompt)
+{
+	const char *a;
+
+	(void)prompt;
+	if (F_next_answer >= F_n_answers)
+		return NULL;
+	a = F_answers[F_next_answer++];
+	if (!strcmp(a, "@code"))
+		return code_now();
+	if (!strcmp(a, "@same"))
+		return strdup(F_last_code);
+	return strdup(a);
+}
+
 static int conv(int n, const struct pam_message **msg,
 		struct pam_response **resp, void *data)
 {
@@ -215,11 +261,18 @@ static int conv(int n, const struct pam_message **msg,
 		return PAM_BUF_ERR;
 	for (i = 0; i < n; i++) {
 		size_t used = strlen(F.msgs);
+		int style = msg[i]->msg_style;
 
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
-		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
-			free(r);
-			return PAM_CONV_ERR; /* no prompts expected yet */
+		if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
+			snprintf(F.msgs + used, sizeof(F.msgs) - used,
+				 "[%s] %s\n", style == PAM_PROMPT_ECHO_ON ?
+				 "ask" : "secret", msg[i]->msg);
+			r[i].resp = answer_for(msg[i]->msg);
+			if (!r[i].resp) {
+				free(r);
+				return PAM_CONV_ERR;
+			}
+			continue;
 		}
 		snprintf(F.msgs + used, sizeof(F.msgs) - used, "%s\n",
 			 msg[i]->msg);
@@ -262,6 +315,70 @@ static rr_store *open_store(void)
 
 	assert_int_equal(rr_store_open(F.store, &s), 0);
 	return s;
+}
+
+/* The secret in the last otpauth:// URI the module showed, if any. */
+static bool secret_from_uri(uint8_t *secret, size_t *len)
+{
+	const char *uri = NULL, *p = F.msgs, *sec;
+	char b32[128];
+	char *raw = NULL;
+	size_t n, rawlen = 0;
+
+	while ((p = strstr(p, "otpauth://totp/")) != NULL)
+		uri = p++;
+	if (!uri || !(sec = strstr(uri, "secret=")))
+		return false;
+	sec += 7;
+	n = strcspn(sec, "&\n");
+	assert_true(n < sizeof(b32));
+	memcpy(b32, sec, n);
+	b32[n] = '\0';
+	assert_int_equal(oath_base32_decode(b32, n, &raw, &rawlen), OATH_OK);
+	assert_true(rawlen <= RR_TOTP_SECRET_MAX);
+	memcpy(secret, raw, rawlen);
+	*len = rawlen;
+	free(raw);
+	return true;
+}
+
+static void secret_from_store(const char *user, uint8_t *secret, size_t *len,
+			      rr_totp_params *t)
+{
+	uint8_t key[RR_MFA_KEY_LEN];
+	char path[160];
+	rr_store_mfa m;
+	rr_store *s = open_store();
+
+	assert_int_equal(rr_store_mfa_get(s, user, time(NULL), 900, &m), 0);
+	rr_store_close(s);
+	assert_true(m.registered);
+	snprintf(path, sizeof(path), "%s/mfa.key", F.dir);
+	assert_int_equal(rr_mfa_key_load(path, false, key), 0);
+	assert_int_equal(rr_mfa_unseal(key, user, m.sealed, m.sealed_len,
+				       secret, RR_TOTP_SECRET_MAX, len), 0);
+	t->alg = (rr_totp_alg)m.alg;
+	t->digits = m.digits;
+	t->period = m.period;
+}
+
+static const char *F_user = "alice";
+
+static char *code_now(void)
+{
+	uint8_t secret[RR_TOTP_SECRET_MAX];
+	char code[RR_TOTP_CODE_MAX + 1];
+	rr_totp_params t;
+	size_t len = 0;
+
+	rr_totp_params_default(&t);
+	if (!secret_from_uri(secret, &len))
+		secret_from_store(F_user, secret, &len, &t);
+	assert_int_equal(rr_totp_code(secret, len, &t,
+				      time(NULL) / t.period + F_code_offset,
+				      code), 0);
+	snprintf(F_last_code, sizeof(F_last_code), "%s", code);
+	return strdup(code);
 }
 
 static void admin(rr_admin_action a, const char *user)
@@ -310,8 +427,11 @@ static void assert_matches(const char *text, const char *pattern)
 	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
 	r = regexec(&re, text, 0, NULL, 0);
 	regfree(&re);
-	if (r != 0)
-		fail_msg("\"%s\"\ndoes not match /%s/", text, pattern);
+	if (r != 0) {
+		/* the text can be long (QR codes): print it whole */
+		fprintf(stderr, "text:\n%s\n", text);
+		fail_msg("the text above does not match /%s/", pattern);
+	}
 }
 
 static void assert_logged(const char *pattern)
@@ -343,7 +463,7 @@ static void test_allow_records_and_logs(void **state)
 		      "decision=allow outcome=success user=\"alice\" "
 		      "service=\"rrtest\" rhost=\"10.1.2.3\" user_risk=none "
 		      "signin_risk=none detections=\"-\" applied=\"-\" "
-		      "report_only=\"-\" ref=[0-9A-F]{4}-[0-9A-F]{4}\n");
+		      "report_only=\"-\" mfa=- ref=[0-9A-F]{4}-[0-9A-F]{4}\n");
 }
 
 static void test_block_high_user_risk(void **state)
@@ -435,7 +555,9 @@ static void test_malicious_ip_blocked_outside_office(void **state)
 		      "signin_risk=high");
 }
 
-static void test_mfa_required_denies_until_available(void **state)
+/* Risky sign-in, policy requires MFA, no authenticator: blocked, and no
+ * registration is offered to someone who may only have the password. */
+static void test_mfa_required_unregistered_is_refused(void **state)
 {
 	pam_result r;
 	rr_store_signin si;
@@ -445,12 +567,309 @@ static void test_mfa_required_denies_until_available(void **state)
 	assert_int_equal(r.auth, PAM_AUTH_ERR);
 	si = last_signin("alice");
 	assert_int_equal(si.action, RR_ACTION_REQUIRE);
-	assert_string_equal(si.outcome, "denied");
+	assert_string_equal(si.outcome, "blocked");
+	assert_string_equal(si.mfa, "refused");
 	assert_string_equal(si.detections, "anonymizedIPAddress:medium");
-	assert_matches(F.msgs, "^Sign-in denied: this sign-in is at medium risk "
-		       "\\(anonymizing network\\), and policy requires "
-		       "multifactor authentication, which this host cannot "
-		       "offer yet\\. .*reference [0-9A-F-]{9}\\.\n$");
+	assert_matches(F.msgs, "^Sign-in blocked: this sign-in is at medium risk "
+		       "\\(anonymizing network\\) and no authenticator app is "
+		       "registered for your account; one cannot be registered "
+		       "during a risky sign-in\\. Contact your IT help desk "
+		       "and quote reference [0-9A-F-]{9}\\.\n$");
+}
+
+#define REG_ENABLED(days)                                                    \
+	"mfa_registration:\n"                                                \
+	"  state: enabled\n"                                                 \
+	"  grace_days: " #days "\n"                                          \
+	"  users: { include: [all], exclude: [root] }\n"                     \
+	"  groups: { exclude: [breakglass] }\n"
+
+static void set_grace_start(const char *user, int64_t start)
+{
+	rr_store *s = open_store();
+	int64_t got = 0;
+
+	assert_int_equal(rr_store_mfa_grace_reset(s, user, "tester",
+						  time(NULL)), 0);
+	assert_int_equal(rr_store_mfa_grace_begin(s, user, start, &got), 0);
+	assert_int_equal(got, start);
+	rr_store_close(s);
+}
+
+static rr_store_mfa mfa_of(const char *user)
+{
+	rr_store_mfa m;
+	rr_store *s = open_store();
+
+	assert_int_equal(rr_store_mfa_get(s, user, time(NULL), 900, &m), 0);
+	rr_store_close(s);
+	return m;
+}
+
+static void test_registration_offer_skip_in_grace(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	answers(0, 1, "n");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(F.msgs, "[ask] Multifactor authentication is "
+				    "required by Test Corp. You have 14 days "
+				    "left to set it up. Set up now? [y/N] \n");
+	assert_true(mfa_of("alice").grace_start > 0);
+	assert_string_equal(last_signin("alice").mfa, "skipped");
+	/* five days into the grace period */
+	set_grace_start("alice", time(NULL) - 5 * 86400);
+	answers(0, 1, "");
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_matches(F.msgs, "You have 9 days left to set it up\\.");
+	/* excluded users are never interrupted */
+	answers(0, 0);
+	assert_int_equal(login("rrtest", "carol", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_string_equal(F.msgs, "");
+}
+
+static void test_registration_forced_after_grace(void **state)
+{
+	pam_result r;
+	rr_store_mfa m;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	set_grace_start("alice", time(NULL) - 14 * 86400 - 1);
+	/* a wrong code first, then the right one */
+	answers(0, 2, "000000", "@code");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_matches(F.msgs, "^Set up multifactor authentication for Test "
+		       "Corp\\.\nScan this QR code with your authenticator "
+		       "app:\n");
+	assert_matches(F.msgs, "or enter this key by hand: ([A-Z2-7]{4} ){7}"
+		       "[A-Z2-7]{4}\n\\(SHA1, 6 digits, every 30 seconds\\)\n"
+		       "otpauth://totp/Test%20Corp:alice\\?secret=[A-Z2-7]{32}"
+		       "&issuer=Test%20Corp&algorithm=SHA1&digits=6&period=30"
+		       "\n");
+	assert_matches(F.msgs, "\\[secret\\] Enter the 6-digit code from your "
+		       "authenticator app to confirm: \nThat code is not "
+		       "right\\. Try again\\.\n\\[secret\\] Enter the 6-digit");
+	assert_matches(F.msgs, "Your authenticator app is registered\\.\n$");
+	assert_false(strstr(F.msgs, "Set up now?"));
+	m = mfa_of("alice");
+	assert_true(m.registered);
+	assert_int_equal(m.digits, 6);
+	assert_string_equal(last_signin("alice").mfa, "registered");
+	assert_logged("user \"alice\" registered an authenticator");
+	/* the secret is not in the log */
+	assert_null(strstr(g_log, "secret="));
+	/* three wrong codes: not registered, sign-in denied */
+	write_policy(NULL, REG_ENABLED(0));
+	answers(0, 3, "1", "2", "3");
+	r = login("rrtest", "bob", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_false(mfa_of("bob").registered);
+	assert_matches(F.msgs, "Sign-in denied: registering an authenticator "
+		       "app is required and was not completed\\.");
+}
+
+/* A policy requires MFA for every sign-in to this service; the sign-in is
+ * not risky: registration now, no skip, and it counts as the MFA. */
+static void test_registration_required_when_policy_requires_mfa(void **s)
+{
+	pam_result r;
+
+	(void)s;
+	write_policy("  - name: MFA for rrtest\n"
+		     "    services: { include: [rrtest] }\n"
+		     "    grant: { require: [mfa] }\n", REG_ENABLED(14));
+	answers(0, 1, "@code");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_false(strstr(F.msgs, "Set up now?"));
+	assert_string_equal(last_signin("alice").mfa, "registered");
+	/* next sign-in: a code is asked; the next step's code passes */
+	answers(1, 1, "@code");
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_string_equal(F.msgs, "[secret] Sign-in policy requires "
+				    "multifactor authentication for rrtest. "
+				    "Enter the code from your authenticator "
+				    "app: \n");
+	assert_string_equal(last_signin("alice").mfa, "passed");
+}
+
+/* Register alice through the forced registration (grace over). */
+static void register_alice(void)
+{
+	set_grace_start("alice", time(NULL) - 30 * 86400);
+	answers(0, 1, "@code");
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_true(mfa_of("alice").registered);
+}
+
+static void test_mfa_passes_and_remediates(void **state)
+{
+	rr_store_detection_filter df = { .user = "alice" };
+	rr_store_detection *dets = NULL;
+	rr_store_signin si;
+	rr_history h;
+	rr_store *s;
+	size_t n = 0;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice();
+	/* the registration used this step: the next one is accepted */
+	answers(1, 1, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_SUCCESS);
+	assert_string_equal(F.msgs, "[secret] Unusual sign-in from "
+				    "198.51.100.7: anonymizing network. Enter "
+				    "the code from your authenticator app: \n");
+	si = last_signin("alice");
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.mfa, "passed");
+	s = open_store();
+	assert_int_equal(rr_store_detections_list(s, &df, &dets, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dets[0].type, RR_EVENT_ANONYMIZED_IP);
+	assert_int_equal(dets[0].state, RR_STATE_REMEDIATED);
+	assert_int_equal(dets[0].detail, RR_DETAIL_USER_PASSED_MFA);
+	free(dets);
+	/* the network is now familiar */
+	assert_int_equal(rr_store_history(s, "alice", "198.51.100.0/24",
+					  time(NULL), 0, &h), 0);
+	assert_true(h.network_seen);
+	rr_store_close(s);
+	assert_logged("decision=require outcome=success user=\"alice\" .* "
+		      "mfa=passed ref=");
+}
+
+static void test_mfa_replay_refused(void **state)
+{
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice();
+	answers(1, 1, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_SUCCESS);
+	/* the same code again, then the registration's (older) step */
+	answers(0, 3, "@same", "@same", "@same");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.8", true).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "That code was already used\\. Wait for the "
+		       "next one\\.\n");
+	assert_matches(F.msgs, "Sign-in denied: the code from your "
+		       "authenticator app was not accepted\\. Contact your IT "
+		       "help desk and quote reference [0-9A-F-]{9}\\.\n$");
+	assert_string_equal(last_signin("alice").mfa, "failed");
+	assert_int_equal(mfa_of("alice").recent_failures, 3);
+}
+
+static void test_mfa_rate_limit_locks(void **state)
+{
+	rr_store_signin si;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice();
+	answers(0, 3, "111111", "222222", "333333");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	/* failures 4 and 5: locked on the fifth */
+	answers(0, 3, "444444", "555555", "666666");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	assert_int_equal(F_next_answer, 2);
+	si = last_signin("alice");
+	assert_string_equal(si.mfa, "locked");
+	assert_string_equal(si.detections, "anonymizedIPAddress:medium,"
+					   "repeatedMFAFailures:high");
+	assert_logged("user \"alice\": MFA locked after 5 wrong codes");
+	/* locked: even the right code is not asked for */
+	answers(1, 1, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	assert_int_equal(F_next_answer, 0);
+	assert_matches(F.msgs, "^Sign-in denied: multifactor authentication is "
+		       "locked after too many wrong codes\\. Try again in 15 "
+		       "minutes\\.");
+	/* an admin reset clears it; alice registers again */
+	{
+		rr_store *s = open_store();
+
+		assert_int_equal(rr_store_mfa_reset(s, "alice", "tester",
+						    time(NULL)), 0);
+		rr_store_close(s);
+	}
+	assert_false(mfa_of("alice").registered);
+	assert_int_equal(mfa_of("alice").recent_failures, 0);
+}
+
+/* After a reset the user is risky and unregistered: only a temporary
+ * access pass from the help desk lets them register again. */
+static void test_tap_allows_registration_during_risk(void **state)
+{
+	uint8_t hash[RR_TAP_HASH_LEN];
+	char pass[RR_TAP_LEN + 1];
+	rr_store *s;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	assert_int_equal(rr_tap_new(pass, hash), 0);
+	s = open_store();
+	assert_int_equal(rr_store_tap_issue(s, "alice", hash,
+					    time(NULL) + 3600, "tester",
+					    time(NULL)), 0);
+	rr_store_close(s);
+	/* a wrong pass: refused, nothing registered */
+	answers(0, 1, "AAAA-AAAA-AAAA-AAAA");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "^\\[secret\\] Enter the temporary access "
+		       "pass from your IT help desk: \nSign-in blocked: this "
+		       "sign-in is at medium risk \\(anonymizing network\\) "
+		       "and no authenticator app is registered");
+	assert_false(mfa_of("alice").registered);
+	/* the right pass, then the new authenticator's code */
+	answers(0, 2, pass, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_SUCCESS);
+	assert_true(mfa_of("alice").registered);
+	assert_string_equal(last_signin("alice").mfa, "registered");
+	/* single use */
+	s = open_store();
+	assert_int_equal(rr_store_mfa_reset(s, "alice", "tester", time(NULL)),
+			 0);
+	rr_store_close(s);
+	answers(0, 2, pass, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	assert_false(mfa_of("alice").registered);
+}
+
+static void test_account_only_cannot_ask_for_mfa(void **state)
+{
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice();
+	assert_int_equal(login("rrtest-account", "alice", "198.51.100.7",
+			       false).account, PAM_PERM_DENIED);
+	assert_matches(F.msgs, "^Sign-in denied: this sign-in is at medium "
+		       "risk \\(anonymizing network\\), and policy requires "
+		       "multifactor authentication, which this login method "
+		       "cannot ask for\\.");
+	/* and an unregistered user past the grace period is told to
+	 * register with a method that can ask */
+	set_grace_start("bob", time(NULL) - 30 * 86400);
+	assert_int_equal(login("rrtest-account", "bob", "10.1.2.3",
+			       false).account, PAM_PERM_DENIED);
+	assert_matches(F.msgs, "you must register an authenticator app");
 }
 
 static void test_report_only_never_enforced(void **state)
@@ -637,7 +1056,15 @@ int main(void)
 		T(test_account_only_enforces_block),
 		T(test_breakglass_group_excluded),
 		T(test_malicious_ip_blocked_outside_office),
-		T(test_mfa_required_denies_until_available),
+		T(test_mfa_required_unregistered_is_refused),
+		T(test_registration_offer_skip_in_grace),
+		T(test_registration_forced_after_grace),
+		T(test_registration_required_when_policy_requires_mfa),
+		T(test_mfa_passes_and_remediates),
+		T(test_mfa_replay_refused),
+		T(test_mfa_rate_limit_locks),
+		T(test_tap_allows_registration_during_risk),
+		T(test_account_only_cannot_ask_for_mfa),
 		T(test_report_only_never_enforced),
 		T(test_unfamiliar_network_after_learning),
 		T(test_authfail_then_brute_force),

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internal to the PAM module: the per-call context shared by the entry
+ * points (pam_riskremediate.c) and the MFA controls (mfa_flow.c).  Nothing
+ * outside pam_riskremediate/module includes this.
+ */
+#ifndef RR_MODULE_H
+#define RR_MODULE_H
+
+#include "rr_assess.h"
+#include "rr_policy.h"
+#include "rr_store.h"
+
+#include <security/pam_modules.h>
+
+#define DATA_AUTH_OK "pam_riskremediate_auth_ok"
+#define MSG_MAX 512
+
+typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
+typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT } rr_type;
+
+/* What the entry point ends with; to_pam() maps it per PAM type. */
+typedef enum {
+	END_ALLOW = 0,    /* decision allows the sign-in */
+	END_DENY,         /* decision or control denies it */
+	END_FAILURE,      /* authfail: the primary attempt failed */
+	END_ERROR,        /* anything that went wrong: fail closed */
+	END_ERROR_ALLOWED,/* ... unless the admin wrote on_error: allow */
+	END_NOMEM,
+	END_USER_UNKNOWN
+} rr_end;
+
+typedef struct {
+	pam_handle_t *pamh;
+	rr_type type;
+	rr_mode mode;
+	const char *policy_path;
+	const char *user; /* PAM_USER once read; owned by libpam */
+	bool debug;
+	bool silent;
+	rr_policy *policy;
+	rr_store *store;
+	rr_assessment a;
+	bool assessed;
+	char ref[RR_REF_LEN + 1];
+	int64_t now;
+	/* set by the controls */
+	const char *mfa_note;   /* the sign-in record's mfa column */
+	bool mfa_passed;        /* MFA passed in this sign-in */
+	bool denied_blocked;    /* a denial is a block (outcome "blocked") */
+	char deny_msg[MSG_MAX]; /* what the user is told, before the ref */
+} rr_ctx;
+
+/* A message to the user (nothing under PAM_SILENT). */
+void rr_say(rr_ctx *c, int style, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Ask; *answer is malloc'd (zero and free with rr_answer_free). */
+int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer);
+void rr_answer_free(char *answer);
+/* A detection in the user's words: "new location for this account". */
+const char *rr_event_words(rr_event e);
+/* "this sign-in is at medium risk (new location for this account)" or
+ * "your account is at high risk". */
+void rr_risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len);
+
+/*
+ * MFA controls for an assessed sign-in that is not blocked: the
+ * registration interrupt, then MFA when a policy requires it.  Returns 0
+ * when the sign-in may go on, 1 when it is denied (c->deny_msg says why),
+ * or a negative errno.
+ */
+int rr_mfa_controls(rr_ctx *c);
+
+#endif
