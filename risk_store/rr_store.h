@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 3
+#define RR_STORE_SCHEMA_VERSION 3 /* v4 if the new indexes need it */
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 
@@ -66,6 +66,11 @@ int rr_store_users_list(rr_store *s, const rr_store_user_filter *f,
  * last success. */
 int rr_store_history(rr_store *s, const char *user, const char *netkey,
 		     int64_t now, unsigned fail_window_s, rr_history *h);
+
+/* passwordSpray: distinct users with failed primary attempts from `rhost`
+ * in [now - window_s, now] (index on failures(rhost, time)). */
+int rr_store_spray_count(rr_store *s, const char *rhost, int64_t now,
+			 unsigned window_s, uint64_t *users);
 
 /* ---- sign-ins --------------------------------------------------------- */
 
@@ -161,6 +166,36 @@ typedef struct {
 
 int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
 			     rr_store_detection **rows, size_t *n);
+
+/* ---- user-risk detections (schema v4) --------------------------------- */
+
+/*
+ * Add a user-scope detection (e.g. leakedCredentials) at `now` and raise the
+ * user's risk to the highest level of their active detections (state
+ * atRisk).  An active detection of the same type is refreshed, not
+ * duplicated.  `source` may be NULL.
+ */
+int rr_store_user_detection_add(rr_store *s, const char *user, rr_event type,
+				rr_level level, const char *source, int64_t now);
+
+/*
+ * Aggregation: when the user has at least agg->signins sign-ins in
+ * [now - agg->window_s, now] whose sign-in risk is >= agg->min_level and
+ * whose detections are still atRisk (not remediated, dismissed or
+ * confirmed safe), raise user risk to the highest of those levels.
+ * Called by the module after recording a risky sign-in.  *raised (may be
+ * NULL) tells whether the user's risk changed.
+ */
+int rr_store_aggregate(rr_store *s, const char *user,
+		       const rr_aggregation *agg, int64_t now, bool *raised);
+
+/*
+ * riskctl confirm-safe --ref: the sign-in's detections become
+ * confirmedSafe / adminConfirmedSigninSafe, and the user's risk is
+ * recomputed from what stays active.  -ENOENT for an unknown ref.  Audited.
+ */
+int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
+			  int64_t now, char user_out[RR_USER_MAX + 1]);
 
 /* ---- admin actions (each writes the audit table in the same transaction)
  */

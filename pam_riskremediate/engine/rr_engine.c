@@ -400,3 +400,11 @@ bool rr_detect_brute_force(const rr_detection_cfg *cfg, const rr_history *h)
 		return false;
 	return h->recent_failures >= cfg->failures;
 }
+
+bool rr_detect_password_spray(const rr_detection_cfg *cfg,
+			      const rr_history *h)
+{
+	if (!cfg || !cfg->enabled || !h || cfg->spray_users == 0)
+		return false;
+	return h->spray_users >= cfg->spray_users;
+}

@@ -82,7 +82,28 @@ typedef struct {
 	/* anonymizedIPAddress / maliciousIPAddress: list files */
 	char **lists;
 	size_t n_lists;
+	/* ... and where `riskctl feeds update` downloads each from:
+	 * feeds[i] (NULL: none) refreshes lists[i]; n_lists entries */
+	char **feeds;
+	/* passwordSpray: distinct users failing from one source (window_s) */
+	unsigned spray_users;
+	/* leakedCredentials: k-anonymity range API and/or local hash file */
+	char *range_url;     /* e.g. https://api.pwnedpasswords.com/range/ */
+	char *ca_file;       /* CA bundle for range_url; NULL: system */
+	char *hash_file;     /* sorted "SHA1HEX[:count]" lines, offline */
+	unsigned timeout_ms; /* range request timeout (default 3000) */
+	unsigned cache_s;    /* range responses cached (default 86400) */
 } rr_detection_cfg;
+
+/* Unremediated risky sign-ins raise user risk: `signins` sign-ins with
+ * sign-in risk at least `min_level` within `window_s` make the user at risk
+ * at the highest of those levels. */
+typedef struct {
+	bool enabled;
+	unsigned signins;   /* default 3 */
+	rr_level min_level; /* default medium */
+	unsigned window_s;  /* default 7 days */
+} rr_aggregation;
 
 typedef struct {
 	rr_pstate state;
@@ -117,6 +138,7 @@ typedef struct {
 	rr_mfa_registration mfa_registration;
 	rr_mfa_cfg mfa;
 	rr_detection_cfg detections[RR_EVENT__COUNT];
+	rr_aggregation aggregation;
 	unsigned signin_retention_days;    /* default 30 */
 	unsigned detection_retention_days; /* default 90 */
 	unsigned low_risk_expiry_days;     /* default 180 */
@@ -262,6 +284,9 @@ typedef struct {
 	bool network_seen;         /* this source network succeeded before */
 	uint64_t recent_failures;  /* failed primary attempts in the bruteForce
 				      window since the last success */
+	uint64_t spray_users;      /* distinct users with failed attempts from
+				      this sign-in's source in the
+				      passwordSpray window */
 } rr_history;
 
 /* unfamiliarFeatures: network never seen, after the learning period
@@ -270,5 +295,9 @@ bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
 			  const rr_history *h, int64_t now);
 /* bruteForce: at least cfg->failures failed attempts in the window. */
 bool rr_detect_brute_force(const rr_detection_cfg *cfg, const rr_history *h);
+/* passwordSpray: the source failed against at least cfg->spray_users
+ * distinct users in the window. */
+bool rr_detect_password_spray(const rr_detection_cfg *cfg,
+			      const rr_history *h);
 
 #endif
