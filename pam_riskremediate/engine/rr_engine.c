@@ -112,6 +112,20 @@ void rr_policy_init_defaults(rr_policy *p)
 	p->mfa.tap_ttl_s = 3600;
 	p->mfa.key_file = strdup("/etc/security/riskremediate.key");
 	detection_defaults(p->detections);
+	/* passwordSpray: on, like bruteForce; leakedCredentials: off until
+	 * the policy names a range_url or hash_file. */
+	p->detections[RR_EVENT_PASSWORD_SPRAY].enabled = true;
+	p->detections[RR_EVENT_PASSWORD_SPRAY].level = RR_LEVEL_MEDIUM;
+	p->detections[RR_EVENT_PASSWORD_SPRAY].spray_users = 10;
+	p->detections[RR_EVENT_PASSWORD_SPRAY].window_s = 3600;
+	p->detections[RR_EVENT_LEAKED_CREDENTIALS].enabled = false;
+	p->detections[RR_EVENT_LEAKED_CREDENTIALS].level = RR_LEVEL_HIGH;
+	p->detections[RR_EVENT_LEAKED_CREDENTIALS].timeout_ms = 3000;
+	p->detections[RR_EVENT_LEAKED_CREDENTIALS].cache_s = 86400;
+	p->aggregation.enabled = true;
+	p->aggregation.signins = 3;
+	p->aggregation.min_level = RR_LEVEL_MEDIUM;
+	p->aggregation.window_s = 7 * 86400;
 	p->signin_retention_days = 30;
 	p->detection_retention_days = 90;
 	p->low_risk_expiry_days = 180;

@@ -43,15 +43,26 @@ static void ca_policy_clear(rr_ca_policy *cp)
 	free(cp->loc_exclude);
 }
 
-static void lists_clear(rr_detection_cfg *d)
+static void detection_clear(rr_detection_cfg *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n_lists; i++)
+	for (i = 0; i < d->n_lists; i++) {
 		free(d->lists[i]);
+		if (d->feeds)
+			free(d->feeds[i]);
+	}
 	free(d->lists);
+	free(d->feeds);
 	d->lists = NULL;
+	d->feeds = NULL;
 	d->n_lists = 0;
+	free(d->range_url);
+	free(d->ca_file);
+	free(d->hash_file);
+	d->range_url = NULL;
+	d->ca_file = NULL;
+	d->hash_file = NULL;
 }
 
 void rr_policy_free(rr_policy *p)
@@ -71,7 +82,7 @@ void rr_policy_free(rr_policy *p)
 	rr_assign_clear(&p->mfa_registration.users);
 	rr_assign_clear(&p->mfa_registration.groups);
 	for (i = 0; i < RR_EVENT__COUNT; i++)
-		lists_clear(&p->detections[i]);
+		detection_clear(&p->detections[i]);
 	for (i = 0; i < p->n_policies; i++)
 		ca_policy_clear(&p->policies[i]);
 	free(p->policies);

@@ -24,6 +24,7 @@ struct rr_pctx {
 	unsigned char *visited; /* per node index: guards against aliases */
 	size_t n_nodes;
 	yaml_node_t *policies; /* deferred until named_locations is known */
+	yaml_node_t *key; /* rr_pctx_walk: the key of the value handled */
 };
 
 /* A value handler: 0, or a negative errno that aborts the parse (-ENOMEM).
@@ -98,6 +99,11 @@ bool rr_pctx_uint(struct rr_pctx *c, const yaml_node_t *n, const char *what,
 bool rr_pctx_duration(struct rr_pctx *c, const yaml_node_t *n,
 		      const char *what, unsigned min, unsigned max,
 		      unsigned *out);
+/* The same in milliseconds: also accepts the unit ms ("100ms"); a plain
+ * number is still seconds.  min and max are in milliseconds. */
+bool rr_pctx_duration_ms(struct rr_pctx *c, const yaml_node_t *n,
+			 const char *what, unsigned min, unsigned max,
+			 unsigned *out);
 
 struct rr_word {
 	const char *name;

@@ -13,10 +13,20 @@
 #define ISSUER_MAX 64
 #define LOCATION_NAME_MAX 64
 #define PATH_MAX_LEN 4096
+#define URL_MAX_LEN 512
 #define MAX_DAYS 365
 #define MAX_RETENTION_DAYS 3650
 #define MAX_COUNT 100000
 #define MAX_WINDOW (7 * 86400)
+/* passwordSpray, leakedCredentials, aggregation */
+#define SPRAY_USERS_MIN 2
+#define SPRAY_WINDOW_MIN 60
+#define LEAK_TIMEOUT_MIN_MS 100
+#define LEAK_TIMEOUT_MAX_MS 30000
+#define LEAK_CACHE_MAX (30 * 86400)
+#define AGG_SIGNINS_MAX 1000
+#define AGG_WINDOW_MIN 3600
+#define AGG_WINDOW_MAX (365 * 86400)
 /* mfa: (RFC 6238 settings, rate limit, temporary access passes) */
 #define TOTP_PERIOD_MIN 15
 #define TOTP_PERIOD_MAX 300
@@ -124,6 +134,103 @@ static bool url_ok(const char *s)
 	else
 		return false;
 	return label_ok(rest, PATH_MAX_LEN) && !strchr(rest, ' ');
+}
+
+/* Hosts that may be reached over plain http://: the loopback. */
+static bool loopback_host(const char *h, size_t len)
+{
+	static const char *const names[] = { "127.0.0.1", "localhost",
+					     "[::1]" };
+	size_t i;
+
+	for (i = 0; i < RR_N(names); i++)
+		if (len == strlen(names[i]) && !strncmp(h, names[i], len))
+			return true;
+	return false;
+}
+
+/* ":digits" (1..65535) or nothing. */
+static bool port_ok(const char *p, size_t len)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!len)
+		return true;
+	if (p[0] != ':' || len < 2 || len > 6)
+		return false;
+	for (i = 1; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/*
+ * A download URL: https://host[:port]/path, or http:// to a loopback host
+ * (127.0.0.1, localhost, [::1]) for tests and local mirrors.  Printable
+ * ASCII, at most URL_MAX_LEN bytes, no user information.  `dir`: the path
+ * must end with '/' and take no query or fragment (something is appended
+ * to it).  Reports its own error.
+ */
+static bool download_url(struct rr_pctx *c, const yaml_node_t *n,
+			 const char *what, const char *s, bool dir)
+{
+	const char *rest, *slash, *hend;
+	char q[RR_QUOTE_MAX];
+	bool http = false;
+	size_t alen, i;
+
+	if (!strncmp(s, "https://", 8)) {
+		rest = s + 8;
+	} else if (!strncmp(s, "http://", 7)) {
+		rest = s + 7;
+		http = true;
+	} else {
+		goto bad;
+	}
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
+			goto bad;
+	if (i > URL_MAX_LEN)
+		goto bad;
+	slash = strchr(rest, '/');
+	alen = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (!alen || memchr(rest, '@', alen))
+		goto bad;
+	if (rest[0] == '[') {
+		hend = memchr(rest, ']', alen);
+		if (!hend || hend == rest + 1)
+			goto bad;
+		hend++;
+	} else {
+		hend = memchr(rest, ':', alen);
+		if (!hend)
+			hend = rest + alen;
+		if (hend == rest)
+			goto bad;
+	}
+	if (!port_ok(hend, alen - (size_t)(hend - rest)))
+		goto bad;
+	if (http && !loopback_host(rest, (size_t)(hend - rest))) {
+		rr_pctx_err(c, n, "%s \"%s\" must use https:// (http:// is "
+			    "only allowed for 127.0.0.1, localhost or [::1])",
+			    what, rr_pctx_quote(s, q, sizeof(q)));
+		return false;
+	}
+	if (dir && (!slash || s[strlen(s) - 1] != '/' ||
+		    strpbrk(slash, "?#"))) {
+		rr_pctx_err(c, n, "%s \"%s\" must end with '/' (the hash "
+			    "prefix is appended to it)", what,
+			    rr_pctx_quote(s, q, sizeof(q)));
+		return false;
+	}
+	return true;
+bad:
+	rr_pctx_err(c, n, "invalid %s \"%s\" (expected an https:// URL)",
+		    what, rr_pctx_quote(s, q, sizeof(q)));
+	return false;
 }
 
 /* A copy of a checked string into *dst, replacing what was there. */
@@ -667,15 +774,63 @@ static int det_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	return 0;
 }
 
+/* A list entry written as a mapping: { file: /path, url: https://... }. */
+struct list_entry {
+	char *file;
+	char *url;
+};
+
+static int lentry_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct list_entry *e = obj;
+
+	return path_value(c, val, "file", &e->file);
+}
+
+static int lentry_url(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct list_entry *e = obj;
+	const char *s = rr_pctx_str(c, val, "url");
+
+	if (!s || !download_url(c, val, "url", s, false))
+		return 0;
+	return set_str(&e->url, s);
+}
+
+/* Index 0 (file) is required. */
+static const struct rr_key list_entry_keys[] = {
+	KEY("file", lentry_file),
+	KEY("url", lentry_url),
+};
+static const struct rr_schema list_entry_schema = RR_SCHEMA(list_entry_keys);
+
 static int list_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
 {
 	rr_detection_cfg *d = obj;
+	struct list_entry e = { 0 };
+	unsigned seen;
 	int r;
 
-	r = path_value(c, item, "a list file", &d->lists[d->n_lists]);
-	if (r == 0 && d->lists[d->n_lists])
-		d->n_lists++;
-	return r;
+	if (item->type != YAML_MAPPING_NODE) {
+		r = path_value(c, item, "a list file", &d->lists[d->n_lists]);
+		if (r == 0 && d->lists[d->n_lists])
+			d->n_lists++;
+		return r;
+	}
+	r = rr_pctx_walk(c, item, "a list entry", &list_entry_schema, &e,
+			 &seen);
+	if (r == 0)
+		rr_pctx_require(c, item, "a list entry", &list_entry_schema,
+				seen, 0);
+	if (r < 0 || !e.file) {
+		free(e.file);
+		free(e.url);
+		return r;
+	}
+	d->lists[d->n_lists] = e.file;
+	d->feeds[d->n_lists] = e.url;
+	d->n_lists++;
+	return 0;
 }
 
 static int det_lists(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -683,16 +838,86 @@ static int det_lists(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	rr_detection_cfg *d = obj;
 	size_t n;
 
-	while (d->n_lists)
-		free(d->lists[--d->n_lists]);
+	while (d->n_lists) {
+		d->n_lists--;
+		free(d->lists[d->n_lists]);
+		if (d->feeds)
+			free(d->feeds[d->n_lists]);
+	}
 	free(d->lists);
+	free(d->feeds);
 	d->lists = NULL;
+	d->feeds = NULL;
 	if (!rr_pctx_seq_len(c, val, "lists", RR_POLICY_MAX_LIST, &n) || !n)
 		return 0;
 	d->lists = calloc(n, sizeof(*d->lists));
-	if (!d->lists)
+	d->feeds = calloc(n, sizeof(*d->feeds));
+	if (!d->lists || !d->feeds)
 		return -ENOMEM;
 	return rr_pctx_seq_each(c, val, list_item, d);
+}
+
+/* ---- passwordSpray ---- */
+
+static int det_spray_users(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_uint(c, val, "users", SPRAY_USERS_MIN, MAX_COUNT,
+		     &d->spray_users);
+	return 0;
+}
+
+static int det_spray_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_duration(c, val, "window", SPRAY_WINDOW_MIN, MAX_WINDOW,
+			 &d->window_s);
+	return 0;
+}
+
+/* ---- leakedCredentials ---- */
+
+static int det_range_url(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+	const char *s = rr_pctx_str(c, val, "range_url");
+
+	if (!s || !download_url(c, val, "range_url", s, true))
+		return 0;
+	return set_str(&d->range_url, s);
+}
+
+static int det_ca_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	return path_value(c, val, "ca_file", &d->ca_file);
+}
+
+static int det_hash_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	return path_value(c, val, "hash_file", &d->hash_file);
+}
+
+static int det_timeout(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_duration_ms(c, val, "timeout", LEAK_TIMEOUT_MIN_MS,
+			    LEAK_TIMEOUT_MAX_MS, &d->timeout_ms);
+	return 0;
+}
+
+static int det_cache(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = obj;
+
+	rr_pctx_duration(c, val, "cache", 0, LEAK_CACHE_MAX, &d->cache_s);
+	return 0;
 }
 
 static const struct rr_key unfamiliar_keys[] = {
@@ -718,15 +943,45 @@ static const struct rr_key brute_keys[] = {
 };
 static const struct rr_schema brute_schema = RR_SCHEMA(brute_keys);
 
-/* A detection's map being present turns it on unless it says enabled: false. */
+static const struct rr_key spray_keys[] = {
+	KEY("enabled", det_enabled),
+	KEY("level", det_level),
+	KEY("users", det_spray_users),
+	KEY("window", det_spray_window),
+};
+static const struct rr_schema spray_schema = RR_SCHEMA(spray_keys);
+
+/* Indexes in leaked_keys, for det_leaked's checks. */
+enum { LEAKED_RANGE_URL = 2, LEAKED_CA_FILE = 3, LEAKED_HASH_FILE = 4 };
+
+static const struct rr_key leaked_keys[] = {
+	KEY("enabled", det_enabled),
+	KEY("level", det_level),
+	KEY("range_url", det_range_url),
+	KEY("ca_file", det_ca_file),
+	KEY("hash_file", det_hash_file),
+	KEY("timeout", det_timeout),
+	KEY("cache", det_cache),
+};
+static const struct rr_schema leaked_schema = RR_SCHEMA(leaked_keys);
+
+/* A detection's map being present turns it on unless it says enabled: false.
+ * *seen: the keys present (rr_pctx_walk). */
+static int det_walk_seen(struct rr_pctx *c, yaml_node_t *val, rr_event ev,
+			 const struct rr_schema *s, unsigned *seen)
+{
+	rr_detection_cfg *d = &c->p->detections[ev];
+
+	d->enabled = true;
+	return rr_pctx_walk(c, val, rr_event_name(ev), s, d, seen);
+}
+
 static int det_walk(struct rr_pctx *c, yaml_node_t *val, rr_event ev,
 		    const struct rr_schema *s)
 {
-	rr_detection_cfg *d = &c->p->detections[ev];
 	unsigned seen;
 
-	d->enabled = true;
-	return rr_pctx_walk(c, val, rr_event_name(ev), s, d, &seen);
+	return det_walk_seen(c, val, ev, s, &seen);
 }
 
 static int det_unfamiliar(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -754,11 +1009,43 @@ static int det_brute(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	return det_walk(c, val, RR_EVENT_BRUTE_FORCE, &brute_schema);
 }
 
+static int det_spray(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	(void)obj;
+	return det_walk(c, val, RR_EVENT_PASSWORD_SPRAY, &spray_schema);
+}
+
+/* Enabled, it needs somewhere to look: range_url or hash_file.  Keys given
+ * with a bad value were reported already and count as present. */
+static int det_leaked(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_detection_cfg *d = &c->p->detections[RR_EVENT_LEAKED_CREDENTIALS];
+	yaml_node_t *key = c->key;
+	unsigned seen;
+	int r;
+
+	(void)obj;
+	r = det_walk_seen(c, val, RR_EVENT_LEAKED_CREDENTIALS, &leaked_schema,
+			  &seen);
+	if (r < 0 || seen == ~0u)
+		return r;
+	if (d->enabled && !(seen & (1u << LEAKED_RANGE_URL)) &&
+	    !(seen & (1u << LEAKED_HASH_FILE)))
+		rr_pctx_err(c, key ? key : val, "leakedCredentials needs "
+			    "range_url or hash_file (or enabled: false)");
+	if ((seen & (1u << LEAKED_CA_FILE)) &&
+	    !(seen & (1u << LEAKED_RANGE_URL)))
+		rr_pctx_err(c, val, "ca_file is only used with range_url");
+	return 0;
+}
+
 static const struct rr_key detections_keys[] = {
 	KEY("unfamiliarFeatures", det_unfamiliar),
 	KEY("anonymizedIPAddress", det_anonymized),
 	KEY("maliciousIPAddress", det_malicious),
+	KEY("passwordSpray", det_spray),
 	KEY("bruteForce", det_brute),
+	KEY("leakedCredentials", det_leaked),
 };
 static const struct rr_schema detections_schema = RR_SCHEMA(detections_keys);
 
@@ -1076,6 +1363,53 @@ static const struct rr_key mfa_cfg_keys[] = {
 };
 static const struct rr_schema mfa_cfg_schema = RR_SCHEMA(mfa_cfg_keys);
 
+/* ---- aggregation --------------------------------------------------------- */
+
+static int agg_enabled(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_aggregation *a = obj;
+
+	rr_pctx_bool(c, val, &a->enabled);
+	return 0;
+}
+
+static int agg_signins(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_aggregation *a = obj;
+
+	rr_pctx_uint(c, val, "signins", 1, AGG_SIGNINS_MAX, &a->signins);
+	return 0;
+}
+
+static int agg_min_level(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_aggregation *a = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "min_level", level_words,
+			 RR_N(level_words), &v))
+		a->min_level = (rr_level)v;
+	return 0;
+}
+
+static int agg_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_aggregation *a = obj;
+
+	rr_pctx_duration(c, val, "window", AGG_WINDOW_MIN, AGG_WINDOW_MAX,
+			 &a->window_s);
+	return 0;
+}
+
+static const struct rr_key aggregation_keys[] = {
+	KEY("enabled", agg_enabled),
+	KEY("signins", agg_signins),
+	KEY("min_level", agg_min_level),
+	KEY("window", agg_window),
+};
+static const struct rr_schema aggregation_schema =
+	RR_SCHEMA(aggregation_keys);
+
 /* ---- top level ----------------------------------------------------------- */
 
 static int top_version(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1144,6 +1478,15 @@ static int top_detections(struct rr_pctx *c, yaml_node_t *val, void *obj)
 			    &seen);
 }
 
+static int top_aggregation(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_policy *p = obj;
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "aggregation", &aggregation_schema,
+			    &p->aggregation, &seen);
+}
+
 static int top_retention(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	unsigned seen;
@@ -1170,6 +1513,7 @@ static const struct rr_key root_keys[] = {
 	KEY("mfa_registration", top_mfa_registration),
 	KEY("mfa", top_mfa),
 	KEY("detections", top_detections),
+	KEY("aggregation", top_aggregation),
 	KEY("retention", top_retention),
 	KEY("policies", top_policies),
 };

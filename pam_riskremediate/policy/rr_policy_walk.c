@@ -223,6 +223,7 @@ static int walk_pair(struct rr_pctx *c, yaml_node_t *key, yaml_node_t *val,
 		if (strcmp(name, w->s->keys[i].name))
 			continue;
 		w->seen |= 1u << i;
+		c->key = key;
 		return w->s->keys[i].fn(c, val, w->obj);
 	}
 	unknown_key(c, key, w->what, w->s);
@@ -385,17 +386,49 @@ bool rr_pctx_uint(struct rr_pctx *c, const yaml_node_t *n, const char *what,
 	return true;
 }
 
-static unsigned long unit_seconds(char u)
+static unsigned long unit_ms(char u)
 {
 	if (u == 's')
-		return 1;
+		return 1000;
 	if (u == 'm')
-		return 60;
+		return 60000;
 	if (u == 'h')
-		return 3600;
+		return 3600000;
 	if (u == 'd')
-		return 86400;
+		return 86400000;
 	return 0;
+}
+
+/* "N" (seconds) or N with a unit s, m, h, d, and ms when `ms` is set.
+ * *mult is the unit in milliseconds.  0, -EINVAL or -ERANGE. */
+static int parse_duration(const char *s, bool ms, unsigned long *v,
+			  unsigned long *mult)
+{
+	size_t len;
+
+	if (!s)
+		return -EINVAL;
+	len = strlen(s);
+	*mult = 1000;
+	if (ms && len > 2 && !strcmp(s + len - 2, "ms")) {
+		*mult = 1;
+		len -= 2;
+	} else if (len > 1 && unit_ms(s[len - 1])) {
+		*mult = unit_ms(s[len - 1]);
+		len--;
+	}
+	return parse_digits(s, len, v);
+}
+
+static void duration_invalid(struct rr_pctx *c, const yaml_node_t *n,
+			     const char *s, const char *what, bool ms)
+{
+	char q[RR_QUOTE_MAX];
+
+	rr_pctx_err(c, n, "invalid duration \"%s\" for %s (expected "
+		    "seconds, or a number with %ss, m, h or d)",
+		    s ? rr_pctx_quote(s, q, sizeof(q)) : "", what,
+		    ms ? "ms, " : "");
 }
 
 bool rr_pctx_duration(struct rr_pctx *c, const yaml_node_t *n,
@@ -403,26 +436,38 @@ bool rr_pctx_duration(struct rr_pctx *c, const yaml_node_t *n,
 		      unsigned *out)
 {
 	const char *s = plain(n);
-	unsigned long v = 0, mult = 1;
-	size_t len = s ? strlen(s) : 0;
-	char q[RR_QUOTE_MAX];
-	int r = -EINVAL;
+	unsigned long v = 0, mult;
+	int r = parse_duration(s, false, &v, &mult);
 
-	if (len > 1 && unit_seconds(s[len - 1])) {
-		mult = unit_seconds(s[len - 1]);
-		len--;
-	}
-	if (s)
-		r = parse_digits(s, len, &v);
+	mult /= 1000;
 	if (r == -EINVAL) {
-		rr_pctx_err(c, n, "invalid duration \"%s\" for %s (expected "
-			    "seconds, or a number with s, m, h or d)",
-			    s ? rr_pctx_quote(s, q, sizeof(q)) : "", what);
+		duration_invalid(c, n, s, what, false);
 		return false;
 	}
 	if (r < 0 || v > max / mult || v * mult < min) {
 		rr_pctx_err(c, n, "%s must be between %us and %us", what, min,
 			    max);
+		return false;
+	}
+	*out = (unsigned)(v * mult);
+	return true;
+}
+
+bool rr_pctx_duration_ms(struct rr_pctx *c, const yaml_node_t *n,
+			 const char *what, unsigned min, unsigned max,
+			 unsigned *out)
+{
+	const char *s = plain(n);
+	unsigned long v = 0, mult;
+	int r = parse_duration(s, true, &v, &mult);
+
+	if (r == -EINVAL) {
+		duration_invalid(c, n, s, what, true);
+		return false;
+	}
+	if (r < 0 || v > max / mult || v * mult < min) {
+		rr_pctx_err(c, n, "%s must be between %ums and %ums", what,
+			    min, max);
 		return false;
 	}
 	*out = (unsigned)(v * mult);

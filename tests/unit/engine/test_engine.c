@@ -987,7 +987,13 @@ static void test_defaults(void **state)
 	check_det(&d[RR_EVENT_BRUTE_FORCE], true, RR_LEVEL_HIGH);
 	assert_int_equal(d[RR_EVENT_BRUTE_FORCE].failures, 10);
 	assert_int_equal(d[RR_EVENT_BRUTE_FORCE].window_s, 600);
-	check_det(&d[RR_EVENT_PASSWORD_SPRAY], false, RR_LEVEL_HIGH);
+	check_det(&d[RR_EVENT_PASSWORD_SPRAY], true, RR_LEVEL_MEDIUM);
+	assert_int_equal(d[RR_EVENT_PASSWORD_SPRAY].spray_users, 10);
+	assert_int_equal(d[RR_EVENT_PASSWORD_SPRAY].window_s, 3600);
+	assert_true(p.aggregation.enabled);
+	assert_int_equal(p.aggregation.signins, 3);
+	assert_int_equal(p.aggregation.min_level, RR_LEVEL_MEDIUM);
+	assert_int_equal(p.aggregation.window_s, 7 * 86400);
 	check_det(&d[RR_EVENT_LEAKED_CREDENTIALS], false, RR_LEVEL_HIGH);
 	check_det(&d[RR_EVENT_ADMIN_CONFIRMED_COMPROMISED], false,
 		  RR_LEVEL_HIGH);

@@ -526,6 +526,36 @@ static void test_locations_after_policies(void **state)
 	rr_policy_free(p);
 }
 
+/* passwordSpray on like bruteForce; leakedCredentials off until it has a
+ * source; aggregation on. */
+static void check_risk_defaults(const rr_policy *p)
+{
+	const rr_detection_cfg *ps = &p->detections[RR_EVENT_PASSWORD_SPRAY];
+	const rr_detection_cfg *lc =
+		&p->detections[RR_EVENT_LEAKED_CREDENTIALS];
+	size_t i;
+
+	assert_true(ps->enabled);
+	assert_int_equal(ps->level, RR_LEVEL_MEDIUM);
+	assert_int_equal(ps->spray_users, 10);
+	assert_int_equal(ps->window_s, 3600);
+	assert_false(lc->enabled);
+	assert_int_equal(lc->level, RR_LEVEL_HIGH);
+	assert_null(lc->range_url);
+	assert_null(lc->ca_file);
+	assert_null(lc->hash_file);
+	assert_int_equal(lc->timeout_ms, 3000);
+	assert_int_equal(lc->cache_s, 86400);
+	for (i = 0; i < RR_EVENT__COUNT; i++) {
+		assert_null(p->detections[i].lists);
+		assert_null(p->detections[i].feeds);
+	}
+	assert_true(p->aggregation.enabled);
+	assert_int_equal(p->aggregation.signins, 3);
+	assert_int_equal(p->aggregation.min_level, RR_LEVEL_MEDIUM);
+	assert_int_equal(p->aggregation.window_s, 7 * 86400);
+}
+
 static void test_defaults(void **state)
 {
 	rr_policy *p = parse_ok("version: 1\n");
@@ -551,6 +581,8 @@ static void test_defaults(void **state)
 	assert_null(p->policies);
 	check_mfa_defaults(&p->mfa);
 	check_mfa_defaults(&d.mfa);
+	check_risk_defaults(p);
+	check_risk_defaults(&d);
 	free(d.issuer);
 	free(d.store_path);
 	free(d.mfa.key_file);
@@ -579,6 +611,211 @@ static void test_detection_enabled(void **state)
 	assert_int_equal(p->detections[RR_EVENT_BRUTE_FORCE].window_s, 3600);
 	assert_true(p->detections[RR_EVENT_ANONYMIZED_IP].enabled);
 	rr_policy_free(p);
+}
+
+static void check_risk_lists(const rr_detection_cfg *d)
+{
+	const rr_detection_cfg *an = &d[RR_EVENT_ANONYMIZED_IP];
+	const rr_detection_cfg *mal = &d[RR_EVENT_MALICIOUS_IP];
+
+	assert_true(an->enabled);
+	assert_int_equal(an->level, RR_LEVEL_LOW);
+	assert_int_equal(an->n_lists, 3);
+	assert_non_null(an->feeds);
+	assert_string_equal(an->lists[0],
+			    "/etc/riskremediate/anonymizers.list");
+	assert_null(an->feeds[0]);
+	assert_string_equal(an->lists[1], "/etc/riskremediate/tor-exits.list");
+	assert_string_equal(an->feeds[1],
+			    "https://check.torproject.org/torbulkexitlist");
+	assert_string_equal(an->lists[2],
+			    "/var/lib/riskremediate/proxies.list");
+	assert_null(an->feeds[2]);
+	assert_true(mal->enabled);
+	assert_int_equal(mal->level, RR_LEVEL_HIGH);
+	assert_int_equal(mal->n_lists, 2);
+	assert_string_equal(mal->lists[0], "/etc/riskremediate/malicious.list");
+	assert_string_equal(mal->feeds[0], "http://127.0.0.1:8080/bad.txt");
+	assert_string_equal(mal->lists[1], "/etc/riskremediate/local.list");
+	assert_string_equal(mal->feeds[1], "http://[::1]/x?y=1");
+}
+
+/* Every key of issue 5: passwordSpray, leakedCredentials, list feeds and
+ * aggregation. */
+static void test_risk_detection_fields(void **state)
+{
+	rr_policy *p = parse_source_file(
+		"tests/data/policy/valid/risk-detections.yaml");
+	const rr_detection_cfg *ps = &p->detections[RR_EVENT_PASSWORD_SPRAY];
+	const rr_detection_cfg *lc =
+		&p->detections[RR_EVENT_LEAKED_CREDENTIALS];
+
+	(void)state;
+	check_risk_lists(p->detections);
+	assert_true(ps->enabled);
+	assert_int_equal(ps->level, RR_LEVEL_HIGH);
+	assert_int_equal(ps->spray_users, 25);
+	assert_int_equal(ps->window_s, 1800);
+	assert_true(lc->enabled);
+	assert_int_equal(lc->level, RR_LEVEL_MEDIUM);
+	assert_string_equal(lc->range_url,
+			    "https://api.pwnedpasswords.com/range/");
+	assert_string_equal(lc->ca_file, "/etc/ssl/certs/ca-certificates.crt");
+	assert_string_equal(lc->hash_file,
+			    "/var/lib/riskremediate/pwned-sha1.txt");
+	assert_int_equal(lc->timeout_ms, 250);
+	assert_int_equal(lc->cache_s, 12 * 3600);
+	assert_true(p->aggregation.enabled);
+	assert_int_equal(p->aggregation.signins, 5);
+	assert_int_equal(p->aggregation.min_level, RR_LEVEL_HIGH);
+	assert_int_equal(p->aggregation.window_s, 30 * 86400);
+	/* bruteForce and the others keep their defaults */
+	assert_true(p->detections[RR_EVENT_BRUTE_FORCE].enabled);
+	assert_int_equal(p->detections[RR_EVENT_BRUTE_FORCE].window_s, 600);
+	rr_policy_free(p);
+
+	p = parse_source_file("tests/data/policy/valid/leaked-local.yaml");
+	lc = &p->detections[RR_EVENT_LEAKED_CREDENTIALS];
+	ps = &p->detections[RR_EVENT_PASSWORD_SPRAY];
+	assert_true(lc->enabled);
+	assert_int_equal(lc->level, RR_LEVEL_HIGH);
+	assert_null(lc->range_url);
+	assert_null(lc->ca_file);
+	assert_string_equal(lc->hash_file, "/var/lib/riskremediate/pwned.txt");
+	assert_int_equal(lc->timeout_ms, 3000);
+	assert_int_equal(lc->cache_s, 86400);
+	assert_true(ps->enabled);
+	assert_int_equal(ps->level, RR_LEVEL_MEDIUM);
+	assert_int_equal(ps->spray_users, 2);
+	assert_int_equal(ps->window_s, 7 * 86400);
+	assert_false(p->aggregation.enabled);
+	assert_int_equal(p->aggregation.signins, 3);
+	assert_int_equal(p->aggregation.min_level, RR_LEVEL_MEDIUM);
+	assert_int_equal(p->aggregation.window_s, 7 * 86400);
+	rr_policy_free(p);
+}
+
+/* A disabled leakedCredentials needs no source; a later lists: replaces
+ * an earlier one's feeds too (no leak, checked under valgrind). */
+static void test_risk_detection_enabled(void **state)
+{
+	rr_policy *p = parse_ok("version: 1\n"
+				"detections:\n"
+				"  leakedCredentials: { enabled: false }\n"
+				"  passwordSpray: { enabled: false }\n"
+				"aggregation: { signins: 1 }\n");
+
+	(void)state;
+	assert_false(p->detections[RR_EVENT_LEAKED_CREDENTIALS].enabled);
+	assert_false(p->detections[RR_EVENT_PASSWORD_SPRAY].enabled);
+	assert_int_equal(p->detections[RR_EVENT_PASSWORD_SPRAY].spray_users,
+			 10);
+	assert_true(p->aggregation.enabled);
+	assert_int_equal(p->aggregation.signins, 1);
+	rr_policy_free(p);
+	p = parse_ok("version: 1\n"
+		     "detections:\n"
+		     "  leakedCredentials:\n"
+		     "    range_url: https://localhost:8443/range/\n"
+		     "    cache: 0\n"
+		     "    timeout: 30\n"
+		     "  maliciousIPAddress: { lists: [] }\n");
+	assert_true(p->detections[RR_EVENT_LEAKED_CREDENTIALS].enabled);
+	assert_int_equal(p->detections[RR_EVENT_LEAKED_CREDENTIALS].cache_s,
+			 0);
+	assert_int_equal(
+		p->detections[RR_EVENT_LEAKED_CREDENTIALS].timeout_ms, 30000);
+	assert_int_equal(p->detections[RR_EVENT_MALICIOUS_IP].n_lists, 0);
+	assert_null(p->detections[RR_EVENT_MALICIOUS_IP].feeds);
+	rr_policy_free(p);
+}
+
+/* range_url and feed url: https://, or http:// to the loopback only. */
+static void test_download_urls(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *err; /* NULL: valid */
+	} range[] = {
+		{ "https://api.pwnedpasswords.com/range/", NULL },
+		{ "https://h/", NULL },
+		{ "https://h:443/r/", NULL },
+		{ "https://[2001:db8::1]:8443/range/", NULL },
+		{ "http://127.0.0.1/range/", NULL },
+		{ "http://localhost:8080/range/", NULL },
+		{ "http://[::1]:1/range/", NULL },
+		{ "http://127.0.0.2/range/", "must use https://" },
+		{ "http://localhost.example.com/r/", "must use https://" },
+		{ "http://[::2]/r/", "must use https://" },
+		{ "http://10.0.0.1/range/", "must use https://" },
+		{ "https://h/range", "must end with '/'" },
+		{ "https://h", "must end with '/'" },
+		{ "https://h/r/?x=/", "must end with '/'" },
+		{ "https://h/r#/", "must end with '/'" },
+		{ "ftp://h/r/", "invalid range_url" },
+		{ "https:///r/", "invalid range_url" },
+		{ "https://u:p@h/r/", "invalid range_url" },
+		{ "https://h:0/r/", "invalid range_url" },
+		{ "https://h:65536/r/", "invalid range_url" },
+		{ "https://h:x/r/", "invalid range_url" },
+		{ "https://[/r/", "invalid range_url" },
+		{ "https://[]/r/", "invalid range_url" },
+		{ "'https://h/a b/'", "invalid range_url" },
+		{ "HTTPS://h/r/", "invalid range_url" },
+		{ "https://h\xc3\xa4/r/", "invalid range_url" },
+		{ "''", "invalid range_url" },
+		{ "[https://h/]", "expected a string for range_url" },
+	};
+	static const struct {
+		const char *url;
+		const char *err;
+	} feed[] = {
+		{ "https://h/list.txt?fmt=plain", NULL },
+		{ "https://h", NULL },
+		{ "http://127.0.0.1:8000/tor", NULL },
+		{ "http://192.0.2.1/tor", "must use https://" },
+		{ "https://u@h/tor", "invalid url" },
+		{ "/etc/r/tor.list", "invalid url" },
+	};
+	char *doc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(range) / sizeof(range[0]); i++) {
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  leakedCredentials:\n"
+				     "    hash_file: /h\n"
+				     "    range_url: %s\n", range[i].url) > 0);
+		if (range[i].err)
+			parse_one_error(doc, range[i].err);
+		else
+			rr_policy_free(parse_ok(doc));
+		free(doc);
+	}
+	/* at most 512 bytes */
+	for (i = 512; i <= 513; i++) {
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  leakedCredentials:\n"
+				     "    range_url: https://h/%0*d/\n",
+				     (int)i - 11, 0) > 0);
+		if (i == 512)
+			rr_policy_free(parse_ok(doc));
+		else
+			parse_one_error(doc, "invalid range_url");
+		free(doc);
+	}
+	for (i = 0; i < sizeof(feed) / sizeof(feed[0]); i++) {
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  maliciousIPAddress:\n"
+				     "    lists:\n"
+				     "      - file: /l\n"
+				     "        url: %s\n", feed[i].url) > 0);
+		if (feed[i].err)
+			parse_one_error(doc, feed[i].err);
+		else
+			rr_policy_free(parse_ok(doc));
+		free(doc);
+	}
 }
 
 /* ---- scalars ------------------------------------------------------------- */
@@ -624,6 +861,50 @@ static void test_durations(void **state)
 		parse_one_error(doc, "window");
 		free(doc);
 	}
+}
+
+/* timeout takes milliseconds too; a plain number is still seconds. */
+static void test_durations_ms(void **state)
+{
+	static const struct {
+		const char *in;
+		unsigned ms;
+	} ok[] = {
+		{ "100ms", 100 }, { "2500ms", 2500 }, { "1", 1000 },
+		{ "3s", 3000 },   { "30", 30000 },    { "30000ms", 30000 },
+	};
+	static const char *const bad[] = {
+		"99ms", "30001ms", "31", "1m", "0", "ms", "100 ms", "0100ms",
+		"1.5s", "100MS", "100us", "\"100ms\"", "-100ms", "1h",
+	};
+	char *doc;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		rr_policy *p;
+
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  leakedCredentials: { hash_file: /h, "
+				     "timeout: %s }\n", ok[i].in) > 0);
+		p = parse_ok(doc);
+		assert_int_equal(
+			p->detections[RR_EVENT_LEAKED_CREDENTIALS].timeout_ms,
+			ok[i].ms);
+		rr_policy_free(p);
+		free(doc);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(asprintf(&doc, "version: 1\ndetections:\n"
+				     "  leakedCredentials: { hash_file: /h, "
+				     "timeout: %s }\n", bad[i]) > 0);
+		parse_one_error(doc, "timeout");
+		free(doc);
+	}
+	/* ms is only for millisecond keys */
+	doc = window_doc("600000ms");
+	parse_one_error(doc, "invalid duration \"600000ms\" for window");
+	free(doc);
 }
 
 static void test_booleans(void **state)
@@ -853,7 +1134,7 @@ static void test_error_format(void **state)
 				 "policy file (expected one of: version, "
 				 "issuer, store, on_error, named_locations, "
 				 "mfa_registration, mfa, detections, "
-				 "retention, policies)");
+				 "aggregation, retention, policies)");
 	rr_policy_error_format(&e, 0, buf, 12);
 	assert_string_equal(buf, "/etc/p.yaml");
 	rr_policy_error_format(&e, 1, buf, sizeof(buf));
@@ -864,7 +1145,7 @@ static void test_error_format(void **state)
 				 "file (expected one of: version, issuer, "
 				 "store, on_error, named_locations, "
 				 "mfa_registration, mfa, detections, "
-				 "retention, policies)");
+				 "aggregation, retention, policies)");
 	rr_policy_errors_clear(&e);
 }
 
@@ -1090,6 +1371,12 @@ static void test_sample_conf(void **state)
 						 "/etc/riskremediate/", 19), 0);
 	}
 	assert_int_equal(p->detections[RR_EVENT_MALICIOUS_IP].n_lists, 1);
+	assert_true(p->detections[RR_EVENT_PASSWORD_SPRAY].enabled);
+	assert_int_equal(p->detections[RR_EVENT_PASSWORD_SPRAY].spray_users,
+			 10);
+	assert_false(p->detections[RR_EVENT_LEAKED_CREDENTIALS].enabled);
+	assert_true(p->aggregation.enabled);
+	assert_int_equal(p->aggregation.signins, 3);
 	check_sample_policies(p);
 	rr_policy_free(p);
 }
@@ -1132,7 +1419,11 @@ int main(void)
 		cmocka_unit_test(test_locations_after_policies),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_detection_enabled),
+		cmocka_unit_test(test_risk_detection_fields),
+		cmocka_unit_test(test_risk_detection_enabled),
+		cmocka_unit_test(test_download_urls),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_durations_ms),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_list_limit),
