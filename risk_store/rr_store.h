@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 3 /* v4 if the new indexes need it */
+#define RR_STORE_SCHEMA_VERSION 4
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 
@@ -162,6 +162,14 @@ typedef struct {
 	const char *user;  /* NULL: all */
 	bool active_only;  /* state atRisk */
 	size_t limit;
+	/* riskctl detections filters; false / 0: any */
+	bool by_type;
+	rr_event type;
+	bool by_level;
+	rr_level level;     /* exactly this level */
+	bool by_state;
+	rr_state state;     /* with active_only: nothing unless atRisk */
+	int64_t since;      /* detected at or after; 0: any */
 } rr_store_detection_filter;
 
 int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,

@@ -73,6 +73,15 @@ enum rrs_query {
 	RRS_Q_TAP_REVOKE,
 	RRS_Q_TAP_CANDIDATES,
 	RRS_Q_TAP_USE,
+	RRS_Q_SPRAY_COUNT,
+	RRS_Q_USER_DET_MAX,
+	RRS_Q_USER_DET_REFRESH,
+	RRS_Q_AGG_GET,
+	RRS_Q_AGG_UPSERT,
+	RRS_Q_AGG_DELETE,
+	RRS_Q_AGG_COUNT,
+	RRS_Q_REF_USER,
+	RRS_Q_DETS_CONFIRM_SAFE,
 	RRS_Q__COUNT
 };
 
@@ -138,11 +147,23 @@ typedef int (*rrs_fill_fn)(sqlite3_stmt *st, void *row);
 int rrs_fetch(rr_store *s, sqlite3_stmt *st, size_t size, rrs_fill_fn fill,
 	      void **rows, size_t *n);
 
-/* ---- audit (rr_store_user.c) ---------------------------------------- */
+/* ---- users and audit (rr_store_user.c) ------------------------------- */
 
 /* One audit row, in the caller's transaction. */
 int rrs_audit(rr_store *s, int64_t now, const char *actor, const char *action,
 	      const char *target, const char *detail);
+/* The user's row into u (level, state, detail, updated; untouched when
+ * there is none): 0 or a negative errno. */
+int rrs_user_row(rr_store *s, const char *user, rr_store_user *u);
+/* Insert or replace the user's row. */
+int rrs_user_set(rr_store *s, const char *user, rr_level level,
+		 rr_state state, rr_detail detail, int64_t now);
+
+/* ---- user risk (rr_store_risk.c) ------------------------------------- */
+
+/* Forget the user's aggregation (admin dismiss/unblock), in the caller's
+ * transaction. */
+int rrs_aggregation_clear(rr_store *s, const char *user);
 
 /* ---- schema (rr_store_schema.c), pruning (rr_store_signin.c) --------- */
 

@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 3,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 4,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -39,7 +39,7 @@ static int schema_create(rr_store *s)
 		return err;
 	if (n)
 		return rrs_fail(s, -EPROTO, "database is not a risk store");
-	return rrs_exec(s, RRS_SCHEMA_V3);
+	return rrs_exec(s, RRS_SCHEMA_V4);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -96,6 +96,11 @@ static int migrate_2_3(rr_store *s)
 	return rrs_exec(s, RRS_MIGRATE_2_3);
 }
 
+static int migrate_3_4(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_3_4);
+}
+
 /* Step by step to the current version, all in the caller's transaction. */
 static int schema_upgrade(rr_store *s, int64_t version)
 {
@@ -106,9 +111,14 @@ static int schema_upgrade(rr_store *s, int64_t version)
 		return schema_create(s);
 	case 1:
 		err = migrate_1_2(s);
-		return err ? err : migrate_2_3(s);
+		if (!err)
+			err = migrate_2_3(s);
+		return err ? err : migrate_3_4(s);
 	case 2:
-		return migrate_2_3(s);
+		err = migrate_2_3(s);
+		return err ? err : migrate_3_4(s);
+	case 3:
+		return migrate_3_4(s);
 	case RR_STORE_SCHEMA_VERSION:
 		return 0;
 	default:

@@ -111,6 +111,22 @@
 	" expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);" \
 	"CREATE INDEX tap_user ON tap(user);"
 
+/*
+ * Tables and indexes new in version 4: passwordSpray counts distinct users
+ * failing from one source (failures by rhost and time); confirm-safe finds
+ * a sign-in's detections by reference; aggregations holds, per user, the
+ * aggregation that raised user risk from unremediated risky sign-ins (the
+ * level, and the rule and window it was met in, so that confirm-safe can
+ * tell whether it still is).
+ */
+#define RRS_DDL_RISK_V4 \
+	"CREATE INDEX failures_rhost_time ON failures(rhost, time);" \
+	"CREATE INDEX detections_ref ON detections(ref);" \
+	"CREATE TABLE aggregations(user TEXT PRIMARY KEY NOT NULL," \
+	" level TEXT NOT NULL, signins INTEGER NOT NULL," \
+	" min_level TEXT NOT NULL, from_time INTEGER NOT NULL," \
+	" to_time INTEGER NOT NULL);"
+
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -125,6 +141,11 @@
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V3 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 \
 	"PRAGMA user_version = 3;"
+
+#define RRS_SCHEMA_V4 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V3 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
+	"PRAGMA user_version = 4;"
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -146,5 +167,10 @@
 	"ALTER TABLE signins ADD COLUMN mfa TEXT NOT NULL DEFAULT '';" \
 	RRS_DDL_MFA_V3 \
 	"PRAGMA user_version = 3;"
+
+/* 3 -> 4: indexes and the aggregations table; no data changes. */
+#define RRS_MIGRATE_3_4 \
+	RRS_DDL_RISK_V4 \
+	"PRAGMA user_version = 4;"
 
 #endif

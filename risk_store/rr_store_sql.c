@@ -13,6 +13,12 @@
 	"ref, time, user, service, rhost, tty, action, outcome, signin_risk," \
 	" user_risk, detections, applied, report_only, reason, mfa"
 
+/* Rank of a level column: none (and anything unknown) 0 .. high 3; the
+ * names are bound. */
+#define LEVEL_RANK(col, low, medium, high) \
+	"CASE " col " WHEN " low " THEN 1 WHEN " medium " THEN 2" \
+	" WHEN " high " THEN 3 ELSE 0 END"
+
 #define DET_COLS \
 	"id, user, type, level, state, detail, scope, ref, source, detected," \
 	" updated"
@@ -101,16 +107,19 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"INSERT INTO detections(user, type, level, state, detail,"
 		" scope, ref, source, detected, updated)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-	/* active_only, atRisk, limit */
+	/* state|NULL, type|NULL, level|NULL, since, limit */
 	[RRS_Q_DETS_ALL] =
 		"SELECT " DET_COLS " FROM detections"
-		" WHERE (?1 = 0 OR state = ?2)"
-		" ORDER BY detected DESC, id DESC LIMIT ?3",
-	/* active_only, atRisk, limit, user */
+		" WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR type = ?2)"
+		" AND (?3 IS NULL OR level = ?3) AND detected >= ?4"
+		" ORDER BY detected DESC, id DESC LIMIT ?5",
+	/* state|NULL, type|NULL, level|NULL, since, limit, user */
 	[RRS_Q_DETS_USER] =
 		"SELECT " DET_COLS " FROM detections"
-		" WHERE user = ?4 AND (?1 = 0 OR state = ?2)"
-		" ORDER BY detected DESC, id DESC LIMIT ?3",
+		" WHERE user = ?6 AND (?1 IS NULL OR state = ?1)"
+		" AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR level = ?3)"
+		" AND detected >= ?4"
+		" ORDER BY detected DESC, id DESC LIMIT ?5",
 	/* user, new state, new detail, now, atRisk */
 	[RRS_Q_DETS_DISMISS] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
@@ -216,5 +225,53 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	/* id, now */
 	[RRS_Q_TAP_USE] =
 		"UPDATE tap SET used = max(?2, 1) WHERE id = ?1 AND used = 0",
+	/* rhost, from, to (index failures_rhost_time) */
+	[RRS_Q_SPRAY_COUNT] =
+		"SELECT count(DISTINCT user) FROM failures WHERE rhost = ?1"
+		" AND time >= ?2 AND time <= ?3",
+	/* user, atRisk, low, medium, high: rank of the highest active
+	 * user-scope detection (0 none .. 3 high) */
+	[RRS_Q_USER_DET_MAX] =
+		"SELECT coalesce(max(" LEVEL_RANK("level", "?3", "?4", "?5")
+		"), 0) FROM detections WHERE user = ?1 AND state = ?2"
+		" AND scope = '" RRS_SCOPE_USER "'",
+	/* user, type, level, source, now, atRisk */
+	[RRS_Q_USER_DET_REFRESH] =
+		"UPDATE detections SET level = ?3, source = ?4, updated = ?5"
+		" WHERE user = ?1 AND type = ?2 AND state = ?6"
+		" AND scope = '" RRS_SCOPE_USER "'",
+	/* user */
+	[RRS_Q_AGG_GET] =
+		"SELECT level, signins, min_level, from_time, to_time"
+		" FROM aggregations WHERE user = ?1",
+	/* user, level, signins, min_level, from, to */
+	[RRS_Q_AGG_UPSERT] =
+		"INSERT INTO aggregations(user, level, signins, min_level,"
+		" from_time, to_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT(user) DO UPDATE SET level = excluded.level,"
+		" signins = excluded.signins, min_level = excluded.min_level,"
+		" from_time = excluded.from_time, to_time = excluded.to_time",
+	/* user */
+	[RRS_Q_AGG_DELETE] =
+		"DELETE FROM aggregations WHERE user = ?1",
+	/* user, from, to, min rank, atRisk, low, medium, high: the user's
+	 * sign-ins in the window at or above the rank with a detection
+	 * still at risk; their count and highest rank */
+	[RRS_Q_AGG_COUNT] =
+		"SELECT count(*), coalesce(max(r), 0) FROM (SELECT "
+		LEVEL_RANK("g.signin_risk", "?6", "?7", "?8") " AS r"
+		" FROM signins g WHERE g.user = ?1 AND g.time >= ?2"
+		" AND g.time <= ?3 AND EXISTS (SELECT 1 FROM detections d"
+		"  WHERE d.ref = g.ref AND d.user = g.user AND d.state = ?5"
+		"  AND d.scope = '" RRS_SCOPE_SIGNIN "'))"
+		" WHERE r >= ?4",
+	/* ref: whose sign-in (or, once the sign-in is pruned, detections) */
+	[RRS_Q_REF_USER] =
+		"SELECT user FROM signins WHERE ref = ?1"
+		" UNION ALL SELECT user FROM detections WHERE ref = ?1 LIMIT 1",
+	/* ref, confirmedSafe, adminConfirmedSigninSafe, now */
+	[RRS_Q_DETS_CONFIRM_SAFE] =
+		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
+		" WHERE ref = ?1 AND state != ?2",
 };
 /* clang-format on */

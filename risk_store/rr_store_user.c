@@ -10,7 +10,7 @@
 
 /* ---- users ------------------------------------------------------------ */
 
-static int user_row(rr_store *s, const char *user, rr_store_user *u)
+int rrs_user_row(rr_store *s, const char *user, rr_store_user *u)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -68,7 +68,7 @@ int rr_store_user_get(rr_store *s, const char *user, rr_store_user *out)
 	err = rrs_begin(s, false);
 	if (err)
 		return err;
-	err = user_row(s, user, &u);
+	err = rrs_user_row(s, user, &u);
 	if (err >= 0)
 		err = user_active(s, user, &u);
 	err = rrs_end(s, err);
@@ -156,20 +156,51 @@ static int detection_fill(sqlite3_stmt *st, void *row)
 	return err;
 }
 
+static bool detection_filter_ok(const rr_store_detection_filter *f)
+{
+	return !f || (rrs_str_ok(f->user, RR_USER_MAX) &&
+		      (!f->by_type || rr_event_name(f->type)) &&
+		      (!f->by_level || rr_level_name(f->level)) &&
+		      (!f->by_state || rr_state_name(f->state)));
+}
+
+/* The state to match, NULL for any; false when nothing can match. */
+static bool detection_state(const rr_store_detection_filter *f,
+			    const char **state)
+{
+	*state = NULL;
+	if (f && f->active_only) {
+		*state = rr_state_name(RR_STATE_AT_RISK);
+		return !f->by_state || f->state == RR_STATE_AT_RISK;
+	}
+	if (f && f->by_state)
+		*state = rr_state_name(f->state);
+	return true;
+}
+
 int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
 			     rr_store_detection **rows, size_t *n)
 {
+	const char *state, *type = NULL, *level = NULL;
 	sqlite3_stmt *st = NULL;
 	bool by_user = f && f->user;
 	int err;
 
-	if (!s || !rows || !n || (f && !rrs_str_ok(f->user, RR_USER_MAX)))
+	if (!s || !rows || !n || !detection_filter_ok(f))
 		return -EINVAL;
+	if (!detection_state(f, &state)) {
+		*rows = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (f && f->by_type)
+		type = rr_event_name(f->type);
+	if (f && f->by_level)
+		level = rr_level_name(f->level);
 	err = rrs_stmt(s, by_user ? RRS_Q_DETS_USER : RRS_Q_DETS_ALL, &st);
 	if (!err)
-		err = rrs_bind(s, st, by_user ? "isis" : "isi",
-			       (int64_t)(f && f->active_only),
-			       rr_state_name(RR_STATE_AT_RISK),
+		err = rrs_bind(s, st, by_user ? "tttiis" : "tttii", state, type,
+			       level, f ? f->since : (int64_t)0,
 			       rrs_limit(f ? f->limit : 0),
 			       by_user ? f->user : NULL);
 	if (!err)
@@ -181,8 +212,8 @@ int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
 
 /* ---- admin actions ---------------------------------------------------- */
 
-static int user_set(rr_store *s, const char *user, rr_level level,
-		    rr_state state, rr_detail detail, int64_t now)
+int rrs_user_set(rr_store *s, const char *user, rr_level level, rr_state state,
+		 rr_detail detail, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
 	int err;
@@ -231,10 +262,13 @@ static int admin_dismiss(rr_store *s, const char *user, int64_t now,
 	if (!err)
 		*changed = (unsigned)sqlite3_changes(s->db);
 	rrs_release(st);
+	/* its sign-ins' detections are closed: the aggregation goes too */
+	if (!err)
+		err = rrs_aggregation_clear(s, user);
 	if (err)
 		return err;
-	return user_set(s, user, RR_LEVEL_NONE, RR_STATE_DISMISSED,
-			RR_DETAIL_ADMIN_DISMISSED_ALL, now);
+	return rrs_user_set(s, user, RR_LEVEL_NONE, RR_STATE_DISMISSED,
+			    RR_DETAIL_ADMIN_DISMISSED_ALL, now);
 }
 
 static int admin_confirm(rr_store *s, const char *user, int64_t now,
@@ -258,8 +292,8 @@ static int admin_confirm(rr_store *s, const char *user, int64_t now,
 	if (err)
 		return err;
 	*changed = 1;
-	return user_set(s, user, RR_LEVEL_HIGH, RR_STATE_CONFIRMED_COMPROMISED,
-			why, now);
+	return rrs_user_set(s, user, RR_LEVEL_HIGH,
+			    RR_STATE_CONFIRMED_COMPROMISED, why, now);
 }
 
 static int admin_apply(rr_store *s, rr_admin_action a, const char *user,

@@ -162,22 +162,21 @@ static void add_det(rr_assessment *a, rr_event type, rr_level level)
 	}
 }
 
-/* Is the address in any of the detection's list files? */
+/* Is the address in any of the detection's list files?  Each list is
+ * answered from its compiled index (O(log n)) when current, else parsed
+ * (same answer); `unindexed` collects RR_IPLIST_IDX_* for the latter. */
 static int in_lists(const rr_detection_cfg *cfg, const rr_addr *addr,
 		    bool *hit)
 {
+	unsigned unindexed = 0;
 	size_t i;
 
 	*hit = false;
 	for (i = 0; i < cfg->n_lists && !*hit; i++) {
-		rr_iplist *l = NULL;
-		unsigned bad = 0;
-		int r = rr_iplist_load(cfg->lists[i], &l, &bad);
+		int r = rr_iplist_lookup(cfg->lists[i], addr, hit, &unindexed);
 
 		if (r < 0)
 			return r;
-		*hit = rr_iplist_contains(l, addr);
-		rr_iplist_free(l);
 	}
 	return 0;
 }
@@ -203,6 +202,7 @@ static int run_detections(const rr_policy *p, rr_assessment *a, int64_t now)
 {
 	const rr_detection_cfg *uf = &p->detections[RR_EVENT_UNFAMILIAR_FEATURES];
 	const rr_detection_cfg *bf = &p->detections[RR_EVENT_BRUTE_FORCE];
+	const rr_detection_cfg *ps = &p->detections[RR_EVENT_PASSWORD_SPRAY];
 	int r;
 
 	if (rr_detect_unfamiliar(uf, &a->facts, &a->history, now))
@@ -212,6 +212,8 @@ static int run_detections(const rr_policy *p, rr_assessment *a, int64_t now)
 		r = run_list_detection(p, RR_EVENT_MALICIOUS_IP, a);
 	if (r == 0 && rr_detect_brute_force(bf, &a->history))
 		add_det(a, RR_EVENT_BRUTE_FORCE, bf->level);
+	if (r == 0 && rr_detect_password_spray(ps, &a->history))
+		add_det(a, RR_EVENT_PASSWORD_SPRAY, ps->level);
 	return r;
 }
 
@@ -219,6 +221,7 @@ static int read_store(const rr_policy *p, rr_store *s, rr_assessment *a,
 		      int64_t now)
 {
 	const rr_detection_cfg *bf = &p->detections[RR_EVENT_BRUTE_FORCE];
+	const rr_detection_cfg *ps = &p->detections[RR_EVENT_PASSWORD_SPRAY];
 	int r;
 
 	r = rr_store_user_get(s, a->user, &a->stored);
@@ -228,9 +231,13 @@ static int read_store(const rr_policy *p, rr_store *s, rr_assessment *a,
 	a->user_risk.state = a->stored.state;
 	a->user_risk.detail = a->stored.detail;
 	a->user_risk.updated = a->stored.updated;
-	return rr_store_history(s, a->user, a->netkey[0] ? a->netkey : NULL,
-				now, bf->enabled ? bf->window_s : 0,
-				&a->history);
+	r = rr_store_history(s, a->user, a->netkey[0] ? a->netkey : NULL, now,
+			     bf->enabled ? bf->window_s : 0, &a->history);
+	/* passwordSpray: network sign-ins only (a console has no source) */
+	if (r == 0 && ps->enabled && a->rhost[0])
+		r = rr_store_spray_count(s, a->rhost, now, ps->window_s,
+					 &a->history.spray_users);
+	return r;
 }
 
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Admin verbs: unblock, dismiss, confirm-compromised (audited). */
+/* Admin verbs: unblock, dismiss, confirm-compromised, confirm-safe
+ * (audited). */
 #include "json.h"
 #include "riskctl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -90,4 +92,62 @@ int cmd_dismiss(struct ctl *c)
 int cmd_confirm_compromised(struct ctl *c)
 {
 	return admin(c, RR_ADMIN_CONFIRM_COMPROMISED);
+}
+
+/* ---- confirm-safe --ref ID -------------------------------------------- */
+
+static int confirm_safe_print(struct ctl *c, const char *user, int64_t now)
+{
+	rr_store_user u;
+	rr_user_risk ur;
+	rr_level effective;
+	struct json j;
+	int r;
+
+	r = rr_store_user_get(c->store, user, &u);
+	if (r < 0)
+		return ctl_store_fail(c, "cannot read the user's risk", r);
+	ur = (rr_user_risk){u.level, u.state, u.detail, u.updated};
+	effective = rr_engine_user_risk(c->policy, &ur, now);
+	if (!c->json) {
+		printf("%s: sign-in confirmed safe; %s risk now %s\n", c->ref,
+		       user, rr_level_name(effective));
+		return RC_OK;
+	}
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kstr(&j, "ref", c->ref);
+	json_kstr(&j, "user", user);
+	json_kstr(&j, "action", "confirm-safe");
+	json_kstr(&j, "riskLevel", rr_level_name(u.level));
+	json_kstr(&j, "effectiveRiskLevel", rr_level_name(effective));
+	json_kstr(&j, "riskState", rr_state_name(u.state));
+	json_kstr(&j, "riskDetail", rr_detail_name(u.detail));
+	json_obj_end(&j);
+	return fail_output(json_finish(&j));
+}
+
+int cmd_confirm_safe(struct ctl *c)
+{
+	char actor[RR_USER_MAX + 16], user[RR_USER_MAX + 1];
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	if (!(c->given & OPT_REF)) {
+		ctl_err("confirm-safe needs --ref ID (the reference the user "
+			"was shown, e.g. 7F3A-91C2)");
+		return RC_USAGE;
+	}
+	r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	ctl_actor(actor, sizeof(actor));
+	r = rr_store_confirm_safe(c->store, c->ref, actor, now, user);
+	if (r == -ENOENT) {
+		ctl_err("no sign-in with reference %s", c->ref);
+		return RC_NOT_FOUND;
+	}
+	if (r < 0)
+		return ctl_store_fail(c, "cannot update the risk store", r);
+	return confirm_safe_print(c, user, now);
 }

@@ -264,18 +264,44 @@ int cmd_list(struct ctl *c)
 	return r;
 }
 
-/* ---- detections [--user U] [--active] --------------------------------- */
+/* ---- detections [--user U] [--type T] [--level L] [--state S] [--active]
+ *      [--since DURATION] [--limit N] ------------------------------------ */
+
+static int detection_filter(const struct ctl *c, rr_store_detection_filter *f)
+{
+	if (c->active && (c->given & OPT_STATE) &&
+	    c->state != RR_STATE_AT_RISK) {
+		ctl_err("--active means --state atRisk; it cannot be combined "
+			"with --state %s",
+			rr_state_name(c->state));
+		return RC_USAGE;
+	}
+	memset(f, 0, sizeof(*f));
+	f->user = c->user;
+	f->active_only = c->active;
+	f->limit = c->limit;
+	f->by_type = c->given & OPT_TYPE;
+	f->type = c->type;
+	f->by_level = c->given & OPT_LEVEL;
+	f->level = c->level;
+	f->by_state = c->given & OPT_STATE;
+	f->state = c->state;
+	if (c->given & OPT_SINCE)
+		f->since = (int64_t)time(NULL) - (int64_t)c->since_s;
+	return RC_OK;
+}
 
 int cmd_detections(struct ctl *c)
 {
-	rr_store_detection_filter f = {.user = c->user,
-				       .active_only = c->active};
+	rr_store_detection_filter f;
 	rr_store_detection *d = NULL;
 	struct json j;
 	size_t n = 0;
 	int r;
 
-	r = ctl_open(c);
+	r = detection_filter(c, &f);
+	if (r == RC_OK)
+		r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
 	r = rr_store_detections_list(c->store, &f, &d, &n);

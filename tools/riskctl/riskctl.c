@@ -32,10 +32,14 @@ static const struct verb verbs[] = {
     {"status", NULL, cmd_status, 0, 1, 1},
     {"list", NULL, cmd_list, OPT_LEVEL | OPT_STATE, 0, 0},
     {"signins", NULL, cmd_signins, OPT_USER | OPT_REF | OPT_LIMIT, 0, 0},
-    {"detections", NULL, cmd_detections, OPT_USER | OPT_ACTIVE, 0, 0},
+    {"detections", NULL, cmd_detections,
+     OPT_USER | OPT_ACTIVE | OPT_TYPE | OPT_LEVEL | OPT_STATE | OPT_SINCE |
+	 OPT_LIMIT,
+     0, 0},
     {"unblock", NULL, cmd_unblock, 0, 1, 1},
     {"dismiss", NULL, cmd_dismiss, 0, 1, 1},
     {"confirm-compromised", NULL, cmd_confirm_compromised, 0, 1, 1},
+    {"confirm-safe", NULL, cmd_confirm_safe, OPT_REF, 0, 0},
     {"whatif", NULL, cmd_whatif, OPT_USER | OPT_RHOST | OPT_SERVICE, 0, 0},
     {"policy", "check", cmd_policy, 0, 0, 1},
     {"audit", NULL, cmd_audit, OPT_LIMIT, 0, 0},
@@ -43,12 +47,11 @@ static const struct verb verbs[] = {
     {"mfa", "reset", cmd_mfa_reset, 0, 1, 1},
     {"mfa", "grace-reset", cmd_mfa_grace_reset, 0, 1, 1},
     {"tap", "issue", cmd_tap_issue, OPT_TTL, 1, 1},
+    {"feeds", "update", cmd_feeds_update, 0, 0, 0},
+    {"lists", "compile", cmd_lists_compile, 0, 0, 0},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
-
-/* Verbs of the design that later versions add. */
-static const char *const later_verbs[] = {"confirm-safe"};
 
 static const char usage_text[] =
     "Usage: riskctl [--policy FILE] [--json] VERB [ARGS]\n"
@@ -60,7 +63,9 @@ static const char usage_text[] =
     "  signins [--user U] [--ref ID] [--limit N]\n"
     "                                    sign-in log; --ref shows one "
     "in detail\n"
-    "  detections [--user U] [--active]  risk detections\n"
+    "  detections [--user U] [--type T] [--level L] [--state S]\n"
+    "             [--active] [--since DURATION] [--limit N]\n"
+    "                                    risk detections, newest first\n"
     "  whatif --user U [--rhost IP] [--service S]\n"
     "                                    evaluate the policy without "
     "logging in\n"
@@ -74,6 +79,9 @@ static const char usage_text[] =
     "in again\n"
     "  dismiss USER                      dismiss all risk for USER\n"
     "  confirm-compromised USER          set USER's risk to high\n"
+    "  confirm-safe --ref ID             the sign-in was the user: its "
+    "detections\n"
+    "                                    stop counting toward user risk\n"
     "  mfa reset USER                    remove USER's authenticator "
     "(and MFA lock)\n"
     "  mfa grace-reset USER              restart USER's registration "
@@ -83,6 +91,12 @@ static const char usage_text[] =
     "                                    (single use; DURATION 5m..30d, "
     "e.g. 2h)\n"
     "\n"
+    "IP lists (anonymizedIPAddress, maliciousIPAddress):\n"
+    "  feeds update                      download the lists' feeds, "
+    "compile every list\n"
+    "  lists compile                     compile every list's index "
+    "(no network)\n"
+    "\n"
     "Options:\n"
     "  --policy FILE   policy file (default " RR_POLICY_DEFAULT_PATH ")\n"
     "  --json          JSON output\n"
@@ -91,7 +105,8 @@ static const char usage_text[] =
     "  --list-verbs    print the verbs, one per line\n"
     "\n"
     "Exit codes: 0 ok, 1 not found, 2 usage, 3 policy invalid,\n"
-    "4 not root, 5 store error.  See riskctl(8).\n";
+    "4 not root, 5 store error, 6 some feeds or lists failed.\n"
+    "See riskctl(8).\n";
 
 enum {
 	GOPT_POLICY = 0x100,
@@ -108,6 +123,8 @@ enum {
 	VOPT_RHOST,
 	VOPT_SERVICE,
 	VOPT_TTL,
+	VOPT_TYPE,
+	VOPT_SINCE,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +142,8 @@ static const struct option long_opts[] = {
     {"rhost", required_argument, NULL, VOPT_RHOST},
     {"service", required_argument, NULL, VOPT_SERVICE},
     {"ttl", required_argument, NULL, VOPT_TTL},
+    {"type", required_argument, NULL, VOPT_TYPE},
+    {"since", required_argument, NULL, VOPT_SINCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -252,6 +271,36 @@ static int parse_ttl(const char *v, unsigned *out)
 	return RC_OK;
 }
 
+static const char *event_name_i(int i)
+{
+	return rr_event_name((rr_event)i);
+}
+
+static int parse_type(const char *v, rr_event *out)
+{
+	char allowed[512];
+
+	if (rr_event_parse(v, out) == 0)
+		return RC_OK;
+	allowed_list(event_name_i, RR_EVENT__COUNT, allowed, sizeof(allowed));
+	return bad_value("type", v, allowed);
+}
+
+/* How far back --since looks: 1 second to 10 years. */
+#define SINCE_MAX (3650u * 86400u)
+
+static int parse_since(const char *v, unsigned *out)
+{
+	int r = ctl_parse_duration(v, 1, SINCE_MAX, out);
+
+	if (r == -ERANGE)
+		return bad_value("since", v, "must be from 1s to 3650d");
+	if (r < 0)
+		return bad_value("since", v, "expected a duration such as 30m, "
+			   "12h or 7d: a number with s, m, h or d");
+	return RC_OK;
+}
+
 static int verb_option(struct ctl *c, int o, const char *v)
 {
 	switch (o) {
@@ -286,6 +335,12 @@ static int verb_option(struct ctl *c, int o, const char *v)
 	case VOPT_TTL:
 		c->given |= OPT_TTL;
 		return parse_ttl(v, &c->ttl_s);
+	case VOPT_TYPE:
+		c->given |= OPT_TYPE;
+		return parse_type(v, &c->type);
+	case VOPT_SINCE:
+		c->given |= OPT_SINCE;
+		return parse_since(v, &c->since_s);
 	default:
 		return RC_USAGE;
 	}
@@ -426,26 +481,18 @@ static void list_verbs(void)
 static int unknown_verb(const char *name)
 {
 	char *safe = term_safe(name);
-	size_t i;
-	int r = RC_USAGE;
 
-	for (i = 0; i < sizeof(later_verbs) / sizeof(later_verbs[0]); i++)
-		if (strcmp(later_verbs[i], name) == 0)
-			break;
-	if (i < sizeof(later_verbs) / sizeof(later_verbs[0]))
-		ctl_err("'%s' is not available in this version", name);
-	else
-		ctl_err("unknown verb '%.64s' (see riskctl --help)",
-			safe ? safe : "?");
+	ctl_err("unknown verb '%.64s' (see riskctl --help)", safe ? safe : "?");
 	free(safe);
-	return r;
+	return RC_USAGE;
 }
 
 static int bad_verb_options(const struct verb *v, unsigned given)
 {
 	static const char *const names[] = {
 	    "--user",  "--ref",   "--limit",   "--level", "--state",
-	    "--active", "--rhost", "--service", "--ttl"};
+	    "--active", "--rhost", "--service", "--ttl",  "--type",
+	    "--since"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -22,6 +22,7 @@ enum {
 	RC_POLICY = 3, /* policy invalid or unreadable */
 	RC_PERM = 4,   /* not root */
 	RC_STORE = 5,  /* store open/read/write failure */
+	RC_FEEDS = 6,  /* feeds update / lists compile: some lists failed */
 };
 
 /* Verb options, one bit each, so a verb can reject those it does not take. */
@@ -35,6 +36,8 @@ enum {
 	OPT_RHOST = 1u << 6,
 	OPT_SERVICE = 1u << 7,
 	OPT_TTL = 1u << 8,
+	OPT_TYPE = 1u << 9,
+	OPT_SINCE = 1u << 10,
 };
 
 #define CTL_MAX_ARGS 8
@@ -54,6 +57,8 @@ struct ctl {
 	const char *rhost;
 	const char *service;
 	unsigned ttl_s; /* --ttl, seconds */
+	rr_event type;  /* --type */
+	unsigned since_s; /* --since, seconds back from now */
 	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
 	size_t n_args;
 	rr_policy *policy;
@@ -105,11 +110,14 @@ int cmd_audit(struct ctl *c);
 int cmd_unblock(struct ctl *c);
 int cmd_dismiss(struct ctl *c);
 int cmd_confirm_compromised(struct ctl *c);
+int cmd_confirm_safe(struct ctl *c);
 int cmd_whatif(struct ctl *c);
 int cmd_policy(struct ctl *c);
 int cmd_mfa_status(struct ctl *c);
 int cmd_mfa_reset(struct ctl *c);
 int cmd_mfa_grace_reset(struct ctl *c);
 int cmd_tap_issue(struct ctl *c);
+int cmd_feeds_update(struct ctl *c);
+int cmd_lists_compile(struct ctl *c);
 
 #endif

@@ -519,9 +519,24 @@ class RiskctlTest(ScratchTest):
         self.fails(2, "signins", "--user")
         self.fails(2, "policy")
         self.fails(2, "policy", "lint")
-        _, err = self.fails(2, "confirm-safe", "--ref", "ABCD-1234")
-        self.assertIn("riskctl: 'confirm-safe' is not available in this "
-                      "version", err)
+        _, err = self.fails(2, "confirm-safe")
+        self.assertIn("confirm-safe needs --ref ID", err)
+        self.fails(2, "confirm-safe", "alice", "--ref", "ABCD-1234")
+        self.fails(2, "confirm-safe", "--ref", "ABCD-12345")
+        _, err = self.fails(2, "detections", "--type", "bogus")
+        self.assertIn("invalid type 'bogus' (allowed: unfamiliarFeatures, ",
+                      err)
+        self.assertIn("passwordSpray", err)
+        self.fails(2, "detections", "--level", "severe")
+        self.fails(2, "detections", "--state", "gone")
+        for bad in ("0", "7x", "-1d", "3651d", ""):
+            _, err = self.fails(2, "detections", "--since", bad)
+            self.assertIn("invalid since", err)
+        _, err = self.fails(2, "detections", "--active", "--state",
+                            "dismissed")
+        self.assertIn("--active means --state atRisk", err)
+        _, err = self.fails(2, "signins", "--since", "1d")
+        self.assertIn("--since is not valid for 'signins'", err)
         _, err = self.fails(2, "mfa")
         self.assertIn("'mfa' needs a sub-verb: status, reset or grace-reset",
                       err)
@@ -554,8 +569,8 @@ class RiskctlTest(ScratchTest):
         self.assertRegex(out, r"^riskctl \d+\.\d+")
         verbs = self.ok("--list-verbs", policy=False).splitlines()
         for v in ("status", "list", "signins", "detections", "unblock",
-                  "dismiss", "confirm-compromised", "whatif",
-                  "policy check", "audit", "mfa status", "mfa reset",
+                  "dismiss", "confirm-compromised", "confirm-safe",
+                  "whatif", "policy check", "audit", "mfa status", "mfa reset",
                   "mfa grace-reset", "tap issue"):
             self.assertIn(v, verbs)
         helptext = self.ok("--help", policy=False)
@@ -873,8 +888,8 @@ def pam_driver(confdir, service, user, rhost):
     print(json.dumps({"rc": rc, "messages": messages}))
 
 
-class SigninTest(ScratchTest):
-    """Sign-ins recorded by the real module, looked up with riskctl."""
+class SigninBase(ScratchTest):
+    """Sign-ins recorded by the real module (skips when not built)."""
 
     def setUp(self):
         super().setUp()
@@ -912,6 +927,10 @@ class SigninTest(ScratchTest):
                            env=self.driver_env(), timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         return json.loads(p.stdout)
+
+
+class SigninTest(SigninBase):
+    """Sign-ins recorded by the real module, looked up with riskctl."""
 
     def test_blocked_signin_lookup_and_unblock(self):
         user = existing_account()
@@ -992,6 +1011,131 @@ class SigninTest(ScratchTest):
         self.assertEqual(doc[0]["mfa"], "refused")
         self.assertEqual(doc[0]["outcome"], "blocked")
         self.assertEqual(doc[0]["decision"], "require")
+
+
+DETECTIONS = """\
+detections:
+  anonymizedIPAddress: {{ level: medium, lists: [{lists}/anon.list] }}
+aggregation: {{ enabled: true, signins: 2, min_level: medium, window: 1d }}
+"""
+
+
+class DetectionsTest(SigninBase):
+    """confirm-safe and the detections filters, on sign-ins recorded by
+    the module from a listed (anonymizing) address."""
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(self.dir, "anon.list"), "w") as f:
+            f.write("198.51.100.0/24\n")
+        self.policy = self.write_policy(
+            "det.yaml", POLICY + DETECTIONS.replace("{lists}", self.dir))
+        with open(os.path.join(self.confdir, "rrtest"), "w") as f:
+            f.write("auth required %s policy=%s\n"
+                    % (self.module, self.policy))
+        self.user = existing_account()
+
+    def risky_sign_in(self, rhost="198.51.100.7"):
+        res = self.sign_in(self.user, rhost)
+        self.assertEqual(res["rc"], PAM_AUTH_ERR, res)
+        m = re.search(r"reference ([0-9A-F]{4}-[0-9A-F]{4})",
+                      " ".join(res["messages"]))
+        self.assertIsNotNone(m, res)
+        return m.group(1)
+
+    def test_confirm_safe_lowers_aggregated_risk(self):
+        first = self.risky_sign_in()
+        self.assertEqual(self.ok_json("status", self.user)["riskLevel"],
+                         "none")
+        second = self.risky_sign_in()
+        doc = self.ok_json("status", self.user)
+        self.assertEqual((doc["riskLevel"], doc["riskState"]),
+                         ("medium", "atRisk"))
+
+        out = self.as_admin("confirm-safe", "--ref", first.lower())
+        self.assertEqual(out, "%s: sign-in confirmed safe; %s risk now "
+                         "none\n" % (first, self.user))
+        doc = self.ok_json("status", self.user)
+        self.assertEqual((doc["riskLevel"], doc["riskState"],
+                          doc["riskDetail"]),
+                         ("none", "confirmedSafe", "adminConfirmedSigninSafe"))
+        dets = self.ok_json("detections", "--user", self.user)
+        self.assertEqual(sorted((d["ref"], d["riskState"], d["riskDetail"])
+                                for d in dets),
+                         sorted([(first, "confirmedSafe",
+                                  "adminConfirmedSigninSafe"),
+                                 (second, "atRisk", "none")]))
+        audit = [a for a in self.ok_json("audit")
+                 if a["action"] == "confirm-safe"]
+        self.assertEqual([(a["actor"], a["target"], a["detail"])
+                          for a in audit],
+                         [("alice-admin", self.user, "ref " + first)])
+
+        # the next risky sign-in meets the aggregation again
+        self.risky_sign_in("198.51.100.8")
+        self.assertEqual(self.ok_json("status", self.user)["riskLevel"],
+                         "medium")
+        doc = json.loads(self.as_admin("--json", "confirm-safe", "--ref",
+                                       second))
+        self.assertEqual(doc, {"ref": second, "user": self.user,
+                               "action": "confirm-safe",
+                               "riskLevel": "none",
+                               "effectiveRiskLevel": "none",
+                               "riskState": "confirmedSafe",
+                               "riskDetail": "adminConfirmedSigninSafe"})
+
+        _, err = self.fails(1, "confirm-safe", "--ref", "0000-0000")
+        self.assertIn("riskctl: no sign-in with reference 0000-0000", err)
+        self.assert_valgrind_clean([["confirm-safe", "--ref", first],
+                                    ["detections", "--type",
+                                     "anonymizedIPAddress", "--since", "1d"]])
+
+    def test_detections_filters(self):
+        self.as_admin("confirm-compromised", self.user)
+        ref = self.risky_sign_in()
+
+        def refs(*args):
+            return sorted((d["riskEventType"], d["ref"]) for d in
+                          self.ok_json("detections", *args))
+
+        anon = ("anonymizedIPAddress", ref)
+        admin = ("adminConfirmedUserCompromised", None)
+        self.assertEqual(refs(), sorted([anon, admin]))
+        self.assertEqual(refs("--type", "anonymizedIPAddress"), [anon])
+        self.assertEqual(refs("--type", "passwordSpray"), [])
+        self.assertEqual(refs("--level", "high"), [admin])
+        self.assertEqual(refs("--level", "medium", "--user", self.user),
+                         [anon])
+        self.assertEqual(refs("--state", "atRisk"), sorted([anon, admin]))
+        self.assertEqual(refs("--active", "--state", "atRisk",
+                              "--type", "adminConfirmedUserCompromised"),
+                         [admin])
+        self.assertEqual(refs("--user", "nosuchuser"), [])
+        d = self.ok_json("detections", "--type", "anonymizedIPAddress")[0]
+        self.assertEqual((d["source"], d["riskScope"], d["riskLevel"]),
+                         ("198.51.100.7", "signin", "medium"))
+        self.assertEqual(len(self.ok_json("detections", "--limit", "1")), 1)
+        # --since: move the admin detection three days back
+        import sqlite3
+        db = sqlite3.connect(self.store)
+        with db:
+            db.execute("UPDATE detections SET detected = detected - 259200"
+                       " WHERE type = 'adminConfirmedUserCompromised'")
+        db.close()
+        self.assertEqual(refs("--since", "2d"), [anon])
+        self.assertEqual(refs("--since", "4d"), sorted([anon, admin]))
+        self.assertEqual(refs("--since", "71h", "--level", "high"), [])
+
+        self.as_admin("dismiss", self.user)
+        self.assertEqual(refs("--active"), [])
+        self.assertEqual(refs("--state", "dismissed"), sorted([anon, admin]))
+        out = self.ok("detections", "--state", "dismissed", "--type",
+                      "anonymizedIPAddress")
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 2, out)
+        self.assertRegex(lines[1], r"\sanonymizedIPAddress\s+medium\s+"
+                         r"dismissed\s+adminDismissedAllRiskForUser\s+"
+                         r"198\.51\.100\.7\s")
 
 
 def main():

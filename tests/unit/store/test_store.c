@@ -1158,6 +1158,8 @@ static void test_schema_v3(void **state)
 	    {"tap", "hash"},
 	    {"tap", "used"},
 	    {"signins", "mfa"},
+	    {"aggregations", "min_level"},
+	    {"aggregations", "to_time"},
 	};
 	static const char *const objects[] = {
 	    "mfa_methods",
@@ -1166,20 +1168,23 @@ static void test_schema_v3(void **state)
 	    "tap",
 	    "mfa_failures_user_time",
 	    "tap_user",
+	    "failures_rhost_time",
+	    "detections_ref",
+	    "aggregations",
 	};
 	struct fx *f = *state;
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 3);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -1229,7 +1234,7 @@ static void test_migrate_v2(void **state)
 
 	make_v2(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
 	mode_is(f->path, 0100600);
 
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
@@ -1878,6 +1883,643 @@ static void test_mfa_prune(void **state)
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM audit"), 4);
 }
 
+/* ---- detections: spray, user risk, aggregation, confirm-safe ------------ */
+
+#define SPRAY_IP "192.0.2.50"
+#define HOUR INT64_C(3600)
+
+static void spray_fail(rr_store *s, const char *user, const char *rhost,
+		    int64_t t)
+{
+	assert_int_equal(rr_store_failure_record(s, user, "sshd", rhost, t), 0);
+}
+
+static uint64_t spray(rr_store *s, const char *rhost, int64_t now,
+		      unsigned window)
+{
+	uint64_t n = 999;
+
+	assert_int_equal(rr_store_spray_count(s, rhost, now, window, &n), 0);
+	return n;
+}
+
+/* The detail column of EXPLAIN QUERY PLAN, all rows joined. */
+static bool plan_uses(const char *path, const char *sql, const char *index)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char q[512];
+	bool hit = false;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3), index))
+			hit = true;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return hit;
+}
+
+static void test_spray_count(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	uint64_t n = 7;
+
+	/* u1 twice, u2, u3 inside the hour; u4 exactly at its start */
+	spray_fail(s, "u1", SPRAY_IP, NOW - 100);
+	spray_fail(s, "u1", SPRAY_IP, NOW - 90);
+	spray_fail(s, "u2", SPRAY_IP, NOW - 50);
+	spray_fail(s, "u3", SPRAY_IP, NOW);
+	spray_fail(s, "u4", SPRAY_IP, NOW - HOUR);
+	/* outside: one second too old, one second in the future */
+	spray_fail(s, "u5", SPRAY_IP, NOW - HOUR - 1);
+	spray_fail(s, "u6", SPRAY_IP, NOW + 1);
+	/* another source, and local failures (no source) */
+	spray_fail(s, "u7", "192.0.2.51", NOW - 10);
+	spray_fail(s, "u8", "", NOW - 10);
+	spray_fail(s, "u9", NULL, NOW - 10);
+
+	assert_int_equal(spray(s, SPRAY_IP, NOW, 3600), 4);
+	assert_int_equal(spray(s, SPRAY_IP, NOW, 3599), 3);
+	assert_int_equal(spray(s, SPRAY_IP, NOW + 1, 3600), 4); /* u4 out, u6 in */
+	assert_int_equal(spray(s, SPRAY_IP, NOW, 0), 1);
+	assert_int_equal(spray(s, "192.0.2.51", NOW, 3600), 1);
+	assert_int_equal(spray(s, "192.0.2.5", NOW, 3600), 0);
+	/* a local sign-in has no source: never a spray */
+	assert_int_equal(spray(s, "", NOW, 3600), 0);
+	assert_int_equal(spray(s, NULL, NOW, 3600), 0);
+
+	assert_int_equal(rr_store_spray_count(NULL, SPRAY_IP, NOW, 1, &n),
+			 -EINVAL);
+	assert_int_equal(rr_store_spray_count(s, SPRAY_IP, NOW, 1, NULL),
+			 -EINVAL);
+	{
+		char longhost[RR_RHOST_MAX + 2];
+
+		memset(longhost, 'a', sizeof(longhost) - 1);
+		longhost[sizeof(longhost) - 1] = '\0';
+		assert_int_equal(
+		    rr_store_spray_count(s, longhost, NOW, 1, &n), -EINVAL);
+	}
+	assert_int_equal(n, 7);
+	/* logarithmic: the count reads the (rhost, time) index */
+	assert_true(plan_uses(f->path,
+			      "SELECT count(DISTINCT user) FROM failures WHERE"
+			      " rhost = 'x' AND time >= 1 AND time <= 2",
+			      "failures_rhost_time"));
+}
+
+#define SPRAYERS 8
+#define SPRAYER_FAILURES 20
+
+/* Each process fails for two users of its own from the same source. */
+static int sprayer(const char *path, int id)
+{
+	rr_store *s = NULL;
+	char user[16];
+	int i, err;
+
+	err = rr_store_open(path, &s);
+	for (i = 0; !err && i < SPRAYER_FAILURES; i++) {
+		snprintf(user, sizeof(user), "spray%d%s", id, i % 2 ? "b" : "");
+		err = rr_store_failure_record(s, user, "sshd", SPRAY_IP,
+					      NOW - i);
+	}
+	rr_store_close(s);
+	return err ? 1 : 0;
+}
+
+static void test_spray_parallel(void **state)
+{
+	struct fx *f = *state;
+	pid_t pids[SPRAYERS];
+	size_t i;
+	int st;
+
+	fx_open(f);
+	rr_store_close(f->s);
+	f->s = NULL;
+	for (i = 0; i < SPRAYERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(sprayer(f->path, (int)i));
+	}
+	for (i = 0; i < SPRAYERS; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"),
+			 SPRAYERS * SPRAYER_FAILURES);
+	assert_int_equal(spray(f->s, SPRAY_IP, NOW, 3600), 2 * SPRAYERS);
+	/* the newest failure of each process only: its "b" user is at
+	 * NOW - 1, its first user at NOW */
+	assert_int_equal(spray(f->s, SPRAY_IP, NOW, 0), SPRAYERS);
+}
+
+static rr_store_user user_of(rr_store *s, const char *user)
+{
+	rr_store_user u;
+
+	assert_int_equal(rr_store_user_get(s, user, &u), 0);
+	return u;
+}
+
+static void user_is(rr_store *s, const char *user, rr_level level,
+		    rr_state state, rr_detail detail, int64_t updated)
+{
+	rr_store_user u = user_of(s, user);
+
+	assert_int_equal(u.level, level);
+	assert_int_equal(u.state, state);
+	assert_int_equal(u.detail, detail);
+	if (updated >= 0)
+		assert_int_equal(u.updated, updated);
+}
+
+static void test_user_detection_add(void **state)
+{
+	struct fx *f = *state;
+	rr_store_detection_filter df = {.user = "alice"};
+	rr_store_detection *d = NULL;
+	rr_store *s = fx_open(f);
+	char longsrc[RR_RHOST_MAX + 2];
+	size_t n;
+
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_MEDIUM, NULL, NOW),
+			 0);
+	user_is(s, "alice", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	assert_int_equal(user_of(s, "alice").active_detections, 1);
+	/* the same type again: refreshed, not duplicated */
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_HIGH, "hash-file", NOW + 10),
+			 0);
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].type, RR_EVENT_LEAKED_CREDENTIALS);
+	assert_int_equal(d[0].level, RR_LEVEL_HIGH);
+	assert_int_equal(d[0].state, RR_STATE_AT_RISK);
+	assert_true(d[0].user_scope);
+	assert_string_equal(d[0].source, "hash-file");
+	assert_int_equal(d[0].detected, NOW);
+	assert_int_equal(d[0].updated, NOW + 10);
+	free(d);
+	user_is(s, "alice", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 10);
+	/* another type at a lower level: two detections, level the highest */
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_HOME_TENANT_USER_RISK,
+			     RR_LEVEL_LOW, NULL, NOW + 20),
+			 0);
+	assert_int_equal(dets_count(s, "alice", true), 2);
+	user_is(s, "alice", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 20);
+	/* dismissed: closed; a new detection is a new row */
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_DISMISS, "alice", "root",
+					NOW + 30, NULL),
+			 0);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_LOW, NULL, NOW + 40),
+			 0);
+	assert_int_equal(dets_count(s, "alice", false), 3);
+	assert_int_equal(dets_count(s, "alice", true), 1);
+	user_is(s, "alice", RR_LEVEL_LOW, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 40);
+	/* a user confirmed compromised stays so, high */
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "bob",
+					"root", NOW, NULL),
+			 0);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "bob", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_LOW, NULL, NOW + 1),
+			 0);
+	user_is(s, "bob", RR_LEVEL_HIGH, RR_STATE_CONFIRMED_COMPROMISED,
+		RR_DETAIL_ADMIN_CONFIRMED_COMPROMISED, NOW + 1);
+
+	memset(longsrc, 'a', sizeof(longsrc) - 1);
+	longsrc[sizeof(longsrc) - 1] = '\0';
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_NONE, NULL, NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_user_detection_add(s, "alice",
+						     (rr_event)99,
+						     RR_LEVEL_LOW, NULL, NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     (rr_level)9, NULL, NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "", RR_EVENT_LEAKED_CREDENTIALS, RR_LEVEL_LOW,
+			     NULL, NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_LOW, longsrc, NOW),
+			 -EINVAL);
+	assert_int_equal(dets_count(s, "alice", false), 3);
+}
+
+/* Low user risk ages out in the decision (engine), medium persists; the
+ * store keeps the time it was set. */
+static void test_low_risk_ageing(void **state)
+{
+	struct fx *f = *state;
+	rr_policy p = {.low_risk_expiry_days = 180};
+	rr_store *s = fx_open(f);
+	static const struct {
+		const char *user;
+		rr_level level;
+		int64_t age;
+		rr_level effective;
+	} cases[] = {
+	    {"low-old", RR_LEVEL_LOW, 181 * DAY, RR_LEVEL_NONE},
+	    {"low-edge", RR_LEVEL_LOW, 180 * DAY, RR_LEVEL_LOW},
+	    {"low-new", RR_LEVEL_LOW, 179 * DAY, RR_LEVEL_LOW},
+	    {"medium-old", RR_LEVEL_MEDIUM, 400 * DAY, RR_LEVEL_MEDIUM},
+	    {"high-old", RR_LEVEL_HIGH, 400 * DAY, RR_LEVEL_HIGH},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rr_store_user u;
+		rr_user_risk ur;
+
+		assert_int_equal(rr_store_user_detection_add(
+				     s, cases[i].user,
+				     RR_EVENT_LEAKED_CREDENTIALS,
+				     cases[i].level, NULL, NOW - cases[i].age),
+				 0);
+		u = user_of(s, cases[i].user);
+		assert_int_equal(u.updated, NOW - cases[i].age);
+		ur = (rr_user_risk){u.level, u.state, u.detail, u.updated};
+		assert_int_equal(rr_engine_user_risk(&p, &ur, NOW),
+				 cases[i].effective);
+	}
+}
+
+static const rr_detection det_medium = {RR_EVENT_UNFAMILIAR_FEATURES,
+					RR_LEVEL_MEDIUM};
+static const rr_detection det_high = {RR_EVENT_MALICIOUS_IP, RR_LEVEL_HIGH};
+static const rr_detection det_low = {RR_EVENT_ANONYMIZED_IP, RR_LEVEL_LOW};
+
+/* A risky sign-in of `user` at t with one detection. */
+static void risky(rr_store *s, const char *user, int64_t t,
+		  const rr_detection *det, bool mfa_passed, char *ref)
+{
+	rr_signin_rec r = rec_make(t, user, "denied", NULL);
+
+	r.action = RR_ACTION_REQUIRE;
+	r.signin_risk = det ? det->level : RR_LEVEL_MEDIUM;
+	r.dets = det;
+	r.n_dets = det ? 1 : 0;
+	r.mfa_passed = mfa_passed;
+	record(s, &r, ref);
+}
+
+static bool aggregate(rr_store *s, const char *user, int64_t now)
+{
+	static const rr_aggregation agg = {.enabled = true,
+					   .signins = 3,
+					   .min_level = RR_LEVEL_MEDIUM,
+					   .window_s = 7 * 86400};
+	bool raised = true;
+
+	assert_int_equal(rr_store_aggregate(s, user, &agg, now, &raised), 0);
+	return raised;
+}
+
+static void test_aggregate_threshold(void **state)
+{
+	struct fx *f = *state;
+	rr_aggregation off = {.enabled = false, .signins = 1};
+	rr_store *s = fx_open(f);
+	bool raised = true;
+
+	/* N - 1 = 2 medium sign-ins, a low one and a medium one without
+	 * detections: not enough */
+	risky(s, "alice", NOW - 2 * DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW - DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW - DAY, &det_low, false, NULL);
+	risky(s, "alice", NOW - DAY, NULL, false, NULL);
+	assert_false(aggregate(s, "alice", NOW - DAY));
+	user_is(s, "alice", RR_LEVEL_NONE, RR_STATE_NONE, RR_DETAIL_NONE, -1);
+	/* N = 3: user risk medium */
+	risky(s, "alice", NOW, &det_medium, false, NULL);
+	assert_true(aggregate(s, "alice", NOW));
+	user_is(s, "alice", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	/* idempotent */
+	assert_false(aggregate(s, "alice", NOW + 1));
+	user_is(s, "alice", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	/* a high one raises it to high */
+	risky(s, "alice", NOW + 2, &det_high, false, NULL);
+	assert_true(aggregate(s, "alice", NOW + 2));
+	user_is(s, "alice", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 2);
+	/* later medium ones never lower it */
+	risky(s, "alice", NOW + 20 * DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW + 20 * DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW + 20 * DAY, &det_medium, false, NULL);
+	assert_false(aggregate(s, "alice", NOW + 20 * DAY));
+	user_is(s, "alice", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 2);
+
+	/* window edges: exactly 7 days old counts, one second more not */
+	risky(s, "bob", NOW - 7 * DAY, &det_medium, false, NULL);
+	risky(s, "bob", NOW - 1, &det_medium, false, NULL);
+	risky(s, "bob", NOW, &det_medium, false, NULL);
+	assert_true(aggregate(s, "bob", NOW));
+	risky(s, "carol", NOW - 7 * DAY - 1, &det_medium, false, NULL);
+	risky(s, "carol", NOW - 1, &det_medium, false, NULL);
+	risky(s, "carol", NOW, &det_medium, false, NULL);
+	assert_false(aggregate(s, "carol", NOW));
+	/* sign-ins after `now` are not counted either */
+	assert_false(aggregate(s, "bob", NOW - 2));
+
+	/* remediated by MFA: not counted */
+	risky(s, "dave", NOW - 3, &det_medium, true, NULL);
+	risky(s, "dave", NOW - 2, &det_medium, true, NULL);
+	risky(s, "dave", NOW - 1, &det_medium, false, NULL);
+	risky(s, "dave", NOW, &det_medium, false, NULL);
+	assert_false(aggregate(s, "dave", NOW));
+	risky(s, "dave", NOW + 1, &det_high, false, NULL);
+	assert_true(aggregate(s, "dave", NOW + 1));
+	user_is(s, "dave", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW + 1);
+
+	/* disabled: nothing */
+	assert_int_equal(rr_store_aggregate(s, "carol", &off, NOW, &raised), 0);
+	assert_false(raised);
+	off.enabled = true;
+	off.signins = 0;
+	assert_int_equal(rr_store_aggregate(s, "carol", &off, NOW, NULL), 0);
+	user_is(s, "carol", RR_LEVEL_NONE, RR_STATE_NONE, RR_DETAIL_NONE, -1);
+	off.signins = 1;
+	off.min_level = (rr_level)7;
+	assert_int_equal(rr_store_aggregate(s, "carol", &off, NOW, NULL),
+			 -EINVAL);
+	assert_int_equal(rr_store_aggregate(s, "", &off, NOW, NULL), -EINVAL);
+	assert_int_equal(rr_store_aggregate(s, "carol", NULL, NOW, NULL),
+			 -EINVAL);
+}
+
+static void test_confirm_safe(void **state)
+{
+	struct fx *f = *state;
+	char r1[RR_REF_LEN + 1], r2[RR_REF_LEN + 1], r3[RR_REF_LEN + 1];
+	char r4[RR_REF_LEN + 1], who[RR_USER_MAX + 1] = "unchanged";
+	rr_store_detection_filter df = {.user = "alice"};
+	rr_store_detection *d = NULL;
+	rr_store_audit *a = NULL;
+	rr_store *s = fx_open(f);
+	size_t n, i;
+
+	risky(s, "alice", NOW - 3, &det_medium, false, r1);
+	risky(s, "alice", NOW - 2, &det_medium, false, r2);
+	risky(s, "alice", NOW - 1, &det_medium, false, r3);
+	assert_true(aggregate(s, "alice", NOW - 1));
+	user_is(s, "alice", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW - 1);
+	/* one sign-in confirmed safe: aggregation no longer met */
+	assert_int_equal(rr_store_confirm_safe(s, r2, "admin1", NOW, who), 0);
+	assert_string_equal(who, "alice");
+	user_is(s, "alice", RR_LEVEL_NONE, RR_STATE_CONFIRMED_SAFE,
+		RR_DETAIL_ADMIN_SIGNIN_SAFE, NOW);
+	assert_int_equal(rr_store_detections_list(s, &df, &d, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		bool mine = !strcmp(d[i].ref, r2);
+
+		assert_int_equal(d[i].state, mine ? RR_STATE_CONFIRMED_SAFE
+						  : RR_STATE_AT_RISK);
+		assert_int_equal(d[i].detail, mine ? RR_DETAIL_ADMIN_SIGNIN_SAFE
+						   : RR_DETAIL_NONE);
+	}
+	free(d);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM aggregations"),
+			 0);
+	/* and it stays so: two unremediated sign-ins are not enough */
+	assert_false(aggregate(s, "alice", NOW + 1));
+	assert_int_equal(rr_store_audit_list(s, 0, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].action, "confirm-safe");
+	assert_string_equal(a[0].actor, "admin1");
+	assert_string_equal(a[0].target, "alice");
+	assert_int_equal(a[0].time, NOW);
+	assert_true(!strncmp(a[0].detail, "ref ", 4));
+	assert_string_equal(a[0].detail + 4, r2);
+	free(a);
+
+	/* four sign-ins, the high one confirmed safe: still met, medium */
+	risky(s, "bob", NOW - 4, &det_medium, false, NULL);
+	risky(s, "bob", NOW - 3, &det_medium, false, NULL);
+	risky(s, "bob", NOW - 2, &det_medium, false, NULL);
+	risky(s, "bob", NOW - 1, &det_high, false, r4);
+	assert_true(aggregate(s, "bob", NOW - 1));
+	user_is(s, "bob", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE, -1);
+	assert_int_equal(rr_store_confirm_safe(s, r4, "admin1", NOW, who), 0);
+	assert_string_equal(who, "bob");
+	user_is(s, "bob", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	/* a user-scope detection stays: confirm-safe is about the sign-in */
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "carol", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_LOW, NULL, NOW),
+			 0);
+	risky(s, "carol", NOW, &det_high, false, r4);
+	assert_int_equal(rr_store_confirm_safe(s, r4, "admin1", NOW, who), 0);
+	user_is(s, "carol", RR_LEVEL_LOW, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	/* a sign-in without detections: nothing changes, still audited */
+	risky(s, "erin", NOW, NULL, false, r4);
+	assert_int_equal(rr_store_confirm_safe(s, r4, "admin2", NOW, who), 0);
+	assert_string_equal(who, "erin");
+	user_is(s, "erin", RR_LEVEL_NONE, RR_STATE_NONE, RR_DETAIL_NONE, -1);
+	/* again: idempotent */
+	assert_int_equal(rr_store_confirm_safe(s, r2, "admin1", NOW + 5, who),
+			 0);
+	user_is(s, "alice", RR_LEVEL_NONE, RR_STATE_CONFIRMED_SAFE,
+		RR_DETAIL_ADMIN_SIGNIN_SAFE, NOW);
+
+	snprintf(who, sizeof(who), "unchanged");
+	assert_int_equal(rr_store_confirm_safe(s, "0000-0000", "admin1", NOW,
+					       who),
+			 -ENOENT);
+	assert_string_equal(who, "unchanged");
+	assert_int_equal(rr_store_confirm_safe(s, "", "admin1", NOW, who),
+			 -EINVAL);
+	assert_int_equal(rr_store_confirm_safe(s, "0000-00000", "admin1", NOW,
+					       who),
+			 -EINVAL);
+	assert_int_equal(rr_store_confirm_safe(s, r1, "", NOW, who), -EINVAL);
+	assert_int_equal(rr_store_confirm_safe(s, r1, "admin1", NOW, NULL),
+			 -EINVAL);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM audit"), 5);
+}
+
+/* dismiss and unblock close everything, aggregation included. */
+static void test_dismiss_closes_aggregation(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	rr_admin_action act[] = {RR_ADMIN_DISMISS, RR_ADMIN_UNBLOCK};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		int64_t t = NOW + (int64_t)i * 100;
+
+		risky(s, "alice", t, &det_medium, false, NULL);
+		risky(s, "alice", t, &det_medium, false, NULL);
+		risky(s, "alice", t, &det_medium, false, NULL);
+		assert_int_equal(rr_store_user_detection_add(
+				     s, "alice", RR_EVENT_LEAKED_CREDENTIALS,
+				     RR_LEVEL_LOW, NULL, t),
+				 0);
+		assert_true(aggregate(s, "alice", t));
+		user_is(s, "alice", RR_LEVEL_MEDIUM, RR_STATE_AT_RISK,
+			RR_DETAIL_NONE, t);
+		assert_int_equal(rr_store_admin(s, act[i], "alice", "root",
+						t + 1, NULL),
+				 0);
+		user_is(s, "alice", RR_LEVEL_NONE, RR_STATE_DISMISSED,
+			RR_DETAIL_ADMIN_DISMISSED_ALL, t + 1);
+		assert_int_equal(dets_count(s, "alice", true), 0);
+		assert_int_equal(
+		    db_int(f->path, "SELECT count(*) FROM aggregations"), 0);
+		assert_false(aggregate(s, "alice", t + 2));
+		user_is(s, "alice", RR_LEVEL_NONE, RR_STATE_DISMISSED,
+			RR_DETAIL_ADMIN_DISMISSED_ALL, t + 1);
+	}
+}
+
+static size_t dets_filtered(rr_store *s, rr_store_detection_filter *df)
+{
+	rr_store_detection *d = NULL;
+	size_t n = 99;
+
+	assert_int_equal(rr_store_detections_list(s, df, &d, &n), 0);
+	free(d);
+	return n;
+}
+
+static void test_detections_filter(void **state)
+{
+	struct fx *f = *state;
+	rr_store_detection_filter df;
+	char ref[RR_REF_LEN + 1], who[RR_USER_MAX + 1];
+	rr_store *s = fx_open(f);
+
+	risky(s, "alice", NOW - 10 * DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW - DAY, &det_high, false, ref);
+	risky(s, "bob", NOW - DAY, &det_medium, true, NULL);
+	assert_int_equal(rr_store_user_detection_add(
+			     s, "bob", RR_EVENT_LEAKED_CREDENTIALS,
+			     RR_LEVEL_HIGH, NULL, NOW),
+			 0);
+	assert_int_equal(rr_store_confirm_safe(s, ref, "root", NOW, who), 0);
+
+	memset(&df, 0, sizeof(df));
+	assert_int_equal(dets_filtered(s, &df), 4);
+	df.by_type = true;
+	df.type = RR_EVENT_UNFAMILIAR_FEATURES;
+	assert_int_equal(dets_filtered(s, &df), 2);
+	df.user = "bob";
+	assert_int_equal(dets_filtered(s, &df), 1);
+	memset(&df, 0, sizeof(df));
+	df.by_level = true;
+	df.level = RR_LEVEL_HIGH;
+	assert_int_equal(dets_filtered(s, &df), 2);
+	df.level = RR_LEVEL_LOW;
+	assert_int_equal(dets_filtered(s, &df), 0);
+	memset(&df, 0, sizeof(df));
+	df.by_state = true;
+	df.state = RR_STATE_REMEDIATED;
+	assert_int_equal(dets_filtered(s, &df), 1);
+	df.state = RR_STATE_CONFIRMED_SAFE;
+	assert_int_equal(dets_filtered(s, &df), 1);
+	df.state = RR_STATE_AT_RISK;
+	assert_int_equal(dets_filtered(s, &df), 2);
+	df.active_only = true;
+	assert_int_equal(dets_filtered(s, &df), 2);
+	/* active and another state: nothing can match */
+	df.state = RR_STATE_REMEDIATED;
+	assert_int_equal(dets_filtered(s, &df), 0);
+	memset(&df, 0, sizeof(df));
+	df.since = NOW - DAY;
+	assert_int_equal(dets_filtered(s, &df), 3);
+	df.since = NOW - DAY + 1;
+	assert_int_equal(dets_filtered(s, &df), 1);
+	df.user = "alice";
+	df.since = NOW - 11 * DAY;
+	df.active_only = true;
+	assert_int_equal(dets_filtered(s, &df), 1);
+	df.limit = 1;
+	df.active_only = false;
+	assert_int_equal(dets_filtered(s, &df), 1);
+
+	memset(&df, 0, sizeof(df));
+	df.by_type = true;
+	df.type = (rr_event)99;
+	{
+		rr_store_detection *d = NULL;
+		size_t n = 0;
+
+		assert_int_equal(rr_store_detections_list(s, &df, &d, &n),
+				 -EINVAL);
+		df.type = RR_EVENT_BRUTE_FORCE;
+		df.by_level = true;
+		df.level = (rr_level)8;
+		assert_int_equal(rr_store_detections_list(s, &df, &d, &n),
+				 -EINVAL);
+		df.by_level = false;
+		df.by_state = true;
+		df.state = (rr_state)-1;
+		assert_int_equal(rr_store_detections_list(s, &df, &d, &n),
+				 -EINVAL);
+	}
+}
+
+static void test_migrate_v3(void **state)
+{
+	struct fx *f = *state;
+	rr_store_user u;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path,
+		"BEGIN;" RRS_SCHEMA_V3
+		"INSERT INTO users VALUES ('bob', 'medium', 'atRisk',"
+		" 'none', 100);"
+		"INSERT INTO failures(user, service, rhost, time)"
+		" VALUES ('bob', 'sshd', '192.0.2.50', 1500);"
+		"INSERT INTO failures(user, service, rhost, time)"
+		" VALUES ('eve', 'sshd', '192.0.2.50', 1501);"
+		"COMMIT;");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(object_count(f->path, "failures_rhost_time"), 1);
+	assert_int_equal(object_count(f->path, "aggregations"), 1);
+	assert_int_equal(spray(f->s, SPRAY_IP, 1600, 600), 2);
+	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_MEDIUM);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1908,7 +2550,11 @@ int main(void)
 	    T(test_mfa_grace),        T(test_mfa_register_reset),
 	    T(test_mfa_use_step),     T(test_mfa_parallel_replay),
 	    T(test_mfa_failures),     T(test_tap),
-	    T(test_mfa_prune),
+	    T(test_mfa_prune),        T(test_spray_count),
+	    T(test_spray_parallel),   T(test_user_detection_add),
+	    T(test_low_risk_ageing),  T(test_aggregate_threshold),
+	    T(test_confirm_safe),     T(test_dismiss_closes_aggregation),
+	    T(test_detections_filter), T(test_migrate_v3),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
