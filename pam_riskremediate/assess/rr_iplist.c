@@ -1,23 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "rr_iplist.h"
+#include "rr_iplist_int.h"
 #include "rr_secfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A CIDR as an inclusive range [lo, hi] of 128-bit big-endian numbers. */
-typedef struct {
-	uint8_t family;
-	uint8_t lo[16];
-	uint8_t hi[16];
-} ip_range;
-
-struct rr_iplist {
-	ip_range *r;
-	size_t n;
-	size_t cap;
-};
+typedef rr_ip_range ip_range;
 
 static size_t addr_len(uint8_t family)
 {
@@ -86,7 +75,8 @@ static void merge(rr_iplist *l)
 		ip_range *cur = &l->r[w];
 
 		if (range_touches(cur, &l->r[i])) {
-			if (memcmp(l->r[i].hi, cur->hi, addr_len(cur->family)) > 0)
+			if (memcmp(l->r[i].hi, cur->hi,
+				   addr_len(cur->family)) > 0)
 				memcpy(cur->hi, l->r[i].hi, sizeof(cur->hi));
 		} else {
 			l->r[++w] = l->r[i];
@@ -200,19 +190,17 @@ int rr_iplist_load(const char *path, rr_iplist **out, unsigned *bad_line)
 	return r;
 }
 
-bool rr_iplist_contains(const rr_iplist *l, const rr_addr *a)
+bool rr_ranges_find(const rr_ip_range *r, size_t n, const rr_addr *a)
 {
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = n;
 
-	if (!l || !a || l->n == 0)
+	if (!r || !a || n == 0 || (a->family != 4 && a->family != 6))
 		return false;
-	hi = l->n;
 	/* find the last range whose start <= a */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (key_cmp(l->r[mid].family, l->r[mid].lo, a->family,
-			    a->bytes) <= 0)
+		if (key_cmp(r[mid].family, r[mid].lo, a->family, a->bytes) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -220,8 +208,33 @@ bool rr_iplist_contains(const rr_iplist *l, const rr_addr *a)
 	if (lo == 0)
 		return false;
 	lo--;
-	return l->r[lo].family == a->family &&
-	       memcmp(a->bytes, l->r[lo].hi, addr_len(a->family)) <= 0;
+	return r[lo].family == a->family &&
+	       memcmp(a->bytes, r[lo].hi, addr_len(a->family)) <= 0;
+}
+
+bool rr_ranges_valid(const rr_ip_range *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		if (r[i].family != 4 && r[i].family != 6)
+			return false;
+		len = addr_len(r[i].family);
+		if (memcmp(r[i].lo, r[i].hi, len) > 0)
+			return false;
+		if (i > 0 && (key_cmp(r[i - 1].family, r[i - 1].lo,
+				      r[i].family, r[i].lo) >= 0 ||
+			      range_touches(&r[i - 1], &r[i])))
+			return false;
+	}
+	return true;
+}
+
+bool rr_iplist_contains(const rr_iplist *l, const rr_addr *a)
+{
+	return l && rr_ranges_find(l->r, l->n, a);
 }
 
 size_t rr_iplist_size(const rr_iplist *l)
