@@ -71,4 +71,12 @@ void rr_risk_words(const rr_ctx *c, bool user_side, char *buf, size_t len);
  */
 int rr_mfa_controls(rr_ctx *c);
 
+/*
+ * leakedCredentials (leak_check.c), after a sign-in the decision allowed:
+ * check PAM_AUTHTOK against the breach corpus and, when it is there, raise
+ * the user's stored risk (it applies from the next sign-in).  Never fails
+ * the sign-in: errors are logged at LOG_WARNING.
+ */
+void rr_leak_after_signin(rr_ctx *c);
+
 #endif

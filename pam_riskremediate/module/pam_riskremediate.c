@@ -354,7 +354,8 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 {
 	char applied[RR_TEXT_MAX], report_only[RR_TEXT_MAX];
 	rr_signin_rec rec;
-	int r;
+	bool raised = false;
+	int r, e;
 
 	rr_assess_to_record(c->policy, &c->a, outcome, c->now, applied,
 			    sizeof(applied), report_only, sizeof(report_only),
@@ -369,6 +370,18 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 			   c->a.user, strerror(-r));
 	}
 	log_decision(c, outcome, applied, report_only);
+	/* unremediated risky sign-ins may raise user risk; never fails the
+	 * sign-in */
+	if (r < 0 || rec.n_dets == 0 || c->mfa_passed)
+		return r;
+	e = rr_store_aggregate(c->store, c->a.user, &c->policy->aggregation,
+			       c->now, &raised);
+	if (e < 0)
+		pam_syslog(c->pamh, LOG_ERR, "aggregating risky sign-ins of "
+			   "%s: %s", c->a.user, strerror(-e));
+	else if (raised)
+		pam_syslog(c->pamh, LOG_NOTICE, "user \"%s\": risky sign-ins "
+			   "raised user risk", c->a.user);
 	return r;
 }
 
@@ -565,8 +578,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		e = run_authfail(&c);
 	else
 		e = run(&c);
-	if (e == END_ALLOW && c.mode == MODE_DEFAULT)
+	if (e == END_ALLOW && c.mode == MODE_DEFAULT) {
 		mark_auth_ok(pamh);
+		rr_leak_after_signin(&c); /* raises risk for the next sign-in */
+	}
 	ctx_clear(&c);
 	return to_pam(TYPE_AUTH, e);
 }

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * leakedCredentials at an allowed sign-in: check PAM_AUTHTOK against the
+ * breach corpus (rr_leak) and, when it is there, add a user-risk detection
+ * that the user's NEXT sign-in is judged by.  This sign-in is never held
+ * up or denied by the check: failures are logged and the sign-in goes on.
+ * Neither the password nor its hash is ever logged.
+ */
+#include "module.h"
+#include "rr_leak.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+/* The cache directory next to the store: dirname(store)/leak-cache. */
+static int cache_dir(const rr_ctx *c, char *buf, size_t len)
+{
+	const char *store = c->policy->store_path ? c->policy->store_path :
+						     RR_STORE_DEFAULT_PATH;
+	const char *slash = strrchr(store, '/');
+	int n;
+
+	if (!slash)
+		return -EINVAL;
+	n = snprintf(buf, len, "%.*s/%s", (int)(slash - store), store,
+		     RR_LEAK_CACHE_DIR);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static const char *source_name(rr_leak_source s)
+{
+	return s == RR_LEAK_SRC_HASH_FILE ? "hash file" : "range API";
+}
+
+void rr_leak_after_signin(rr_ctx *c)
+{
+	const rr_detection_cfg *cfg;
+	rr_leak_source src = RR_LEAK_SRC_NONE;
+	const void *tok = NULL;
+	char dir[4096];
+	int r;
+
+	if (!c->policy || !c->store || !c->user)
+		return;
+	cfg = &c->policy->detections[RR_EVENT_LEAKED_CREDENTIALS];
+	if (!cfg->enabled)
+		return;
+	if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || !tok ||
+	    !*(const char *)tok) {
+		if (c->debug)
+			pam_syslog(c->pamh, LOG_DEBUG, "user \"%s\": no "
+				   "password in this sign-in to check "
+				   "(leakedCredentials)", c->user);
+		return;
+	}
+	r = cache_dir(c, dir, sizeof(dir));
+	r = rr_leak_check(cfg, r == 0 ? dir : NULL, tok, c->now, NULL, &src);
+	tok = NULL;
+	if (r < 0) {
+		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": leaked-password "
+			   "check failed: %s; sign-in goes on without it "
+			   "(leakedCredentials)", c->user, rr_leak_strerror(r));
+		return;
+	}
+	if (src == RR_LEAK_SRC_NONE)
+		return;
+	r = rr_store_user_detection_add(c->store, c->user,
+					RR_EVENT_LEAKED_CREDENTIALS, cfg->level,
+					c->a.rhost[0] ? c->a.rhost : NULL,
+					c->now);
+	if (r < 0)
+		pam_syslog(c->pamh, LOG_ERR, "user \"%s\": password found in "
+			   "a breach corpus (leakedCredentials); source: %s; "
+			   "recording it failed: %s", c->user,
+			   source_name(src), strerror(-r));
+	else
+		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": password found "
+			   "in a breach corpus (leakedCredentials); source: %s; "
+			   "user risk %s from the next sign-in", c->user,
+			   source_name(src), rr_level_name(cfg->level));
+}
