@@ -131,10 +131,14 @@ static int lookup_groups(rr_assessment *a)
 	char buf[16384];
 
 	r = getpwnam_r(a->user, &pw, buf, sizeof(buf), &res);
+	/* "not found" comes as 0 with no result, or (some NSS modules) as
+	 * ENOENT/ESRCH */
+	if (r == ENOENT || r == ESRCH)
+		return -ESRCH;
 	if (r != 0)
 		return -r;
 	if (!res)
-		return -ENOENT;
+		return -ESRCH; /* distinct from a missing list file (-ENOENT) */
 	/* More groups than we can hold: refuse rather than evaluate a
 	 * truncated list, which could miss a group the policy includes. */
 	if (getgrouplist(a->user, pw.pw_gid, gids, &ngids) < 0)
@@ -166,17 +170,21 @@ static void add_det(rr_assessment *a, rr_event type, rr_level level)
  * answered from its compiled index (O(log n)) when current, else parsed
  * (same answer); `unindexed` collects RR_IPLIST_IDX_* for the latter. */
 static int in_lists(const rr_detection_cfg *cfg, const rr_addr *addr,
-		    bool *hit)
+		    bool *hit, rr_assessment *a)
 {
-	unsigned unindexed = 0;
 	size_t i;
 
 	*hit = false;
 	for (i = 0; i < cfg->n_lists && !*hit; i++) {
+		unsigned unindexed = 0;
 		int r = rr_iplist_lookup(cfg->lists[i], addr, hit, &unindexed);
 
 		if (r < 0)
 			return r;
+		if (unindexed && !a->unindexed_list) {
+			a->unindexed_list = cfg->lists[i];
+			a->list_index_flags = unindexed;
+		}
 	}
 	return 0;
 }
@@ -190,7 +198,7 @@ static int run_list_detection(const rr_policy *p, rr_event ev,
 
 	if (!cfg->enabled || !a->facts.has_addr)
 		return 0;
-	r = in_lists(cfg, &a->facts.addr, &hit);
+	r = in_lists(cfg, &a->facts.addr, &hit, a);
 	if (r < 0)
 		return r;
 	if (hit)

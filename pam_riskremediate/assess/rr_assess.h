@@ -35,13 +35,18 @@ typedef struct {
 	rr_history history;
 	rr_detection dets[RR_EVENT__COUNT];
 	size_t n_dets;
+	/* an IP list answered from its text because its compiled index is
+	 * missing, stale or damaged (RR_IPLIST_IDX_* in list_index_flags):
+	 * correct but O(n); `riskctl feeds update` or `lists compile` fixes */
+	const char *unindexed_list;
+	unsigned list_index_flags;
 	rr_policy_result *results; /* n = policy->n_policies */
 	rr_decision decision;
 } rr_assessment;
 
 /*
  * Validate the input (lengths, characters: -EINVAL), look up the user's
- * groups (-ENOENT for an unknown user), read the store, run detections and
+ * groups (-ESRCH for an unknown user), read the store, run detections and
  * decide.  On error `a` is left cleared.  `now` is unix seconds.
  */
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <security/pam_ext.h>
 
@@ -104,7 +105,9 @@ static int enrol_confirm(rr_ctx *c, const rr_totp_params *t,
 		r = rr_ask(c, false, prompt, &answer);
 		if (r < 0)
 			return r;
-		r = rr_totp_verify(e->secret, sizeof(e->secret), t, c->now, -1,
+		/* the time the code was typed, not the sign-in's start */
+		r = rr_totp_verify(e->secret, sizeof(e->secret), t,
+				   (int64_t)time(NULL), -1,
 				   answer, step);
 		rr_answer_free(answer);
 		if (r == 0)
@@ -149,6 +152,8 @@ static int run_registration(rr_ctx *c)
 	int64_t step = 0;
 	int r;
 
+	if (c->silent)
+		return 1; /* PAM_SILENT: nothing to show the key with */
 	memset(&e, 0, sizeof(e));
 	totp_params(c->policy, &t);
 	r = enrol_prepare(c, &t, &e);
@@ -295,7 +300,8 @@ static int one_code(rr_ctx *c, const rr_store_mfa *m, const uint8_t *secret,
 	r = rr_ask(c, false, prompt, &answer);
 	if (r < 0)
 		return r;
-	r = rr_totp_verify(secret, len, &t, c->now, m->last_step, answer,
+	r = rr_totp_verify(secret, len, &t, (int64_t)time(NULL), m->last_step,
+			   answer,
 			   &step);
 	rr_answer_free(answer);
 	if (r == 0)
@@ -397,7 +403,16 @@ static int registration_refused(rr_ctx *c, const rr_store_mfa *m)
 
 static int registration_required(rr_ctx *c)
 {
-	int r = run_registration(c);
+	int r;
+
+	if (c->silent) {
+		/* PAM_SILENT: the key and QR code could not be shown */
+		c->mfa_note = "registration-needed";
+		snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in denied: "
+			 "you must register an authenticator app.");
+		return 1;
+	}
+	r = run_registration(c);
 
 	if (r == 1) {
 		c->mfa_note = "registration-failed";
@@ -416,6 +431,11 @@ static int registration_offer(rr_ctx *c, const rr_registration *reg)
 	bool yes;
 	int r;
 
+	if (c->silent) {
+		/* PAM_SILENT: the key and QR code could not be shown */
+		c->mfa_note = "skipped";
+		return 0;
+	}
 	if (reg->start_grace) {
 		r = rr_store_mfa_grace_begin(c->store, c->a.user, c->now,
 					     &start);

@@ -7,6 +7,7 @@
  * unless the admin wrote `on_error: allow`, and every such allow is logged.
  */
 #include "module.h"
+#include "rr_iplist.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -181,6 +182,14 @@ static int assess(rr_ctx *c)
 		return r;
 	}
 	c->assessed = true;
+	if (c->a.unindexed_list)
+		pam_syslog(c->pamh, LOG_WARNING, "list %s has no current index "
+			   "(%s); lookups read the whole file: run riskctl "
+			   "feeds update", c->a.unindexed_list,
+			   (c->a.list_index_flags & RR_IPLIST_IDX_STALE) ?
+				   "stale" :
+			   (c->a.list_index_flags & RR_IPLIST_IDX_BAD) ?
+				   "damaged or untrusted" : "missing");
 	return 0;
 }
 
@@ -406,7 +415,7 @@ static rr_end on_error(rr_ctx *c, int err)
 			   strerror(-err));
 		return END_ERROR_ALLOWED;
 	}
-	if (err == -ENOENT && c->policy && c->store)
+	if (err == -ESRCH && c->policy && c->store)
 		return END_USER_UNKNOWN;
 	rr_say(c, PAM_ERROR_MSG, "Sign-in denied: the sign-in risk check is "
 	    "unavailable. Contact your IT help desk.");
@@ -470,9 +479,18 @@ static rr_end enforce(rr_ctx *c)
 	else
 		r = rr_mfa_controls(c);
 	if (r < 0) {
+		/* A failure inside the controls (conversation aborted, store
+		 * or key error mid-MFA) never falls back to on_error: allow,
+		 * which would let a sign-in through without its MFA. */
 		c->mfa_note = "error";
 		record(c, "error", "MFA controls failed");
-		return on_error(c, r);
+		pam_syslog(c->pamh, LOG_ERR, "MFA controls for %s failed: %s; "
+			   "denying", c->a.user, strerror(-r));
+		if (r == -ENOMEM)
+			return END_NOMEM;
+		rr_say(c, PAM_ERROR_MSG, "Sign-in denied: multifactor "
+		       "authentication could not be completed.");
+		return END_DENY;
 	}
 	if (r == 1) {
 		record(c, c->denied_blocked ? "blocked" : "denied", reason);

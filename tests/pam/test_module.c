@@ -853,6 +853,39 @@ static void test_tap_allows_registration_during_risk(void **state)
 	assert_false(mfa_of("alice").registered);
 }
 
+/* A conversation that fails at an MFA prompt denies, even with the
+ * admin's on_error: allow (which covers an unavailable policy or store,
+ * never skipping MFA). */
+static void test_conversation_failure_never_allowed(void **state)
+{
+	(void)state;
+	write_policy("  - name: MFA for rrtest\n"
+		     "    services: { include: [rrtest] }\n"
+		     "    grant: { require: [mfa] }\n",
+		     "on_error: allow\n" REG_ENABLED(14));
+	answers(0, 0); /* the client answers nothing */
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTH_ERR);
+	assert_false(mfa_of("alice").registered);
+	assert_string_equal(last_signin("alice").mfa, "error");
+	assert_logged("MFA controls for alice failed: .*; denying");
+	assert_null(strstr(g_log, "ALLOWING"));
+}
+
+/* A list file that is missing is an unavailable check, not an unknown
+ * user. */
+static void test_missing_list_is_not_unknown_user(void **state)
+{
+	char path[160];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bad.list", F.dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("assessing sign-in of alice: No such file or directory");
+}
+
 static void test_account_only_cannot_ask_for_mfa(void **state)
 {
 	(void)state;
@@ -1065,6 +1098,8 @@ int main(void)
 		T(test_mfa_rate_limit_locks),
 		T(test_tap_allows_registration_during_risk),
 		T(test_account_only_cannot_ask_for_mfa),
+		T(test_conversation_failure_never_allowed),
+		T(test_missing_list_is_not_unknown_user),
 		T(test_report_only_never_enforced),
 		T(test_unfamiliar_network_after_learning),
 		T(test_authfail_then_brute_force),
