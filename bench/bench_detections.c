@@ -31,6 +31,8 @@
 
 #include <security/pam_appl.h>
 
+#include "bench_syslog.h"
+
 #include "rr_iplist.h"
 #include "rr_leak.h"
 
@@ -459,10 +461,12 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	bench_syslog_begin("bench_detections");
 	setup(argv[1]);
 	compare(rounds, per_round);
 	lookup_costs();
 	unindexed_cost(run_round("base", per_round));
 	nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_syslog_end();
 	return 0;
 }

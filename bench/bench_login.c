@@ -24,6 +24,7 @@
 
 #include <security/pam_appl.h>
 
+#include "bench_syslog.h"
 #include "rr_store.h"
 
 #define MAX_ROUNDS 101
@@ -235,6 +236,7 @@ int main(int argc, char **argv)
 			argv[0], MAX_ROUNDS);
 		return 2;
 	}
+	bench_syslog_begin("bench_login");
 	setup(argv[1], store, sizeof(store));
 	populate(store, 0, 1000);
 	compare(rounds, per_round);
@@ -245,5 +247,6 @@ int main(int argc, char **argv)
 	       "ratio %.2f (target <= 1.20)\n", small / 1000.0, large_users,
 	       large / 1000.0, large / small);
 	nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_syslog_end();
 	return 0;
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 
 #define CACHE_MAGIC "RRLEAK1 "
 #define CACHE_HEAD_MAX 32
@@ -233,6 +235,69 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/*
+ * libcurl is loaded on first use, not linked: it and its dependencies
+ * take milliseconds to map and relocate, and the module is loaded at
+ * every sign-in while most sign-ins never reach the range API (cache hit,
+ * detection off, hash file only).  Only the soname the headers belong to
+ * is loaded, from the system library path.
+ */
+typedef struct {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} curl_api;
+
+static curl_api g_curl;
+static int g_curl_err = -ELIBACC;
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+
+static int curl_sym(void *lib, const char *name, void *fn, size_t len)
+{
+	void *p = dlsym(lib, name);
+
+	if (!p)
+		return -ELIBACC;
+	memcpy(fn, &p, len);
+	return 0;
+}
+
+static void curl_load(void)
+{
+	void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL |
+					   RTLD_NODELETE);
+	curl_api a;
+	int r = 0;
+
+	if (!lib)
+		return;
+#define SYM(field, name) \
+	r = r ? r : curl_sym(lib, name, &a.field, sizeof(a.field))
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	if (r == 0) {
+		g_curl = a;
+		g_curl_err = 0;
+	}
+}
+
+static int curl_ready(void)
+{
+	if (pthread_once(&g_curl_once, curl_load) != 0)
+		return -ELIBACC;
+	return g_curl_err;
+}
+
 static int curl_errno(CURLcode c, const body_buf *b)
 {
 	if (c == CURLE_OPERATION_TIMEDOUT)
@@ -262,7 +327,7 @@ static int curl_errno(CURLcode c, const body_buf *b)
 
 #define SETOPT(h, opt, val)                                                  \
 	do {                                                                 \
-		if (curl_easy_setopt(h, opt, val) != CURLE_OK) {             \
+		if (g_curl.easy_setopt(h, opt, val) != CURLE_OK) {          \
 			r = -ENOMEM;                                         \
 			goto out;                                            \
 		}                                                            \
@@ -282,9 +347,12 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	CURL *h;
 	int r = 0;
 
+	r = curl_ready();
+	if (r < 0)
+		return r;
 	snprintf(url, sizeof(url), "%s%s", cfg->range_url, prefix);
-	h = curl_easy_init();
-	hdrs = curl_slist_append(NULL, "Add-Padding: true");
+	h = g_curl.easy_init();
+	hdrs = g_curl.slist_append(NULL, "Add-Padding: true");
 	if (!h || !hdrs) {
 		r = -ENOMEM;
 		goto out;
@@ -306,12 +374,12 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(h, CURLOPT_WRITEDATA, &b);
 	rr_leak_stat(stats, range_requests);
-	c = curl_easy_perform(h);
+	c = g_curl.easy_perform(h);
 	if (c != CURLE_OK) {
 		r = curl_errno(c, &b);
 		goto out;
 	}
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) !=
+	if (g_curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) !=
 		    CURLE_OK || status != 200) {
 		r = -EREMOTEIO;
 		goto out;
@@ -324,8 +392,10 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	b.data = NULL;
 out:
 	body_free(&b);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	if (hdrs)
+		g_curl.slist_free_all(hdrs);
+	if (h)
+		g_curl.easy_cleanup(h);
 	return r;
 }
 
