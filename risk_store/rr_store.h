@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 4
+#define RR_STORE_SCHEMA_VERSION 5
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 
@@ -45,6 +45,8 @@ typedef struct {
 	rr_detail detail;
 	int64_t updated;
 	unsigned active_detections;
+	bool must_change;   /* root reset the password: change at next login */
+	int64_t must_change_since;
 } rr_store_user;
 
 /* A user with no row yields level none / state none, return 0. */
@@ -67,6 +69,12 @@ int rr_store_users_list(rr_store *s, const rr_store_user_filter *f,
 int rr_store_history(rr_store *s, const char *user, const char *netkey,
 		     int64_t now, unsigned fail_window_s, rr_history *h);
 
+/* Whether `device` (an SSH key fingerprint "SHA256:...") was used in a
+ * successful sign-in of the user before (familiar_devices).  NULL or ""
+ * yields false. */
+int rr_store_device_seen(rr_store *s, const char *user, const char *device,
+			 bool *seen);
+
 /* passwordSpray: distinct users with failed primary attempts from `rhost`
  * in [now - window_s, now] (index on failures(rhost, time)). */
 int rr_store_spray_count(rr_store *s, const char *rhost, int64_t now,
@@ -84,6 +92,7 @@ typedef struct {
 	const char *rhost;     /* NULL or "" for local */
 	const char *tty;
 	const char *netkey;    /* familiar-network key, NULL if none */
+	const char *device;    /* SSH key fingerprint, NULL if none */
 	rr_action action;
 	const char *outcome;   /* success | blocked | denied | failure | error */
 	rr_level signin_risk;
@@ -103,7 +112,7 @@ typedef struct {
 
 /*
  * Record one evaluated sign-in and its detections in one transaction; when
- * outcome is "success" the source network becomes familiar.  Writes a fresh
+ * outcome is "success" the source network and the device become familiar.  Writes a fresh
  * reference id ("7F3A-91C2") to ref[RR_REF_LEN + 1].  Prunes expired rows
  * at most once an hour, in bounded batches.
  */
@@ -130,6 +139,7 @@ typedef struct {
 	char report_only[RR_TEXT_MAX];
 	char reason[RR_TEXT_MAX];
 	char mfa[RR_OUTCOME_MAX];
+	char device[RR_DEVICE_MAX + 1];
 } rr_store_signin;
 
 typedef struct {
@@ -204,6 +214,27 @@ int rr_store_aggregate(rr_store *s, const char *user,
  */
 int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
 			  int64_t now, char user_out[RR_USER_MAX + 1]);
+
+/* ---- password changes (schema v5) ------------------------------------ */
+
+/*
+ * A completed password change that remediates user risk, in one
+ * transaction: every active detection of the user becomes remediated with
+ * `detail`, the aggregation is forgotten, a user who was at risk gets
+ * level none / remediated / detail, and an audit row is written (actor:
+ * `actor`, or the user for a self-service change).
+ *   RR_DETAIL_USER_SECURED_PASSWORD: the secure password change (MFA, then
+ *     the new password); also clears a pending must-change flag.
+ *   RR_DETAIL_ADMIN_TEMP_PASSWORD: root reset the password; the user must
+ *     change it at the next login (must-change flag set).
+ * `closed` (may be NULL) receives the number of detections remediated.
+ */
+int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
+			    const char *actor, int64_t now, unsigned *closed);
+
+/* The user changed the temporary password root set: clear the must-change
+ * flag (audited).  0 also when none was set. */
+int rr_store_must_change_clear(rr_store *s, const char *user, int64_t now);
 
 /* ---- admin actions (each writes the audit table in the same transaction)
  */

@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 4,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 5,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -39,7 +39,7 @@ static int schema_create(rr_store *s)
 		return err;
 	if (n)
 		return rrs_fail(s, -EPROTO, "database is not a risk store");
-	return rrs_exec(s, RRS_SCHEMA_V4);
+	return rrs_exec(s, RRS_SCHEMA_V5);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -101,29 +101,35 @@ static int migrate_3_4(rr_store *s)
 	return rrs_exec(s, RRS_MIGRATE_3_4);
 }
 
+static int migrate_4_5(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_4_5);
+}
+
+typedef int (*migrate_fn)(rr_store *s);
+
+/* migrations[v - 1] upgrades version v to v + 1 */
+static const migrate_fn migrations[] = {
+	migrate_1_2, migrate_2_3, migrate_3_4, migrate_4_5,
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+		       RR_STORE_SCHEMA_VERSION - 1,
+	       "one migration per version");
+
 /* Step by step to the current version, all in the caller's transaction. */
 static int schema_upgrade(rr_store *s, int64_t version)
 {
-	int err;
+	int64_t v;
+	int err = 0;
 
-	switch (version) {
-	case 0:
+	if (version == 0)
 		return schema_create(s);
-	case 1:
-		err = migrate_1_2(s);
-		if (!err)
-			err = migrate_2_3(s);
-		return err ? err : migrate_3_4(s);
-	case 2:
-		err = migrate_2_3(s);
-		return err ? err : migrate_3_4(s);
-	case 3:
-		return migrate_3_4(s);
-	case RR_STORE_SCHEMA_VERSION:
-		return 0;
-	default:
+	if (version < 0 || version > RR_STORE_SCHEMA_VERSION)
 		return rrs_fail(s, -EPROTO, "unknown store schema version");
-	}
+	for (v = version; !err && v < RR_STORE_SCHEMA_VERSION; v++)
+		err = migrations[v - 1](s);
+	return err;
 }
 
 int rrs_schema_init(rr_store *s)

@@ -127,6 +127,33 @@
 	" min_level TEXT NOT NULL, from_time INTEGER NOT NULL," \
 	" to_time INTEGER NOT NULL);"
 
+/* Version 5: the device (SSH key fingerprint) of the sign-in. */
+#define RRS_DDL_SIGNINS_V5 \
+	"CREATE TABLE signins(ref TEXT NOT NULL UNIQUE," \
+	" time INTEGER NOT NULL," \
+	" user TEXT NOT NULL, service TEXT NOT NULL, rhost TEXT NOT NULL," \
+	" tty TEXT NOT NULL DEFAULT '', netkey TEXT NOT NULL DEFAULT ''," \
+	" action TEXT NOT NULL, outcome TEXT NOT NULL," \
+	" signin_risk TEXT NOT NULL, user_risk TEXT NOT NULL," \
+	" detections TEXT NOT NULL, applied TEXT NOT NULL," \
+	" report_only TEXT NOT NULL, reason TEXT NOT NULL," \
+	" mfa TEXT NOT NULL DEFAULT '', device TEXT NOT NULL DEFAULT '');" \
+	RRS_DDL_SIGNINS_INDEXES
+
+/*
+ * Tables new in version 5: familiar devices (SSH key fingerprints of
+ * successful sign-ins, like familiar_networks) and the users who must
+ * change their password at the next sign-in (root reset it: `passwd USER`,
+ * adminGeneratedTemporaryPassword).
+ */
+#define RRS_DDL_DEVICES_V5 \
+	"CREATE TABLE familiar_devices(user TEXT NOT NULL," \
+	" device TEXT NOT NULL, first_seen INTEGER NOT NULL," \
+	" last_seen INTEGER NOT NULL, count INTEGER NOT NULL," \
+	" PRIMARY KEY (user, device)) WITHOUT ROWID;" \
+	"CREATE TABLE must_change(user TEXT PRIMARY KEY NOT NULL," \
+	" since INTEGER NOT NULL, actor TEXT NOT NULL);"
+
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -146,6 +173,12 @@
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V3 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	"PRAGMA user_version = 4;"
+
+#define RRS_SCHEMA_V5 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V5 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
+	RRS_DDL_DEVICES_V5 \
+	"PRAGMA user_version = 5;"
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -172,5 +205,11 @@
 #define RRS_MIGRATE_3_4 \
 	RRS_DDL_RISK_V4 \
 	"PRAGMA user_version = 4;"
+
+/* 4 -> 5: old sign-ins have no device (''). */
+#define RRS_MIGRATE_4_5 \
+	"ALTER TABLE signins ADD COLUMN device TEXT NOT NULL DEFAULT '';" \
+	RRS_DDL_DEVICES_V5 \
+	"PRAGMA user_version = 5;"
 
 #endif

@@ -112,6 +112,31 @@ int rr_store_history(rr_store *s, const char *user, const char *netkey,
 	return err;
 }
 
+int rr_store_device_seen(rr_store *s, const char *user, const char *device,
+			 bool *seen)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !seen || !rrs_user_ok(user) ||
+	    !rrs_str_ok(device, RR_DEVICE_MAX))
+		return -EINVAL;
+	if (!device || !*device) {
+		*seen = false;
+		return 0;
+	}
+	r = rrs_stmt(s, RRS_Q_DEV_SEEN, &st);
+	if (!r)
+		r = rrs_bind(s, st, "ss", user, device);
+	if (!r)
+		r = rrs_step_row(s, st);
+	rrs_release(st);
+	if (r < 0)
+		return r;
+	*seen = r == 1;
+	return 0;
+}
+
 /* ---- recording a sign-in ---------------------------------------------- */
 
 static bool rec_ok(const rr_signin_rec *r)
@@ -124,6 +149,7 @@ static bool rec_ok(const rr_signin_rec *r)
 	    !rrs_str_ok(r->rhost, RR_RHOST_MAX) ||
 	    !rrs_str_ok(r->tty, RR_TTY_MAX) ||
 	    !rrs_str_ok(r->netkey, RR_NETKEY_MAX) ||
+	    !rrs_str_ok(r->device, RR_DEVICE_MAX) ||
 	    !rrs_str_ok(r->applied, RR_TEXT_MAX - 1) ||
 	    !rrs_str_ok(r->report_only, RR_TEXT_MAX - 1) ||
 	    !rrs_str_ok(r->reason, RR_TEXT_MAX - 1) ||
@@ -185,12 +211,12 @@ static int signin_insert(rr_store *s, const rr_signin_rec *r, const char *ref,
 
 	err = rrs_stmt(s, RRS_Q_SIGNIN_INSERT, &st);
 	if (!err)
-		err = rrs_bind(s, st, "sissssssssssssss", ref, r->time, r->user,
-			       r->service, r->rhost, r->tty, r->netkey,
+		err = rrs_bind(s, st, "sisssssssssssssss", ref, r->time,
+			       r->user, r->service, r->rhost, r->tty, r->netkey,
 			       rr_action_name(r->action), r->outcome,
 			       rr_level_name(r->signin_risk),
 			       rr_level_name(r->user_risk), dets, r->applied,
-			       r->report_only, r->reason, r->mfa);
+			       r->report_only, r->reason, r->mfa, r->device);
 	if (err)
 		goto out;
 	rc = sqlite3_step(st);
@@ -244,6 +270,22 @@ static int det_insert(rr_store *s, const rr_signin_rec *r,
 	return err;
 }
 
+static int device_record(rr_store *s, const rr_signin_rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (!r->device || !*r->device)
+		return 0;
+	err = rrs_stmt(s, RRS_Q_DEV_UPSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ssi", r->user, r->device, r->time);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
 static int success_record(rr_store *s, const rr_signin_rec *r)
 {
 	sqlite3_stmt *st = NULL;
@@ -255,6 +297,8 @@ static int success_record(rr_store *s, const rr_signin_rec *r)
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
+	if (!err)
+		err = device_record(s, r);
 	if (err || !r->netkey || !*r->netkey)
 		return err;
 	err = rrs_stmt(s, RRS_Q_NET_UPSERT, &st);
@@ -344,6 +388,7 @@ static int signin_fill(sqlite3_stmt *st, void *row)
 	rrs_col_text(st, 12, r->report_only, sizeof(r->report_only));
 	rrs_col_text(st, 13, r->reason, sizeof(r->reason));
 	rrs_col_text(st, 14, r->mfa, sizeof(r->mfa));
+	rrs_col_text(st, 15, r->device, sizeof(r->device));
 	err = rrs_col_action(st, 6, &r->action);
 	if (!err)
 		err = rrs_col_level(st, 8, &r->signin_risk);

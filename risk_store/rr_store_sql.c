@@ -11,7 +11,7 @@
 
 #define SIGNIN_COLS \
 	"ref, time, user, service, rhost, tty, action, outcome, signin_risk," \
-	" user_risk, detections, applied, report_only, reason, mfa"
+	" user_risk, detections, applied, report_only, reason, mfa, device"
 
 /* Rank of a level column: none (and anything unknown) 0 .. high 3; the
  * names are bound. */
@@ -88,8 +88,9 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNIN_INSERT] =
 		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
 		" netkey, action, outcome, signin_risk, user_risk, detections,"
-		" applied, report_only, reason, mfa) VALUES (?1, ?2, ?3, ?4,"
-		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+		" applied, report_only, reason, mfa, device) VALUES (?1, ?2,"
+		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16, ?17)",
 	/* limit */
 	[RRS_Q_SIGNINS_ALL] =
 		"SELECT " SIGNIN_COLS " FROM signins"
@@ -273,5 +274,27 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_DETS_CONFIRM_SAFE] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
 		" WHERE ref = ?1 AND state != ?2",
+	/* user, device */
+	[RRS_Q_DEV_SEEN] =
+		"SELECT 1 FROM familiar_devices WHERE user = ?1"
+		" AND device = ?2",
+	/* user, device, time */
+	[RRS_Q_DEV_UPSERT] =
+		"INSERT INTO familiar_devices(user, device, first_seen,"
+		" last_seen, count) VALUES (?1, ?2, ?3, ?3, 1)"
+		" ON CONFLICT(user, device) DO UPDATE SET count = count + 1,"
+		" first_seen = min(first_seen, excluded.first_seen),"
+		" last_seen = max(last_seen, excluded.last_seen)",
+	/* user */
+	[RRS_Q_MUST_GET] =
+		"SELECT since FROM must_change WHERE user = ?1",
+	/* user, since, actor */
+	[RRS_Q_MUST_SET] =
+		"INSERT INTO must_change(user, since, actor) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(user) DO UPDATE SET since = excluded.since,"
+		" actor = excluded.actor",
+	/* user */
+	[RRS_Q_MUST_DELETE] =
+		"DELETE FROM must_change WHERE user = ?1",
 };
 /* clang-format on */

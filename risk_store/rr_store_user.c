@@ -55,6 +55,24 @@ static int user_active(rr_store *s, const char *user, rr_store_user *u)
 	return r;
 }
 
+static int user_must_change(rr_store *s, const char *user, rr_store_user *u)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_MUST_GET, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", user);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1) {
+		u->must_change = true;
+		u->must_change_since = sqlite3_column_int64(st, 0);
+	}
+	rrs_release(st);
+	return r < 0 ? r : 0;
+}
+
 int rr_store_user_get(rr_store *s, const char *user, rr_store_user *out)
 {
 	rr_store_user u = {.level = RR_LEVEL_NONE,
@@ -71,6 +89,8 @@ int rr_store_user_get(rr_store *s, const char *user, rr_store_user *out)
 	err = rrs_user_row(s, user, &u);
 	if (err >= 0)
 		err = user_active(s, user, &u);
+	if (!err)
+		err = user_must_change(s, user, &u);
 	err = rrs_end(s, err);
 	if (!err)
 		*out = u;

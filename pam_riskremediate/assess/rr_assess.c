@@ -57,8 +57,11 @@ static int copy_input(const rr_signin_input *in, rr_assessment *a)
 	if (!rr_valid_user(in->user) || !in->service || !*in->service ||
 	    !valid_token(in->service, RR_SERVICE_MAX, false) ||
 	    !valid_token(in->rhost, RR_RHOST_MAX, false) ||
-	    !valid_token(in->tty, RR_TTY_MAX, false))
+	    !valid_token(in->tty, RR_TTY_MAX, false) ||
+	    !valid_token(in->device, RR_DEVICE_MAX, false))
 		return -EINVAL;
+	snprintf(a->device, sizeof(a->device), "%s",
+		 in->device ? in->device : "");
 	snprintf(a->user, sizeof(a->user), "%s", in->user);
 	snprintf(a->service, sizeof(a->service), "%s", in->service);
 	snprintf(a->rhost, sizeof(a->rhost), "%s", in->rhost ? in->rhost : "");
@@ -241,6 +244,9 @@ static int read_store(const rr_policy *p, rr_store *s, rr_assessment *a,
 	a->user_risk.updated = a->stored.updated;
 	r = rr_store_history(s, a->user, a->netkey[0] ? a->netkey : NULL, now,
 			     bf->enabled ? bf->window_s : 0, &a->history);
+	if (r == 0)
+		r = rr_store_device_seen(s, a->user, a->device,
+					 &a->history.device_seen);
 	/* passwordSpray: network sign-ins only (a console has no source) */
 	if (r == 0 && ps->enabled && a->rhost[0])
 		r = rr_store_spray_count(s, a->rhost, now, ps->window_s,
@@ -358,6 +364,7 @@ void rr_assess_to_record(const rr_policy *p, const rr_assessment *a,
 	rec->rhost = a->rhost;
 	rec->tty = a->tty;
 	rec->netkey = a->netkey[0] ? a->netkey : NULL;
+	rec->device = a->device[0] ? a->device : NULL;
 	rec->action = a->decision.action;
 	rec->outcome = outcome;
 	rec->signin_risk = a->decision.signin_risk;

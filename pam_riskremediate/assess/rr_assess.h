@@ -19,6 +19,7 @@ typedef struct {
 	const char *service;
 	const char *rhost; /* NULL/"" = local */
 	const char *tty;
+	const char *device; /* SSH key fingerprint "SHA256:...", NULL/"" none */
 } rr_signin_input;
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
 	char rhost[RR_RHOST_MAX + 1];
 	char tty[RR_TTY_MAX + 1];
 	char netkey[RR_NETKEY_MAX]; /* "" when local */
+	char device[RR_DEVICE_MAX + 1]; /* "" when unknown */
 	char *group_names[RR_GROUPS_MAX];
 	size_t n_groups;
 	rr_store_user stored;
@@ -70,6 +72,15 @@ void rr_assess_policy_names(const rr_policy *p, const rr_decision *d,
  * [high]", "service su not included", ... */
 void rr_assess_explain(const rr_policy *p, const rr_assessment *a, size_t i,
 		       char *buf, size_t len);
+
+/*
+ * The device of an sshd sign-in: the fingerprint ("SHA256:...", as
+ * `ssh-keygen -l` prints it) of the key in the first "publickey TYPE
+ * BASE64" line of `info` (sshd's SSH_AUTH_INFO_0 with ExposeAuthInfo).
+ * out must hold RR_DEVICE_MAX + 1 bytes.  -ENOENT when no key was used,
+ * -EINVAL for a malformed key.
+ */
+int rr_device_from_auth_info(const char *info, char *out, size_t len);
 
 /* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable,
  * no '/', ':', whitespace or control characters, not starting with '-'. */

@@ -405,7 +405,7 @@ bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
 		return false;
 	if (learning(cfg, h, now))
 		return false;
-	return !h->network_seen;
+	return !h->network_seen && !h->device_seen;
 }
 
 bool rr_detect_brute_force(const rr_detection_cfg *cfg, const rr_history *h)

@@ -282,6 +282,7 @@ typedef struct {
 	uint64_t successes;        /* successful sign-ins recorded */
 	int64_t first_success;     /* unix seconds, 0 if none */
 	bool network_seen;         /* this source network succeeded before */
+	bool device_seen;          /* this device (SSH key) succeeded before */
 	uint64_t recent_failures;  /* failed primary attempts in the bruteForce
 				      window since the last success */
 	uint64_t spray_users;      /* distinct users with failed attempts from
@@ -290,7 +291,8 @@ typedef struct {
 } rr_history;
 
 /* unfamiliarFeatures: network never seen, after the learning period
- * (both learning_days since the first success and learning_signins). */
+ * (both learning_days since the first success and learning_signins); a
+ * familiar device (SSH key) makes a new network familiar enough. */
 bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
 			  const rr_history *h, int64_t now);
 /* bruteForce: at least cfg->failures failed attempts in the window. */

@@ -17,6 +17,7 @@
 #define RR_TTY_MAX 64        /* PAM_TTY */
 #define RR_NAME_MAX 128      /* policy / location names */
 #define RR_REF_LEN 9         /* "7F3A-91C2" */
+#define RR_DEVICE_MAX 64     /* "SHA256:" + 43 base64 characters */
 #define RR_NETKEY_MAX 64     /* "203.0.113.0/24", "2001:db8:1:2::/64" */
 
 typedef enum {

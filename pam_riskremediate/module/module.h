@@ -14,10 +14,14 @@
 #include <security/pam_modules.h>
 
 #define DATA_AUTH_OK "pam_riskremediate_auth_ok"
+/* set by auth and account: this handle is a login, not a plain passwd */
+#define DATA_FLOW "pam_riskremediate_flow"
+/* a password change this login must complete (rr_pwchange) */
+#define DATA_PWCHANGE "pam_riskremediate_pwchange"
 #define MSG_MAX 512
 
 typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
-typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT } rr_type;
+typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD } rr_type;
 
 /* What the entry point ends with; to_pam() maps it per PAM type. */
 typedef enum {
@@ -27,8 +31,15 @@ typedef enum {
 	END_ERROR,        /* anything that went wrong: fail closed */
 	END_ERROR_ALLOWED,/* ... unless the admin wrote on_error: allow */
 	END_NOMEM,
-	END_USER_UNKNOWN
+	END_USER_UNKNOWN,
+	END_PWCHANGE      /* allowed; a password change is pending */
 } rr_end;
+
+/* Why the login must change the password (DATA_PWCHANGE). */
+typedef enum {
+	PWCHANGE_RISK = 0, /* secure password change: MFA passed, user risk */
+	PWCHANGE_ADMIN     /* root reset it: change the temporary password */
+} rr_pwchange_kind;
 
 typedef struct {
 	pam_handle_t *pamh;
@@ -49,6 +60,7 @@ typedef struct {
 	bool mfa_passed;        /* MFA passed in this sign-in */
 	bool denied_blocked;    /* a denial is a block (outcome "blocked") */
 	char deny_msg[MSG_MAX]; /* what the user is told, before the ref */
+	char device[RR_DEVICE_MAX + 1]; /* SSH key fingerprint, "" none */
 } rr_ctx;
 
 /* A message to the user (nothing under PAM_SILENT). */
@@ -78,5 +90,23 @@ int rr_mfa_controls(rr_ctx *c);
  * the sign-in: errors are logged at LOG_WARNING.
  */
 void rr_leak_after_signin(rr_ctx *c);
+
+/* ---- password changes (password.c) ---------------------------------- */
+
+/* Load the policy and open its store (logs what failed). */
+int rr_open(rr_ctx *c);
+/* Mark the handle as a login (auth or account ran). */
+void rr_flow_mark(pam_handle_t *pamh);
+/* The login must change the password before it completes. */
+int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind);
+/* Account: tell the user why the password must change now; true when a
+ * change is pending in this handle. */
+bool rr_pwchange_pending_tell(rr_ctx *c);
+/* 1 when the user has no password to change (shadow hash "", "!", "*",
+ * "!*"), 0 when they have one, negative errno when unknown (no shadow
+ * entry or not readable: never blocks). */
+int rr_passwordless(const char *user);
+/* pam_sm_chauthtok's work after the arguments were parsed. */
+int rr_chauthtok(rr_ctx *c, int flags);
 
 #endif

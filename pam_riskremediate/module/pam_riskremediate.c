@@ -133,6 +133,33 @@ static int open_store(rr_ctx *c)
 	return 0;
 }
 
+int rr_open(rr_ctx *c)
+{
+	int r = load_policy(c);
+
+	return r < 0 ? r : open_store(c);
+}
+
+/* The SSH key of an sshd sign-in (ExposeAuthInfo yes), if any: a key that
+ * cannot be read is no device, never an error. */
+static void gather_device(rr_ctx *c)
+{
+	const char *info = pam_getenv(c->pamh, "SSH_AUTH_INFO_0");
+	int r;
+
+	c->device[0] = '\0';
+	if (!info)
+		return;
+	r = rr_device_from_auth_info(info, c->device, sizeof(c->device));
+	if (r < 0) {
+		c->device[0] = '\0';
+		if (r != -ENOENT)
+			pam_syslog(c->pamh, LOG_WARNING, "SSH_AUTH_INFO_0: "
+				   "unreadable key (%s); no device",
+				   strerror(-r));
+	}
+}
+
 static int get_item_str(rr_ctx *c, int item, const char **out)
 {
 	const void *v = NULL;
@@ -155,6 +182,8 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 	    get_item_str(c, PAM_RHOST, &in->rhost) < 0 ||
 	    get_item_str(c, PAM_TTY, &in->tty) < 0)
 		return -EIO;
+	gather_device(c);
+	in->device = c->device;
 	if (!rr_valid_user(user)) {
 		pam_syslog(c->pamh, LOG_WARNING, "refusing an invalid user "
 			   "name (length %zu)", strnlen(user, 4096));
@@ -289,19 +318,6 @@ static void deny_block(rr_ctx *c, const char *reason)
 		 reason);
 }
 
-static void deny_unavailable(rr_ctx *c, const char *reason)
-{
-	const rr_decision *d = &c->a.decision;
-
-	snprintf(c->deny_msg, sizeof(c->deny_msg),
-		 "Sign-in denied: %s, and policy requires %s%s, which this "
-		 "host cannot offer yet.", reason,
-		 (d->require & RR_REQUIRE_MFA) ? "multifactor authentication" :
-						  "",
-		 (d->require & RR_REQUIRE_PASSWORD_CHANGE) ?
-			 " and a password change" : "");
-}
-
 /* ---- recording -------------------------------------------------------- */
 
 static void log_quoted(char *dst, size_t len, const char *src)
@@ -434,8 +450,26 @@ static rr_end enforce_preauth(rr_ctx *c, const char *reason)
 	return END_DENY;
 }
 
-/* Which control denies before any prompt: block, or a control this
- * version cannot run (password change).  Returns true when denied. */
+/* A password change is required but the user has no password to change:
+ * no self-remediation is possible, so this is a block an admin lifts. */
+static bool deny_passwordless(rr_ctx *c, const char *reason)
+{
+	if (!(c->a.decision.require & RR_REQUIRE_PASSWORD_CHANGE) ||
+	    rr_passwordless(c->a.user) != 1)
+		return false;
+	c->denied_blocked = true;
+	snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in blocked: %s, and "
+		 "policy requires a password change, but your account has no "
+		 "password to change.", reason);
+	pam_syslog(c->pamh, LOG_WARNING, "user \"%s\" has no password to "
+		   "change: the secure password change cannot remediate; an "
+		   "admin runs `riskctl dismiss %s` (or unblock) after "
+		   "checking", c->a.user, c->a.user);
+	return true;
+}
+
+/* Which control denies before any prompt: block, or a password change
+ * that cannot happen.  Returns true when denied. */
 static bool deny_early(rr_ctx *c, const char *reason)
 {
 	const rr_decision *d = &c->a.decision;
@@ -444,25 +478,53 @@ static bool deny_early(rr_ctx *c, const char *reason)
 		deny_block(c, reason);
 		return true;
 	}
-	if (d->require & RR_REQUIRE_PASSWORD_CHANGE) {
-		deny_unavailable(c, reason);
-		return true;
-	}
-	return false;
+	return deny_passwordless(c, reason);
 }
 
 /* Account phase without this module's auth (sshd publickey): nothing can
  * be asked, so any required control denies with what to do. */
 static bool deny_account_only(rr_ctx *c, const char *reason)
 {
-	if (c->type != TYPE_ACCOUNT || !(c->a.decision.require &
-					 RR_REQUIRE_MFA))
+	unsigned req = c->a.decision.require;
+
+	if (c->type != TYPE_ACCOUNT || !(req & RR_REQUIRE_MFA))
 		return false;
 	snprintf(c->deny_msg, sizeof(c->deny_msg),
 		 "Sign-in denied: %s, and policy requires multifactor "
-		 "authentication, which this login method cannot ask for. Sign "
-		 "in with a password or keyboard-interactive method.", reason);
+		 "authentication%s, which this login method cannot ask for. "
+		 "Sign in with a password or keyboard-interactive method.",
+		 reason, (req & RR_REQUIRE_PASSWORD_CHANGE) ?
+			 " and a password change" : "");
 	return true;
+}
+
+/* MFA passed and the policy requires a secure password change: the login
+ * goes on only to change the password (account: PAM_NEW_AUTHTOK_REQD).
+ * The pending change is set before recording, so that no error (nor
+ * on_error: allow) can skip it. */
+static rr_end require_pwchange(rr_ctx *c, const char *reason)
+{
+	int r = rr_pwchange_set(c, PWCHANGE_RISK);
+
+	if (r < 0)
+		return END_NOMEM;
+	r = record(c, "password_change_required", reason);
+	if (r < 0)
+		return on_error(c, r);
+	return END_PWCHANGE;
+}
+
+/* An allowed sign-in whose password root reset must change it now. */
+static rr_end allowed(rr_ctx *c, const char *reason)
+{
+	int r;
+
+	if (c->a.stored.must_change && rr_pwchange_set(c, PWCHANGE_ADMIN) < 0)
+		return END_NOMEM;
+	r = record(c, "success", reason);
+	if (r < 0)
+		return on_error(c, r);
+	return c->a.stored.must_change ? END_PWCHANGE : END_ALLOW;
 }
 
 static rr_end enforce(rr_ctx *c)
@@ -497,8 +559,9 @@ static rr_end enforce(rr_ctx *c)
 		tell_user(c);
 		return END_DENY;
 	}
-	r = record(c, "success", reason);
-	return r < 0 ? on_error(c, r) : END_ALLOW;
+	if (c->a.decision.require & RR_REQUIRE_PASSWORD_CHANGE)
+		return require_pwchange(c, reason);
+	return allowed(c, reason);
 }
 
 static rr_end run(rr_ctx *c)
@@ -533,7 +596,12 @@ static rr_end run_authfail(rr_ctx *c)
 
 static int to_pam(rr_type type, rr_end e)
 {
+	if (type == TYPE_PASSWORD)
+		return e == END_ALLOW ? PAM_SUCCESS :
+		       e == END_NOMEM ? PAM_BUF_ERR : PAM_AUTHTOK_ERR;
 	switch (e) {
+	case END_PWCHANGE:
+		return type == TYPE_AUTH ? PAM_SUCCESS : PAM_NEW_AUTHTOK_REQD;
 	case END_ALLOW:
 	case END_ERROR_ALLOWED:
 		return PAM_SUCCESS;
@@ -590,13 +658,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	rr_end e;
 
 	ctx_init(&c, pamh, TYPE_AUTH, flags);
+	rr_flow_mark(pamh);
 	if (parse_args(&c, argc, argv) < 0)
 		e = END_ERROR;
 	else if (c.mode == MODE_AUTHFAIL)
 		e = run_authfail(&c);
 	else
 		e = run(&c);
-	if (e == END_ALLOW && c.mode == MODE_DEFAULT) {
+	if ((e == END_ALLOW || e == END_PWCHANGE) && c.mode == MODE_DEFAULT) {
 		mark_auth_ok(pamh);
 		rr_leak_after_signin(&c); /* raises risk for the next sign-in */
 	}
@@ -621,24 +690,34 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 	rr_end e;
 
 	ctx_init(&c, pamh, TYPE_ACCOUNT, flags);
+	rr_flow_mark(pamh);
 	if (parse_args(&c, argc, argv) < 0)
 		e = END_ERROR;
+	else if (rr_pwchange_pending_tell(&c))
+		e = END_PWCHANGE; /* auth asked for it */
 	else if (auth_ran_ok(pamh))
 		e = END_ALLOW; /* this handle's auth stack already decided */
-	else
-		e = run(&c);
+	else if ((e = run(&c)) == END_PWCHANGE)
+		rr_pwchange_pending_tell(&c); /* root reset the password */
 	ctx_clear(&c);
 	return to_pam(TYPE_ACCOUNT, e);
 }
 
+/* Stacked after the password module with `requisite`: runs only when the
+ * new password was set.  Errors never return PAM_SUCCESS: the change is
+ * then not recorded and the next login asks again. */
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
 				const char **argv)
 {
-	(void)flags;
-	(void)argc;
-	(void)argv;
-	/* The secure password change arrives with its own issue; until then
-	 * the password part refuses rather than pretending to record one. */
-	pam_syslog(pamh, LOG_ERR, "password type is not supported yet");
-	return PAM_SERVICE_ERR;
+	rr_ctx c;
+	rr_end e;
+	int r;
+
+	ctx_init(&c, pamh, TYPE_PASSWORD, flags);
+	r = parse_args(&c, argc, argv);
+	if (r == 0)
+		r = rr_chauthtok(&c, flags);
+	e = r == 0 ? END_ALLOW : r == -ENOMEM ? END_NOMEM : END_ERROR;
+	ctx_clear(&c);
+	return to_pam(TYPE_PASSWORD, e);
 }

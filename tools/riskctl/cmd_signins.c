@@ -67,6 +67,7 @@ static void json_signin(struct json *j, const rr_store_signin *s)
 	json_lines(j, s->report_only);
 	json_kstr(j, "reason", s->reason[0] ? s->reason : NULL);
 	json_kstr(j, "mfa", s->mfa[0] ? s->mfa : NULL);
+	json_kstr(j, "device", s->device[0] ? s->device : NULL);
 	json_obj_end(j);
 }
 
@@ -132,6 +133,7 @@ static int signin_detail(const rr_store_signin *s)
 	kv_lines("applied policies:", s->applied);
 	kv_lines("report-only policies:", s->report_only);
 	kv_print(stdout, KV_WIDTH, "mfa:", s->mfa[0] ? s->mfa : "-");
+	kv_print(stdout, KV_WIDTH, "device:", s->device[0] ? s->device : "-");
 	kv_print(stdout, KV_WIDTH, "reason:", s->reason);
 	return RC_OK;
 }

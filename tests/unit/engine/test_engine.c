@@ -1021,26 +1021,33 @@ struct unfam_row {
 	int64_t first_age; /* now - first_success; NEVER: first_success = 0 */
 	bool network_seen;
 	bool want;
+	bool device_seen; /* the SSH key signed in before */
 };
 
 #define NEVER INT64_MIN
 
 static const struct unfam_row unfam_rows[] = {
-    {"learned, new network", true, "203.0.113.9", 10, 5 * DAY, false, true},
-    {"learned, known network", true, "203.0.113.9", 10, 5 * DAY, true, false},
-    {"disabled", false, "203.0.113.9", 100, 50 * DAY, false, false},
-    {"local console NULL rhost", true, NULL, 100, 50 * DAY, false, false},
-    {"local console empty rhost", true, "", 100, 50 * DAY, false, false},
+    {"learned, new network", true, "203.0.113.9", 10, 5 * DAY, false, true, false},
+    {"learned, known network", true, "203.0.113.9", 10, 5 * DAY, true, false, false},
+    {"disabled", false, "203.0.113.9", 100, 50 * DAY, false, false, false},
+    {"local console NULL rhost", true, NULL, 100, 50 * DAY, false, false, false},
+    {"local console empty rhost", true, "", 100, 50 * DAY, false, false, false},
     {"hostname rhost is a network sign-in", true, "evil.example", 100, 50 * DAY,
-     false, true},
-    {"signins one short", true, "203.0.113.9", 9, 50 * DAY, false, false},
-    {"signins exactly learned", true, "203.0.113.9", 10, 50 * DAY, false, true},
+     false, true, false},
+    {"signins one short", true, "203.0.113.9", 9, 50 * DAY, false, false, false},
+    {"signins exactly learned", true, "203.0.113.9", 10, 50 * DAY, false, true, false},
     {"days one second short", true, "203.0.113.9", 100, 5 * DAY - 1, false,
-     false},
-    {"days exactly learned", true, "203.0.113.9", 100, 5 * DAY, false, true},
-    {"no first success", true, "203.0.113.9", 100, NEVER, false, false},
+     false, false},
+    {"days exactly learned", true, "203.0.113.9", 100, 5 * DAY, false, true, false},
+    {"no first success", true, "203.0.113.9", 100, NEVER, false, false, false},
     {"first success in the future", true, "203.0.113.9", 100, -DAY, false,
-     false},
+     false, false},
+    {"learned, new network, familiar device", true, "203.0.113.9", 10,
+     5 * DAY, false, false, true},
+    {"learned, known network, familiar device", true, "203.0.113.9", 10,
+     5 * DAY, true, false, true},
+    {"learning, new network, familiar device", true, "203.0.113.9", 9,
+     5 * DAY, false, false, true},
 };
 
 static void test_unfamiliar(void **state)
@@ -1058,6 +1065,7 @@ static void test_unfamiliar(void **state)
 		    .first_success =
 			r->first_age == NEVER ? 0 : NOW - r->first_age,
 		    .network_seen = r->network_seen,
+		    .device_seen = r->device_seen,
 		};
 
 		print_message("unfamiliar: %s\n", r->desc);

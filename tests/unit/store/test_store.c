@@ -1158,6 +1158,9 @@ static void test_schema_v3(void **state)
 	    {"tap", "hash"},
 	    {"tap", "used"},
 	    {"signins", "mfa"},
+	    {"signins", "device"},
+	    {"familiar_devices", "device"},
+	    {"must_change", "since"},
 	    {"aggregations", "min_level"},
 	    {"aggregations", "to_time"},
 	};
@@ -1176,15 +1179,15 @@ static void test_schema_v3(void **state)
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 4);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 5);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -1234,7 +1237,7 @@ static void test_migrate_v2(void **state)
 
 	make_v2(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
 	mode_is(f->path, 0100600);
 
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
@@ -2510,12 +2513,64 @@ static void test_migrate_v3(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
 	assert_int_equal(object_count(f->path, "failures_rhost_time"), 1);
 	assert_int_equal(object_count(f->path, "aggregations"), 1);
 	assert_int_equal(spray(f->s, SPRAY_IP, 1600, 600), 2);
 	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
 	assert_int_equal(u.level, RR_LEVEL_MEDIUM);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
+/* 4 -> 5: the device column, familiar devices and the must-change flag;
+ * old sign-ins keep their data with no device. */
+static void test_migrate_v4(void **state)
+{
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.user = "bob"};
+	rr_store_signin *rows = NULL;
+	rr_store_user u;
+	bool seen = true;
+	size_t n = 0;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path,
+		"BEGIN;" RRS_SCHEMA_V4
+		"INSERT INTO users VALUES ('bob', 'high', 'atRisk',"
+		" 'none', 100);"
+		"INSERT INTO detections(user, type, level, state, detail,"
+		" scope, ref, source, detected, updated) VALUES ('bob',"
+		" 'leakedCredentials', 'high', 'atRisk', 'none', 'user',"
+		" '', '', 90, 90);"
+		"INSERT INTO signins VALUES ('CCCC-0001', 1000, 'bob',"
+		" 'sshd', '192.0.2.10', 'pts/1', 'nk', 'allow',"
+		" 'success', 'none', 'none', '', '', '', 'ok', '');"
+		"COMMIT;");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].reason, "ok");
+	assert_string_equal(rows[0].device, "");
+	free(rows);
+	assert_int_equal(rr_store_device_seen(f->s, "bob", "SHA256:x", &seen),
+			 0);
+	assert_false(seen);
+	/* root's reset: remediated, audited, must change at next login */
+	assert_int_equal(rr_store_remediate_user(f->s, "bob",
+						 RR_DETAIL_ADMIN_TEMP_PASSWORD,
+						 "root", 2000, NULL), 0);
+	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_NONE);
+	assert_int_equal(u.state, RR_STATE_REMEDIATED);
+	assert_int_equal(u.detail, RR_DETAIL_ADMIN_TEMP_PASSWORD);
+	assert_int_equal(u.active_detections, 0);
+	assert_true(u.must_change);
+	assert_int_equal(rr_store_must_change_clear(f->s, "bob", 2100), 0);
+	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
+	assert_false(u.must_change);
 	fx_reopen(f);
 	same_schema_as_fresh(f);
 }
@@ -2555,6 +2610,7 @@ int main(void)
 	    T(test_low_risk_ageing),  T(test_aggregate_threshold),
 	    T(test_confirm_safe),     T(test_dismiss_closes_aggregation),
 	    T(test_detections_filter), T(test_migrate_v3),
+	    T(test_migrate_v4),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The password part and what leads to it: the pending password change a
+ * login carries from auth to account to chauthtok (PAM data), the shadow
+ * check for users without a password, and pam_sm_chauthtok's work:
+ *
+ *   - a login with a secure password change pending (MFA passed, user at
+ *     risk): the completed change remediates the user risk;
+ *   - a login whose password root reset: the change clears the flag;
+ *   - root running `passwd USER` outside any login: the reset remediates
+ *     as adminGeneratedTemporaryPassword and forces a change at the next
+ *     login;
+ *   - anything else (a user's own `passwd`): nothing is recorded.
+ */
+#include "module.h"
+
+#include <errno.h>
+#include <shadow.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+
+#define SHADOW_BUF_MAX 65536
+
+typedef struct {
+	rr_pwchange_kind kind;
+	rr_level level;
+	char user[RR_USER_MAX + 1];
+} rr_pwchange;
+
+static void pwchange_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	free(data);
+}
+
+static void flow_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)data;
+	(void)status;
+}
+
+void rr_flow_mark(pam_handle_t *pamh)
+{
+	static const int marker = 1;
+
+	pam_set_data(pamh, DATA_FLOW, (void *)&marker, flow_cleanup);
+}
+
+static bool flow_marked(pam_handle_t *pamh)
+{
+	const void *v = NULL;
+
+	return pam_get_data(pamh, DATA_FLOW, &v) == PAM_SUCCESS && v;
+}
+
+int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind)
+{
+	rr_pwchange *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->kind = kind;
+	p->level = c->a.decision.user_risk;
+	snprintf(p->user, sizeof(p->user), "%s", c->a.user);
+	if (pam_set_data(c->pamh, DATA_PWCHANGE, p, pwchange_cleanup) !=
+	    PAM_SUCCESS) {
+		free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static const rr_pwchange *pwchange_get(pam_handle_t *pamh)
+{
+	const void *v = NULL;
+
+	if (pam_get_data(pamh, DATA_PWCHANGE, &v) != PAM_SUCCESS)
+		return NULL;
+	return v;
+}
+
+static void pwchange_clear(pam_handle_t *pamh)
+{
+	pam_set_data(pamh, DATA_PWCHANGE, NULL, NULL);
+}
+
+bool rr_pwchange_pending_tell(rr_ctx *c)
+{
+	const rr_pwchange *p = pwchange_get(c->pamh);
+
+	if (!p)
+		return false;
+	if (p->kind == PWCHANGE_ADMIN)
+		rr_say(c, PAM_TEXT_INFO, "Your administrator reset your "
+		       "password. Choose a new password now.");
+	else
+		rr_say(c, PAM_TEXT_INFO, "Your account is at %s risk. You "
+		       "passed multifactor authentication; now choose a new "
+		       "password.", rr_level_name(p->level));
+	return true;
+}
+
+/* ---- users without a password ----------------------------------------- */
+
+static bool hash_is_none(const char *h)
+{
+	return !h || strspn(h, "!*") == strlen(h);
+}
+
+int rr_passwordless(const char *user)
+{
+	struct spwd sp, *res = NULL;
+	size_t len = 4096;
+	char *buf = NULL;
+	int r;
+
+	for (;;) {
+		buf = malloc(len);
+		if (!buf)
+			return -ENOMEM;
+		r = getspnam_r(user, &sp, buf, len, &res);
+		if (r != ERANGE || len >= SHADOW_BUF_MAX)
+			break;
+		free(buf);
+		len *= 2;
+	}
+	if (r == 0 && res)
+		r = hash_is_none(res->sp_pwdp) ? 1 : 0;
+	else
+		r = r ? -r : -ENOENT;
+	if (res && res->sp_pwdp)
+		explicit_bzero(res->sp_pwdp, strlen(res->sp_pwdp));
+	free(buf);
+	return r;
+}
+
+/* ---- chauthtok -------------------------------------------------------- */
+
+static int user_of_handle(rr_ctx *c)
+{
+	const char *user = NULL;
+
+	if (pam_get_user(c->pamh, &user, NULL) != PAM_SUCCESS || !user ||
+	    !rr_valid_user(user))
+		return -EINVAL;
+	c->user = user;
+	return 0;
+}
+
+static int finish_login_change(rr_ctx *c, const rr_pwchange *p)
+{
+	unsigned closed = 0;
+	int r;
+
+	if (strcmp(p->user, c->user)) {
+		pam_syslog(c->pamh, LOG_ERR, "password change for \"%s\" in a "
+			   "login of \"%s\": not recorded", c->user, p->user);
+		return -EPERM;
+	}
+	r = rr_open(c);
+	if (r == 0 && p->kind == PWCHANGE_RISK)
+		r = rr_store_remediate_user(c->store, c->user,
+					    RR_DETAIL_USER_SECURED_PASSWORD,
+					    NULL, c->now, &closed);
+	else if (r == 0)
+		r = rr_store_must_change_clear(c->store, c->user, c->now);
+	if (r < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "recording the password change of "
+			   "%s: %s; user risk unchanged", c->user,
+			   strerror(-r));
+		return r;
+	}
+	pam_syslog(c->pamh, LOG_NOTICE, p->kind == PWCHANGE_RISK ?
+		   "password=changed user=\"%s\" outcome=remediated "
+		   "detail=userPerformedSecuredPasswordChange detections=%u" :
+		   "password=changed user=\"%s\" outcome=temporary-replaced "
+		   "detections=%u", c->user, closed);
+	pwchange_clear(c->pamh);
+	return 0;
+}
+
+static int admin_reset(rr_ctx *c)
+{
+	unsigned closed = 0;
+	int r;
+
+	r = rr_open(c);
+	if (r == 0)
+		r = rr_store_remediate_user(c->store, c->user,
+					    RR_DETAIL_ADMIN_TEMP_PASSWORD,
+					    "root", c->now, &closed);
+	if (r < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "recording root's password reset "
+			   "of %s: %s", c->user, strerror(-r));
+		return r;
+	}
+	pam_syslog(c->pamh, LOG_NOTICE, "password=reset user=\"%s\" "
+		   "actor=root outcome=remediated "
+		   "detail=adminGeneratedTemporaryPassword detections=%u "
+		   "must_change=yes", c->user, closed);
+	return 0;
+}
+
+int rr_chauthtok(rr_ctx *c, int flags)
+{
+	const rr_pwchange *p;
+	int r;
+
+	if (flags & PAM_PRELIM_CHECK)
+		return 0;
+	if (!(flags & PAM_UPDATE_AUTHTOK))
+		return -EINVAL;
+	r = user_of_handle(c);
+	if (r < 0)
+		return r;
+	p = pwchange_get(c->pamh);
+	if (p)
+		return finish_login_change(c, p);
+	if (flow_marked(c->pamh) || getuid() != 0 || !strcmp(c->user, "root"))
+		return 0; /* not a remediation: nothing to record */
+	return admin_reset(c);
+}

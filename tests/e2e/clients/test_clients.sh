@@ -1,0 +1,645 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# e2e: the secure password change and the shipped configuration with the
+# real clients people sign in with, each driven under expect
+# (tools/demo/rr-ssh.exp), checked with riskctl:
+#
+#  (a) ssh, password + keyboard-interactive (conf/pam.d/sshd,
+#      conf/sshd_config.d/riskremediate.conf);
+#  (b) ssh, key + keyboard-interactive with pam_riskremediate as the only
+#      auth module (conf/pam.d/sshd-key, riskremediate-publickey.conf):
+#      MFA after the key, the key's fingerprint recorded as the device;
+#  (c) ssh, key only: a blocked user is refused in `account`, the message
+#      shown as a banner;
+#  (d) su(1) from an unprivileged user (conf/pam.d/su);
+#  (e) login(1) on a pseudo-terminal (conf/pam.d/login).
+#
+# (a), (b), (d) and (e) each cover the whole remediation: the user registers
+# an authenticator, an admin confirms the user compromised (user risk high),
+# the next sign-in asks for the code and then for a new password, the risk
+# is remediated (userPerformedSecuredPasswordChange), the next sign-in with
+# the new password is clean and the old password is refused.  TOTP codes
+# come from oathtool(1) (tools/demo/rr-totp): each user uses at most two,
+# so nothing waits for the clock.
+#
+#   test_clients.sh MODULE.so RISKCTL RR-SSH.EXP RR-TOTP CONF-DIR
+#
+# Needs root; exits 77 (skip) without root or without sshd/ssh/expect/
+# oathtool/su/login/setpriv/python3.  What it creates carries a random
+# suffix and is removed on every exit path: users rrc[abcdes]-XXXXXXXX
+# (with homes), /etc/pam.d/rr-e2e-cl{pw,key}-XXXXXXXX and two sshd copies of
+# those names on random ports of 127.0.0.1, a scratch directory in /tmp.
+#
+# su and login read /etc/pam.d/su and /etc/pam.d/login: no other service
+# name can be given to them.  The test therefore REPLACES THE SYSTEM FILES
+# while it runs: it first copies them to /var/lib/rr-e2e-clients.backup/,
+# installs the test stacks with an atomic rename, and puts the originals
+# back (again with a rename) on every exit path, including INT and TERM.
+# While it runs, su and login on this host use the test policy.  If that
+# backup directory exists when the test starts, an earlier run crashed
+# before restoring: the test refuses to run and prints the commands that
+# restore the originals.
+set -uo pipefail
+
+if [ $# -ne 5 ]; then
+	echo "usage: $0 MODULE.so RISKCTL RR-SSH.EXP RR-TOTP CONF-DIR" >&2
+	exit 2
+fi
+MODULE=$(readlink -f "$1")
+RISKCTL=$(readlink -f "$2")
+EXP=$(readlink -f "$3")
+TOTP=$(readlink -f "$4")
+CONF=$(readlink -f "$5")
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (creates users, /etc/pam.d services, sshd)"
+[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (apt-get install openssh-server)"
+for t in ssh ssh-keygen expect useradd userdel chpasswd su login setpriv oathtool; do
+	command -v "$t" >/dev/null || skip "no $t"
+done
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3) || skip "no python3"
+case $MODULE in *[[:space:]]*) skip "module path has white space: $MODULE" ;; esac
+for f in pam.d/sshd pam.d/sshd-key pam.d/su pam.d/login \
+	sshd_config.d/riskremediate.conf sshd_config.d/riskremediate-publickey.conf; do
+	[ -r "$CONF/$f" ] || { echo "no $CONF/$f" >&2; exit 1; }
+done
+
+BACKUP=/var/lib/rr-e2e-clients.backup
+if [ -e "$BACKUP" ]; then
+	echo "Bail out! $BACKUP exists: an earlier run of this test did not restore" >&2
+	echo "/etc/pam.d/su and /etc/pam.d/login.  Check and restore them, e.g.:" >&2
+	for f in su login; do
+		[ -e "$BACKUP/$f" ] && echo "    cp -p $BACKUP/$f /etc/pam.d/.$f.rr && mv -f /etc/pam.d/.$f.rr /etc/pam.d/$f" >&2
+	done
+	echo "    rm -r $BACKUP" >&2
+	exit 1
+fi
+
+SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+UA=rrca-$SUFFIX   # (a) ssh password + keyboard-interactive
+UB=rrcb-$SUFFIX   # (b) ssh key + keyboard-interactive
+UC=rrcc-$SUFFIX   # (c) ssh key only, blocked
+UD=rrcd-$SUFFIX   # (d) the target of su
+US=rrcs-$SUFFIX   # (d) the unprivileged user who runs su
+UE=rrce-$SUFFIX   # (e) login
+ALLUSERS="$UA $UB $UC $UD $US $UE"
+SVC_PW=rr-e2e-clpw-$SUFFIX
+SVC_KEY=rr-e2e-clkey-$SUFFIX
+SCRATCH=$(mktemp -d /tmp/rr-e2e-clients.XXXXXX) || exit 1
+POLICY=$SCRATCH/policy.yaml
+STORE=$SCRATCH/store/risk.db
+KEYFILE=$SCRATCH/mfa/riskremediate.key
+ISSUER="RR clients"
+BLOCK_POLICY="Block $UC"
+PWC_POLICY="High user risk requires secure password change"
+N=0
+CREATED_USERS=()
+INSTALLED=()     # system PAM files replaced (su, login)
+PORT_PW=
+PORT_KEY=
+
+newpw() { head -c 15 /dev/urandom | base64 | tr '+/' '.-'; }
+
+# ---- cleanup: always, and only what this run created ------------------------
+
+our_sshd_pids() {
+	local p e
+	for p in /proc/[0-9]*; do
+		e=$(readlink "$p/exe" 2>/dev/null) || continue
+		e=${e% (deleted)}
+		[ "$e" = "$SCRATCH/$SVC_PW" ] || [ "$e" = "$SCRATCH/$SVC_KEY" ] &&
+			echo "${p#/proc/}"
+	done
+	return 0
+}
+
+restore_system_pam() {
+	local f ok=1
+	for f in "${INSTALLED[@]}"; do
+		if cp -p "$BACKUP/$f" "/etc/pam.d/.$f.rr-restore" &&
+			mv -f "/etc/pam.d/.$f.rr-restore" "/etc/pam.d/$f" &&
+			cmp -s "$BACKUP/$f" "/etc/pam.d/$f"; then
+			rm -f "$BACKUP/$f"
+		else
+			echo "cleanup: could NOT restore /etc/pam.d/$f from $BACKUP/$f" >&2
+			ok=0
+		fi
+	done
+	INSTALLED=()
+	[ "$ok" = 1 ] && rm -rf "$BACKUP"
+	[ "$ok" = 1 ]
+}
+
+cleanup() {
+	local rc=$? p i u
+	trap - EXIT INT TERM
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		for f in sshd-pw.log sshd-key.log; do
+			[ -r "$SCRATCH/$f" ] || continue
+			echo "---- $f, last lines"
+			tail -n 30 "$SCRATCH/$f"
+		done
+	fi
+	# the system files first: they matter most
+	[ ${#INSTALLED[@]} -gt 0 ] && { restore_system_pam || rc=1; }
+	for p in $(our_sshd_pids); do kill "$p" 2>/dev/null; done
+	for i in $(seq 50); do
+		[ -z "$(our_sshd_pids)" ] && break
+		sleep 0.1
+	done
+	for p in $(our_sshd_pids); do kill -KILL "$p" 2>/dev/null; done
+	for u in "${CREATED_USERS[@]}"; do
+		for p in $(ps -o pid= -u "$u" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		userdel -r "$u" >/dev/null 2>&1 || userdel -f -r "$u" >/dev/null 2>&1
+		getent passwd "$u" >/dev/null && echo "cleanup: could not remove user $u" >&2
+	done
+	rm -f "/etc/pam.d/$SVC_PW" "/etc/pam.d/$SVC_KEY"
+	rm -rf "$SCRATCH"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers -----------------------------------------------------------------
+
+fail() {
+	echo "not ok $N - $*"
+	exit 1
+}
+pass() { echo "ok $N - $*"; }
+begin() { N=$((N + 1)); echo "# $N: $*"; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+rctl() { "$RISKCTL" --policy "$POLICY" "$@"; }
+
+# json FILE PYTHON-EXPR: print the expression over the parsed JSON `d`.
+json() {
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(v if not isinstance(v, (list, dict)) else json.dumps(v))' "$1" "$2"
+}
+
+# expect_field FILE PYTHON-EXPR VALUE: fail unless json prints VALUE.
+expect_field() {
+	local v
+	v=$(json "$1" "$2") || fail "cannot evaluate $2 over $1"
+	[ "$v" = "$3" ] || fail "$2 is '$v', expected '$3': $(cat "$1")"
+}
+
+has() { grep -qF -- "$1" <<<"$OUT"; }
+hasnt() { ! grep -qF -- "$1" <<<"$OUT"; }
+
+# show: print OUT (the client's output) and RC, indented.
+show() {
+	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')
+	printf '%s\n' "$OUT" | sed 's/^/  | /'
+	echo "  (exit status $RC)"
+}
+
+# run_exp PASSWORD COMMAND...: COMMAND under rr-ssh.exp.  The answers come
+# from the environment of the call: RR_SSH_SETUP, RR_SSH_CODE_CMD,
+# RR_SSH_NEW_PASSWORD (see tools/demo/rr-ssh.exp).  Sets OUT and RC.
+run_exp() {
+	local pw=$1
+	shift
+	RC=0
+	OUT=$(RR_SSH_PASSWORD=$pw RR_SSH_TIMEOUT=60 expect -f "$EXP" "$@" 2>&1) || RC=$?
+	show
+}
+
+SSH_COMMON=(-F /dev/null -o GlobalKnownHostsFile=/dev/null
+	-o StrictHostKeyChecking=yes -o ConnectTimeout=20)
+
+# ssh_pw USER PASSWORD: password + keyboard-interactive on the password sshd.
+ssh_pw() {
+	run_exp "$2" ssh "${SSH_COMMON[@]}" -p "$PORT_PW" \
+		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
+		-o PreferredAuthentications=keyboard-interactive \
+		-o PubkeyAuthentication=no -o PasswordAuthentication=no \
+		-o NumberOfPasswordPrompts=1 "$1@127.0.0.1" 'echo LOGIN-OK'
+}
+
+# ssh_keykbd USER PASSWORD: the user's key, then keyboard-interactive, on
+# the key sshd (PASSWORD answers only "Current password:").
+ssh_keykbd() {
+	run_exp "$2" ssh "${SSH_COMMON[@]}" -p "$PORT_KEY" \
+		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
+		-i "$SCRATCH/key-$1" -o IdentitiesOnly=yes \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o PasswordAuthentication=no -o NumberOfPasswordPrompts=1 \
+		"$1@127.0.0.1" 'echo LOGIN-OK'
+}
+
+# ssh_keyonly USER PORT: the key and nothing else (BatchMode: no prompt).
+ssh_keyonly() {
+	RC=0
+	OUT=$(timeout 60 ssh "${SSH_COMMON[@]}" -p "$2" \
+		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
+		-i "$SCRATCH/key-$1" -o IdentitiesOnly=yes \
+		-o PreferredAuthentications=publickey -o BatchMode=yes \
+		"$1@127.0.0.1" 'echo LOGIN-OK' 2>&1 </dev/null) || RC=$?
+	show
+}
+
+# su_to PASSWORD: `su - $UD` run by the unprivileged $US on a pty.
+su_to() {
+	run_exp "$1" setpriv --reuid="$US" --regid="$US" --init-groups \
+		--reset-env su - "$UD" -c 'echo LOGIN-OK'
+}
+
+# login_as PASSWORD: login(1) for $UE on a pty; its ~/.profile prints
+# LOGIN-OK and exits.
+login_as() {
+	run_exp "$1" env -i TERM=dumb PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		"${SAN_ENV[@]}" login -- "$UE"
+}
+
+login_ok() {
+	[ "$RC" = 0 ] && grep -qx LOGIN-OK <<<"$OUT" || fail "$1"
+}
+
+login_refused() {
+	[ "$RC" != 0 ] || fail "$1"
+	grep -qx LOGIN-OK <<<"$OUT" && fail "the refused login ran the command"
+	return 0
+}
+
+# ref_of TEXT: the first line of OUT containing TEXT (LINE, without ssh's
+# "(user@host) " prefix) and the reference it ends with (REF).
+ref_of() {
+	LINE=$(grep -F -- "$1" <<<"$OUT" | head -n1)
+	[ -n "$LINE" ] || fail "no line '$1...' in the client output"
+	LINE=${LINE#\(*@127.0.0.1) }
+	REF=${LINE##* reference }
+	REF=${REF%.}
+	[[ $REF =~ ^[0-9A-F]{4}-[0-9A-F]{4}$ ]] || fail "reference '$REF' is not XXXX-XXXX"
+}
+
+# secret_of_out: the base32 secret of the otpauth:// URI the client printed.
+secret_of_out() {
+	sed -n 's|^otpauth://totp/.*[?&]secret=\([A-Z2-7]*\).*|\1|p' <<<"$OUT" | head -n1
+}
+
+last_signin() {
+	rctl --json signins --user "$1" --limit 1 >"$2" || fail "riskctl --json signins --user $1"
+}
+
+# ---- the phases every client goes through ------------------------------------
+
+# register CLIENT USER: the first sign-in registers an authenticator (no
+# grace: registration is required); sets SECRET_<USER>.
+# CLIENT is a function taking the password as its last argument.
+declare -A SECRET PW OLDPW
+register() {
+	local client=$1 u=$2
+	RR_SSH_CODE_CMD='"$TOTP" "$RR_SSH_SECRET" "$STEPS"' TOTP=$TOTP \
+		STEPS=$SCRATCH/steps-$u "$client" "${PW[$u]}"
+	login_ok "the registration sign-in of $u failed"
+	has "Your authenticator app is registered." || fail "$u: no registration confirmation"
+	SECRET[$u]=$(secret_of_out)
+	[[ ${SECRET[$u]} =~ ^[A-Z2-7]{32}$ ]] || fail "$u: no secret in the otpauth URI"
+	rctl --json mfa status "$u" >"$SCRATCH/mfa-$u.json" || fail "riskctl mfa status $u"
+	expect_field "$SCRATCH/mfa-$u.json" 'd["registered"]' True
+}
+
+# compromise USER: riskctl confirm-compromised; user risk high.
+compromise() {
+	rctl confirm-compromised "$1" >/dev/null || fail "riskctl confirm-compromised $1"
+	rctl --json status "$1" >"$SCRATCH/st-$1.json" || fail "riskctl status $1"
+	expect_field "$SCRATCH/st-$1.json" 'd["riskLevel"]' high
+	expect_field "$SCRATCH/st-$1.json" 'd["riskState"]' confirmedCompromised
+}
+
+# remediate CLIENT USER: the sign-in at high user risk: the code, then the
+# password change (current, new, retyped); the user risk is remediated.
+remediate() {
+	local client=$1 u=$2 new
+	new=$(newpw)
+	RR_SSH_CODE_CMD='"$TOTP" "$RR_SSH_SECRET" "$STEPS"' TOTP=$TOTP \
+		RR_SSH_SECRET=${SECRET[$u]} STEPS=$SCRATCH/steps-$u \
+		RR_SSH_NEW_PASSWORD=$new "$client" "${PW[$u]}"
+	login_ok "the remediating sign-in of $u failed"
+	has "Enter the code from your authenticator app:" || fail "$u: no MFA prompt"
+	has "Your account is at high risk. You passed multifactor authentication; now choose a new password." ||
+		fail "$u: no explanation before the password change"
+	has "New password:" || fail "$u: no new password asked"
+	hasnt "Set up" || fail "$u: offered a registration again"
+	OLDPW[$u]=${PW[$u]}
+	PW[$u]=$new
+	rctl --json status "$u" >"$SCRATCH/st-$u.json" || fail "riskctl status $u"
+	expect_field "$SCRATCH/st-$u.json" 'd["riskLevel"]' none
+	expect_field "$SCRATCH/st-$u.json" 'd["riskState"]' remediated
+	expect_field "$SCRATCH/st-$u.json" 'd["riskDetail"]' userPerformedSecuredPasswordChange
+	rctl --json detections --user "$u" >"$SCRATCH/det-$u.json" || fail "riskctl detections"
+	expect_field "$SCRATCH/det-$u.json" '[x["riskState"] for x in d if x["riskState"] == "atRisk" or x["riskState"] == "confirmedCompromised"]' '[]'
+	last_signin "$u" "$SCRATCH/sr-$u.json"
+	expect_field "$SCRATCH/sr-$u.json" 'd[0]["mfa"]' passed
+	expect_field "$SCRATCH/sr-$u.json" 'd[0]["userRiskLevel"]' high
+	expect_field "$SCRATCH/sr-$u.json" '"'"$PWC_POLICY"'" in d[0]["appliedPolicies"]' True
+}
+
+# clean CLIENT USER: the new password signs in with no question.
+clean() {
+	"$1" "${PW[$2]}"
+	login_ok "$2: the sign-in with the new password failed"
+	hasnt "Enter the code" || fail "$2: asked for a code after the remediation"
+	hasnt "New password:" || fail "$2: asked to change the password again"
+	last_signin "$2" "$SCRATCH/sc-$2.json"
+	expect_field "$SCRATCH/sc-$2.json" 'd[0]["outcome"]' success
+	expect_field "$SCRATCH/sc-$2.json" 'd[0]["decision"]' allow
+}
+
+# oldrefused CLIENT USER: the password before the change is refused.
+oldrefused() {
+	"$1" "${OLDPW[$2]}"
+	login_refused "$2: the old password was accepted"
+	hasnt "Enter the code" || fail "$2: the old password led to an MFA prompt"
+}
+
+# ---- set up ------------------------------------------------------------------
+
+echo "# scratch $SCRATCH, suffix $SUFFIX"
+chmod 0711 "$SCRATCH"
+mkdir -m 0700 "$SCRATCH/mfa" "$SCRATCH/store" || fail "mkdir"
+mkdir -m 0755 "$SCRATCH/ak" || fail "mkdir"
+
+for u in $ALLUSERS; do
+	useradd -m -s /bin/sh -c "rr e2e test (tests/e2e/clients)" "$u" || fail "useradd $u"
+	CREATED_USERS+=("$u")
+	[ "$u" = "$US" ] && continue # su's caller needs no password
+	PW[$u]=$(newpw)
+	printf '%s:%s\n' "$u" "${PW[$u]}" | chpasswd || fail "chpasswd $u"
+	ssh-keygen -q -t ed25519 -N '' -C "$u" -f "$SCRATCH/key-$u" || fail "ssh-keygen"
+	cp "$SCRATCH/key-$u.pub" "$SCRATCH/ak/$u"
+	chmod 0644 "$SCRATCH/ak/$u"
+done
+# login(1) starts a login shell: its profile prints the marker and exits
+printf 'echo LOGIN-OK\nexit 0\n' >"/home/$UE/.profile" || fail "profile"
+
+(
+	umask 077
+	cat >"$POLICY" <<EOF
+version: 1
+issuer: $ISSUER
+store: { backend: sqlite, path: $STORE }
+on_error: deny
+mfa_registration:
+  state: enabled
+  grace_days: 0
+  users: { include: [all], exclude: [root, $US] }
+mfa:
+  key_file: $KEYFILE
+detections:
+  unfamiliarFeatures: { enabled: false }
+  passwordSpray: { enabled: false }
+  bruteForce: { level: high, failures: 10, window: 10m }
+policies:
+  - name: $PWC_POLICY
+    state: enabled
+    users: { include: [all], exclude: [root] }
+    conditions: { user_risk: [high] }
+    grant: { require: [mfa, password_change] }
+  - name: $BLOCK_POLICY
+    state: enabled
+    users: { include: [$UC] }
+    conditions: { user_risk: [high] }
+    grant: { block: true }
+EOF
+)
+rctl policy check >"$SCRATCH/check.out" 2>&1 || {
+	cat "$SCRATCH/check.out"
+	fail "riskctl policy check rejects the test policy"
+}
+
+# pam.d files: the shipped ones, with this build's module and the policy
+pamconf() {
+	sed -e "/^[[:space:]]*#/!s|pam_riskremediate\.so|$MODULE policy=$POLICY|" "$CONF/pam.d/$1"
+}
+pamconf sshd >"/etc/pam.d/$SVC_PW"
+pamconf sshd-key >"/etc/pam.d/$SVC_KEY"
+grep -q "$MODULE policy=$POLICY" "/etc/pam.d/$SVC_KEY" || fail "no module line in sshd-key"
+
+# su and login: the system files, backed up, replaced atomically
+mkdir -m 0700 "$BACKUP" || fail "mkdir $BACKUP"
+for f in su login; do
+	cp -p "/etc/pam.d/$f" "$BACKUP/$f" || fail "backup of /etc/pam.d/$f"
+	cmp -s "/etc/pam.d/$f" "$BACKUP/$f" || fail "backup of /etc/pam.d/$f differs"
+	pamconf "$f" >"/etc/pam.d/.$f.rr-e2e" || fail "writing /etc/pam.d/.$f.rr-e2e"
+	chmod 0644 "/etc/pam.d/.$f.rr-e2e"
+	INSTALLED+=("$f")
+	mv -f "/etc/pam.d/.$f.rr-e2e" "/etc/pam.d/$f" || fail "installing /etc/pam.d/$f"
+done
+echo "# /etc/pam.d/su and /etc/pam.d/login replaced; originals in $BACKUP"
+
+mkdir -p /run/sshd
+chmod 0755 /run/sshd
+ssh-keygen -q -t ed25519 -N '' -C rr-e2e -f "$SCRATCH/hostkey" || fail "ssh-keygen"
+
+SSHD_ENV=()
+SAN_ENV=()
+preload=$(ldd "$MODULE" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ':')
+if [ -n "$preload" ]; then
+	preload=${preload%:}
+	echo "# sanitizer build: LD_PRELOAD=$preload for sshd and login; su (set-user-ID) is skipped"
+	SSHD_ENV=(LD_PRELOAD="$preload"
+		ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$SCRATCH/asan"
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$SCRATCH/ubsan")
+	SAN_ENV=("${SSHD_ENV[@]}")
+fi
+
+# start_sshd NAME SNIPPET: an sshd copy named NAME (its PAM service) whose
+# config is the shipped SNIPPET first (sshd keeps the first value), then
+# what the test needs.  Prints the port.
+start_sshd() {
+	local name=$1 snippet=$2 try i port
+	cp /usr/sbin/sshd "$SCRATCH/$name"
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 40000))
+		port_in_use "$port" && continue
+		cat >"$SCRATCH/$name.config" <<EOF
+Include $CONF/sshd_config.d/$snippet
+Port $port
+ListenAddress 127.0.0.1
+HostKey $SCRATCH/hostkey
+PidFile $SCRATCH/$name.pid
+PubkeyAuthentication yes
+AuthorizedKeysFile $SCRATCH/ak/%u
+StrictModes no
+PermitRootLogin no
+AllowUsers $ALLUSERS
+PrintMotd no
+X11Forwarding no
+AllowTcpForwarding no
+MaxStartups 100
+LogLevel VERBOSE
+EOF
+		env "${SSHD_ENV[@]}" "$SCRATCH/$name" -f "$SCRATCH/$name.config" \
+			-E "$SCRATCH/$3.log" || continue
+		for i in $(seq 100); do
+			if port_in_use "$port"; then
+				echo "$port"
+				return 0
+			fi
+			sleep 0.1
+		done
+	done
+	return 1
+}
+PORT_PW=$(start_sshd "$SVC_PW" riskremediate.conf sshd-pw) || fail "sshd ($SVC_PW) did not start"
+PORT_KEY=$(start_sshd "$SVC_KEY" riskremediate-publickey.conf sshd-key) || fail "sshd ($SVC_KEY) did not start"
+for p in $PORT_PW $PORT_KEY; do
+	printf '[127.0.0.1]:%s %s\n' "$p" "$(cut -d' ' -f1,2 "$SCRATCH/hostkey.pub")"
+done >"$SCRATCH/known_hosts"
+echo "# sshd: password $SVC_PW on :$PORT_PW, key $SVC_KEY on :$PORT_KEY"
+
+# what the shipped snippets set, as sshd reads them
+"$SCRATCH/$SVC_KEY" -T -f "$SCRATCH/$SVC_KEY.config" >"$SCRATCH/key.T" 2>&1 || fail "sshd -T (key)"
+"$SCRATCH/$SVC_PW" -T -f "$SCRATCH/$SVC_PW.config" >"$SCRATCH/pw.T" 2>&1 || fail "sshd -T (password)"
+for l in 'authenticationmethods publickey,keyboard-interactive' 'passwordauthentication no' \
+	'kbdinteractiveauthentication yes' 'exposeauthinfo yes' 'usepam yes'; do
+	grep -qx "$l" "$SCRATCH/key.T" || fail "key sshd: not '$l'"
+done
+for l in 'authenticationmethods any' 'passwordauthentication no' \
+	'kbdinteractiveauthentication yes' 'exposeauthinfo yes' 'usepam yes'; do
+	grep -qx "$l" "$SCRATCH/pw.T" || fail "password sshd: not '$l'"
+done
+
+# ---- (a) ssh: password + keyboard-interactive --------------------------------
+
+c_a() { ssh_pw "$UA" "$1"; }
+
+begin "(a) ssh password: the first sign-in registers an authenticator"
+register c_a "$UA"
+pass "registered"
+
+begin "(a) ssh password: user at high risk: code, new password, risk remediated"
+compromise "$UA"
+remediate c_a "$UA"
+pass "remediated (userPerformedSecuredPasswordChange)"
+
+begin "(a) ssh password: the new password signs in clean; the old one is refused"
+clean c_a "$UA"
+oldrefused c_a "$UA"
+pass "clean with the new password, old password refused"
+
+# ---- (b) ssh: key + keyboard-interactive, module-only auth -------------------
+
+c_b() { ssh_keykbd "$UB" "$1"; }
+FP_B=$(ssh-keygen -l -E sha256 -f "$SCRATCH/key-$UB.pub" | awk '{ print $2 }')
+
+begin "(b) ssh key + keyboard-interactive: the key alone is not enough"
+ssh_keyonly "$UB" "$PORT_KEY"
+login_refused "the key sshd let a key alone in"
+pass "refused (AuthenticationMethods publickey,keyboard-interactive)"
+
+begin "(b) ssh key + keyboard-interactive: registration after the key, no password asked; device = key"
+register c_b "$UB"
+hasnt "Password:" || fail "a password was asked after the key"
+last_signin "$UB" "$SCRATCH/sb.json"
+expect_field "$SCRATCH/sb.json" 'd[0]["mfa"]' registered
+expect_field "$SCRATCH/sb.json" 'd[0]["device"]' "$FP_B"
+expect_field "$SCRATCH/sb.json" 'd[0]["service"]' "$SVC_KEY"
+pass "registered; device $FP_B"
+
+begin "(b) ssh key + keyboard-interactive: user at high risk: code, password change, remediated"
+compromise "$UB"
+remediate c_b "$UB"
+has "Current password:" || fail "the current password was not asked"
+expect_field "$SCRATCH/sr-$UB.json" 'd[0]["device"]' "$FP_B"
+pass "remediated"
+
+begin "(b) ssh key + keyboard-interactive: clean afterwards; the old password is refused (password sshd)"
+clean c_b "$UB"
+ssh_pw "$UB" "${OLDPW[$UB]}"
+login_refused "$UB: the old password was accepted"
+pass "clean; old password refused"
+
+# ---- (c) ssh: key only, blocked ----------------------------------------------
+
+begin "(c) ssh key only: a blocked user is refused in account, the message shown"
+compromise "$UC"
+ssh_keyonly "$UC" "$PORT_PW"
+login_refused "the blocked key login succeeded"
+ref_of "Sign-in blocked:"
+[ "$LINE" = "Sign-in blocked: your account is at high risk. Contact your IT help desk and quote reference $REF." ] ||
+	fail "block message differs: '$LINE'"
+rctl --json signins --ref "$REF" >"$SCRATCH/sc.json" || fail "riskctl signins --ref"
+expect_field "$SCRATCH/sc.json" 'd[0]["outcome"]' blocked
+expect_field "$SCRATCH/sc.json" 'd[0]["decision"]' block
+expect_field "$SCRATCH/sc.json" '"'"$BLOCK_POLICY"'" in d[0]["appliedPolicies"]' True
+# sshd runs PAM account for a key-only login before it records the key
+# for ExposeAuthInfo (SSH_AUTH_INFO_0 is still empty then): no device
+echo "# device of a key-only sign-in: $(json "$SCRATCH/sc.json" 'd[0]["device"]')"
+pass "blocked, ref $REF"
+
+begin "(c) ssh key only: a user who needs a secure password change is denied, told what to do"
+compromise "$UA"
+ssh_keyonly "$UA" "$PORT_PW"
+login_refused "a key login skipped the secure password change"
+ref_of "Sign-in denied:"
+[ "$LINE" = "Sign-in denied: your account is at high risk, and policy requires multifactor authentication and a password change, which this login method cannot ask for. Sign in with a password or keyboard-interactive method. Contact your IT help desk and quote reference $REF." ] ||
+	fail "message differs: '$LINE'"
+pass "denied, ref $REF"
+
+# ---- (d) su from an unprivileged user -----------------------------------------
+
+c_d() { su_to "$1"; }
+
+# su is set-user-ID root: the dynamic loader ignores LD_PRELOAD, so a
+# sanitizer build of the module cannot load in it
+if [ ${#SAN_ENV[@]} -eq 0 ]; then
+
+begin "(d) su: the first switch registers an authenticator"
+register c_d "$UD"
+pass "registered"
+
+begin "(d) su: user at high risk: code, new password, risk remediated"
+compromise "$UD"
+remediate c_d "$UD"
+last_signin "$UD" "$SCRATCH/sd.json"
+expect_field "$SCRATCH/sd.json" 'd[0]["service"]' su-l
+pass "remediated"
+
+begin "(d) su: the new password switches clean; the old one is refused"
+clean c_d "$UD"
+oldrefused c_d "$UD"
+has "Authentication failure" || fail "su did not say Authentication failure"
+pass "clean; old password refused"
+else
+	echo "# (d) su skipped: sanitizer build (su is set-user-ID; LD_PRELOAD is ignored)"
+fi
+
+# ---- (e) login on a pty --------------------------------------------------------
+
+c_e() { login_as "$1"; }
+
+begin "(e) login: the first sign-in registers an authenticator"
+register c_e "$UE"
+pass "registered"
+
+begin "(e) login: user at high risk: code, new password, risk remediated"
+compromise "$UE"
+remediate c_e "$UE"
+last_signin "$UE" "$SCRATCH/se.json"
+expect_field "$SCRATCH/se.json" 'd[0]["service"]' login
+pass "remediated"
+
+begin "(e) login: the new password signs in clean; the old one is refused"
+clean c_e "$UE"
+oldrefused c_e "$UE"
+pass "clean; old password refused"
+
+if ls "$SCRATCH"/asan* "$SCRATCH"/ubsan* >/dev/null 2>&1; then
+	cat "$SCRATCH"/asan* "$SCRATCH"/ubsan* 2>/dev/null
+	N=$((N + 1))
+	fail "sanitizer reports (above)"
+fi
+echo "# all $N steps passed"
+exit 0
