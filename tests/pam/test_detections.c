@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Risk detections through the built pam_riskremediate.so and the real
- * libpam (the harness of test_module.c: pam_start_confdir, nss_wrapper
- * users, syslog captured by interposing __syslog_chk).
+ * libpam (the harness of harness.h: pam_start_confdir, nss_wrapper users,
+ * syslog captured by interposing __syslog_chk).
  *
  * bruteForce and passwordSpray fire exactly at their thresholds and not one
  * below, with the failed attempts made by concurrent processes, each its own
@@ -11,29 +11,14 @@
  * low user risk ages out and medium does not (time moved by writing old
  * timestamps through the store API, never by sleeping).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <regex.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-#include <security/pam_appl.h>
-
-#include "rr_store.h"
-
-#ifndef RR_MODULE_PATH
-#error "RR_MODULE_PATH must be defined"
-#endif
+#include "harness.h"
 
 #define DAY INT64_C(86400)
 #define BRUTE_FAILURES 6 /* bruteForce threshold in the test policy */
@@ -42,73 +27,7 @@
 #define SPRAY_IP "192.0.2.50"
 #define REF_RE "[0-9A-F]{4}-[0-9A-F]{4}"
 
-/* ---- syslog capture ---------------------------------------------------- */
-
-static char g_log[65536];
-static size_t g_log_len;
-
-static void capture(int pri, const char *fmt, va_list ap)
-{
-	char line[4096];
-	int n;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = snprintf(g_log + g_log_len, sizeof(g_log) - g_log_len, "<%d>%s\n",
-		     pri, line);
-	if (n > 0 && (size_t)n < sizeof(g_log) - g_log_len)
-		g_log_len += (size_t)n;
-}
-
-/* libpam calls the fortified variant; the executable's definition wins. */
-void __syslog_chk(int pri, int flag, const char *fmt, ...);
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)flag;
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
-
-static void log_reset(void)
-{
-	g_log_len = 0;
-	g_log[0] = '\0';
-}
-
 /* ---- fixture ----------------------------------------------------------- */
-
-typedef struct {
-	char dir[64];
-	char confdir[96];
-	char policy[96];
-	char store[96];
-	char msgs[8192];
-} fixture;
-
-static fixture F;
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-static void write_service(const char *name, const char *type_control,
-			  const char *args)
-{
-	char path[160], text[512];
-
-	snprintf(path, sizeof(path), "%s/%s", F.confdir, name);
-	snprintf(text, sizeof(text), "%s %s %s policy=%s\n", type_control,
-		 RR_MODULE_PATH, args, F.policy);
-	write_file(path, text, 0644);
-}
 
 /*
  * Risky sign-ins are blocked (so MFA never remediates them), and so are
@@ -117,126 +36,58 @@ static void write_service(const char *name, const char *type_control,
  */
 static void write_policy(void)
 {
-	char text[4096];
-
-	snprintf(text, sizeof(text),
-		 "version: 1\n"
-		 "store: { backend: sqlite, path: %s }\n"
-		 "detections:\n"
-		 "  unfamiliarFeatures: { enabled: false }\n"
-		 "  anonymizedIPAddress: { level: medium,"
-		 " lists: [%s/anon.list] }\n"
-		 "  bruteForce: { level: high, failures: %d, window: 10m }\n"
-		 "  passwordSpray: { enabled: true, level: medium, users: %d,"
-		 " window: 1h }\n"
-		 "aggregation: { enabled: true, signins: %d,"
-		 " min_level: medium, window: 7d }\n"
-		 "policies:\n"
-		 "  - name: Risky sign-ins are blocked\n"
-		 "    conditions: { signin_risk: [medium, high] }\n"
-		 "    grant: { block: true }\n"
-		 "  - name: Risky users are blocked\n"
-		 "    conditions: { user_risk: [low, medium, high] }\n"
-		 "    grant: { block: true }\n",
-		 F.store, F.dir, BRUTE_FAILURES, SPRAY_USERS, AGG_SIGNINS);
-	write_file(F.policy, text, 0600);
+	write_policy_fmt(
+		"version: 1\n"
+		"store: { backend: sqlite, path: %s }\n"
+		"detections:\n"
+		"  unfamiliarFeatures: { enabled: false }\n"
+		"  anonymizedIPAddress: { level: medium,"
+		" lists: [%s/anon.list] }\n"
+		"  bruteForce: { level: high, failures: %d, window: 10m }\n"
+		"  passwordSpray: { enabled: true, level: medium, users: %d,"
+		" window: 1h }\n"
+		"aggregation: { enabled: true, signins: %d,"
+		" min_level: medium, window: 7d }\n"
+		"policies:\n"
+		"  - name: Risky sign-ins are blocked\n"
+		"    conditions: { signin_risk: [medium, high] }\n"
+		"    grant: { block: true }\n"
+		"  - name: Risky users are blocked\n"
+		"    conditions: { user_risk: [low, medium, high] }\n"
+		"    grant: { block: true }\n",
+		F.store, F.dir, BRUTE_FAILURES, SPRAY_USERS, AGG_SIGNINS);
 }
 
 static int setup(void **state)
 {
 	char path[160];
-	rr_store *s = NULL;
 
 	(void)state;
-	memset(&F, 0, sizeof(F));
-	snprintf(F.dir, sizeof(F.dir), "/tmp/rr-det-XXXXXX");
-	assert_non_null(mkdtemp(F.dir));
-	snprintf(F.confdir, sizeof(F.confdir), "%s/pam.d", F.dir);
-	assert_int_equal(mkdir(F.confdir, 0755), 0);
-	snprintf(F.policy, sizeof(F.policy), "%s/policy.yaml", F.dir);
-	snprintf(F.store, sizeof(F.store), "%s/store/risk.db", F.dir);
+	fixture_setup("rr-det");
 	snprintf(path, sizeof(path), "%s/anon.list", F.dir);
 	write_file(path, "198.51.100.0/24\n", 0644);
-	snprintf(path, sizeof(path), "%s/other", F.confdir);
-	write_file(path,
-		   "auth required pam_deny.so\n"
-		   "account required pam_deny.so\n",
-		   0644);
-	write_service("rrtest", "auth required", "");
-	write_service("rrtest-fail", "auth [default=die]", "authfail");
+	SERVICE("rrtest", "auth required", "");
+	SERVICE("rrtest-fail", "auth [default=die]", "authfail");
 	write_policy();
 	/* created once here, so that the concurrent failures below race on
 	 * writes, not on creating the file */
-	assert_int_equal(rr_store_open(F.store, &s), 0);
-	rr_store_close(s);
-	log_reset();
-	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(F.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rr_store_close(open_store());
 	return 0;
 }
 
 /* ---- driving libpam ---------------------------------------------------- */
 
-static int conv(int n, const struct pam_message **msg,
-		struct pam_response **resp, void *data)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-	int i;
-
-	(void)data;
-	if (!r)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		size_t used = strlen(F.msgs);
-
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
-		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
-			/* nothing here asks: a prompt is a failure */
-			free(r);
-			return PAM_CONV_ERR;
-		}
-		snprintf(F.msgs + used, sizeof(F.msgs) - used, "%s\n",
-			 msg[i]->msg);
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
 /* One auth transaction; no cmocka calls (children run it too). */
 static int pam_auth(const char *service, const char *user, const char *rhost)
 {
-	struct pam_conv c = {conv, NULL};
-	pam_handle_t *pamh = NULL;
-	int r;
+	pam_result res;
 
-	F.msgs[0] = '\0';
-	r = pam_start_confdir(service, user, &c, F.confdir, &pamh);
-	if (r != PAM_SUCCESS)
+	if (pam_run(service, user, rhost, RUN_AUTH, &res) != PAM_SUCCESS)
 		return -1;
-	if (pam_set_item(pamh, PAM_RHOST, rhost) != PAM_SUCCESS ||
-	    pam_set_item(pamh, PAM_TTY, "ssh") != PAM_SUCCESS)
-		r = -1;
-	else
-		r = pam_authenticate(pamh, 0);
-	pam_end(pamh, r == PAM_SUCCESS ? PAM_SUCCESS : PAM_AUTH_ERR);
-	return r;
+	return res.auth;
 }
 
-static int login(const char *user, const char *rhost)
+static int signin(const char *user, const char *rhost)
 {
 	return pam_auth("rrtest", user, rhost);
 }
@@ -270,39 +121,6 @@ static void fail_concurrently(const char *const *users, size_t n,
 	}
 }
 
-static rr_store *open_store(void)
-{
-	rr_store *s = NULL;
-
-	assert_int_equal(rr_store_open(F.store, &s), 0);
-	return s;
-}
-
-static rr_store_signin last_signin(const char *user)
-{
-	rr_store_signin_filter f = {.user = user, .limit = 1};
-	rr_store_signin *rows = NULL, out;
-	rr_store *s = open_store();
-	size_t n = 0;
-
-	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
-	assert_int_equal(n, 1);
-	out = rows[0];
-	free(rows);
-	rr_store_close(s);
-	return out;
-}
-
-static rr_store_user user_risk(const char *user)
-{
-	rr_store *s = open_store();
-	rr_store_user u;
-
-	assert_int_equal(rr_store_user_get(s, user, &u), 0);
-	rr_store_close(s);
-	return u;
-}
-
 static uint64_t failures_from(const char *rhost)
 {
 	rr_store *s = open_store();
@@ -314,26 +132,12 @@ static uint64_t failures_from(const char *rhost)
 	return n;
 }
 
-static void assert_matches(const char *text, const char *pattern)
-{
-	regex_t re;
-	int r;
-
-	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
-	r = regexec(&re, text, 0, NULL, 0);
-	regfree(&re);
-	if (r != 0) {
-		fprintf(stderr, "text:\n%s\n", text);
-		fail_msg("the text above does not match /%s/", pattern);
-	}
-}
-
 /* An allowed sign-in with no detection. */
 static void assert_clean(const char *user, const char *rhost)
 {
 	rr_store_signin si;
 
-	assert_int_equal(login(user, rhost), PAM_SUCCESS);
+	assert_int_equal(signin(user, rhost), PAM_SUCCESS);
 	assert_string_equal(F.msgs, "");
 	si = last_signin(user);
 	assert_string_equal(si.outcome, "success");
@@ -361,7 +165,7 @@ static void test_brute_force_threshold(void **state)
 	assert_clean("alice", "10.9.9.9");
 	/* N concurrent failures, then the right password: risky, blocked */
 	fail_concurrently(alice, BRUTE_FAILURES, "10.9.9.9");
-	assert_int_equal(login("alice", "10.9.9.9"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "10.9.9.9"), PAM_AUTH_ERR);
 	si = last_signin("alice");
 	assert_string_equal(si.detections, "bruteForce:high");
 	assert_int_equal(si.signin_risk, RR_LEVEL_HIGH);
@@ -392,7 +196,7 @@ static void test_password_spray_threshold(void **state)
 	/* the M-th distinct user: a success from that source is risky */
 	fail_concurrently(last, 1, SPRAY_IP);
 	assert_int_equal(failures_from(SPRAY_IP), SPRAY_USERS);
-	assert_int_equal(login("alice", SPRAY_IP), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", SPRAY_IP), PAM_AUTH_ERR);
 	si = last_signin("alice");
 	assert_string_equal(si.detections, "passwordSpray:medium");
 	assert_int_equal(si.signin_risk, RR_LEVEL_MEDIUM);
@@ -419,7 +223,7 @@ static void test_password_spray_concurrent_count(void **state)
 	assert_int_equal(failures_from(SPRAY_IP),
 			 sizeof(users) / sizeof(users[0]));
 	assert_int_equal(failures_from("192.0.2.51"), 0);
-	assert_int_equal(login("carol", SPRAY_IP), PAM_AUTH_ERR);
+	assert_int_equal(signin("carol", SPRAY_IP), PAM_AUTH_ERR);
 	assert_string_equal(last_signin("carol").detections,
 			    "passwordSpray:medium");
 }
@@ -440,26 +244,26 @@ static void test_aggregation_raises_user_risk(void **state)
 	(void)state;
 	/* N - 1 unremediated risky sign-ins: user risk stays none */
 	for (i = 0; i < AGG_SIGNINS - 1; i++) {
-		assert_int_equal(login("alice", "198.51.100.7"), PAM_AUTH_ERR);
+		assert_int_equal(signin("alice", "198.51.100.7"), PAM_AUTH_ERR);
 		assert_string_equal(last_signin("alice").detections,
 				    "anonymizedIPAddress:medium");
 		memcpy(refs[i], last_signin("alice").ref, sizeof(refs[i]));
 	}
-	assert_int_equal(user_risk("alice").level, RR_LEVEL_NONE);
+	assert_int_equal(user_of("alice").level, RR_LEVEL_NONE);
 	assert_null(strstr(g_log, "raised user risk"));
 	assert_clean("alice", "10.1.2.3");
 	/* the N-th: user risk medium, logged once */
 	log_reset();
-	assert_int_equal(login("alice", "198.51.100.7"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "198.51.100.7"), PAM_AUTH_ERR);
 	memcpy(refs[AGG_SIGNINS - 1], last_signin("alice").ref,
 	       sizeof(refs[0]));
 	assert_matches(g_log, raised_re);
-	u = user_risk("alice");
+	u = user_of("alice");
 	assert_int_equal(u.level, RR_LEVEL_MEDIUM);
 	assert_int_equal(u.state, RR_STATE_AT_RISK);
 	/* now the user-risk policy applies to a clean sign-in */
 	log_reset();
-	assert_int_equal(login("alice", "10.1.2.3"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "10.1.2.3"), PAM_AUTH_ERR);
 	assert_matches(
 	    F.msgs,
 	    "^Sign-in blocked: your account is at medium "
@@ -479,30 +283,19 @@ static void test_aggregation_raises_user_risk(void **state)
 	    rr_store_confirm_safe(s, refs[1], "tester", time(NULL), who), 0);
 	rr_store_close(s);
 	assert_string_equal(who, "alice");
-	u = user_risk("alice");
+	u = user_of("alice");
 	assert_int_equal(u.level, RR_LEVEL_NONE);
 	assert_int_equal(u.state, RR_STATE_CONFIRMED_SAFE);
 	assert_int_equal(u.detail, RR_DETAIL_ADMIN_SIGNIN_SAFE);
 	assert_clean("alice", "10.1.2.3");
 	/* one more risky sign-in makes N again */
 	log_reset();
-	assert_int_equal(login("alice", "198.51.100.8"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "198.51.100.8"), PAM_AUTH_ERR);
 	assert_matches(g_log, raised_re);
-	assert_int_equal(login("alice", "10.1.2.3"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "10.1.2.3"), PAM_AUTH_ERR);
 }
 
 /* ---- expiry ------------------------------------------------------------ */
-
-static void set_user_risk(const char *user, rr_level level, int64_t age)
-{
-	rr_store *s = open_store();
-
-	assert_int_equal(
-	    rr_store_user_detection_add(s, user, RR_EVENT_LEAKED_CREDENTIALS,
-					level, NULL, time(NULL) - age),
-	    0);
-	rr_store_close(s);
-}
 
 static void test_low_risk_expires_medium_persists(void **state)
 {
@@ -511,63 +304,35 @@ static void test_low_risk_expires_medium_persists(void **state)
 	(void)state;
 	/* low, set 181 days ago: aged out (default 180 days) */
 	set_user_risk("alice", RR_LEVEL_LOW, 181 * DAY);
-	assert_int_equal(login("alice", "10.1.2.3"), PAM_SUCCESS);
+	assert_int_equal(signin("alice", "10.1.2.3"), PAM_SUCCESS);
 	si = last_signin("alice");
 	assert_int_equal(si.user_risk, RR_LEVEL_NONE);
 	assert_string_equal(si.outcome, "success");
 	/* ... while the store still has it */
-	assert_int_equal(user_risk("alice").level, RR_LEVEL_LOW);
+	assert_int_equal(user_of("alice").level, RR_LEVEL_LOW);
 	/* low, 179 days ago: still applies */
 	set_user_risk("bob", RR_LEVEL_LOW, 179 * DAY);
-	assert_int_equal(login("bob", "10.1.2.3"), PAM_AUTH_ERR);
+	assert_int_equal(signin("bob", "10.1.2.3"), PAM_AUTH_ERR);
 	si = last_signin("bob");
 	assert_int_equal(si.user_risk, RR_LEVEL_LOW);
 	assert_matches(F.msgs, "^Sign-in blocked: your account is at low "
 			       "risk\\.");
 	/* medium, 400 days ago: persists until remediated or dismissed */
 	set_user_risk("carol", RR_LEVEL_MEDIUM, 400 * DAY);
-	assert_int_equal(login("carol", "10.1.2.3"), PAM_AUTH_ERR);
+	assert_int_equal(signin("carol", "10.1.2.3"), PAM_AUTH_ERR);
 	assert_int_equal(last_signin("carol").user_risk, RR_LEVEL_MEDIUM);
 	/* fresh evidence restarts alice's clock */
 	set_user_risk("alice", RR_LEVEL_LOW, 0);
-	assert_int_equal(login("alice", "10.1.2.3"), PAM_AUTH_ERR);
+	assert_int_equal(signin("alice", "10.1.2.3"), PAM_AUTH_ERR);
 	assert_int_equal(last_signin("alice").user_risk, RR_LEVEL_LOW);
 }
 
 /* ---- main -------------------------------------------------------------- */
 
-/* Users and groups come from nss_wrapper (LD_PRELOAD set by meson). */
-static void setup_nss(const char *dir)
-{
-	char passwd[128], group[128];
-	FILE *f;
-
-	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
-	snprintf(group, sizeof(group), "%s/group", dir);
-	f = fopen(passwd, "we");
-	if (!f)
-		abort();
-	fputs("root:x:0:0:root:/root:/bin/sh\n"
-	      "alice:x:1001:1001:Alice:/home/alice:/bin/sh\n"
-	      "bob:x:1002:1002:Bob:/home/bob:/bin/sh\n"
-	      "carol:x:1003:1003:Carol:/home/carol:/bin/sh\n",
-	      f);
-	fclose(f);
-	f = fopen(group, "we");
-	if (!f)
-		abort();
-	fputs("root:x:0:\nalice:x:1001:\nbob:x:1002:\ncarol:x:1003:\n", f);
-	fclose(f);
-	setenv("NSS_WRAPPER_PASSWD", passwd, 1);
-	setenv("NSS_WRAPPER_GROUP", group, 1);
-}
-
 int main(void)
 {
-	char nssdir[] = "/tmp/rr-det-nss-XXXXXX";
-	int rc;
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fixture_teardown)
 	    T(test_brute_force_threshold),
 	    T(test_password_spray_threshold),
 	    T(test_password_spray_concurrent_count),
@@ -576,15 +341,5 @@ int main(void)
 #undef T
 	};
 
-	if (geteuid() != 0) {
-		fprintf(stderr,
-			"pam tests need root (the store is root-only)\n");
-		return 1;
-	}
-	if (!mkdtemp(nssdir))
-		return 1;
-	setup_nss(nssdir);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	nftw(nssdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return rc;
+	return cmocka_run_group_tests(tests, nss_setup, nss_teardown);
 }

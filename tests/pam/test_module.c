@@ -1,17 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The built pam_riskremediate.so through the real libpam
- * (pam_start_confdir with a private service directory), users from
- * nss_wrapper, syslog lines captured by interposing __syslog_chk.
+ * The built pam_riskremediate.so through the real libpam (the harness of
+ * harness.h: pam_start_confdir with a private service directory, users
+ * from nss_wrapper, syslog lines captured by interposing __syslog_chk).
  * Asserts return codes, the exact messages the user sees, stored rows and
  * the structured log line.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <regex.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,133 +13,48 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-#include <security/pam_appl.h>
-
+#include "harness.h"
 #include "rr_mfa.h"
-#include "rr_store.h"
-
-#include <liboath/oath.h>
-
-#ifndef RR_MODULE_PATH
-#error "RR_MODULE_PATH must be defined"
-#endif
-
-/* ---- syslog capture ---------------------------------------------------- */
-
-static char g_log[65536];
-static size_t g_log_len;
-
-static void capture(int pri, const char *fmt, va_list ap)
-{
-	char line[4096];
-	int n;
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = snprintf(g_log + g_log_len, sizeof(g_log) - g_log_len, "<%d>%s\n",
-		     pri, line);
-	if (n > 0 && (size_t)n < sizeof(g_log) - g_log_len)
-		g_log_len += (size_t)n;
-}
-
-/* libpam calls the fortified variant; the executable's definition wins. */
-void __syslog_chk(int pri, int flag, const char *fmt, ...);
-void __syslog_chk(int pri, int flag, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)flag;
-	va_start(ap, fmt);
-	capture(pri, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- fixture ----------------------------------------------------------- */
-
-typedef struct {
-	char dir[64];
-	char confdir[96];
-	char policy[96];
-	char store[96];
-	char lists[96];
-	char msgs[32768];
-} fixture;
-
-static fixture F;
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-/* A service file: each line is "TYPE CONTROL MODULE [ARGS] policy=P". */
-static void write_service(const char *name, const char *const *lines,
-			  size_t n)
-{
-	char path[160], text[2048] = "";
-	size_t i, used;
-
-	snprintf(path, sizeof(path), "%s/%s", F.confdir, name);
-	for (i = 0; i < n; i++) {
-		used = strlen(text);
-		snprintf(text + used, sizeof(text) - used, "%s %s %s policy=%s\n",
-			 lines[2 * i], RR_MODULE_PATH, lines[2 * i + 1],
-			 F.policy);
-	}
-	write_file(path, text, 0644);
-}
-
-#define SERVICE(name, ...)                                                   \
-	do {                                                                 \
-		static const char *const l_[] = { __VA_ARGS__ };             \
-		write_service(name, l_, sizeof(l_) / sizeof(l_[0]) / 2);     \
-	} while (0)
 
 /* The baseline policy the tests run against; `extra` is appended under
  * policies:. */
 static void write_policy(const char *extra, const char *top)
 {
-	char text[8192];
-
-	snprintf(text, sizeof(text),
-		 "version: 1\n"
-		 "issuer: Test Corp\n"
-		 "store: { backend: sqlite, path: %s }\n"
-		 "mfa: { key_file: %s/mfa.key }\n"
-		 "%s"
-		 "named_locations:\n"
-		 "  office: [10.0.0.0/8, \"2001:db8::/32\"]\n"
-		 "detections:\n"
-		 "  unfamiliarFeatures: { level: medium, learning_days: 0,"
-		 " learning_signins: 2 }\n"
-		 "  anonymizedIPAddress: { level: medium, lists: [%s/anon.list] }\n"
-		 "  maliciousIPAddress: { level: high, lists: [%s/bad.list] }\n"
-		 "  bruteForce: { level: high, failures: 3, window: 10m }\n"
-		 "policies:\n"
-		 "  - name: High user risk is blocked\n"
-		 "    users: { include: [all], exclude: [] }\n"
-		 "    groups: { exclude: [breakglass] }\n"
-		 "    conditions: { user_risk: [high] }\n"
-		 "    grant: { block: true }\n"
-		 "  - name: Sign-in risk requires MFA\n"
-		 "    groups: { exclude: [breakglass] }\n"
-		 "    conditions: { signin_risk: [medium] }\n"
-		 "    grant: { require: [mfa] }\n"
-		 "  - name: High sign-in risk outside the office is blocked\n"
-		 "    groups: { exclude: [breakglass] }\n"
-		 "    conditions:\n"
-		 "      signin_risk: [high]\n"
-		 "      locations: { include: [any], exclude: [office] }\n"
-		 "    grant: { block: true }\n"
-		 "%s",
-		 F.store, F.dir, top ? top : "", F.lists, F.lists,
-		 extra ? extra : "");
-	write_file(F.policy, text, 0600);
+	write_policy_fmt(
+		"version: 1\n"
+		"issuer: Test Corp\n"
+		"store: { backend: sqlite, path: %s }\n"
+		"mfa: { key_file: %s/mfa.key }\n"
+		"%s"
+		"named_locations:\n"
+		"  office: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+		"detections:\n"
+		"  unfamiliarFeatures: { level: medium, learning_days: 0,"
+		" learning_signins: 2 }\n"
+		"  anonymizedIPAddress: { level: medium, lists: [%s/anon.list] }\n"
+		"  maliciousIPAddress: { level: high, lists: [%s/bad.list] }\n"
+		"  bruteForce: { level: high, failures: 3, window: 10m }\n"
+		"policies:\n"
+		"  - name: High user risk is blocked\n"
+		"    users: { include: [all], exclude: [] }\n"
+		"    groups: { exclude: [breakglass] }\n"
+		"    conditions: { user_risk: [high] }\n"
+		"    grant: { block: true }\n"
+		"  - name: Sign-in risk requires MFA\n"
+		"    groups: { exclude: [breakglass] }\n"
+		"    conditions: { signin_risk: [medium] }\n"
+		"    grant: { require: [mfa] }\n"
+		"  - name: High sign-in risk outside the office is blocked\n"
+		"    groups: { exclude: [breakglass] }\n"
+		"    conditions:\n"
+		"      signin_risk: [high]\n"
+		"      locations: { include: [any], exclude: [office] }\n"
+		"    grant: { block: true }\n"
+		"%s",
+		F.store, F.dir, top ? top : "", F.dir, F.dir,
+		extra ? extra : "");
 }
 
 static int setup(void **state)
@@ -153,290 +62,18 @@ static int setup(void **state)
 	char path[160];
 
 	(void)state;
-	memset(&F, 0, sizeof(F));
-	snprintf(F.dir, sizeof(F.dir), "/tmp/rr-pam-XXXXXX");
-	assert_non_null(mkdtemp(F.dir));
-	snprintf(F.confdir, sizeof(F.confdir), "%s/pam.d", F.dir);
-	assert_int_equal(mkdir(F.confdir, 0755), 0);
-	snprintf(F.policy, sizeof(F.policy), "%s/policy.yaml", F.dir);
-	snprintf(F.store, sizeof(F.store), "%s/store/risk.db", F.dir);
-	snprintf(F.lists, sizeof(F.lists), "%s", F.dir);
+	fixture_setup("rr-pam");
 	snprintf(path, sizeof(path), "%s/anon.list", F.dir);
 	write_file(path, "# anonymizers\n198.51.100.0/24\n", 0644);
 	snprintf(path, sizeof(path), "%s/bad.list", F.dir);
 	write_file(path, "203.0.113.66\n2001:db8:bad::/48\n", 0644);
-	snprintf(path, sizeof(path), "%s/other", F.confdir);
-	write_file(path, "auth required pam_deny.so\n"
-			 "account required pam_deny.so\n", 0644);
 	SERVICE("rrtest", "auth required", "", "account required", "");
 	SERVICE("rrtest-account", "account required", "");
 	SERVICE("rrtest-fail", "auth [default=die]", "authfail");
 	SERVICE("rrtest-badarg", "auth required", "bogus");
 	SERVICE("rrtest-preauth", "auth required", "preauth");
 	write_policy(NULL, NULL);
-	g_log_len = 0;
-	g_log[0] = '\0';
 	return 0;
-}
-
-static int remove_tree(const char *dir)
-{
-	static const char *names[] = {
-		"pam.d/rrtest", "pam.d/rrtest-account", "pam.d/rrtest-fail",
-		"pam.d/rrtest-badarg", "pam.d/rrtest-preauth", "pam.d/other",
-		"pam.d",
-		"store/risk.db-wal", "store/risk.db-shm", "store/risk.db",
-		"store", "policy.yaml", "anon.list", "bad.list", "passwd",
-		"mfa.key",
-		"group",
-	};
-	char path[192];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (unlink(path) < 0)
-			rmdir(path);
-	}
-	return rmdir(dir);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	remove_tree(F.dir);
-	return 0;
-}
-
-/* ---- driving libpam ---------------------------------------------------- */
-
-/* Scripted answers.  "@code" is the TOTP code for now (step offset
- * F.code_offset) of the secret the module showed in its otpauth:// URI,
- * or, when none was shown in this conversation, of the secret in the
- * store (unsealed with the key file): codes are computed at test time. */
-static const char *F_answers[8];
-static size_t F_n_answers, F_next_answer;
-static int F_code_offset;
-static char F_last_code[16];
-
-static void answers(int offset, size_t n, ...)
-{
-	va_list ap;
-	size_t i;
-
-	va_start(ap, n);
-	for (i = 0; i < n && i < 8; i++)
-		F_answers[i] = va_arg(ap, const char *);
-	va_end(ap);
-	F_n_answers = i;
-	F_next_answer = 0;
-	F_code_offset = offset;
-}
-
-static char *code_now(void);
-
-static char *answer_for(const char *prompt)
-{
-	const char *a;
-
-	(void)prompt;
-	if (F_next_answer >= F_n_answers)
-		return NULL;
-	a = F_answers[F_next_answer++];
-	if (!strcmp(a, "@code"))
-		return code_now();
-	if (!strcmp(a, "@same"))
-		return strdup(F_last_code);
-	return strdup(a);
-}
-
-static int conv(int n, const struct pam_message **msg,
-		struct pam_response **resp, void *data)
-{
-	struct pam_response *r = calloc((size_t)n, sizeof(*r));
-	int i;
-
-	(void)data;
-	if (!r)
-		return PAM_BUF_ERR;
-	for (i = 0; i < n; i++) {
-		size_t used = strlen(F.msgs);
-		int style = msg[i]->msg_style;
-
-		if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
-			snprintf(F.msgs + used, sizeof(F.msgs) - used,
-				 "[%s] %s\n", style == PAM_PROMPT_ECHO_ON ?
-				 "ask" : "secret", msg[i]->msg);
-			r[i].resp = answer_for(msg[i]->msg);
-			if (!r[i].resp) {
-				free(r);
-				return PAM_CONV_ERR;
-			}
-			continue;
-		}
-		snprintf(F.msgs + used, sizeof(F.msgs) - used, "%s\n",
-			 msg[i]->msg);
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-typedef struct {
-	int auth;
-	int account;
-} pam_result;
-
-/* Run auth then (if auth passed, or service has no auth) account. */
-static pam_result login(const char *service, const char *user,
-			const char *rhost, bool with_auth)
-{
-	struct pam_conv c = { conv, NULL };
-	pam_handle_t *pamh = NULL;
-	pam_result res = { -1, -1 };
-
-	F.msgs[0] = '\0';
-	assert_int_equal(pam_start_confdir(service, user, &c, F.confdir,
-					   &pamh), PAM_SUCCESS);
-	if (rhost)
-		assert_int_equal(pam_set_item(pamh, PAM_RHOST, rhost),
-				 PAM_SUCCESS);
-	assert_int_equal(pam_set_item(pamh, PAM_TTY, "ssh"), PAM_SUCCESS);
-	if (with_auth)
-		res.auth = pam_authenticate(pamh, 0);
-	if (!with_auth || res.auth == PAM_SUCCESS)
-		res.account = pam_acct_mgmt(pamh, 0);
-	pam_end(pamh, PAM_SUCCESS);
-	return res;
-}
-
-static rr_store *open_store(void)
-{
-	rr_store *s = NULL;
-
-	assert_int_equal(rr_store_open(F.store, &s), 0);
-	return s;
-}
-
-/* The secret in the last otpauth:// URI the module showed, if any. */
-static bool secret_from_uri(uint8_t *secret, size_t *len)
-{
-	const char *uri = NULL, *p = F.msgs, *sec;
-	char b32[128];
-	char *raw = NULL;
-	size_t n, rawlen = 0;
-
-	while ((p = strstr(p, "otpauth://totp/")) != NULL)
-		uri = p++;
-	if (!uri || !(sec = strstr(uri, "secret=")))
-		return false;
-	sec += 7;
-	n = strcspn(sec, "&\n");
-	assert_true(n < sizeof(b32));
-	memcpy(b32, sec, n);
-	b32[n] = '\0';
-	assert_int_equal(oath_base32_decode(b32, n, &raw, &rawlen), OATH_OK);
-	assert_true(rawlen <= RR_TOTP_SECRET_MAX);
-	memcpy(secret, raw, rawlen);
-	*len = rawlen;
-	free(raw);
-	return true;
-}
-
-static void secret_from_store(const char *user, uint8_t *secret, size_t *len,
-			      rr_totp_params *t)
-{
-	uint8_t key[RR_MFA_KEY_LEN];
-	char path[160];
-	rr_store_mfa m;
-	rr_store *s = open_store();
-
-	assert_int_equal(rr_store_mfa_get(s, user, time(NULL), 900, &m), 0);
-	rr_store_close(s);
-	assert_true(m.registered);
-	snprintf(path, sizeof(path), "%s/mfa.key", F.dir);
-	assert_int_equal(rr_mfa_key_load(path, false, key), 0);
-	assert_int_equal(rr_mfa_unseal(key, user, m.sealed, m.sealed_len,
-				       secret, RR_TOTP_SECRET_MAX, len), 0);
-	t->alg = (rr_totp_alg)m.alg;
-	t->digits = m.digits;
-	t->period = m.period;
-}
-
-static const char *F_user = "alice";
-
-static char *code_now(void)
-{
-	uint8_t secret[RR_TOTP_SECRET_MAX];
-	char code[RR_TOTP_CODE_MAX + 1];
-	rr_totp_params t;
-	size_t len = 0;
-
-	rr_totp_params_default(&t);
-	if (!secret_from_uri(secret, &len))
-		secret_from_store(F_user, secret, &len, &t);
-	assert_int_equal(rr_totp_code(secret, len, &t,
-				      time(NULL) / t.period + F_code_offset,
-				      code), 0);
-	snprintf(F_last_code, sizeof(F_last_code), "%s", code);
-	return strdup(code);
-}
-
-static void admin(rr_admin_action a, const char *user)
-{
-	rr_store *s = open_store();
-
-	assert_int_equal(rr_store_admin(s, a, user, "tester", time(NULL),
-					NULL), 0);
-	rr_store_close(s);
-}
-
-/* The newest sign-in of `user`. */
-static rr_store_signin last_signin(const char *user)
-{
-	rr_store_signin_filter f = { .user = user, .limit = 1 };
-	rr_store_signin *rows = NULL, out;
-	rr_store *s = open_store();
-	size_t n = 0;
-
-	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
-	assert_int_equal(n, 1);
-	out = rows[0];
-	free(rows);
-	rr_store_close(s);
-	return out;
-}
-
-static size_t count_signins(const char *user)
-{
-	rr_store_signin_filter f = { .user = user };
-	rr_store_signin *rows = NULL;
-	rr_store *s = open_store();
-	size_t n = 0;
-
-	assert_int_equal(rr_store_signins_list(s, &f, &rows, &n), 0);
-	free(rows);
-	rr_store_close(s);
-	return n;
-}
-
-static void assert_matches(const char *text, const char *pattern)
-{
-	regex_t re;
-	int r;
-
-	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
-	r = regexec(&re, text, 0, NULL, 0);
-	regfree(&re);
-	if (r != 0) {
-		/* the text can be long (QR codes): print it whole */
-		fprintf(stderr, "text:\n%s\n", text);
-		fail_msg("the text above does not match /%s/", pattern);
-	}
-}
-
-static void assert_logged(const char *pattern)
-{
-	assert_matches(g_log, pattern);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -584,28 +221,6 @@ static void test_mfa_required_unregistered_is_refused(void **state)
 	"  users: { include: [all], exclude: [root] }\n"                     \
 	"  groups: { exclude: [breakglass] }\n"
 
-static void set_grace_start(const char *user, int64_t start)
-{
-	rr_store *s = open_store();
-	int64_t got = 0;
-
-	assert_int_equal(rr_store_mfa_grace_reset(s, user, "tester",
-						  time(NULL)), 0);
-	assert_int_equal(rr_store_mfa_grace_begin(s, user, start, &got), 0);
-	assert_int_equal(got, start);
-	rr_store_close(s);
-}
-
-static rr_store_mfa mfa_of(const char *user)
-{
-	rr_store_mfa m;
-	rr_store *s = open_store();
-
-	assert_int_equal(rr_store_mfa_get(s, user, time(NULL), 900, &m), 0);
-	rr_store_close(s);
-	return m;
-}
-
 static void test_registration_offer_skip_in_grace(void **state)
 {
 	pam_result r;
@@ -702,16 +317,6 @@ static void test_registration_required_when_policy_requires_mfa(void **s)
 	assert_string_equal(last_signin("alice").mfa, "passed");
 }
 
-/* Register alice through the forced registration (grace over). */
-static void register_alice(void)
-{
-	set_grace_start("alice", time(NULL) - 30 * 86400);
-	answers(0, 1, "@code");
-	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
-			 PAM_SUCCESS);
-	assert_true(mfa_of("alice").registered);
-}
-
 static void test_mfa_passes_and_remediates(void **state)
 {
 	rr_store_detection_filter df = { .user = "alice" };
@@ -723,7 +328,7 @@ static void test_mfa_passes_and_remediates(void **state)
 
 	(void)state;
 	write_policy(NULL, REG_ENABLED(14));
-	register_alice();
+	register_alice("rrtest", 0);
 	/* the registration used this step: the next one is accepted */
 	answers(1, 1, "@code");
 	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
@@ -754,7 +359,7 @@ static void test_mfa_replay_refused(void **state)
 {
 	(void)state;
 	write_policy(NULL, REG_ENABLED(14));
-	register_alice();
+	register_alice("rrtest", 0);
 	answers(1, 1, "@code");
 	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
 			 PAM_SUCCESS);
@@ -777,7 +382,7 @@ static void test_mfa_rate_limit_locks(void **state)
 
 	(void)state;
 	write_policy(NULL, REG_ENABLED(14));
-	register_alice();
+	register_alice("rrtest", 0);
 	answers(0, 3, "111111", "222222", "333333");
 	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
 			 PAM_AUTH_ERR);
@@ -890,7 +495,7 @@ static void test_account_only_cannot_ask_for_mfa(void **state)
 {
 	(void)state;
 	write_policy(NULL, REG_ENABLED(14));
-	register_alice();
+	register_alice("rrtest", 0);
 	assert_int_equal(login("rrtest-account", "alice", "198.51.100.7",
 			       false).account, PAM_PERM_DENIED);
 	assert_matches(F.msgs, "^Sign-in denied: this sign-in is at medium "
@@ -1015,7 +620,7 @@ static void test_store_refused_fails_closed(void **state)
 		      ".*/store/risk.db: ");
 	/* the admin's explicit on_error: allow is honoured, loudly */
 	write_policy(NULL, "on_error: allow\n");
-	g_log_len = 0;
+	log_reset();
 	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
 			 PAM_SUCCESS);
 	assert_logged("<81>pam_riskremediate\\(rrtest:auth\\): on_error: "
@@ -1052,38 +657,10 @@ static void test_preauth_blocks_before_password(void **state)
 	assert_matches(F.msgs, "^Sign-in blocked: your account is at high");
 }
 
-/* Users and groups come from nss_wrapper (LD_PRELOAD set by meson). */
-static void setup_nss(char *dir)
-{
-	char passwd[128], group[128];
-	FILE *f;
-
-	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
-	snprintf(group, sizeof(group), "%s/group", dir);
-	f = fopen(passwd, "we");
-	if (!f)
-		abort();
-	fputs("root:x:0:0:root:/root:/bin/sh\n"
-	      "alice:x:1001:1001:Alice:/home/alice:/bin/sh\n"
-	      "bob:x:1002:1002:Bob:/home/bob:/bin/sh\n"
-	      "carol:x:1003:1003:Carol:/home/carol:/bin/sh\n", f);
-	fclose(f);
-	f = fopen(group, "we");
-	if (!f)
-		abort();
-	fputs("root:x:0:\nalice:x:1001:\nbob:x:1002:\ncarol:x:1003:\n"
-	      "breakglass:x:2000:carol\n", f);
-	fclose(f);
-	setenv("NSS_WRAPPER_PASSWD", passwd, 1);
-	setenv("NSS_WRAPPER_GROUP", group, 1);
-}
-
 int main(void)
 {
-	char nssdir[] = "/tmp/rr-nss-XXXXXX";
-	int rc;
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fixture_teardown)
 		T(test_allow_records_and_logs),
 		T(test_block_high_user_risk),
 		T(test_account_only_enforces_block),
@@ -1111,10 +688,5 @@ int main(void)
 #undef T
 	};
 
-	if (!mkdtemp(nssdir))
-		return 1;
-	setup_nss(nssdir);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	remove_tree(nssdir);
-	return rc;
+	return cmocka_run_group_tests(tests, nss_setup, nss_teardown);
 }
