@@ -227,10 +227,19 @@ int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
  *     the new password); also clears a pending must-change flag.
  *   RR_DETAIL_ADMIN_TEMP_PASSWORD: root reset the password; the user must
  *     change it at the next login (must-change flag set).
+ * `ref` (may be NULL): the sign-in, by reference id, in which the user made
+ * the secure password change; its outcome "password_change_required"
+ * becomes "success" in the same transaction (a change abandoned midway
+ * leaves it as it was).  -ENOENT, and nothing changed, when no sign-in of
+ * `user` with that reference awaits a password change.
  * `closed` (may be NULL) receives the number of detections remediated.
  */
+/* The outcome of a sign-in that goes on only to change the password. */
+#define RR_OUTCOME_PWCHANGE "password_change_required"
+
 int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
-			    const char *actor, int64_t now, unsigned *closed);
+			    const char *actor, const char *ref, int64_t now,
+			    unsigned *closed);
 
 /* The user changed the temporary password root set: clear the must-change
  * flag (audited).  0 also when none was set. */

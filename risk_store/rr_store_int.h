@@ -25,6 +25,7 @@
 #define RRS_SCOPE_USER "user"
 #define RRS_SCOPE_SIGNIN "signin"
 #define RRS_OUTCOME_SUCCESS "success"
+#define RRS_OUTCOME_PWCHANGE RR_OUTCOME_PWCHANGE
 
 /* Every statement the store runs; SQL text in rr_store_sql.c. */
 enum rrs_query {
@@ -87,6 +88,7 @@ enum rrs_query {
 	RRS_Q_MUST_GET,
 	RRS_Q_MUST_SET,
 	RRS_Q_MUST_DELETE,
+	RRS_Q_SIGNIN_OUTCOME_SET,
 	RRS_Q__COUNT
 };
 

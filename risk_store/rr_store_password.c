@@ -62,6 +62,24 @@ static int dets_remediate(rr_store *s, const char *user, rr_detail detail,
 	return err;
 }
 
+/* The sign-in `ref` awaiting the password change completed it. */
+static int signin_changed(rr_store *s, const char *user, const char *ref)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_SIGNIN_OUTCOME_SET, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ssss", RRS_OUTCOME_SUCCESS, ref, user,
+			       RRS_OUTCOME_PWCHANGE);
+	if (!err)
+		err = rrs_step_done(s, st);
+	if (!err && sqlite3_changes(s->db) != 1)
+		err = -ENOENT;
+	rrs_release(st);
+	return err;
+}
+
 static bool user_was_risky(const rr_store_user *u, unsigned closed)
 {
 	return closed > 0 || u->level > RR_LEVEL_NONE ||
@@ -70,7 +88,8 @@ static bool user_was_risky(const rr_store_user *u, unsigned closed)
 }
 
 static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
-			   const char *actor, int64_t now, unsigned *closed)
+			   const char *actor, const char *ref, int64_t now,
+			   unsigned *closed)
 {
 	rr_store_user u = {.level = RR_LEVEL_NONE,
 			   .state = RR_STATE_NONE,
@@ -80,6 +99,8 @@ static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
 	int err;
 
 	err = rrs_user_row(s, user, &u);
+	if (err >= 0 && ref)
+		err = signin_changed(s, user, ref);
 	if (err >= 0)
 		err = dets_remediate(s, user, detail, now, closed);
 	if (!err)
@@ -100,20 +121,23 @@ static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
 }
 
 int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
-			    const char *actor, int64_t now, unsigned *closed)
+			    const char *actor, const char *ref, int64_t now,
+			    unsigned *closed)
 {
 	unsigned n = 0;
 	int err;
 
 	if (!s || !rrs_user_ok(user) || (actor && !rrs_user_ok(actor)) ||
+	    (ref && strlen(ref) != RR_REF_LEN) ||
 	    (detail != RR_DETAIL_USER_SECURED_PASSWORD &&
-	     detail != RR_DETAIL_ADMIN_TEMP_PASSWORD))
+	     detail != RR_DETAIL_ADMIN_TEMP_PASSWORD) ||
+	    (ref && detail != RR_DETAIL_USER_SECURED_PASSWORD))
 		return -EINVAL;
 	err = rrs_begin(s, true);
 	if (err)
 		return err;
 	err = rrs_end(s, remediate_apply(s, user, detail, actor ? actor : user,
-					 now, &n));
+					 ref, now, &n));
 	if (!err && closed)
 		*closed = n;
 	return err;

@@ -296,5 +296,9 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	/* user */
 	[RRS_Q_MUST_DELETE] =
 		"DELETE FROM must_change WHERE user = ?1",
+	/* new outcome, ref, user, old outcome */
+	[RRS_Q_SIGNIN_OUTCOME_SET] =
+		"UPDATE signins SET outcome = ?1"
+		" WHERE ref = ?2 AND user = ?3 AND outcome = ?4",
 };
 /* clang-format on */

@@ -508,9 +508,10 @@ static rr_end require_pwchange(rr_ctx *c, const char *reason)
 
 	if (r < 0)
 		return END_NOMEM;
-	r = record(c, "password_change_required", reason);
+	r = record(c, RR_OUTCOME_PWCHANGE, reason);
 	if (r < 0)
 		return on_error(c, r);
+	rr_pwchange_ref(c);
 	return END_PWCHANGE;
 }
 

@@ -30,6 +30,7 @@ typedef struct {
 	rr_pwchange_kind kind;
 	rr_level level;
 	char user[RR_USER_MAX + 1];
+	char ref[RR_REF_LEN + 1]; /* the sign-in recorded, "" if none */
 } rr_pwchange;
 
 static void pwchange_cleanup(pam_handle_t *pamh, void *data, int status)
@@ -84,6 +85,14 @@ static const rr_pwchange *pwchange_get(pam_handle_t *pamh)
 	if (pam_get_data(pamh, DATA_PWCHANGE, &v) != PAM_SUCCESS)
 		return NULL;
 	return v;
+}
+
+void rr_pwchange_ref(rr_ctx *c)
+{
+	rr_pwchange *p = (rr_pwchange *)pwchange_get(c->pamh);
+
+	if (p)
+		snprintf(p->ref, sizeof(p->ref), "%s", c->ref);
 }
 
 static void pwchange_clear(pam_handle_t *pamh)
@@ -168,7 +177,8 @@ static int finish_login_change(rr_ctx *c, const rr_pwchange *p)
 	if (r == 0 && p->kind == PWCHANGE_RISK)
 		r = rr_store_remediate_user(c->store, c->user,
 					    RR_DETAIL_USER_SECURED_PASSWORD,
-					    NULL, c->now, &closed);
+					    NULL, p->ref[0] ? p->ref : NULL,
+					    c->now, &closed);
 	else if (r == 0)
 		r = rr_store_must_change_clear(c->store, c->user, c->now);
 	if (r < 0) {
@@ -195,7 +205,7 @@ static int admin_reset(rr_ctx *c)
 	if (r == 0)
 		r = rr_store_remediate_user(c->store, c->user,
 					    RR_DETAIL_ADMIN_TEMP_PASSWORD,
-					    "root", c->now, &closed);
+					    "root", NULL, c->now, &closed);
 	if (r < 0) {
 		pam_syslog(c->pamh, LOG_ERR, "recording root's password reset "
 			   "of %s: %s", c->user, strerror(-r));

@@ -156,8 +156,9 @@ static void test_secure_password_change_remediates(void **state)
 		       "\nYour account is at high risk\\. You passed "
 		       "multifactor authentication; now choose a new "
 		       "password\\.\n$");
+	/* the sign-in awaited the change; completed, it is a success */
 	si = last_signin("alice");
-	assert_string_equal(si.outcome, "password_change_required");
+	assert_string_equal(si.outcome, "success");
 	assert_string_equal(si.mfa, "passed");
 	u = user_of("alice");
 	assert_int_equal(u.level, RR_LEVEL_NONE);
@@ -190,6 +191,8 @@ static void test_abandoned_change_keeps_risk(void **state)
 	r = risky_login("rrpw", 0, false); /* disconnects before chauthtok */
 	assert_int_equal(r.account, PAM_NEW_AUTHTOK_REQD);
 	assert_int_equal(user_of("alice").level, RR_LEVEL_HIGH);
+	assert_string_equal(last_signin("alice").outcome,
+			    RR_OUTCOME_PWCHANGE);
 	/* the next login repeats the flow */
 	r = risky_login("rrpw", 1, false);
 	assert_int_equal(r.auth, PAM_SUCCESS);
@@ -210,6 +213,8 @@ static void test_failed_change_records_nothing(void **state)
 	assert_int_not_equal(r.chauthtok, PAM_SUCCESS);
 	assert_int_equal(user_of("alice").level, RR_LEVEL_HIGH);
 	assert_int_equal(user_of("alice").state, RR_STATE_AT_RISK);
+	assert_string_equal(last_signin("alice").outcome,
+			    RR_OUTCOME_PWCHANGE);
 }
 
 static void test_plain_passwd_by_user_does_not_remediate(void **state)

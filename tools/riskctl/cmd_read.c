@@ -123,6 +123,9 @@ static int status_json(const struct ctl *c, const rr_store_user *u,
 	json_user_fields(&j, u);
 	json_kstr(&j, "effectiveRiskLevel", rr_level_name(effective));
 	json_kint(&j, "lowRiskExpiryDays", c->policy->low_risk_expiry_days);
+	json_kbool(&j, "mustChangePassword", u->must_change);
+	if (u->must_change)
+		json_ktime(&j, "mustChangePasswordSince", u->must_change_since);
 	json_key(&j, "detections");
 	json_detections(&j, d, n);
 	json_obj_end(&j);
@@ -149,6 +152,14 @@ static int status_text(const struct ctl *c, const rr_store_user *u,
 	kv_print(stdout, KV_WIDTH, "risk state:", rr_state_name(u->state));
 	kv_print(stdout, KV_WIDTH, "risk detail:", rr_detail_name(u->detail));
 	kv_print(stdout, KV_WIDTH, "last updated:", when);
+	if (u->must_change) {
+		char since[32], text[96];
+
+		ctl_time_local(u->must_change_since, since, sizeof(since));
+		snprintf(text, sizeof(text), "at next login (root reset the "
+			 "password %s)", since);
+		kv_print(stdout, KV_WIDTH, "password change:", text);
+	}
 	if (n == 0) {
 		kv_print(stdout, KV_WIDTH, "detections:", "none active");
 		return RC_OK;

@@ -13,7 +13,14 @@
 #  (c) ssh, key only: a blocked user is refused in `account`, the message
 #      shown as a banner;
 #  (d) su(1) from an unprivileged user (conf/pam.d/su);
-#  (e) login(1) on a pseudo-terminal (conf/pam.d/login).
+#  (e) login(1) on a pseudo-terminal (conf/pam.d/login);
+#  (f) ssh, password: the secure password change abandoned three ways
+#      (rejected new password, wrong current password, disconnect):
+#      nothing recorded, the risk stays, the next login asks again;
+#  (g) passwd(1) (conf/pam.d/passwd): root's `passwd USER` remediates as
+#      adminGeneratedTemporaryPassword and the user must change that
+#      password at the next ssh login; the user's own passwd outside a
+#      login does not remediate.
 #
 # (a), (b), (d) and (e) each cover the whole remediation: the user registers
 # an authenticator, an admin confirms the user compromised (user risk high),
@@ -21,22 +28,25 @@
 # is remediated (userPerformedSecuredPasswordChange), the next sign-in with
 # the new password is clean and the old password is refused.  TOTP codes
 # come from oathtool(1) (tools/demo/rr-totp): each user uses at most two,
-# so nothing waits for the clock.
+# so nothing waits for the clock -- except the user of (f), who needs five:
+# the test policy accepts codes up to 4 steps ahead (mfa window 4) and
+# rr-totp --ahead 4 hands them out.
 #
 #   test_clients.sh MODULE.so RISKCTL RR-SSH.EXP RR-TOTP CONF-DIR
 #
 # Needs root; exits 77 (skip) without root or without sshd/ssh/expect/
-# oathtool/su/login/setpriv/python3.  What it creates carries a random
-# suffix and is removed on every exit path: users rrc[abcdes]-XXXXXXXX
+# oathtool/su/login/passwd/setpriv/python3.  What it creates carries a random
+# suffix and is removed on every exit path: users rrc[abcdefgs]-XXXXXXXX
 # (with homes), /etc/pam.d/rr-e2e-cl{pw,key}-XXXXXXXX and two sshd copies of
 # those names on random ports of 127.0.0.1, a scratch directory in /tmp.
 #
-# su and login read /etc/pam.d/su and /etc/pam.d/login: no other service
-# name can be given to them.  The test therefore REPLACES THE SYSTEM FILES
-# while it runs: it first copies them to /var/lib/rr-e2e-clients.backup/,
-# installs the test stacks with an atomic rename, and puts the originals
-# back (again with a rename) on every exit path, including INT and TERM.
-# While it runs, su and login on this host use the test policy.  If that
+# su, login and passwd read /etc/pam.d/su, /etc/pam.d/login and
+# /etc/pam.d/passwd: no other service name can be given to them.  The test
+# therefore REPLACES THE SYSTEM FILES while it runs: it first copies them to
+# /var/lib/rr-e2e-clients.backup/, installs the test stacks with an atomic
+# rename, and puts the originals back (again with a rename) on every exit
+# path, including INT and TERM.  While it runs, su, login and passwd on
+# this host use the test policy.  If that
 # backup directory exists when the test starts, an earlier run crashed
 # before restoring: the test refuses to run and prints the commands that
 # restore the originals.
@@ -56,13 +66,13 @@ skip() { echo "SKIP: $*"; exit 77; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (creates users, /etc/pam.d services, sshd)"
 [ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (apt-get install openssh-server)"
-for t in ssh ssh-keygen expect useradd userdel chpasswd su login setpriv oathtool; do
+for t in ssh ssh-keygen expect useradd userdel chpasswd su login passwd setpriv oathtool; do
 	command -v "$t" >/dev/null || skip "no $t"
 done
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3) || skip "no python3"
 case $MODULE in *[[:space:]]*) skip "module path has white space: $MODULE" ;; esac
-for f in pam.d/sshd pam.d/sshd-key pam.d/su pam.d/login \
+for f in pam.d/sshd pam.d/sshd-key pam.d/su pam.d/login pam.d/passwd \
 	sshd_config.d/riskremediate.conf sshd_config.d/riskremediate-publickey.conf; do
 	[ -r "$CONF/$f" ] || { echo "no $CONF/$f" >&2; exit 1; }
 done
@@ -70,8 +80,8 @@ done
 BACKUP=/var/lib/rr-e2e-clients.backup
 if [ -e "$BACKUP" ]; then
 	echo "Bail out! $BACKUP exists: an earlier run of this test did not restore" >&2
-	echo "/etc/pam.d/su and /etc/pam.d/login.  Check and restore them, e.g.:" >&2
-	for f in su login; do
+	echo "/etc/pam.d/su, login or passwd.  Check and restore them, e.g.:" >&2
+	for f in su login passwd; do
 		[ -e "$BACKUP/$f" ] && echo "    cp -p $BACKUP/$f /etc/pam.d/.$f.rr && mv -f /etc/pam.d/.$f.rr /etc/pam.d/$f" >&2
 	done
 	echo "    rm -r $BACKUP" >&2
@@ -85,7 +95,9 @@ UC=rrcc-$SUFFIX   # (c) ssh key only, blocked
 UD=rrcd-$SUFFIX   # (d) the target of su
 US=rrcs-$SUFFIX   # (d) the unprivileged user who runs su
 UE=rrce-$SUFFIX   # (e) login
-ALLUSERS="$UA $UB $UC $UD $US $UE"
+UF=rrcf-$SUFFIX   # (f) ssh password, abandoned password changes
+UG=rrcg-$SUFFIX   # (g) passwd: root's reset, the user's own change
+ALLUSERS="$UA $UB $UC $UD $US $UE $UF $UG"
 SVC_PW=rr-e2e-clpw-$SUFFIX
 SVC_KEY=rr-e2e-clkey-$SUFFIX
 SCRATCH=$(mktemp -d /tmp/rr-e2e-clients.XXXXXX) || exit 1
@@ -97,7 +109,7 @@ BLOCK_POLICY="Block $UC"
 PWC_POLICY="High user risk requires secure password change"
 N=0
 CREATED_USERS=()
-INSTALLED=()     # system PAM files replaced (su, login)
+INSTALLED=()     # system PAM files replaced (su, login, passwd)
 PORT_PW=
 PORT_KEY=
 
@@ -296,10 +308,11 @@ last_signin() {
 # register CLIENT USER: the first sign-in registers an authenticator (no
 # grace: registration is required); sets SECRET_<USER>.
 # CLIENT is a function taking the password as its last argument.
-declare -A SECRET PW OLDPW
+declare -A SECRET PW OLDPW AHEAD
+CODE_CMD='"$TOTP" --ahead "$AHEAD" "$RR_SSH_SECRET" "$STEPS"'
 register() {
 	local client=$1 u=$2
-	RR_SSH_CODE_CMD='"$TOTP" "$RR_SSH_SECRET" "$STEPS"' TOTP=$TOTP \
+	RR_SSH_CODE_CMD=$CODE_CMD TOTP=$TOTP AHEAD=${AHEAD[$u]:-1} \
 		STEPS=$SCRATCH/steps-$u "$client" "${PW[$u]}"
 	login_ok "the registration sign-in of $u failed"
 	has "Your authenticator app is registered." || fail "$u: no registration confirmation"
@@ -322,7 +335,7 @@ compromise() {
 remediate() {
 	local client=$1 u=$2 new
 	new=$(newpw)
-	RR_SSH_CODE_CMD='"$TOTP" "$RR_SSH_SECRET" "$STEPS"' TOTP=$TOTP \
+	RR_SSH_CODE_CMD=$CODE_CMD TOTP=$TOTP AHEAD=${AHEAD[$u]:-1} \
 		RR_SSH_SECRET=${SECRET[$u]} STEPS=$SCRATCH/steps-$u \
 		RR_SSH_NEW_PASSWORD=$new "$client" "${PW[$u]}"
 	login_ok "the remediating sign-in of $u failed"
@@ -341,6 +354,7 @@ remediate() {
 	expect_field "$SCRATCH/det-$u.json" '[x["riskState"] for x in d if x["riskState"] == "atRisk" or x["riskState"] == "confirmedCompromised"]' '[]'
 	last_signin "$u" "$SCRATCH/sr-$u.json"
 	expect_field "$SCRATCH/sr-$u.json" 'd[0]["mfa"]' passed
+	expect_field "$SCRATCH/sr-$u.json" 'd[0]["outcome"]' success
 	expect_field "$SCRATCH/sr-$u.json" 'd[0]["userRiskLevel"]' high
 	expect_field "$SCRATCH/sr-$u.json" '"'"$PWC_POLICY"'" in d[0]["appliedPolicies"]' True
 }
@@ -396,6 +410,7 @@ mfa_registration:
   users: { include: [all], exclude: [root, $US] }
 mfa:
   key_file: $KEYFILE
+  window: 4   # codes up to 4 steps ahead: (f) needs five within a minute
 detections:
   unfamiliarFeatures: { enabled: false }
   passwordSpray: { enabled: false }
@@ -428,7 +443,7 @@ grep -q "$MODULE policy=$POLICY" "/etc/pam.d/$SVC_KEY" || fail "no module line i
 
 # su and login: the system files, backed up, replaced atomically
 mkdir -m 0700 "$BACKUP" || fail "mkdir $BACKUP"
-for f in su login; do
+for f in su login passwd; do
 	cp -p "/etc/pam.d/$f" "$BACKUP/$f" || fail "backup of /etc/pam.d/$f"
 	cmp -s "/etc/pam.d/$f" "$BACKUP/$f" || fail "backup of /etc/pam.d/$f differs"
 	pamconf "$f" >"/etc/pam.d/.$f.rr-e2e" || fail "writing /etc/pam.d/.$f.rr-e2e"
@@ -436,7 +451,7 @@ for f in su login; do
 	INSTALLED+=("$f")
 	mv -f "/etc/pam.d/.$f.rr-e2e" "/etc/pam.d/$f" || fail "installing /etc/pam.d/$f"
 done
-echo "# /etc/pam.d/su and /etc/pam.d/login replaced; originals in $BACKUP"
+echo "# /etc/pam.d/su, login and passwd replaced; originals in $BACKUP"
 
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
@@ -635,6 +650,130 @@ begin "(e) login: the new password signs in clean; the old one is refused"
 clean c_e "$UE"
 oldrefused c_e "$UE"
 pass "clean; old password refused"
+
+# ---- (f) ssh: the secure password change abandoned ---------------------------
+
+c_f() { ssh_pw "$UF" "$1"; }
+AHEAD[$UF]=4
+
+# abandoned HOW: the sign-in at high user risk passes MFA and gives up in
+# the password change (the caller's environment says how); the login is
+# refused and nothing is recorded: the risk stays, the sign-in awaits the
+# change, the password is the old one.
+abandoned() {
+	RR_SSH_CODE_CMD=$CODE_CMD TOTP=$TOTP AHEAD=${AHEAD[$UF]} \
+		RR_SSH_SECRET=${SECRET[$UF]} STEPS=$SCRATCH/steps-$UF c_f "${PW[$UF]}"
+	login_refused "$UF: the login with an abandoned password change succeeded"
+	has "Enter the code from your authenticator app:" || fail "$UF: no MFA before the change ($1)"
+	has "now choose a new password." || fail "$UF: the password change was not asked for ($1)"
+	rctl --json status "$UF" >"$SCRATCH/st-$UF.json" || fail "riskctl status $UF"
+	expect_field "$SCRATCH/st-$UF.json" 'd["riskLevel"]' high
+	expect_field "$SCRATCH/st-$UF.json" 'd["riskState"]' confirmedCompromised
+	expect_field "$SCRATCH/st-$UF.json" 'len(d["detections"])' 1
+	last_signin "$UF" "$SCRATCH/sf.json"
+	expect_field "$SCRATCH/sf.json" 'd[0]["mfa"]' passed
+	expect_field "$SCRATCH/sf.json" 'd[0]["outcome"]' password_change_required
+	rctl --json audit >"$SCRATCH/audit.json" || fail "riskctl audit"
+	expect_field "$SCRATCH/audit.json" '[a["action"] for a in d if a["target"] == "'"$UF"'" and a["action"] != "confirm-compromised"]' '[]'
+}
+
+begin "(f) ssh password: registration, then user at high risk"
+register c_f "$UF"
+compromise "$UF"
+pass "registered, user risk high"
+
+begin "(f) abandoned: the new password is rejected (retyped differently)"
+RR_SSH_NEW_PASSWORD=$(newpw) RR_SSH_RETYPE_PASSWORD=$(newpw) abandoned "rejected new password"
+has "Retype new password:" || fail "$UF: the new password was not retyped"
+pass "refused; risk, sign-in and password unchanged"
+
+begin "(f) abandoned: the current password is wrong"
+RR_SSH_CURRENT_PASSWORD=$(newpw) RR_SSH_NEW_PASSWORD=$(newpw) abandoned "wrong current password"
+has "Current password:" || fail "$UF: the current password was not asked"
+hasnt "Retype new password:" || fail "$UF: went on after a wrong current password"
+pass "refused; nothing recorded"
+
+begin "(f) abandoned: the client disconnects at \"New password:\""
+abandoned disconnect
+has "New password:" || fail "$UF: no new password asked"
+[ "$RC" = 125 ] || fail "$UF: expect did not hang up at the new password (exit $RC)"
+pass "disconnected; nothing recorded"
+
+begin "(f) the next login asks again and the change completes; old password refused"
+remediate c_f "$UF"
+clean c_f "$UF"
+oldrefused c_f "$UF"
+pass "remediated on the fourth try; clean afterwards"
+
+# ---- (g) passwd: root's reset, the user's own change --------------------------
+
+c_g() { ssh_pw "$UG" "$1"; }
+
+# passwd_run PASSWORD NEW COMMAND...: passwd(1) under expect, answering
+# "Current password:" with PASSWORD and the new one twice with NEW.
+passwd_run() {
+	local cur=$1 new=$2
+	shift 2
+	RR_SSH_NEW_PASSWORD=$new run_exp "$cur" "$@"
+}
+
+begin "(g) passwd: registration, then user at high risk"
+register c_g "$UG"
+compromise "$UG"
+pass "registered, user risk high"
+
+begin "(g) root runs passwd $UG: adminGeneratedTemporaryPassword, change at next login"
+temp=$(newpw)
+passwd_run unused "$temp" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin passwd "$UG"
+[ "$RC" = 0 ] || fail "root's passwd $UG failed"
+has "password updated successfully" || fail "passwd did not say it updated the password"
+hasnt "Current password:" || fail "root was asked for the current password"
+rctl --json status "$UG" >"$SCRATCH/st-$UG.json" || fail "riskctl status $UG"
+expect_field "$SCRATCH/st-$UG.json" 'd["riskLevel"]' none
+expect_field "$SCRATCH/st-$UG.json" 'd["riskState"]' remediated
+expect_field "$SCRATCH/st-$UG.json" 'd["riskDetail"]' adminGeneratedTemporaryPassword
+expect_field "$SCRATCH/st-$UG.json" 'd["mustChangePassword"]' True
+rctl status "$UG" >"$SCRATCH/st-$UG.txt" || fail "riskctl status $UG"
+grep -Eq '^password change: +at next login \(root reset the password ' "$SCRATCH/st-$UG.txt" ||
+	fail "riskctl status does not say the password must change: $(cat "$SCRATCH/st-$UG.txt")"
+rctl --json audit >"$SCRATCH/audit.json" || fail "riskctl audit"
+expect_field "$SCRATCH/audit.json" '[[a["actor"], a["action"]] for a in d if a["target"] == "'"$UG"'"][0]' '["root", "password-reset"]'
+OLDPW[$UG]=${PW[$UG]}
+PW[$UG]=$temp
+pass "remediated by root's reset; must change"
+
+begin "(g) the old password is refused; the temporary one must be changed at sign-in"
+oldrefused c_g "$UG"
+new=$(newpw)
+RR_SSH_NEW_PASSWORD=$new c_g "${PW[$UG]}"
+login_ok "$UG: the sign-in with the temporary password and a change failed"
+has "Your administrator reset your password. Choose a new password now." ||
+	fail "$UG: not told why the password must change"
+has "Current password:" || fail "$UG: the temporary password was not asked as current"
+hasnt "Enter the code" || fail "$UG: asked for a code (no risk left)"
+rctl --json status "$UG" >"$SCRATCH/st-$UG.json" || fail "riskctl status $UG"
+expect_field "$SCRATCH/st-$UG.json" 'd["mustChangePassword"]' False
+expect_field "$SCRATCH/st-$UG.json" 'd["riskState"]' remediated
+OLDPW[$UG]=${PW[$UG]}
+PW[$UG]=$new
+clean c_g "$UG"
+oldrefused c_g "$UG"
+pass "changed at sign-in; clean afterwards; temporary password refused"
+
+begin "(g) the user's own passwd outside a login does not remediate"
+compromise "$UG"
+new=$(newpw)
+passwd_run "${PW[$UG]}" "$new" setpriv --reuid="$UG" --regid="$UG" --init-groups \
+	--reset-env passwd
+[ "$RC" = 0 ] || fail "$UG's own passwd failed"
+has "Current password:" || fail "passwd did not ask $UG for the current password"
+has "password updated successfully" || fail "passwd did not say it updated the password"
+PW[$UG]=$new
+rctl --json status "$UG" >"$SCRATCH/st-$UG.json" || fail "riskctl status $UG"
+expect_field "$SCRATCH/st-$UG.json" 'd["riskLevel"]' high
+expect_field "$SCRATCH/st-$UG.json" 'd["riskState"]' confirmedCompromised
+expect_field "$SCRATCH/st-$UG.json" 'd["mustChangePassword"]' False
+pass "password changed, user risk still high"
 
 if ls "$SCRATCH"/asan* "$SCRATCH"/ubsan* >/dev/null 2>&1; then
 	cat "$SCRATCH"/asan* "$SCRATCH"/ubsan* 2>/dev/null

@@ -165,6 +165,10 @@ class RiskctlTest(ScratchTest):
         self.assertEqual(doc["riskDetail"], "none")
         self.assertIsNone(doc["riskLastUpdatedDateTime"])
         self.assertEqual(doc["detections"], [])
+        # no password reset by root pending
+        self.assertNotIn("password change:", out)
+        self.assertIs(doc["mustChangePassword"], False)
+        self.assertNotIn("mustChangePasswordSince", doc)
 
     def test_store_created_root_only(self):
         self.ok("status", "carol")

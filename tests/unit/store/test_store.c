@@ -2561,7 +2561,7 @@ static void test_migrate_v4(void **state)
 	/* root's reset: remediated, audited, must change at next login */
 	assert_int_equal(rr_store_remediate_user(f->s, "bob",
 						 RR_DETAIL_ADMIN_TEMP_PASSWORD,
-						 "root", 2000, NULL), 0);
+						 "root", NULL, 2000, NULL), 0);
 	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
 	assert_int_equal(u.level, RR_LEVEL_NONE);
 	assert_int_equal(u.state, RR_STATE_REMEDIATED);
@@ -2573,6 +2573,70 @@ static void test_migrate_v4(void **state)
 	assert_false(u.must_change);
 	fx_reopen(f);
 	same_schema_as_fresh(f);
+}
+
+/* The secure password change completes the sign-in that asked for it, in
+ * the remediation's transaction; a reference that awaits no change (wrong
+ * user, already completed, unknown) changes nothing at all. */
+static void test_secured_change_completes_signin(void **state)
+{
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.ref = NULL};
+	rr_store_signin *rows = NULL;
+	rr_store_user u;
+	char ref[RR_REF_LEN + 1], other[RR_REF_LEN + 1];
+	rr_signin_rec r = rec_make(NOW, "alice", RR_OUTCOME_PWCHANGE, NULL);
+	rr_store *s = fx_open(f);
+	unsigned closed = 9;
+	size_t n;
+
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED,
+					"alice", "root", NOW - 10, NULL),
+			 0);
+	r.action = RR_ACTION_REQUIRE;
+	r.user_risk = RR_LEVEL_HIGH;
+	record(s, &r, ref);
+	r = rec_make(NOW + 1, "bob", RR_OUTCOME_PWCHANGE, NULL);
+	record(s, &r, other);
+
+	/* bob's sign-in is not alice's: refused, alice still at risk */
+	assert_int_equal(rr_store_remediate_user(
+			     s, "alice", RR_DETAIL_USER_SECURED_PASSWORD,
+			     NULL, other, NOW + 2, &closed),
+			 -ENOENT);
+	assert_int_equal(rr_store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+	assert_int_equal(u.state, RR_STATE_CONFIRMED_COMPROMISED);
+	/* a reference with root's reset is a misuse */
+	assert_int_equal(rr_store_remediate_user(
+			     s, "alice", RR_DETAIL_ADMIN_TEMP_PASSWORD, "root",
+			     ref, NOW + 2, NULL),
+			 -EINVAL);
+
+	assert_int_equal(rr_store_remediate_user(
+			     s, "alice", RR_DETAIL_USER_SECURED_PASSWORD,
+			     NULL, ref, NOW + 3, &closed),
+			 0);
+	assert_int_equal(closed, 1);
+	assert_int_equal(rr_store_user_get(s, "alice", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_NONE);
+	assert_int_equal(u.state, RR_STATE_REMEDIATED);
+	assert_int_equal(u.detail, RR_DETAIL_USER_SECURED_PASSWORD);
+	sf.ref = ref;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].outcome, "success");
+	free(rows);
+	sf.ref = other;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].outcome, RR_OUTCOME_PWCHANGE);
+	free(rows);
+	/* completed once: the same reference again is refused */
+	assert_int_equal(rr_store_remediate_user(
+			     s, "alice", RR_DETAIL_USER_SECURED_PASSWORD,
+			     NULL, ref, NOW + 4, NULL),
+			 -ENOENT);
 }
 
 static int group_setup(void **state)
@@ -2595,6 +2659,7 @@ int main(void)
 	    T(test_user_default),     T(test_signin_roundtrip),
 	    T(test_history_networks), T(test_history_failures),
 	    T(test_admin_dismiss),    T(test_admin_confirm),
+	    T(test_secured_change_completes_signin),
 	    T(test_users_list),       T(test_retention),
 	    T(test_parallel_writers), T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
