@@ -14,6 +14,7 @@
  */
 #include "rr_iplist_int.h"
 #include "rr_secfile.h"
+#include "rr_writefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -321,73 +322,15 @@ static int read_text(const char *list, char **buf, size_t *len,
 	return r;
 }
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	while (len) {
-		ssize_t w = write(fd, b, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		b += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int write_index(const char *path, const struct idx_header *h,
 		       const rr_iplist *l)
 {
-	char tmp[PATH_MAX];
-	int fd, r;
+	const struct iovec parts[] = {
+	    {.iov_base = (void *)h, .iov_len = sizeof(*h)},
+	    {.iov_base = l->r, .iov_len = l->n * sizeof(*l->r)},
+	};
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = fchmod(fd, 0644) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, h, sizeof(*h));
-	if (r == 0 && l->n)
-		r = write_all(fd, l->r, l->n * sizeof(*l->r));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return fsync_dir_of(path);
+	return rr_replace_file(path, parts, 2, 0644, RR_REPLACE_DURABLE);
 }
 
 int rr_iplist_compile(const char *list, size_t *n_ranges, unsigned *bad_line)

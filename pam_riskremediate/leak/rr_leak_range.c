@@ -9,6 +9,7 @@
 #include "rr_leak.h"
 #include "rr_leak_int.h"
 #include "rr_secfile.h"
+#include "rr_writefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,51 +160,21 @@ stale:
 	return -ENOENT;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
+/* A cache: replaced whole, not synced (a crash loses an entry at most). */
 static int cache_write(const char *dir, const char *prefix, int64_t now,
 		       const body_buf *b)
 {
-	char tmp[PATH_MAX_LEN], path[PATH_MAX_LEN], head[CACHE_HEAD_MAX];
-	char name[RR_LEAK_PREFIX_LEN + 16];
-	int fd, r;
+	char path[PATH_MAX_LEN], head[CACHE_HEAD_MAX];
+	struct iovec parts[2];
+	int r;
 
-	snprintf(name, sizeof(name), ".%s.XXXXXX", prefix);
-	r = cache_path(dir, name, tmp, sizeof(tmp));
-	if (r == 0)
-		r = cache_path(dir, prefix, path, sizeof(path));
+	r = cache_path(dir, prefix, path, sizeof(path));
 	if (r < 0)
 		return r;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	snprintf(head, sizeof(head), CACHE_MAGIC "%" PRId64 "\n", now);
-	r = fchmod(fd, 0600) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, head, strlen(head));
-	if (r == 0)
-		r = write_all(fd, b->data, b->len);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	parts[0] = (struct iovec){.iov_base = head, .iov_len = strlen(head)};
+	parts[1] = (struct iovec){.iov_base = b->data, .iov_len = b->len};
+	return rr_replace_file(path, parts, 2, 0600, 0);
 }
 
 /* ---- HTTP ------------------------------------------------------------- */

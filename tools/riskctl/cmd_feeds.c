@@ -13,6 +13,7 @@
 #include "riskctl.h"
 #include "rr_iplist.h"
 #include "rr_secfile.h"
+#include "rr_writefile.h"
 #include "table.h"
 
 #include <curl/curl.h>
@@ -191,67 +192,13 @@ static void meta_read(const char *list, struct meta *m)
 	free(buf);
 }
 
-static int write_all(int fd, const char *b, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, b, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		b += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	slash[slash == dir] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Write `path` atomically: temporary file in its directory, fsync,
- * rename, fsync the directory. */
+/* Write `path` atomically and durably. */
 static int replace_file(const char *path, const char *data, size_t len,
 			mode_t mode)
 {
-	char tmp[PATH_MAX];
-	int fd, r;
+	const struct iovec part = {.iov_base = (void *)data, .iov_len = len};
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = fchmod(fd, mode) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return fsync_parent(path);
+	return rr_replace_file(path, &part, 1, mode, RR_REPLACE_DURABLE);
 }
 
 static int meta_write(const char *list, const char *url,

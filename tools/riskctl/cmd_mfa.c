@@ -8,6 +8,7 @@
 #include "json.h"
 #include "riskctl.h"
 #include "rr_mfa.h"
+#include "rr_writefile.h"
 #include "table.h"
 
 #include <errno.h>
@@ -314,8 +315,10 @@ static int tap_print(const struct ctl *c, const char *user, const char *pass,
 	else
 		r = tap_format_text(buf, sizeof(buf), user, pass, expires);
 	if (r == 0)
-		r = ctl_write_all(STDOUT_FILENO, buf,
-				  strnlen(buf, sizeof(buf)));
+		/* write(2), not stdio: no copy of the pass left in its
+		 * buffer */
+		r = rr_write_all(STDOUT_FILENO, buf,
+				 strnlen(buf, sizeof(buf)));
 	explicit_bzero(buf, sizeof(buf));
 	return fail_output(r);
 }

@@ -209,21 +209,6 @@ int ctl_parse_duration(const char *s, unsigned min, unsigned max,
 	return 0;
 }
 
-int ctl_write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void ctl_time_local(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;

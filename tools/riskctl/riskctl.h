@@ -88,9 +88,6 @@ void ctl_actor(char *buf, size_t len);
  * format, -ERANGE for the bounds. */
 int ctl_parse_duration(const char *s, unsigned min, unsigned max,
 		       unsigned *out);
-/* write(2) all of buf, bypassing stdio (so secrets are not left in its
- * buffer).  0 or a negative errno. */
-int ctl_write_all(int fd, const char *buf, size_t len);
 
 /* Time as local "YYYY-MM-DD HH:MM:SS" or "-" for 0; buf >= 32 bytes. */
 void ctl_time_local(int64_t t, char *buf, size_t len);

@@ -171,8 +171,9 @@ class FeedsTest(unittest.TestCase):
         # the other list is still compiled, the old list still answers
         self.assertEqual(rows[self.anon]["result"], "upToDate")
         self.assertIn("maliciousIPAddress", self.detections("203.0.113.7"))
+        # no temporary file left (".NAME.XXXXXX", rr_replace_file)
         leftovers = [n for n in os.listdir(os.path.dirname(self.bad))
-                     if n.startswith("bad.list.")
+                     if n.startswith(("bad.list.", ".bad.list"))
                      and n not in ("bad.list.idx", "bad.list.meta")]
         self.assertEqual(leftovers, [])
 
