@@ -25,6 +25,8 @@ struct rr_pctx {
 	size_t n_nodes;
 	yaml_node_t *policies; /* deferred until named_locations is known */
 	yaml_node_t *key; /* rr_pctx_walk: the key of the value handled */
+	/* for checks across sections, after the walk (NULL: default) */
+	yaml_node_t *agg_window;
 };
 
 /* A value handler: 0, or a negative errno that aborts the parse (-ENOMEM).

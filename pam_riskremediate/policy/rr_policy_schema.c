@@ -1398,6 +1398,7 @@ static int agg_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
 
 	rr_pctx_duration(c, val, "window", AGG_WINDOW_MIN, AGG_WINDOW_MAX,
 			 &a->window_s);
+	c->agg_window = val;
 	return 0;
 }
 
@@ -1519,6 +1520,31 @@ static const struct rr_key root_keys[] = {
 };
 static const struct rr_schema root_schema = RR_SCHEMA(root_keys);
 
+/* Aggregation counts risky sign-ins in the store: a window longer than
+ * their retention would silently count fewer than the policy says.  The
+ * default window is shortened to the retention; a window written in the
+ * file is an error. */
+static void check_aggregation_retention(struct rr_pctx *c)
+{
+	rr_policy *p = c->p;
+	uint64_t kept = (uint64_t)p->signin_retention_days * 86400;
+
+	if ((uint64_t)p->aggregation.window_s <= kept)
+		return;
+	if (!c->agg_window) {
+		p->aggregation.window_s = (unsigned)kept;
+		return;
+	}
+	if (!p->aggregation.enabled)
+		return;
+	rr_pctx_err(c, c->agg_window,
+		    "aggregation window (%us) is longer than "
+		    "retention.signin_days (%u days): older risky sign-ins are "
+		    "pruned and cannot count; shorten the window or keep "
+		    "sign-ins longer", p->aggregation.window_s,
+		    p->signin_retention_days);
+}
+
 int rr_policy_schema_root(struct rr_pctx *c, yaml_node_t *root)
 {
 	unsigned seen;
@@ -1528,5 +1554,6 @@ int rr_policy_schema_root(struct rr_pctx *c, yaml_node_t *root)
 	if (r < 0)
 		return r;
 	rr_pctx_require(c, root, "policy file", &root_schema, seen, 0);
+	check_aggregation_retention(c);
 	return 0;
 }

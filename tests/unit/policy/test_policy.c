@@ -556,6 +556,32 @@ static void check_risk_defaults(const rr_policy *p)
 	assert_int_equal(p->aggregation.window_s, 7 * 86400);
 }
 
+/* The default aggregation window (7 days) never reaches past the sign-ins
+ * kept; a window written in the file is checked instead (invalid corpus:
+ * aggregation-beyond-retention.yaml). */
+static void test_aggregation_window_within_retention(void **state)
+{
+	rr_policy *p;
+
+	(void)state;
+	p = parse_ok("version: 1\nretention: { signin_days: 3 }\n");
+	assert_int_equal(p->signin_retention_days, 3);
+	assert_int_equal(p->aggregation.window_s, 3 * 86400);
+	rr_policy_free(p);
+	p = parse_ok("version: 1\nretention: { signin_days: 30 }\n");
+	assert_int_equal(p->aggregation.window_s, 7 * 86400);
+	rr_policy_free(p);
+	p = parse_ok("version: 1\nretention: { signin_days: 3 }\n"
+		     "aggregation: { window: 3d }\n");
+	assert_int_equal(p->aggregation.window_s, 3 * 86400);
+	rr_policy_free(p);
+	/* disabled: the window does not matter */
+	p = parse_ok("version: 1\nretention: { signin_days: 3 }\n"
+		     "aggregation: { enabled: false, window: 30d }\n");
+	assert_false(p->aggregation.enabled);
+	rr_policy_free(p);
+}
+
 static void test_defaults(void **state)
 {
 	rr_policy *p = parse_ok("version: 1\n");
@@ -1418,6 +1444,7 @@ int main(void)
 		cmocka_unit_test(test_quoting_fields),
 		cmocka_unit_test(test_locations_after_policies),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_aggregation_window_within_retention),
 		cmocka_unit_test(test_detection_enabled),
 		cmocka_unit_test(test_risk_detection_fields),
 		cmocka_unit_test(test_risk_detection_enabled),
