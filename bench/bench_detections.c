@@ -18,31 +18,24 @@
  * Run as root (policy, store, lists and hash file must be root-owned).
  * The big files are generated into a temporary directory, then removed.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <security/pam_appl.h>
-
+#include "bench_common.h"
 #include "bench_syslog.h"
-
 #include "rr_iplist.h"
 #include "rr_leak.h"
 
-#define MAX_ROUNDS 101
 #define BIG 1000000
 #define SMALL 1000
 #define LOOKUPS 200000
 #define N_SVC 3
+#define AUTHTOK "correct horse battery staple" /* not in the hash files */
 
-static char g_dir[64], g_conf[96];
+static bench_scratch g_tmp;
 static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
@@ -54,48 +47,6 @@ static uint64_t rnd(void)
 	return g_rng * 0x2545f4914f6cdd1dull;
 }
 
-static int conv(int n, const struct pam_message **m, struct pam_response **r,
-		void *d)
-{
-	(void)m;
-	(void)d;
-	*r = calloc((size_t)n, sizeof(**r));
-	return *r ? PAM_SUCCESS : PAM_BUF_ERR;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static void write_file(const char *path, const char *text, size_t len,
-		       mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	size_t off = 0;
-
-	if (fd < 0)
-		die(path);
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w <= 0)
-			die(path);
-		off += (size_t)w;
-	}
-	if (fchmod(fd, mode) < 0 || close(fd) < 0)
-		die(path);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* An IPv4 list of n lines: mostly single addresses, some /24 and /16,
  * some IPv6 /48; never 10.0.0.0/8 (the benchmark's own source). */
 static void make_list(const char *path, size_t n)
@@ -104,7 +55,7 @@ static void make_list(const char *path, size_t n)
 	size_t i;
 
 	if (!buf)
-		die("malloc");
+		bench_die("out of memory");
 	p = buf + sprintf(buf, "# generated: %zu entries\n", n);
 	for (i = 0; i < n; i++) {
 		uint32_t v = (uint32_t)(rnd() >> 32);
@@ -125,7 +76,7 @@ static void make_list(const char *path, size_t n)
 			p += sprintf(p, "%u.%u.%u.%u\n", v >> 24,
 				     (v >> 16) & 255, (v >> 8) & 255, v & 255);
 	}
-	write_file(path, buf, (size_t)(p - buf), 0644);
+	bench_write_file(path, buf, (size_t)(p - buf), 0644);
 	free(buf);
 }
 
@@ -143,7 +94,7 @@ static void make_hashes(const char *path, size_t n)
 	size_t i, k;
 
 	if (!buf)
-		die("malloc");
+		bench_die("out of memory");
 	for (i = 0; i < n; i++) {
 		char *line = buf + i * 48;
 
@@ -153,7 +104,7 @@ static void make_hashes(const char *path, size_t n)
 		line[47] = '\n';
 	}
 	qsort(buf, n, 48, cmp_hash);
-	write_file(path, buf, n * 48, 0644);
+	bench_write_file(path, buf, n * 48, 0644);
 	free(buf);
 }
 
@@ -163,40 +114,27 @@ static void compile(const char *list)
 	size_t n = 0;
 	int r = rr_iplist_compile(list, &n, &bad);
 
-	if (r < 0) {
-		fprintf(stderr, "compile %s: %s (line %u)\n", list,
-			strerror(-r), bad);
-		exit(1);
-	}
+	if (r < 0)
+		bench_die("compile %s: %s (line %u)", list, strerror(-r), bad);
 }
 
-static void write_policy(const char *name, const char *detections)
+/* The service NAME (pam_permit + ours) with its policy DIR/NAME.yaml (the
+ * foundation's detections plus `detections`) and its own store
+ * DIR/store-NAME/risk.db. */
+static void add_service(const char *module, const char *name,
+			const char *detections)
 {
-	char path[160], text[4096];
-	int n;
+	char policy[160], store[160];
 
-	snprintf(path, sizeof(path), "%s/%s.yaml", g_dir, name);
-	n = snprintf(text, sizeof(text),
-		     "version: 1\n"
-		     "store: { backend: sqlite, path: %s/store-%s/risk.db }\n"
-		     "detections:\n"
-		     "  unfamiliarFeatures: { level: medium, learning_days: 0,"
-		     " learning_signins: 1 }\n"
-		     "  bruteForce: { level: high, failures: 10,"
-		     " window: 10m }\n"
-		     "%s"
-		     "policies:\n"
-		     "  - name: Block high user risk\n"
-		     "    conditions: { user_risk: [high] }\n"
-		     "    grant: { block: true }\n"
-		     "  - name: Sign-in risk requires MFA\n"
-		     "    conditions: { signin_risk: [medium, high] }\n"
-		     "    grant: { require: [mfa] }\n",
-		     g_dir, name, detections);
-	write_file(path, text, (size_t)n, 0600);
+	snprintf(policy, sizeof(policy), "%s/%s.yaml", g_tmp.dir, name);
+	snprintf(store, sizeof(store), "%s/store-%s/risk.db", g_tmp.dir, name);
+	bench_write_policy(policy, store, "", detections, NULL);
+	bench_service_ours(&g_tmp, name, module, policy);
 }
 
-static void write_all_policy(const char *name, const char *size)
+/* Every detection, with the lists and hash file of `size`. */
+static void add_all_service(const char *module, const char *name,
+			    const char *size)
 {
 	char det[2048];
 
@@ -209,23 +147,8 @@ static void write_all_policy(const char *name, const char *size)
 		 " lists: [%s/bad-%s.list] }\n"
 		 "  leakedCredentials: { enabled: true, level: high,"
 		 " hash_file: %s/pwned-%s.txt }\n",
-		 g_dir, size, g_dir, size, g_dir, size);
-	write_policy(name, det);
-}
-
-static void write_service(const char *module, const char *name)
-{
-	char path[160], text[1024];
-	int n;
-
-	snprintf(path, sizeof(path), "%s/%s", g_conf, name);
-	n = snprintf(text, sizeof(text),
-		     "auth required pam_permit.so\n"
-		     "auth required %s policy=%s/%s.yaml\n"
-		     "account required pam_permit.so\n"
-		     "account required %s policy=%s/%s.yaml\n",
-		     module, g_dir, name, module, g_dir, name);
-	write_file(path, text, (size_t)n, 0644);
+		 g_tmp.dir, size, g_tmp.dir, size, g_tmp.dir, size);
+	add_service(module, name, det);
 }
 
 static void setup(const char *module)
@@ -233,97 +156,41 @@ static void setup(const char *module)
 	static const char *const sizes[2] = {"1k", "1M"};
 	static const size_t counts[2] = {SMALL, BIG};
 	char path[160];
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	int i;
 
-	snprintf(g_dir, sizeof(g_dir), "/tmp/rr-bench-det-XXXXXX");
-	if (!mkdtemp(g_dir))
-		die("mkdtemp");
-	snprintf(g_conf, sizeof(g_conf), "%s/pam.d", g_dir);
-	if (mkdir(g_conf, 0755) < 0)
-		die(g_conf);
+	bench_scratch_make(&g_tmp, "-det");
 	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/anon-%s.list", g_dir,
+		snprintf(path, sizeof(path), "%s/anon-%s.list", g_tmp.dir,
 			 sizes[i]);
 		make_list(path, counts[i]);
 		compile(path);
-		snprintf(path, sizeof(path), "%s/bad-%s.list", g_dir,
+		snprintf(path, sizeof(path), "%s/bad-%s.list", g_tmp.dir,
 			 sizes[i]);
 		make_list(path, counts[i]);
 		compile(path);
-		snprintf(path, sizeof(path), "%s/pwned-%s.txt", g_dir,
+		snprintf(path, sizeof(path), "%s/pwned-%s.txt", g_tmp.dir,
 			 sizes[i]);
 		make_hashes(path, counts[i]);
 	}
-	write_policy("base", "");
-	write_all_policy("all-1m", "1M");
-	write_all_policy("all-1k", "1k");
-	write_service(module, "base");
-	write_service(module, "all-1m");
-	write_service(module, "all-1k");
+	add_service(module, "base", "");
+	add_all_service(module, "all-1m", "1M");
+	add_all_service(module, "all-1k", "1k");
 	printf("generated 2 x %d-line lists (compiled) and a %d-hash file "
-	       "in %.1f s\n", BIG, BIG, (now_ns() - t0) / 1e9);
-}
-
-/* Mean ns per login over `n` logins of `service`. */
-static double run_round(const char *service, int n)
-{
-	struct pam_conv c = {conv, NULL};
-	double t0 = now_ns();
-	int i;
-
-	for (i = 0; i < n; i++) {
-		pam_handle_t *h = NULL;
-		int r;
-
-		if (pam_start_confdir(service, "root", &c, g_conf, &h) !=
-		    PAM_SUCCESS) {
-			fprintf(stderr, "%s: pam_start failed\n", service);
-			exit(2);
-		}
-		pam_set_item(h, PAM_RHOST, "10.0.0.1");
-		pam_set_item(h, PAM_AUTHTOK, "correct horse battery staple");
-		r = pam_authenticate(h, PAM_SILENT);
-		if (r == PAM_SUCCESS)
-			r = pam_acct_mgmt(h, PAM_SILENT);
-		pam_end(h, r);
-		if (r != PAM_SUCCESS) {
-			fprintf(stderr, "%s: login failed: %s\n", service,
-				pam_strerror(NULL, r));
-			exit(3);
-		}
-	}
-	return (now_ns() - t0) / n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
+	       "in %.1f s\n", BIG, BIG, (bench_now_ns() - t0) / 1e9);
 }
 
 static void compare(int rounds, int per_round)
 {
 	static const char *const svc[N_SVC] = {"base", "all-1m", "all-1k"};
-	static double t[N_SVC][MAX_ROUNDS];
+	static double t[N_SVC][BENCH_MAX_ROUNDS];
+	bench_services s = {g_tmp.conf, svc, AUTHTOK};
 	double m[N_SVC];
-	int i, k;
+	int k;
 
-	for (k = 0; k < N_SVC; k++)
-		run_round(svc[k], per_round / 4 + 1); /* warm up, learn */
-	for (i = 0; i < rounds; i++)
-		for (k = 0; k < N_SVC; k++) /* rotate the order each round */
-			t[(k + i) % N_SVC][i] =
-				run_round(svc[(k + i) % N_SVC], per_round);
-	for (k = 0; k < N_SVC; k++)
-		m[k] = median(t[k], rounds);
+	/* the warm-up logins also let unfamiliarFeatures learn */
+	bench_alternate(N_SVC, rounds, per_round, per_round / 4 + 1,
+			bench_round_services, &s, t, m);
 	printf("per-login cost, median of %d alternating rounds of %d "
 	       "logins\n", rounds, per_round);
 	for (k = 0; k < N_SVC; k++)
@@ -355,28 +222,28 @@ static void iplist_costs(const char *size, double *search, double *lookup)
 	double t0;
 	int i;
 
-	snprintf(list, sizeof(list), "%s/bad-%s.list", g_dir, size);
+	snprintf(list, sizeof(list), "%s/bad-%s.list", g_tmp.dir, size);
 	if (rr_iplist_index_open(list, &x) < 0)
-		die("rr_iplist_index_open");
-	t0 = now_ns();
+		bench_die("rr_iplist_index_open %s failed", list);
+	t0 = bench_now_ns();
 	for (i = 0; i < LOOKUPS; i++) {
 		rr_addr a = probe();
 
 		hits += rr_iplist_index_contains(x, &a);
 	}
-	*search = (now_ns() - t0) / LOOKUPS;
+	*search = (bench_now_ns() - t0) / LOOKUPS;
 	rr_iplist_index_close(x);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < LOOKUPS / 20; i++) {
 		rr_addr a = probe();
 		unsigned flags = 0;
 		bool hit = false;
 
 		if (rr_iplist_lookup(list, &a, &hit, &flags) < 0 || flags)
-			die("rr_iplist_lookup");
+			bench_die("rr_iplist_lookup %s failed", list);
 		hits += hit;
 	}
-	*lookup = (now_ns() - t0) / (LOOKUPS / 20);
+	*lookup = (bench_now_ns() - t0) / (LOOKUPS / 20);
 }
 
 /* ns and pread()s per hash-file lookup. */
@@ -387,8 +254,8 @@ static void leak_costs(const char *size, double *ns, double *reads)
 	double t0;
 	int i, n = LOOKUPS / 20;
 
-	snprintf(path, sizeof(path), "%s/pwned-%s.txt", g_dir, size);
-	t0 = now_ns();
+	snprintf(path, sizeof(path), "%s/pwned-%s.txt", g_tmp.dir, size);
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		uint64_t v = rnd();
 		bool found = false;
@@ -397,9 +264,9 @@ static void leak_costs(const char *size, double *ns, double *reads)
 			 (unsigned long long)v, (unsigned long long)rnd(),
 			 (unsigned)(v >> 16));
 		if (rr_leak_file_lookup(path, hash, &st, &found) < 0)
-			die("rr_leak_file_lookup");
+			bench_die("rr_leak_file_lookup %s failed", path);
 	}
-	*ns = (now_ns() - t0) / n;
+	*ns = (bench_now_ns() - t0) / n;
 	*reads = (double)st.file_reads / n;
 }
 
@@ -428,45 +295,27 @@ static void unindexed_cost(double base_login)
 	char path[200];
 	double t;
 
-	snprintf(path, sizeof(path), "%s/anon-1M.list.idx", g_dir);
+	snprintf(path, sizeof(path), "%s/anon-1M.list.idx", g_tmp.dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/bad-1M.list.idx", g_dir);
+	snprintf(path, sizeof(path), "%s/bad-1M.list.idx", g_tmp.dir);
 	unlink(path);
-	t = run_round("all-1m", 3);
+	t = bench_round(g_tmp.conf, "all-1m", 3, AUTHTOK);
 	printf("without LIST.idx (text parsed at each login): %.1f ms per "
 	       "login, %.0f x base\n", t / 1e6, t / base_login);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
-	int rounds = argc > 2 ? atoi(argv[2]) : 9;
-	int per_round = argc > 3 ? atoi(argv[3]) : 200;
+	int rounds, per_round;
 
-	if (argc < 2 || rounds < 1 || rounds > MAX_ROUNDS || per_round < 1) {
-		fprintf(stderr, "usage: %s MODULE.so [rounds<=%d] [logins]\n",
-			argv[0], MAX_ROUNDS);
-		return 2;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "%s: run as root (files must be root-owned)\n",
-			argv[0]);
-		return 2;
-	}
+	bench_args(argc, argv, "", true, &rounds, &per_round);
+	bench_need_root("files must be root-owned");
 	bench_syslog_begin("bench_detections");
 	setup(argv[1]);
 	compare(rounds, per_round);
 	lookup_costs();
-	unindexed_cost(run_round("base", per_round));
-	nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	unindexed_cost(bench_round(g_tmp.conf, "base", per_round, AUTHTOK));
+	bench_scratch_remove(&g_tmp);
 	bench_syslog_end();
 	return 0;
 }

@@ -42,31 +42,21 @@
  * usage: bench_mfa MODULE.so [rounds] [logins-per-round]
  * Run as root (the store, key, policy and secret must be root-owned).
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
 
+#include "bench_common.h"
 #include "bench_syslog.h"
 #include "rr_mfa.h"
 #include "rr_store.h"
 
-#define MAX_ROUNDS 101
 #define PERIOD 30
 #define DATE_LEN 20 /* "YYYY-MM-DD hh:mm:ss" + NUL */
 #define MARK_ENV "RR_BENCH_MFA_UNDER_FAKETIME"
@@ -85,7 +75,7 @@ static const char *const what[N_SVC] = {
 	"+ pam_google_authenticator, TOTP",
 };
 
-static char g_dir[64], g_conf[96];
+static bench_scratch g_tmp;
 
 /* putenv()'d: libfaketime reads this very buffer on every clock call. */
 static char g_faketime[] = "FAKETIME=2000-01-01 00:00:00";
@@ -104,25 +94,11 @@ typedef struct {
 
 static answerer g_ans[N_SVC];
 
-static void die(const char *msg)
-{
-	fprintf(stderr, "bench_mfa: %s\n", msg);
-	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	/* the raw syscall: libfaketime interposes the libc function only */
-	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static int64_t real_time(void)
 {
 	struct timespec ts;
 
+	/* the raw syscall: libfaketime interposes the libc function only */
 	syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
 }
@@ -134,7 +110,7 @@ static void fmt_date(int64_t t, char out[DATE_LEN])
 
 	gmtime_r(&tt, &tm);
 	if (strftime(out, DATE_LEN, "%Y-%m-%d %H:%M:%S", &tm) != DATE_LEN - 1)
-		die("cannot format a date");
+		bench_die("cannot format a date");
 }
 
 static void clock_set(int64_t t)
@@ -194,19 +170,9 @@ static int conv(int n, const struct pam_message **m, struct pam_response **r,
 /* One login of service k; the PAM result. */
 static int login(int k)
 {
-	struct pam_conv c = { conv, &g_ans[k] };
-	pam_handle_t *h = NULL;
-	int r;
+	const struct pam_conv c = { conv, &g_ans[k] };
 
-	r = pam_start_confdir(svc[k], "root", &c, g_conf, &h);
-	if (r != PAM_SUCCESS)
-		return r;
-	pam_set_item(h, PAM_RHOST, "10.0.0.1");
-	r = pam_authenticate(h, PAM_SILENT);
-	if (r == PAM_SUCCESS)
-		r = pam_acct_mgmt(h, PAM_SILENT);
-	pam_end(h, r);
-	return r;
+	return bench_login_once(g_tmp.conf, svc[k], &c, NULL);
 }
 
 static int expected_prompts(int k)
@@ -215,18 +181,6 @@ static int expected_prompts(int k)
 }
 
 /* ---- setup ------------------------------------------------------------ */
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		perror(path);
-		exit(1);
-	}
-	fchmod(fd, mode);
-	close(fd);
-}
 
 /* Register root's authenticator the way the module would have, without
  * the enrolment dialogue: the bench is not timing registration. */
@@ -240,13 +194,13 @@ static void register_ours(const char *store, const char *keyfile)
 	    rr_mfa_key_load(keyfile, true, key) < 0 ||
 	    rr_mfa_seal(key, "root", g_ans[OURS].secret,
 			sizeof(g_ans[OURS].secret), sealed, &sealed_len) < 0)
-		die("cannot seal the authenticator secret");
+		bench_die("cannot seal the authenticator secret");
 	if (rr_store_open(store, &s) < 0)
-		die("cannot open the store");
+		bench_die("cannot open the store");
 	if (rr_store_mfa_register(s, "root", sealed, sealed_len, RR_TOTP_SHA1,
 				  6, PERIOD, g_clock / PERIOD - 1,
 				  g_clock) < 0)
-		die("cannot register the authenticator");
+		bench_die("cannot register the authenticator");
 	rr_store_close(s);
 }
 
@@ -259,69 +213,45 @@ static void register_gauth(const char *path)
 	if (rr_totp_secret_new(g_ans[GAUTH].secret) < 0 ||
 	    rr_base32_encode(g_ans[GAUTH].secret,
 			     sizeof(g_ans[GAUTH].secret), &b32) < 0)
-		die("cannot make the gauth secret");
+		bench_die("cannot make the gauth secret");
 	snprintf(text, sizeof(text), "%s\n\" TOTP_AUTH\n\" STEP_SIZE %d\n"
 		 "\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n", b32, PERIOD);
 	rr_mfa_free_secret_string(b32);
-	write_file(path, text, 0600);
+	bench_write_text(path, text, 0600);
 }
 
 static void setup(const char *module)
 {
-	char path[160], store[128], policy[128], keyfile[128], text[2048];
+	char path[160], store[128], policy[128], keyfile[128], text[512];
 
-	snprintf(g_dir, sizeof(g_dir), "/tmp/rr-bench-mfa-XXXXXX");
-	if (!mkdtemp(g_dir)) /* 0700 */
-		die("mkdtemp failed");
-	snprintf(g_conf, sizeof(g_conf), "%s/pam.d", g_dir);
-	mkdir(g_conf, 0755);
-	snprintf(policy, sizeof(policy), "%s/policy.yaml", g_dir);
-	snprintf(store, sizeof(store), "%s/store/risk.db", g_dir);
-	snprintf(keyfile, sizeof(keyfile), "%s/mfa.key", g_dir);
+	bench_scratch_make(&g_tmp, "-mfa");
+	snprintf(policy, sizeof(policy), "%s/policy.yaml", g_tmp.dir);
+	snprintf(store, sizeof(store), "%s/store/risk.db", g_tmp.dir);
+	snprintf(keyfile, sizeof(keyfile), "%s/mfa.key", g_tmp.dir);
 	/* window 1 = pam_google_authenticator's WINDOW_SIZE 3; max_failures
 	 * raised so the untimed wrong-code and replay checks (up to 6 wrong
 	 * answers) do not lock MFA and raise root's risk */
 	snprintf(text, sizeof(text),
-		 "version: 1\nstore: { backend: sqlite, path: %s }\n"
 		 "mfa: { key_file: %s, algorithm: SHA1, digits: 6,"
-		 " period: %d, window: 1, max_failures: 10 }\n"
-		 "detections:\n"
-		 "  unfamiliarFeatures: { level: medium, learning_days: 0,"
-		 " learning_signins: 1 }\n"
-		 "  bruteForce: { level: high, failures: 10, window: 10m }\n"
-		 "policies:\n"
-		 "  - name: MFA for the bench service\n"
-		 "    services: { include: [ours] }\n"
-		 "    grant: { require: [mfa] }\n", store, keyfile, PERIOD);
-	write_file(policy, text, 0600);
+		 " period: %d, window: 1, max_failures: 10 }\n", keyfile,
+		 PERIOD);
+	bench_write_policy(policy, store, text, "",
+			   "  - name: MFA for the bench service\n"
+			   "    services: { include: [ours] }\n"
+			   "    grant: { require: [mfa] }\n");
 
-	/* without "other" libpam logs at every pam_start */
-	snprintf(path, sizeof(path), "%s/other", g_conf);
-	write_file(path, "auth required pam_deny.so\n"
-			 "account required pam_deny.so\n", 0644);
-	snprintf(path, sizeof(path), "%s/floor", g_conf);
-	write_file(path, "auth required pam_permit.so\n"
-			 "account required pam_permit.so\n", 0644);
-	snprintf(text, sizeof(text),
-		 "auth required pam_permit.so\n"
-		 "auth required %s policy=%s\n"
-		 "account required pam_permit.so\n"
-		 "account required %s policy=%s\n",
-		 module, policy, module, policy);
-	snprintf(path, sizeof(path), "%s/ours", g_conf);
-	write_file(path, text, 0644);
-	snprintf(path, sizeof(path), "%s/allow", g_conf);
-	write_file(path, text, 0644);
-	snprintf(path, sizeof(path), "%s/gauth", g_conf);
+	bench_service_floor(&g_tmp);
+	bench_service_ours(&g_tmp, "ours", module, policy);
+	bench_service_ours(&g_tmp, "allow", module, policy);
 	snprintf(text, sizeof(text),
 		 "auth required pam_permit.so\n"
 		 "auth required pam_google_authenticator.so secret=%s/gauth"
 		 " user=root noskewadj\n"
-		 "account required pam_permit.so\n", g_dir);
-	write_file(path, text, 0644);
+		 "account required pam_permit.so\n", g_tmp.dir);
+	bench_service(&g_tmp, "gauth", text);
 
 	register_ours(store, keyfile);
-	snprintf(path, sizeof(path), "%s/gauth", g_dir);
+	snprintf(path, sizeof(path), "%s/gauth", g_tmp.dir);
 	register_gauth(path);
 }
 
@@ -355,8 +285,8 @@ static void sanity(void)
 	int k;
 
 	if (time(NULL) != g_clock)
-		die("libfaketime is not active (time() does not follow "
-		    "FAKETIME)");
+		bench_die("libfaketime is not active (time() does not "
+			  "follow FAKETIME)");
 	printf("checks before timing (not timed):\n");
 	for (k = 0; k < N_SVC; k++) {
 		clock_set(g_clock + PERIOD);
@@ -378,9 +308,10 @@ static void sanity(void)
 /* ---- timing ------------------------------------------------------------ */
 
 /* Mean ns per login over n logins of service k, the clock one period on
- * for each (dates formatted before timing). */
-static double run_round(int k, int n, char (*dates)[DATE_LEN])
+ * for each (dates: DATE_LEN-byte slots for n, formatted before timing). */
+static double run_round(void *dates_, int k, int n)
 {
+	char (*dates)[DATE_LEN] = dates_;
 	answerer *a = &g_ans[k];
 	int i, bad = 0, first = PAM_SUCCESS;
 	double t0, t;
@@ -388,7 +319,7 @@ static double run_round(int k, int n, char (*dates)[DATE_LEN])
 	for (i = 0; i < n; i++)
 		fmt_date(g_clock + (int64_t)(i + 1) * PERIOD, dates[i]);
 	a->prompts = 0;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		int r;
 
@@ -397,7 +328,7 @@ static double run_round(int k, int n, char (*dates)[DATE_LEN])
 		if (r != PAM_SUCCESS && !bad++)
 			first = r;
 	}
-	t = now_ns() - t0;
+	t = bench_now_ns() - t0;
 	clock_set(g_clock + (int64_t)n * PERIOD);
 	if (bad || a->failed || a->prompts != n * expected_prompts(k)) {
 		fprintf(stderr, "bench_mfa: %s: %d of %d logins failed (first: "
@@ -408,38 +339,18 @@ static double run_round(int k, int n, char (*dates)[DATE_LEN])
 	return t / n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 static void compare(int rounds, int per_round)
 {
-	static double t[N_SVC][MAX_ROUNDS];
+	static double t[N_SVC][BENCH_MAX_ROUNDS];
 	char (*dates)[DATE_LEN] = calloc((size_t)per_round, DATE_LEN);
 	double m[N_SVC];
-	int i, k, j;
+	int k;
 
 	if (!dates)
-		die("out of memory");
-	for (k = 0; k < N_SVC; k++)
-		run_round(k, per_round / 4 + 1, dates); /* warm up */
-	for (i = 0; i < rounds; i++)
-		for (j = 0; j < N_SVC; j++) { /* rotate the order each round */
-			k = (j + i) % N_SVC;
-			t[k][i] = run_round(k, per_round, dates);
-		}
+		bench_die("out of memory");
+	bench_alternate(N_SVC, rounds, per_round, per_round / 4 + 1,
+			run_round, dates, t, m); /* t sorted: [0] min, last max */
 	free(dates);
-	for (k = 0; k < N_SVC; k++)
-		m[k] = median(t[k], rounds); /* sorts: [0] min, last max */
 	printf("per-login cost, median of %d alternating rounds of %d logins "
 	       "(every login PAM_SUCCESS, one TOTP prompt each for ours and "
 	       "gauth); round means min..max\n", rounds, per_round);
@@ -478,49 +389,34 @@ static void under_faketime(char **argv)
 	}
 	if (asprintf(&preload, "%s%s%s", lib, pre && *pre ? " " : "",
 		     pre ? pre : "") < 0)
-		die("out of memory");
+		bench_die("out of memory");
 	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
 	    setenv("FAKETIME", "2000-01-01 00:00:00", 1) < 0 ||
 	    setenv("FAKETIME_NO_CACHE", "1", 1) < 0 ||
 	    setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1) < 0 ||
 	    setenv("TZ", "UTC", 1) < 0 || setenv(MARK_ENV, "1", 1) < 0)
-		die("setenv failed");
+		bench_die("setenv failed");
 	free(preload);
 	execv("/proc/self/exe", argv);
 	perror("bench_mfa: re-exec under libfaketime");
 	exit(2);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 ? -1 : 0;
-}
-
 int main(int argc, char **argv)
 {
-	int rounds = argc > 2 ? atoi(argv[2]) : 9;
-	int per_round = argc > 3 ? atoi(argv[3]) : 200;
+	int rounds, per_round;
 
-	if (argc < 2 || rounds < 1 || rounds > MAX_ROUNDS || per_round < 1) {
-		fprintf(stderr, "usage: %s MODULE.so [rounds<=%d] [logins]\n",
-			argv[0], MAX_ROUNDS);
-		return 2;
-	}
-	if (geteuid() != 0)
-		die("run as root (root-owned store, key, policy and secret)");
+	bench_args(argc, argv, "", true, &rounds, &per_round);
+	bench_need_root("root-owned store, key, policy and secret");
 	under_faketime(argv);
 	if (putenv(g_faketime) < 0)
-		die("putenv failed");
+		bench_die("putenv failed");
 	bench_syslog_begin("bench_mfa");
 	clock_set(real_time() / PERIOD * PERIOD);
 	setup(argv[1]);
 	sanity();
 	compare(rounds, per_round);
-	nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	bench_scratch_remove(&g_tmp);
 	bench_syslog_end();
 	return 0;
 }
