@@ -52,26 +52,13 @@
 # restore the originals.
 set -uo pipefail
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 MODULE.so RISKCTL RR-SSH.EXP RR-TOTP CONF-DIR" >&2
-	exit 2
-fi
-MODULE=$(readlink -f "$1")
-RISKCTL=$(readlink -f "$2")
-EXP=$(readlink -f "$3")
-TOTP=$(readlink -f "$4")
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh" || exit 1
+
+e2e_args "MODULE.so RISKCTL RR-SSH.EXP RR-TOTP CONF-DIR" 5 "$@"
 CONF=$(readlink -f "$5")
-
-skip() { echo "SKIP: $*"; exit 77; }
-
-[ "$(id -u)" = 0 ] || skip "needs root (creates users, /etc/pam.d services, sshd)"
-[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (apt-get install openssh-server)"
-for t in ssh ssh-keygen expect useradd userdel chpasswd su login passwd setpriv oathtool; do
-	command -v "$t" >/dev/null || skip "no $t"
-done
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3) || skip "no python3"
-case $MODULE in *[[:space:]]*) skip "module path has white space: $MODULE" ;; esac
+require_clients "creates users, /etc/pam.d services, sshd" \
+	ssh ssh-keygen expect useradd userdel chpasswd su login passwd setpriv oathtool
 for f in pam.d/sshd pam.d/sshd-key pam.d/su pam.d/login pam.d/passwd \
 	sshd_config.d/riskremediate.conf sshd_config.d/riskremediate-publickey.conf; do
 	[ -r "$CONF/$f" ] || { echo "no $CONF/$f" >&2; exit 1; }
@@ -88,7 +75,7 @@ if [ -e "$BACKUP" ]; then
 	exit 1
 fi
 
-SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SUFFIX=$(random_suffix)
 UA=rrca-$SUFFIX   # (a) ssh password + keyboard-interactive
 UB=rrcb-$SUFFIX   # (b) ssh key + keyboard-interactive
 UC=rrcc-$SUFFIX   # (c) ssh key only, blocked
@@ -112,21 +99,9 @@ CREATED_USERS=()
 INSTALLED=()     # system PAM files replaced (su, login, passwd)
 PORT_PW=
 PORT_KEY=
-
-newpw() { head -c 15 /dev/urandom | base64 | tr '+/' '.-'; }
+SSHD_COPIES=("$SCRATCH/$SVC_PW" "$SCRATCH/$SVC_KEY")
 
 # ---- cleanup: always, and only what this run created ------------------------
-
-our_sshd_pids() {
-	local p e
-	for p in /proc/[0-9]*; do
-		e=$(readlink "$p/exe" 2>/dev/null) || continue
-		e=${e% (deleted)}
-		[ "$e" = "$SCRATCH/$SVC_PW" ] || [ "$e" = "$SCRATCH/$SVC_KEY" ] &&
-			echo "${p#/proc/}"
-	done
-	return 0
-}
 
 restore_system_pam() {
 	local f ok=1
@@ -146,29 +121,14 @@ restore_system_pam() {
 }
 
 cleanup() {
-	local rc=$? p i u
+	local rc=$? u
 	trap - EXIT INT TERM
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
-		for f in sshd-pw.log sshd-key.log; do
-			[ -r "$SCRATCH/$f" ] || continue
-			echo "---- $f, last lines"
-			tail -n 30 "$SCRATCH/$f"
-		done
-	fi
+	dump_logs "$rc" 30 "$SCRATCH/sshd-pw.log" "$SCRATCH/sshd-key.log"
 	# the system files first: they matter most
 	[ ${#INSTALLED[@]} -gt 0 ] && { restore_system_pam || rc=1; }
-	for p in $(our_sshd_pids); do kill "$p" 2>/dev/null; done
-	for i in $(seq 50); do
-		[ -z "$(our_sshd_pids)" ] && break
-		sleep 0.1
-	done
-	for p in $(our_sshd_pids); do kill -KILL "$p" 2>/dev/null; done
+	stop_our_sshds
 	for u in "${CREATED_USERS[@]}"; do
-		for p in $(ps -o pid= -u "$u" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		userdel -r "$u" >/dev/null 2>&1 || userdel -f -r "$u" >/dev/null 2>&1
-		getent passwd "$u" >/dev/null && echo "cleanup: could not remove user $u" >&2
+		remove_user "$u" -r
 	done
 	rm -f "/etc/pam.d/$SVC_PW" "/etc/pam.d/$SVC_KEY"
 	rm -rf "$SCRATCH"
@@ -177,72 +137,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- helpers -----------------------------------------------------------------
-
-fail() {
-	echo "not ok $N - $*"
-	exit 1
-}
-pass() { echo "ok $N - $*"; }
-begin() { N=$((N + 1)); echo "# $N: $*"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-rctl() { "$RISKCTL" --policy "$POLICY" "$@"; }
-
-# json FILE PYTHON-EXPR: print the expression over the parsed JSON `d`.
-json() {
-	"$PY" -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(v if not isinstance(v, (list, dict)) else json.dumps(v))' "$1" "$2"
-}
-
-# expect_field FILE PYTHON-EXPR VALUE: fail unless json prints VALUE.
-expect_field() {
-	local v
-	v=$(json "$1" "$2") || fail "cannot evaluate $2 over $1"
-	[ "$v" = "$3" ] || fail "$2 is '$v', expected '$3': $(cat "$1")"
-}
-
-has() { grep -qF -- "$1" <<<"$OUT"; }
-hasnt() { ! grep -qF -- "$1" <<<"$OUT"; }
-
-# show: print OUT (the client's output) and RC, indented.
-show() {
-	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')
-	printf '%s\n' "$OUT" | sed 's/^/  | /'
-	echo "  (exit status $RC)"
-}
-
-# run_exp PASSWORD COMMAND...: COMMAND under rr-ssh.exp.  The answers come
-# from the environment of the call: RR_SSH_SETUP, RR_SSH_CODE_CMD,
-# RR_SSH_NEW_PASSWORD (see tools/demo/rr-ssh.exp).  Sets OUT and RC.
-run_exp() {
-	local pw=$1
-	shift
-	RC=0
-	OUT=$(RR_SSH_PASSWORD=$pw RR_SSH_TIMEOUT=60 expect -f "$EXP" "$@" 2>&1) || RC=$?
-	show
-}
-
-SSH_COMMON=(-F /dev/null -o GlobalKnownHostsFile=/dev/null
-	-o StrictHostKeyChecking=yes -o ConnectTimeout=20)
+# ---- helpers (the shared ones are in ../lib.sh) ------------------------------
 
 # ssh_pw USER PASSWORD: password + keyboard-interactive on the password sshd.
-ssh_pw() {
-	run_exp "$2" ssh "${SSH_COMMON[@]}" -p "$PORT_PW" \
-		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
-		-o PreferredAuthentications=keyboard-interactive \
-		-o PubkeyAuthentication=no -o PasswordAuthentication=no \
-		-o NumberOfPasswordPrompts=1 "$1@127.0.0.1" 'echo LOGIN-OK'
-}
+ssh_pw() { ssh_kbd "$PORT_PW" "$1" "$2"; }
 
 # ssh_keykbd USER PASSWORD: the user's key, then keyboard-interactive, on
 # the key sshd (PASSWORD answers only "Current password:").
 ssh_keykbd() {
-	run_exp "$2" ssh "${SSH_COMMON[@]}" -p "$PORT_KEY" \
-		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
+	ssh_exp "$2" -p "$PORT_KEY" \
 		-i "$SCRATCH/key-$1" -o IdentitiesOnly=yes \
 		-o PreferredAuthentications=publickey,keyboard-interactive \
 		-o PasswordAuthentication=no -o NumberOfPasswordPrompts=1 \
@@ -250,15 +153,7 @@ ssh_keykbd() {
 }
 
 # ssh_keyonly USER PORT: the key and nothing else (BatchMode: no prompt).
-ssh_keyonly() {
-	RC=0
-	OUT=$(timeout 60 ssh "${SSH_COMMON[@]}" -p "$2" \
-		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
-		-i "$SCRATCH/key-$1" -o IdentitiesOnly=yes \
-		-o PreferredAuthentications=publickey -o BatchMode=yes \
-		"$1@127.0.0.1" 'echo LOGIN-OK' 2>&1 </dev/null) || RC=$?
-	show
-}
+ssh_keyonly() { ssh_key "$2" "$1" "$SCRATCH/key-$1"; }
 
 # su_to PASSWORD: `su - $UD` run by the unprivileged $US on a pty.
 su_to() {
@@ -273,35 +168,8 @@ login_as() {
 		"${SAN_ENV[@]}" login -- "$UE"
 }
 
-login_ok() {
-	[ "$RC" = 0 ] && grep -qx LOGIN-OK <<<"$OUT" || fail "$1"
-}
-
-login_refused() {
-	[ "$RC" != 0 ] || fail "$1"
-	grep -qx LOGIN-OK <<<"$OUT" && fail "the refused login ran the command"
-	return 0
-}
-
-# ref_of TEXT: the first line of OUT containing TEXT (LINE, without ssh's
-# "(user@host) " prefix) and the reference it ends with (REF).
-ref_of() {
-	LINE=$(grep -F -- "$1" <<<"$OUT" | head -n1)
-	[ -n "$LINE" ] || fail "no line '$1...' in the client output"
-	LINE=${LINE#\(*@127.0.0.1) }
-	REF=${LINE##* reference }
-	REF=${REF%.}
-	[[ $REF =~ ^[0-9A-F]{4}-[0-9A-F]{4}$ ]] || fail "reference '$REF' is not XXXX-XXXX"
-}
-
-# secret_of_out: the base32 secret of the otpauth:// URI the client printed.
-secret_of_out() {
-	sed -n 's|^otpauth://totp/.*[?&]secret=\([A-Z2-7]*\).*|\1|p' <<<"$OUT" | head -n1
-}
-
-last_signin() {
-	rctl --json signins --user "$1" --limit 1 >"$2" || fail "riskctl --json signins --user $1"
-}
+# last_signin USER OUTFILE: USER's last sign-in, as JSON.
+last_signin() { signins_json "$2" --user "$1" --limit 1; }
 
 # ---- the phases every client goes through ------------------------------------
 
@@ -428,10 +296,7 @@ policies:
     grant: { block: true }
 EOF
 )
-rctl policy check >"$SCRATCH/check.out" 2>&1 || {
-	cat "$SCRATCH/check.out"
-	fail "riskctl policy check rejects the test policy"
-}
+check_policy
 
 # pam.d files: the shipped ones, with this build's module and the policy
 pamconf() {
@@ -453,65 +318,22 @@ for f in su login passwd; do
 done
 echo "# /etc/pam.d/su, login and passwd replaced; originals in $BACKUP"
 
-mkdir -p /run/sshd
-chmod 0755 /run/sshd
-ssh-keygen -q -t ed25519 -N '' -C rr-e2e -f "$SCRATCH/hostkey" || fail "ssh-keygen"
+prepare_sshd
+sanitizer_env "sshd and login; su (set-user-ID) is skipped"
 
-SSHD_ENV=()
-SAN_ENV=()
-preload=$(ldd "$MODULE" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ':')
-if [ -n "$preload" ]; then
-	preload=${preload%:}
-	echo "# sanitizer build: LD_PRELOAD=$preload for sshd and login; su (set-user-ID) is skipped"
-	SSHD_ENV=(LD_PRELOAD="$preload"
-		ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$SCRATCH/asan"
-		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$SCRATCH/ubsan")
-	SAN_ENV=("${SSHD_ENV[@]}")
-fi
-
-# start_sshd NAME SNIPPET: an sshd copy named NAME (its PAM service) whose
-# config is the shipped SNIPPET first (sshd keeps the first value), then
-# what the test needs.  Prints the port.
-start_sshd() {
-	local name=$1 snippet=$2 try i port
-	cp /usr/sbin/sshd "$SCRATCH/$name"
-	for try in 1 2 3 4 5; do
-		port=$((20000 + RANDOM % 40000))
-		port_in_use "$port" && continue
-		cat >"$SCRATCH/$name.config" <<EOF
-Include $CONF/sshd_config.d/$snippet
-Port $port
-ListenAddress 127.0.0.1
-HostKey $SCRATCH/hostkey
-PidFile $SCRATCH/$name.pid
-PubkeyAuthentication yes
+# clients_sshd NAME SNIPPET LOG: an sshd copy named NAME (its PAM service)
+# whose config is the shipped SNIPPET first (sshd keeps the first value),
+# then what the test needs.  Prints the port.
+clients_sshd() {
+	start_sshd "$1" "$SCRATCH/$3.log" <<EOF
+Include $CONF/sshd_config.d/$2
 AuthorizedKeysFile $SCRATCH/ak/%u
-StrictModes no
-PermitRootLogin no
 AllowUsers $ALLUSERS
-PrintMotd no
-X11Forwarding no
-AllowTcpForwarding no
-MaxStartups 100
-LogLevel VERBOSE
 EOF
-		env "${SSHD_ENV[@]}" "$SCRATCH/$name" -f "$SCRATCH/$name.config" \
-			-E "$SCRATCH/$3.log" || continue
-		for i in $(seq 100); do
-			if port_in_use "$port"; then
-				echo "$port"
-				return 0
-			fi
-			sleep 0.1
-		done
-	done
-	return 1
 }
-PORT_PW=$(start_sshd "$SVC_PW" riskremediate.conf sshd-pw) || fail "sshd ($SVC_PW) did not start"
-PORT_KEY=$(start_sshd "$SVC_KEY" riskremediate-publickey.conf sshd-key) || fail "sshd ($SVC_KEY) did not start"
-for p in $PORT_PW $PORT_KEY; do
-	printf '[127.0.0.1]:%s %s\n' "$p" "$(cut -d' ' -f1,2 "$SCRATCH/hostkey.pub")"
-done >"$SCRATCH/known_hosts"
+PORT_PW=$(clients_sshd "$SVC_PW" riskremediate.conf sshd-pw) || fail "sshd ($SVC_PW) did not start"
+PORT_KEY=$(clients_sshd "$SVC_KEY" riskremediate-publickey.conf sshd-key) || fail "sshd ($SVC_KEY) did not start"
+known_hosts "$PORT_PW" "$PORT_KEY"
 echo "# sshd: password $SVC_PW on :$PORT_PW, key $SVC_KEY on :$PORT_KEY"
 
 # what the shipped snippets set, as sshd reads them
@@ -775,10 +597,4 @@ expect_field "$SCRATCH/st-$UG.json" 'd["riskState"]' confirmedCompromised
 expect_field "$SCRATCH/st-$UG.json" 'd["mustChangePassword"]' False
 pass "password changed, user risk still high"
 
-if ls "$SCRATCH"/asan* "$SCRATCH"/ubsan* >/dev/null 2>&1; then
-	cat "$SCRATCH"/asan* "$SCRATCH"/ubsan* 2>/dev/null
-	N=$((N + 1))
-	fail "sanitizer reports (above)"
-fi
-echo "# all $N steps passed"
-exit 0
+finish "from sshd or login"

@@ -18,28 +18,14 @@
 #   also holds the store and the MFA key file).
 set -uo pipefail
 
-if [ $# -ne 4 ]; then
-	echo "usage: $0 MODULE.so RISKCTL RR-SSH.EXP RR-TOTP" >&2
-	exit 2
-fi
-MODULE=$(readlink -f "$1")
-RISKCTL=$(readlink -f "$2")
-EXP=$(readlink -f "$3")
-TOTP=$(readlink -f "$4")
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh" || exit 1
 
-skip() { echo "SKIP: $*"; exit 77; }
+e2e_args "MODULE.so RISKCTL RR-SSH.EXP RR-TOTP" 4 "$@"
+require_clients "creates a user, /etc/pam.d service, sshd" \
+	ssh ssh-keygen expect useradd userdel chpasswd oathtool
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates a user, /etc/pam.d service, sshd)"
-[ -x /usr/sbin/sshd ] || skip "no /usr/sbin/sshd (apt-get install openssh-server)"
-for t in ssh ssh-keygen expect useradd userdel chpasswd; do
-	command -v "$t" >/dev/null || skip "no $t"
-done
-command -v oathtool >/dev/null || skip "no oathtool (apt-get install oathtool)"
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3) || skip "no python3"
-case $MODULE in *[[:space:]]*) skip "module path has white space: $MODULE" ;; esac
-
-SUFFIX=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SUFFIX=$(random_suffix)
 TUSER=rre2e-$SUFFIX
 SERVICE=rr-e2e-sshd-$SUFFIX
 PAMFILE=/etc/pam.d/$SERVICE
@@ -47,7 +33,7 @@ SCRATCH=$(mktemp -d /tmp/rr-e2e-sshd.XXXXXX) || exit 1
 POLICY=$SCRATCH/policy.yaml
 STORE=$SCRATCH/store/risk.db
 KEYFILE=$SCRATCH/mfa/riskremediate.key
-PASSWORD=$(head -c 15 /dev/urandom | base64 | tr '+/' '.-')
+PASSWORD=$(newpw)
 ISSUER="RR e2e"
 ISSUER_ENC="RR%20e2e"
 BLOCK_POLICY="Block high user risk"
@@ -55,38 +41,16 @@ MFA_POLICY="Sign-in risk requires MFA"
 PORT=
 N=0
 USER_CREATED=0
+SSHD_COPIES=("$SCRATCH/$SERVICE")
 
 # ---- cleanup: always, and only what this run created ------------------------
 
-our_sshd_pids() {
-	local p e
-	for p in /proc/[0-9]*; do
-		e=$(readlink "$p/exe" 2>/dev/null) || continue
-		[ "${e% (deleted)}" = "$SCRATCH/$SERVICE" ] && echo "${p#/proc/}"
-	done
-	return 0
-}
-
 cleanup() {
-	local rc=$? p i
+	local rc=$?
 	trap - EXIT INT TERM
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -r "$SCRATCH/sshd.log" ]; then
-		echo "---- sshd log ($SCRATCH/sshd.log), last lines"
-		tail -n 40 "$SCRATCH/sshd.log"
-	fi
-	for p in $(our_sshd_pids); do kill "$p" 2>/dev/null; done
-	for i in $(seq 50); do
-		[ -z "$(our_sshd_pids)" ] && break
-		sleep 0.1
-	done
-	for p in $(our_sshd_pids); do kill -KILL "$p" 2>/dev/null; done
-	if [ "$USER_CREATED" = 1 ]; then
-		for p in $(ps -o pid= -u "$TUSER" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		userdel "$TUSER" >/dev/null 2>&1 || userdel -f "$TUSER" >/dev/null 2>&1
-		getent passwd "$TUSER" >/dev/null && echo "cleanup: could not remove user $TUSER" >&2
-	fi
+	dump_logs "$rc" 40 "$SCRATCH/sshd.log"
+	stop_our_sshds
+	[ "$USER_CREATED" = 1 ] && remove_user "$TUSER"
 	rm -f "$PAMFILE"
 	rm -rf "$SCRATCH"
 	exit "$rc"
@@ -94,57 +58,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- helpers -----------------------------------------------------------------
+# ---- helpers (the shared ones are in ../lib.sh) ------------------------------
 
-fail() {
-	echo "not ok $N - $*"
-	exit 1
-}
-pass() { echo "ok $N - $*"; }
-begin() { N=$((N + 1)); echo "# $N: $*"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-rctl() { "$RISKCTL" --policy "$POLICY" "$@"; }
-
-# json FILE PYTHON-EXPR: print the expression over the parsed JSON `d`.
-json() {
-	"$PY" -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-v = eval(sys.argv[2])
-print(v if not isinstance(v, (list, dict)) else json.dumps(v))' "$1" "$2"
-}
-
-# expect_field FILE PYTHON-EXPR VALUE: fail unless json prints VALUE.
-expect_field() {
-	local v
-	v=$(json "$1" "$2") || fail "cannot evaluate $2 over $1"
-	[ "$v" = "$3" ] || fail "$2 is '$v', expected '$3': $(cat "$1")"
-}
-
-# has TEXT: some line of the last client output contains TEXT.
-has() { grep -qF -- "$1" <<<"$OUT"; }
-
-# login [BIND-ADDRESS] [PASSWORD]: keyboard-interactive login under expect.
-# What to answer to the module's questions comes from the environment of
-# the call: RR_SSH_SETUP (the y/N offer; default n), RR_SSH_CODE or
-# RR_SSH_CODE_CMD (TOTP codes), RR_SSH_TAP (see tools/demo/rr-ssh.exp).
-# Sets OUT (client output) and RC.
+# login [BIND-ADDRESS] [PASSWORD]: keyboard-interactive login under expect;
+# the answers come from the environment of the call (see run_exp): the
+# y/N offer (RR_SSH_SETUP; default n), TOTP codes, the access pass.  Sets
+# OUT (client output) and RC.
 login() {
-	local bind=() pw=${2:-$PASSWORD}
+	local bind=()
 	[ -n "${1:-}" ] && bind=(-b "$1")
-	RC=0
-	OUT=$(RR_SSH_PASSWORD=$pw RR_SSH_TIMEOUT=60 expect -f "$EXP" \
-		ssh -F /dev/null -p "$PORT" "${bind[@]}" \
-		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
-		-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
-		-o PreferredAuthentications=keyboard-interactive \
-		-o PubkeyAuthentication=no -o PasswordAuthentication=no \
-		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=20 \
-		"$TUSER@127.0.0.1" 'echo LOGIN-OK' 2>&1) || RC=$?
-	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')
-	printf '%s\n' "$OUT" | sed 's/^/  | /'
-	echo "  (ssh exit status $RC)"
+	ssh_kbd "$PORT" "$TUSER" "${2:-$PASSWORD}" "${bind[@]}"
 }
 
 # login_pk [BIND-ADDRESS]: public-key login (the auth stack does not run;
@@ -152,55 +75,11 @@ login() {
 login_pk() {
 	local bind=()
 	[ -n "${1:-}" ] && bind=(-b "$1")
-	RC=0
-	OUT=$(timeout 60 ssh -F /dev/null -p "$PORT" "${bind[@]}" \
-		-i "$SCRATCH/clientkey" \
-		-o UserKnownHostsFile="$SCRATCH/known_hosts" \
-		-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
-		-o PreferredAuthentications=publickey -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o ConnectTimeout=20 \
-		"$TUSER@127.0.0.1" 'echo LOGIN-OK' 2>&1 </dev/null) || RC=$?
-	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')
-	printf '%s\n' "$OUT" | sed 's/^/  | /'
-	echo "  (ssh exit status $RC)"
-}
-
-login_ok() {
-	[ "$RC" = 0 ] && grep -qx LOGIN-OK <<<"$OUT" || fail "$1"
-}
-
-login_refused() {
-	[ "$RC" != 0 ] || fail "$1"
-	grep -q LOGIN-OK <<<"$OUT" && fail "the refused login ran the command"
-	return 0
-}
-
-# ref_of TEXT: the first line of OUT containing TEXT (LINE) and the
-# reference it ends with, "... quote reference XXXX-XXXX." (REF).
-ref_of() {
-	LINE=$(grep -F -- "$1" <<<"$OUT" | head -n1)
-	[ -n "$LINE" ] || fail "no line '$1...' in the client output"
-	# ssh prefixes the instruction text of a prompt with "(user@host) "
-	LINE=${LINE#"($TUSER@127.0.0.1) "}
-	REF=${LINE##* reference }
-	REF=${REF%.}
-	[[ $REF =~ ^[0-9A-F]{4}-[0-9A-F]{4}$ ]] || fail "reference '$REF' is not XXXX-XXXX"
-}
-
-# signins_json OUTFILE [riskctl signins options...]
-signins_json() {
-	local out=$1
-	shift
-	rctl --json signins "$@" >"$out" || fail "riskctl --json signins $* failed"
+	ssh_key "$PORT" "$TUSER" "$SCRATCH/clientkey" "${bind[@]}"
 }
 
 mfa_json() {
 	rctl --json mfa status "$TUSER" >"$1" || fail "riskctl --json mfa status failed"
-}
-
-# secret_of_out: the base32 secret of the otpauth:// URI the client printed.
-secret_of_out() {
-	sed -n 's|^otpauth://totp/.*[?&]secret=\([A-Z2-7]*\).*|\1|p' <<<"$OUT" | head -n1
 }
 
 # qr_of_out IMAGE: the terminal QR code the client printed, as a PBM image
@@ -283,10 +162,7 @@ policies:
 EOF
 	)
 	mv -f "$POLICY.new" "$POLICY" || fail "cannot write $POLICY"
-	rctl policy check >"$SCRATCH/check.out" 2>&1 || {
-		cat "$SCRATCH/check.out"
-		fail "riskctl policy check rejects the test policy"
-	}
+	check_policy
 }
 
 # ---- set up ------------------------------------------------------------------
@@ -315,64 +191,24 @@ account  required                    $M $P
 session  required                    pam_unix.so
 EOF
 
-mkdir -p /run/sshd
-chmod 0755 /run/sshd
-cp /usr/sbin/sshd "$SCRATCH/$SERVICE"
-ssh-keygen -q -t ed25519 -N '' -C rr-e2e -f "$SCRATCH/hostkey" || fail "ssh-keygen"
+prepare_sshd
 ssh-keygen -q -t ed25519 -N '' -C rr-e2e-client -f "$SCRATCH/clientkey" || fail "ssh-keygen"
 cp "$SCRATCH/clientkey.pub" "$SCRATCH/authorized_keys"
 chmod 0644 "$SCRATCH/authorized_keys"
 
 # An ASan/UBSan build of the module needs the sanitizer runtimes loaded
 # first in the (uninstrumented) sshd.
-SSHD_ENV=()
-preload=$(ldd "$MODULE" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { print $3 }' | tr '\n' ':')
-if [ -n "$preload" ]; then
-	preload=${preload%:}
-	echo "# sanitizer build: LD_PRELOAD=$preload for sshd"
-	SSHD_ENV=(LD_PRELOAD="$preload"
-		ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$SCRATCH/asan"
-		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$SCRATCH/ubsan")
-fi
+sanitizer_env sshd
 
-start_sshd() {
-	local try i
-	for try in 1 2 3 4 5; do
-		PORT=$((20000 + RANDOM % 40000))
-		port_in_use "$PORT" && continue
-		cat >"$SCRATCH/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $SCRATCH/hostkey
-PidFile $SCRATCH/sshd.pid
+PORT=$(start_sshd "$SERVICE" "$SCRATCH/sshd.log" <<EOF
 UsePAM yes
 KbdInteractiveAuthentication yes
 PasswordAuthentication no
-PubkeyAuthentication yes
 AuthorizedKeysFile $SCRATCH/authorized_keys
-# the scratch directory is under /tmp (mode 1777), which StrictModes refuses
-StrictModes no
-PermitRootLogin no
 AllowUsers $TUSER
-PrintMotd no
-X11Forwarding no
-AllowTcpForwarding no
-MaxStartups 100
-LogLevel VERBOSE
 EOF
-		printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cut -d' ' -f1,2 "$SCRATCH/hostkey.pub")" \
-			>"$SCRATCH/known_hosts"
-		env "${SSHD_ENV[@]}" "$SCRATCH/$SERVICE" -f "$SCRATCH/sshd_config" \
-			-E "$SCRATCH/sshd.log" || continue
-		for i in $(seq 100); do
-			port_in_use "$PORT" && return 0
-			sleep 0.1
-		done
-		for p in $(our_sshd_pids); do kill "$p" 2>/dev/null; done
-	done
-	fail "sshd did not start (see its log)"
-}
-start_sshd
+) || fail "sshd did not start (see its log)"
+known_hosts "$PORT"
 echo "# sshd $SCRATCH/$SERVICE on 127.0.0.1:$PORT"
 
 # ---- the story ---------------------------------------------------------------
@@ -688,10 +524,4 @@ signins_json "$SCRATCH/s17.json" --ref "$REF"
 expect_field "$SCRATCH/s17.json" 'd[0]["mfa"]' registration-needed
 pass "denied with ref $REF, mfa registration-needed"
 
-if ls "$SCRATCH"/asan* "$SCRATCH"/ubsan* >/dev/null 2>&1; then
-	cat "$SCRATCH"/asan* "$SCRATCH"/ubsan* 2>/dev/null
-	N=$((N + 1))
-	fail "sanitizer reports from sshd (above)"
-fi
-echo "# all $N steps passed"
-exit 0
+finish "from sshd"
