@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 static void die(const char *prog, const char *msg)
+	__attribute__((noreturn));
+static void die(const char *prog, const char *msg)
 {
 	fprintf(stderr, "%s: %s\n", prog, msg);
 	exit(1);

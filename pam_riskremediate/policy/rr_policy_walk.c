@@ -34,6 +34,9 @@ static rr_policy_error *err_slot(struct rr_pctx *c)
 
 static void err_vadd(struct rr_pctx *c, unsigned line, unsigned column,
 		     const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static void err_vadd(struct rr_pctx *c, unsigned line, unsigned column,
+		     const char *fmt, va_list ap)
 {
 	rr_policy_error *it = err_slot(c);
 

@@ -28,6 +28,8 @@ char g_log[65536];
 static size_t g_log_len;
 
 static void capture(int pri, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void capture(int pri, const char *fmt, va_list ap)
 {
 	char line[4096];
 	int n;
@@ -40,7 +42,8 @@ static void capture(int pri, const char *fmt, va_list ap)
 }
 
 /* libpam calls the fortified variant; the executable's definition wins. */
-void __syslog_chk(int pri, int flag, const char *fmt, ...);
+void __syslog_chk(int pri, int flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void __syslog_chk(int pri, int flag, const char *fmt, ...)
 {
 	va_list ap;
