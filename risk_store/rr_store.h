@@ -234,6 +234,18 @@ int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
  * `user` with that reference awaits a password change.
  * `closed` (may be NULL) receives the number of detections remediated.
  */
+/*
+ * The device of a successful sign-in that had none when it was recorded:
+ * sshd tells a public-key-only login's key (SSH_AUTH_INFO_0) only after
+ * the account stack, at session open.  In one transaction the sign-in
+ * `ref` of `user` gets `device` and the device becomes familiar to the
+ * user.  -ENOENT, and nothing changed, when no successful sign-in of
+ * `user` with that reference lacks a device.
+ */
+int rr_store_signin_device_set(rr_store *s, const char *user,
+			       const char *ref, const char *device,
+			       int64_t now);
+
 /* The outcome of a sign-in that goes on only to change the password. */
 #define RR_OUTCOME_PWCHANGE "password_change_required"
 

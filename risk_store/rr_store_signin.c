@@ -547,3 +547,37 @@ void rrs_prune(rr_store *s, int64_t now)
 	if (left && !rrs_begin(s, true))
 		rrs_end(s, meta_set_int(s, "last_prune", 0));
 }
+
+static int device_set(rr_store *s, const rr_signin_rec *r, const char *ref)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_SIGNIN_DEVICE_SET, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ssss", r->device, ref, r->user,
+			       RRS_OUTCOME_SUCCESS);
+	if (!err)
+		err = rrs_step_done(s, st);
+	if (!err && sqlite3_changes(s->db) != 1)
+		err = -ENOENT;
+	rrs_release(st);
+	return err ? err : device_record(s, r);
+}
+
+int rr_store_signin_device_set(rr_store *s, const char *user,
+			       const char *ref, const char *device,
+			       int64_t now)
+{
+	rr_signin_rec r = {.user = user, .device = device, .time = now};
+	int err;
+
+	if (!s || !rrs_user_ok(user) || !ref || strlen(ref) != RR_REF_LEN ||
+	    !device || !*device || strnlen(device, RR_DEVICE_MAX + 1) >
+	    RR_DEVICE_MAX)
+		return -EINVAL;
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	return rrs_end(s, device_set(s, &r, ref));
+}

@@ -296,6 +296,10 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	/* user */
 	[RRS_Q_MUST_DELETE] =
 		"DELETE FROM must_change WHERE user = ?1",
+	/* device, ref, user, outcome */
+	[RRS_Q_SIGNIN_DEVICE_SET] =
+		"UPDATE signins SET device = ?1"
+		" WHERE ref = ?2 AND user = ?3 AND outcome = ?4 AND device = ''",
 	/* new outcome, ref, user, old outcome */
 	[RRS_Q_SIGNIN_OUTCOME_SET] =
 		"UPDATE signins SET outcome = ?1"

@@ -18,10 +18,13 @@
 #define DATA_FLOW "pam_riskremediate_flow"
 /* a password change this login must complete (rr_pwchange) */
 #define DATA_PWCHANGE "pam_riskremediate_pwchange"
+/* a successful sign-in recorded without a device: its reference, for the
+ * session part (session.c) */
+#define DATA_DEVICE_REF "pam_riskremediate_device_ref"
 #define MSG_MAX 512
 
 typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
-typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD } rr_type;
+typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD, TYPE_SESSION } rr_type;
 
 /* What the entry point ends with; to_pam() maps it per PAM type. */
 typedef enum {
@@ -109,6 +112,19 @@ bool rr_pwchange_pending_tell(rr_ctx *c);
  * "!*"), 0 when they have one, negative errno when unknown (no shadow
  * entry or not readable: never blocks). */
 int rr_passwordless(const char *user);
+/* ---- the session part (session.c) --------------------------------------- */
+
+/* c->device := the fingerprint of the key in SSH_AUTH_INFO_0, or "". */
+void rr_gather_device(rr_ctx *c);
+
+/* A successful sign-in was recorded as c->ref with no device: remember the
+ * reference for the session part (sshd exposes a key-only login's key only
+ * at session open).  Nothing when a device was recorded. */
+void rr_device_pending_set(rr_ctx *c);
+/* pam_sm_open_session's work after the arguments were parsed: 0 when
+ * nothing was to be done or the device was recorded, negative errno. */
+int rr_open_session(rr_ctx *c);
+
 /* pam_sm_chauthtok's work after the arguments were parsed. */
 int rr_chauthtok(rr_ctx *c, int flags);
 

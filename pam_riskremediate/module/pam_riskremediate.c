@@ -142,7 +142,7 @@ int rr_open(rr_ctx *c)
 
 /* The SSH key of an sshd sign-in (ExposeAuthInfo yes), if any: a key that
  * cannot be read is no device, never an error. */
-static void gather_device(rr_ctx *c)
+void rr_gather_device(rr_ctx *c)
 {
 	const char *info = pam_getenv(c->pamh, "SSH_AUTH_INFO_0");
 	int r;
@@ -182,7 +182,7 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 	    get_item_str(c, PAM_RHOST, &in->rhost) < 0 ||
 	    get_item_str(c, PAM_TTY, &in->tty) < 0)
 		return -EIO;
-	gather_device(c);
+	rr_gather_device(c);
 	in->device = c->device;
 	if (!rr_valid_user(user)) {
 		pam_syslog(c->pamh, LOG_WARNING, "refusing an invalid user "
@@ -525,6 +525,7 @@ static rr_end allowed(rr_ctx *c, const char *reason)
 	r = record(c, "success", reason);
 	if (r < 0)
 		return on_error(c, r);
+	rr_device_pending_set(c);
 	return c->a.stored.must_change ? END_PWCHANGE : END_ALLOW;
 }
 
@@ -707,6 +708,33 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 /* Stacked after the password module with `requisite`: runs only when the
  * new password was set.  Errors never return PAM_SUCCESS: the change is
  * then not recorded and the next login asks again. */
+/* Only for sshd public-key logins: record the key that sshd exposes at
+ * session open, not yet at account (see session.c).  Nothing else. */
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+				   const char **argv)
+{
+	rr_ctx c;
+	int r;
+
+	ctx_init(&c, pamh, TYPE_SESSION, flags);
+	r = parse_args(&c, argc, argv);
+	if (r == 0)
+		r = rr_open_session(&c);
+	ctx_clear(&c);
+	return r == 0 ? PAM_SUCCESS : r == -ENOMEM ? PAM_BUF_ERR :
+	       PAM_SESSION_ERR;
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+				    const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
 				const char **argv)
 {

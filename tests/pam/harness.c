@@ -332,7 +332,7 @@ int pam_run(const char *service, const char *user, const char *rhost,
 	char env[512];
 	int r;
 
-	res->auth = res->account = res->chauthtok = -1;
+	res->auth = res->account = res->chauthtok = res->session = -1;
 	r = fixture_pam_start(service, user, &pamh);
 	if (r != PAM_SUCCESS)
 		return r;
@@ -354,6 +354,18 @@ int pam_run(const char *service, const char *user, const char *rhost,
 	if ((steps & RUN_CHANGE) && res->account == PAM_NEW_AUTHTOK_REQD)
 		res->chauthtok = pam_chauthtok(pamh,
 					       PAM_CHANGE_EXPIRED_AUTHTOK);
+	if ((steps & RUN_SESSION) && res->account == PAM_SUCCESS) {
+		if (F.session_auth_info) {
+			snprintf(env, sizeof(env), "SSH_AUTH_INFO_0=%s",
+				 F.session_auth_info);
+			r = pam_putenv(pamh, env);
+			if (r != PAM_SUCCESS)
+				goto out;
+		}
+		res->session = pam_open_session(pamh, 0);
+		if (res->session == PAM_SUCCESS)
+			pam_close_session(pamh, 0);
+	}
 out:
 	pam_end(pamh, r);
 	return r;

@@ -38,6 +38,9 @@ typedef struct {
 	char store[96];        /* dir/store/risk.db */
 	char msgs[32768];      /* what the last transaction showed the user */
 	const char *auth_info; /* SSH_AUTH_INFO_0 for the next login, or NULL */
+	/* SSH_AUTH_INFO_0 set only before pam_open_session (RUN_SESSION), as
+	 * sshd does for a public-key-only login; NULL: none */
+	const char *session_auth_info;
 } fixture;
 
 extern fixture F;
@@ -97,6 +100,7 @@ typedef struct {
 	int auth;      /* pam_authenticate, -1 if not run */
 	int account;   /* pam_acct_mgmt, -1 if not run */
 	int chauthtok; /* pam_chauthtok, -1 if not run */
+	int session;   /* pam_open_session, -1 if not run */
 } pam_result;
 
 /* What pam_run() runs after pam_start. */
@@ -104,6 +108,8 @@ enum {
 	RUN_AUTH = 1 << 0,    /* pam_authenticate */
 	RUN_ACCOUNT = 1 << 1, /* then pam_acct_mgmt, unless auth failed */
 	RUN_CHANGE = 1 << 2,  /* then pam_chauthtok if account asks */
+	RUN_SESSION = 1 << 3, /* then pam_open_session and pam_close_session
+			       * if account passed */
 };
 
 /* pam_start_confdir on F.confdir with the scripted conversation; clears

@@ -77,6 +77,8 @@ static int setup(void **state)
 	write_pw_service("rrpw", "pam_permit.so");
 	write_pw_service("rrpw-deny", "pam_deny.so");
 	SERVICE("rrpw-account", "account required", "");
+	/* sshd with keys: account, and the session part for the key */
+	SERVICE("rrpw-key", "account required", "", "session required", "");
 	write_policy();
 	return 0;
 }
@@ -356,6 +358,58 @@ static void test_familiar_device(void **state)
 	assert_string_equal(si.device, "");
 }
 
+/* sshd exposes a public-key-only login's key at session open, not at
+ * account: the session part gives the sign-in account recorded its
+ * device, and the key becomes familiar. */
+static void test_key_only_device_at_session(void **state)
+{
+	rr_store_signin si;
+	pam_result r;
+	rr_store *s;
+	bool seen = false;
+
+	(void)state;
+	F.session_auth_info = KEY_INFO;
+	assert_int_equal(pam_run("rrpw-key", "carol", "10.1.2.3",
+				 RUN_ACCOUNT | RUN_SESSION, &r),
+			 PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_int_equal(r.session, PAM_SUCCESS);
+	assert_int_equal(count_signins("carol"), 1);
+	si = last_signin("carol");
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.device, KEY_FP);
+	assert_logged("device=SHA256:[A-Za-z0-9+/]{43} user=\"carol\" "
+		      "ref=[0-9A-F]{4}-[0-9A-F]{4} recorded at session open");
+	s = open_store();
+	assert_int_equal(rr_store_device_seen(s, "carol", KEY_FP, &seen), 0);
+	assert_true(seen);
+	rr_store_close(s);
+
+	/* a session without a key (a password login): nothing recorded */
+	log_reset();
+	F.session_auth_info = "keyboard-interactive";
+	assert_int_equal(pam_run("rrpw-key", "carol", "10.1.2.3",
+				 RUN_ACCOUNT | RUN_SESSION, &r),
+			 PAM_SUCCESS);
+	assert_int_equal(r.session, PAM_SUCCESS);
+	assert_int_equal(count_signins("carol"), 2);
+	assert_string_equal(last_signin("carol").device, "");
+	assert_null(strstr(g_log, "recorded at session open"));
+
+	/* the key known at account already: recorded there, the session
+	 * changes nothing */
+	log_reset();
+	F.auth_info = KEY_INFO;
+	F.session_auth_info = NULL;
+	assert_int_equal(pam_run("rrpw-key", "carol", "10.1.2.3",
+				 RUN_ACCOUNT | RUN_SESSION, &r),
+			 PAM_SUCCESS);
+	assert_int_equal(r.session, PAM_SUCCESS);
+	assert_string_equal(last_signin("carol").device, KEY_FP);
+	assert_null(strstr(g_log, "recorded at session open"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +422,7 @@ int main(void)
 		T(test_account_only_cannot_change_password),
 		T(test_passwordless_user_blocked),
 		T(test_familiar_device),
+		T(test_key_only_device_at_session),
 #undef T
 	};
 

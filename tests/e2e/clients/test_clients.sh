@@ -10,8 +10,9 @@
 #  (b) ssh, key + keyboard-interactive with pam_riskremediate as the only
 #      auth module (conf/pam.d/sshd-key, riskremediate-publickey.conf):
 #      MFA after the key, the key's fingerprint recorded as the device;
-#  (c) ssh, key only: a blocked user is refused in `account`, the message
-#      shown as a banner;
+#  (c) ssh, key only: an allowed login gets its key recorded as the
+#      device by the session part (sshd exposes it only after account); a
+#      blocked user is refused in `account`, the message shown as a banner;
 #  (d) su(1) from an unprivileged user (conf/pam.d/su);
 #  (e) login(1) on a pseudo-terminal (conf/pam.d/login);
 #  (f) ssh, password: the secure password change abandoned three ways
@@ -398,7 +399,17 @@ ssh_pw "$UB" "${OLDPW[$UB]}"
 login_refused "$UB: the old password was accepted"
 pass "clean; old password refused"
 
-# ---- (c) ssh: key only, blocked ----------------------------------------------
+# ---- (c) ssh: key only -------------------------------------------------------
+
+begin "(c) ssh key only (password sshd): allowed in account; the key recorded as the device at session open"
+ssh_keyonly "$UB" "$PORT_PW"
+login_ok "$UB: the key-only login failed"
+last_signin "$UB" "$SCRATCH/sk.json"
+expect_field "$SCRATCH/sk.json" 'd[0]["service"]' "$SVC_PW"
+expect_field "$SCRATCH/sk.json" 'd[0]["outcome"]' success
+expect_field "$SCRATCH/sk.json" 'd[0]["mfa"]' None
+expect_field "$SCRATCH/sk.json" 'd[0]["device"]' "$FP_B"
+pass "allowed; device $FP_B"
 
 begin "(c) ssh key only: a blocked user is refused in account, the message shown"
 compromise "$UC"
@@ -411,9 +422,8 @@ rctl --json signins --ref "$REF" >"$SCRATCH/sc.json" || fail "riskctl signins --
 expect_field "$SCRATCH/sc.json" 'd[0]["outcome"]' blocked
 expect_field "$SCRATCH/sc.json" 'd[0]["decision"]' block
 expect_field "$SCRATCH/sc.json" '"'"$BLOCK_POLICY"'" in d[0]["appliedPolicies"]' True
-# sshd runs PAM account for a key-only login before it records the key
-# for ExposeAuthInfo (SSH_AUTH_INFO_0 is still empty then): no device
-echo "# device of a key-only sign-in: $(json "$SCRATCH/sc.json" 'd[0]["device"]')"
+# refused in account: no session, so no device
+expect_field "$SCRATCH/sc.json" 'd[0]["device"]' None
 pass "blocked, ref $REF"
 
 begin "(c) ssh key only: a user who needs a secure password change is denied, told what to do"

@@ -2639,6 +2639,64 @@ static void test_secured_change_completes_signin(void **state)
 			 -ENOENT);
 }
 
+/* The key of a public-key-only login, known only at session open, goes to
+ * that successful sign-in, once, and becomes familiar; nothing else can be
+ * changed this way. */
+static void test_device_set_at_session(void **state)
+{
+	struct fx *f = *state;
+	rr_store_signin_filter sf = {.ref = NULL};
+	rr_store_signin *rows = NULL;
+	char ok[RR_REF_LEN + 1], blocked[RR_REF_LEN + 1];
+	rr_signin_rec r = rec_make(NOW, "alice", "success", "192.0.2.0/24");
+	rr_store *s = fx_open(f);
+	bool seen = true;
+	size_t n;
+
+	record(s, &r, ok);
+	r = rec_make(NOW + 1, "alice", "blocked", NULL);
+	r.action = RR_ACTION_BLOCK;
+	record(s, &r, blocked);
+	assert_int_equal(rr_store_device_seen(s, "alice", "SHA256:k", &seen), 0);
+	assert_false(seen);
+
+	/* not a success, another user's, unknown: refused, nothing changed */
+	assert_int_equal(rr_store_signin_device_set(s, "alice", blocked,
+						    "SHA256:k", NOW + 2),
+			 -ENOENT);
+	assert_int_equal(rr_store_signin_device_set(s, "bob", ok, "SHA256:k",
+						    NOW + 2),
+			 -ENOENT);
+	assert_int_equal(rr_store_signin_device_set(s, "alice", "0000-0000",
+						    "SHA256:k", NOW + 2),
+			 -ENOENT);
+	assert_int_equal(rr_store_device_seen(s, "alice", "SHA256:k", &seen), 0);
+	assert_false(seen);
+	/* bad arguments */
+	assert_int_equal(rr_store_signin_device_set(s, "alice", ok, "", NOW),
+			 -EINVAL);
+	assert_int_equal(rr_store_signin_device_set(s, "alice", "ABC", "SHA256:k",
+						    NOW),
+			 -EINVAL);
+
+	assert_int_equal(rr_store_signin_device_set(s, "alice", ok, "SHA256:k",
+						    NOW + 3),
+			 0);
+	sf.ref = ok;
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].device, "SHA256:k");
+	free(rows);
+	assert_int_equal(rr_store_device_seen(s, "alice", "SHA256:k", &seen), 0);
+	assert_true(seen);
+	/* once: a sign-in with a device keeps it */
+	assert_int_equal(rr_store_signin_device_set(s, "alice", ok, "SHA256:x",
+						    NOW + 4),
+			 -ENOENT);
+	assert_int_equal(rr_store_device_seen(s, "alice", "SHA256:x", &seen), 0);
+	assert_false(seen);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -2660,6 +2718,7 @@ int main(void)
 	    T(test_history_networks), T(test_history_failures),
 	    T(test_admin_dismiss),    T(test_admin_confirm),
 	    T(test_secured_change_completes_signin),
+	    T(test_device_set_at_session),
 	    T(test_users_list),       T(test_retention),
 	    T(test_parallel_writers), T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
