@@ -12,7 +12,21 @@
 
 #include <nettle/sha1.h>
 
+#include "rr_lazylib.h"
+
 #define URL_MAX 512
+
+/* nettle, loaded at the first leak check (rr_lazylib.h) */
+static const char *const sha1_names[] = {"nettle_sha1_init",
+					 "nettle_sha1_update",
+					 "nettle_sha1_digest"};
+static rr_fn sha1_fns[3];
+static rr_lazylib nettle_lib = RR_LAZYLIB("libnettle.so.8", sha1_names,
+					  sha1_fns);
+/* typed from the library's own prototypes (not evaluated: no reference) */
+#define SHA1_INIT ((__typeof__(&nettle_sha1_init))sha1_fns[0])
+#define SHA1_UPDATE ((__typeof__(&nettle_sha1_update))sha1_fns[1])
+#define SHA1_DIGEST ((__typeof__(&nettle_sha1_digest))sha1_fns[2])
 
 int rr_leak_sha1_hex(const void *data, size_t len,
 		     char hex[RR_LEAK_HASH_LEN + 1])
@@ -21,12 +35,16 @@ int rr_leak_sha1_hex(const void *data, size_t len,
 	uint8_t digest[SHA1_DIGEST_SIZE];
 	struct sha1_ctx ctx;
 	size_t i;
+	int r;
 
 	if (!data && len)
 		return -EINVAL;
-	sha1_init(&ctx);
-	sha1_update(&ctx, len, data);
-	sha1_digest(&ctx, sizeof(digest), digest);
+	r = rr_lazylib_ready(&nettle_lib);
+	if (r < 0)
+		return r;
+	SHA1_INIT(&ctx);
+	SHA1_UPDATE(&ctx, len, data);
+	SHA1_DIGEST(&ctx, sizeof(digest), digest);
 	for (i = 0; i < sizeof(digest); i++) {
 		hex[2 * i] = digits[digest[i] >> 4];
 		hex[2 * i + 1] = digits[digest[i] & 0xf];

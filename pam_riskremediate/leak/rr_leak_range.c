@@ -9,6 +9,7 @@
 #include "rr_leak.h"
 #include "rr_leak_int.h"
 #include "rr_secfile.h"
+#include "rr_lazylib.h"
 #include "rr_writefile.h"
 
 #include <errno.h>
@@ -21,8 +22,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 
 #define CACHE_MAGIC "RRLEAK1 "
 #define CACHE_HEAD_MAX 32
@@ -207,66 +206,34 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *data)
 }
 
 /*
- * libcurl is loaded on first use, not linked: it and its dependencies
- * take milliseconds to map and relocate, and the module is loaded at
- * every sign-in while most sign-ins never reach the range API (cache hit,
- * detection off, hash file only).  Only the soname the headers belong to
- * is loaded, from the system library path.
+ * libcurl is loaded on first use, not linked (util/rr_lazylib.h): it and
+ * its dependencies take milliseconds to map and relocate, and the module
+ * is loaded at every sign-in while most sign-ins never reach the range
+ * API (cache hit, detection off, hash file only).  Only the soname the
+ * headers belong to is loaded, from the system library path.
  */
-typedef struct {
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-} curl_api;
-
-static curl_api g_curl;
-static int g_curl_err = -ELIBACC;
-static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
-
-static int curl_sym(void *lib, const char *name, void *fn, size_t len)
-{
-	void *p = dlsym(lib, name);
-
-	if (!p)
-		return -ELIBACC;
-	memcpy(fn, &p, len);
-	return 0;
-}
-
-static void curl_load(void)
-{
-	void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL |
-					   RTLD_NODELETE);
-	curl_api a;
-	int r = 0;
-
-	if (!lib)
-		return;
-#define SYM(field, name) \
-	r = r ? r : curl_sym(lib, name, &a.field, sizeof(a.field))
-	SYM(easy_init, "curl_easy_init");
-	SYM(easy_setopt, "curl_easy_setopt");
-	SYM(easy_perform, "curl_easy_perform");
-	SYM(easy_getinfo, "curl_easy_getinfo");
-	SYM(easy_cleanup, "curl_easy_cleanup");
-	SYM(slist_append, "curl_slist_append");
-	SYM(slist_free_all, "curl_slist_free_all");
-#undef SYM
-	if (r == 0) {
-		g_curl = a;
-		g_curl_err = 0;
-	}
-}
+static const char *const curl_names[] = {
+	"curl_easy_init",    "curl_easy_setopt",  "curl_easy_perform",
+	"curl_easy_getinfo", "curl_easy_cleanup", "curl_slist_append",
+	"curl_slist_free_all",
+};
+static rr_fn curl_fns[7];
+static rr_lazylib curl_lib = RR_LAZYLIB("libcurl.so.4", curl_names, curl_fns);
+/* the prototypes of curl.h (curl_easy_setopt and _getinfo are macros
+ * there under GCC, so they are spelled out) */
+#define CURL_EASY_INIT ((CURL * (*)(void)) curl_fns[0])
+#define CURL_EASY_SETOPT ((CURLcode(*)(CURL *, CURLoption, ...))curl_fns[1])
+#define CURL_EASY_PERFORM ((CURLcode(*)(CURL *))curl_fns[2])
+#define CURL_EASY_GETINFO ((CURLcode(*)(CURL *, CURLINFO, ...))curl_fns[3])
+#define CURL_EASY_CLEANUP ((void (*)(CURL *))curl_fns[4])
+#define CURL_SLIST_APPEND                                                    \
+	((struct curl_slist * (*)(struct curl_slist *, const char *))       \
+		 curl_fns[5])
+#define CURL_SLIST_FREE_ALL ((void (*)(struct curl_slist *))curl_fns[6])
 
 static int curl_ready(void)
 {
-	if (pthread_once(&g_curl_once, curl_load) != 0)
-		return -ELIBACC;
-	return g_curl_err;
+	return rr_lazylib_ready(&curl_lib);
 }
 
 static int curl_errno(CURLcode c, const body_buf *b)
@@ -298,7 +265,7 @@ static int curl_errno(CURLcode c, const body_buf *b)
 
 #define SETOPT(h, opt, val)                                                  \
 	do {                                                                 \
-		if (g_curl.easy_setopt(h, opt, val) != CURLE_OK) {          \
+		if (CURL_EASY_SETOPT(h, opt, val) != CURLE_OK) {          \
 			r = -ENOMEM;                                         \
 			goto out;                                            \
 		}                                                            \
@@ -322,8 +289,8 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	if (r < 0)
 		return r;
 	snprintf(url, sizeof(url), "%s%s", cfg->range_url, prefix);
-	h = g_curl.easy_init();
-	hdrs = g_curl.slist_append(NULL, "Add-Padding: true");
+	h = CURL_EASY_INIT();
+	hdrs = CURL_SLIST_APPEND(NULL, "Add-Padding: true");
 	if (!h || !hdrs) {
 		r = -ENOMEM;
 		goto out;
@@ -345,12 +312,12 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(h, CURLOPT_WRITEDATA, &b);
 	rr_leak_stat(stats, range_requests);
-	c = g_curl.easy_perform(h);
+	c = CURL_EASY_PERFORM(h);
 	if (c != CURLE_OK) {
 		r = curl_errno(c, &b);
 		goto out;
 	}
-	if (g_curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) !=
+	if (CURL_EASY_GETINFO(h, CURLINFO_RESPONSE_CODE, &status) !=
 		    CURLE_OK || status != 200) {
 		r = -EREMOTEIO;
 		goto out;
@@ -364,9 +331,9 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 out:
 	body_free(&b);
 	if (hdrs)
-		g_curl.slist_free_all(hdrs);
+		CURL_SLIST_FREE_ALL(hdrs);
 	if (h)
-		g_curl.easy_cleanup(h);
+		CURL_EASY_CLEANUP(h);
 	return r;
 }
 

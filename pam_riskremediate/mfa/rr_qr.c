@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <qrencode.h>
+
+#include "rr_lazylib.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,24 +61,37 @@ static char *draw(const QRcode *qr)
 	return buf;
 }
 
+/* libqrencode, loaded at the first registration (rr_lazylib.h) */
+static const char *const qr_names[] = {"QRcode_encodeString8bit",
+				       "QRcode_free"};
+static rr_fn qr_fns[2];
+static rr_lazylib qr_lib = RR_LAZYLIB("libqrencode.so.4", qr_names, qr_fns);
+/* typed from the library's own prototypes (not evaluated: no reference) */
+#define QR_ENCODE ((__typeof__(&QRcode_encodeString8bit))qr_fns[0])
+#define QR_FREE ((__typeof__(&QRcode_free))qr_fns[1])
+
 int rr_qr_render(const char *text, char **out)
 {
 	QRcode *qr;
 	size_t len;
 	char *s;
+	int r;
 
 	if (!text || !out)
 		return -EINVAL;
 	len = strnlen(text, QR_TEXT_MAX + 1);
 	if (len == 0 || len > QR_TEXT_MAX)
 		return -EINVAL;
-	qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
+	r = rr_lazylib_ready(&qr_lib);
+	if (r < 0)
+		return r;
+	qr = QR_ENCODE(text, 0, QR_ECLEVEL_M);
 	if (!qr)
 		return errno > 0 ? -errno : -ENOMEM;
 	s = draw(qr);
 	/* the modules spell out the text, which usually holds a secret */
 	sodium_memzero(qr->data, (size_t)qr->width * (size_t)qr->width);
-	QRcode_free(qr);
+	QR_FREE(qr);
 	if (!s)
 		return -ENOMEM;
 	*out = s;

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <liboath/oath.h>
+
+#include "rr_lazylib.h"
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
@@ -91,6 +93,16 @@ static int oath_flags(rr_totp_alg a)
 	return 0;
 }
 
+/* liboath, loaded at the first code (rr_lazylib.h) */
+static const char *const oath_names[] = {"oath_init", "oath_totp_generate2",
+					 "oath_done"};
+static rr_fn oath_fns[3];
+static rr_lazylib oath_lib = RR_LAZYLIB("liboath.so.0", oath_names, oath_fns);
+/* typed from the library's own prototypes (not evaluated: no reference) */
+#define OATH_INIT ((__typeof__(&oath_init))oath_fns[0])
+#define OATH_TOTP_GENERATE2 ((__typeof__(&oath_totp_generate2))oath_fns[1])
+#define OATH_DONE ((__typeof__(&oath_done))oath_fns[2])
+
 /* The code for one step; inputs already checked, step >= 0. */
 static int code_at(const uint8_t *secret, size_t len, const rr_totp_params *p,
 		   int64_t step, char out[RR_TOTP_CODE_MAX + 1])
@@ -99,14 +111,17 @@ static int code_at(const uint8_t *secret, size_t len, const rr_totp_params *p,
 
 	if (step > INT64_MAX / (int64_t)p->period)
 		return -ERANGE;
-	r = oath_init();
+	r = rr_lazylib_ready(&oath_lib);
+	if (r < 0)
+		return r;
+	r = OATH_INIT();
 	if (r != OATH_OK)
 		return -EIO;
-	r = oath_totp_generate2((const char *)secret, len,
+	r = OATH_TOTP_GENERATE2((const char *)secret, len,
 				(time_t)(step * (int64_t)p->period), p->period,
 				OATH_TOTP_DEFAULT_START_TIME, p->digits,
 				oath_flags(p->alg), out);
-	oath_done();
+	OATH_DONE();
 	return r == OATH_OK ? 0 : -EIO;
 }
 
