@@ -166,6 +166,11 @@ int rrs_user_row(rr_store *s, const char *user, rr_store_user *u);
 /* Insert or replace the user's row. */
 int rrs_user_set(rr_store *s, const char *user, rr_level level,
 		 rr_state state, rr_detail detail, int64_t now);
+/* One column of exactly one sign-in, in the caller's transaction: q is an
+ * UPDATE of the signins table binding (?1 value, ?2 ref, ?3 user,
+ * ?4 outcome the row must have).  -ENOENT when no row matched. */
+int rrs_signin_update(rr_store *s, enum rrs_query q, const char *value,
+		      const char *ref, const char *user, const char *outcome);
 
 /* ---- user risk (rr_store_risk.c) ------------------------------------- */
 

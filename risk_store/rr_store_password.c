@@ -62,24 +62,6 @@ static int dets_remediate(rr_store *s, const char *user, rr_detail detail,
 	return err;
 }
 
-/* The sign-in `ref` awaiting the password change completed it. */
-static int signin_changed(rr_store *s, const char *user, const char *ref)
-{
-	sqlite3_stmt *st = NULL;
-	int err;
-
-	err = rrs_stmt(s, RRS_Q_SIGNIN_OUTCOME_SET, &st);
-	if (!err)
-		err = rrs_bind(s, st, "ssss", RRS_OUTCOME_SUCCESS, ref, user,
-			       RRS_OUTCOME_PWCHANGE);
-	if (!err)
-		err = rrs_step_done(s, st);
-	if (!err && sqlite3_changes(s->db) != 1)
-		err = -ENOENT;
-	rrs_release(st);
-	return err;
-}
-
 static bool user_was_risky(const rr_store_user *u, unsigned closed)
 {
 	return closed > 0 || u->level > RR_LEVEL_NONE ||
@@ -99,8 +81,10 @@ static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
 	int err;
 
 	err = rrs_user_row(s, user, &u);
-	if (err >= 0 && ref)
-		err = signin_changed(s, user, ref);
+	if (err >= 0 && ref) /* the sign-in awaiting the change completed it */
+		err = rrs_signin_update(s, RRS_Q_SIGNIN_OUTCOME_SET,
+					RRS_OUTCOME_SUCCESS, ref, user,
+					RRS_OUTCOME_PWCHANGE);
 	if (err >= 0)
 		err = dets_remediate(s, user, detail, now, closed);
 	if (!err)

@@ -548,20 +548,28 @@ void rrs_prune(rr_store *s, int64_t now)
 		rrs_end(s, meta_set_int(s, "last_prune", 0));
 }
 
-static int device_set(rr_store *s, const rr_signin_rec *r, const char *ref)
+int rrs_signin_update(rr_store *s, enum rrs_query q, const char *value,
+		      const char *ref, const char *user, const char *outcome)
 {
 	sqlite3_stmt *st = NULL;
 	int err;
 
-	err = rrs_stmt(s, RRS_Q_SIGNIN_DEVICE_SET, &st);
+	err = rrs_stmt(s, q, &st);
 	if (!err)
-		err = rrs_bind(s, st, "ssss", r->device, ref, r->user,
-			       RRS_OUTCOME_SUCCESS);
+		err = rrs_bind(s, st, "ssss", value, ref, user, outcome);
 	if (!err)
 		err = rrs_step_done(s, st);
 	if (!err && sqlite3_changes(s->db) != 1)
 		err = -ENOENT;
 	rrs_release(st);
+	return err;
+}
+
+static int device_set(rr_store *s, const rr_signin_rec *r, const char *ref)
+{
+	int err = rrs_signin_update(s, RRS_Q_SIGNIN_DEVICE_SET, r->device, ref,
+				    r->user, RRS_OUTCOME_SUCCESS);
+
 	return err ? err : device_record(s, r);
 }
 
