@@ -234,6 +234,14 @@ int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
  * `user` with that reference awaits a password change.
  * `closed` (may be NULL) receives the number of detections remediated.
  */
+int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
+			    const char *actor, const char *ref, int64_t now,
+			    unsigned *closed);
+
+/* The user changed the temporary password root set: clear the must-change
+ * flag (audited).  0 also when none was set. */
+int rr_store_must_change_clear(rr_store *s, const char *user, int64_t now);
+
 /*
  * The device of a successful sign-in that had none when it was recorded:
  * sshd tells a public-key-only login's key (SSH_AUTH_INFO_0) only after
@@ -248,14 +256,6 @@ int rr_store_signin_device_set(rr_store *s, const char *user,
 
 /* The outcome of a sign-in that goes on only to change the password. */
 #define RR_OUTCOME_PWCHANGE "password_change_required"
-
-int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
-			    const char *actor, const char *ref, int64_t now,
-			    unsigned *closed);
-
-/* The user changed the temporary password root set: clear the must-change
- * flag (audited).  0 also when none was set. */
-int rr_store_must_change_clear(rr_store *s, const char *user, int64_t now);
 
 /* ---- admin actions (each writes the audit table in the same transaction)
  */

@@ -6,13 +6,12 @@
  */
 #include "rr_leak.h"
 #include "rr_leak_int.h"
+#include "rr_lazylib.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include <nettle/sha1.h>
-
-#include "rr_lazylib.h"
 
 #define URL_MAX 512
 

@@ -6,11 +6,10 @@
  * modules are left as spaces: on screen the code is dark on light.
  */
 #include "rr_mfa.h"
+#include "rr_lazylib.h"
 
 #include <errno.h>
 #include <qrencode.h>
-
-#include "rr_lazylib.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,11 +5,10 @@
  */
 #include "rr_mfa.h"
 #include "rr_mfa_int.h"
+#include "rr_lazylib.h"
 
 #include <errno.h>
 #include <liboath/oath.h>
-
-#include "rr_lazylib.h"
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>

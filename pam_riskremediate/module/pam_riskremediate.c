@@ -712,9 +712,6 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 	return to_pam(TYPE_ACCOUNT, e);
 }
 
-/* Stacked after the password module with `requisite`: runs only when the
- * new password was set.  Errors never return PAM_SUCCESS: the change is
- * then not recorded and the next login asks again. */
 /* Only for sshd public-key logins: record the key that sshd exposes at
  * session open, not yet at account (see session.c).  Nothing else. */
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
@@ -738,6 +735,9 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	return nothing_to_do(pamh, flags, argc, argv);
 }
 
+/* Stacked after the password module with `requisite`: runs only when the
+ * new password was set.  Errors never return PAM_SUCCESS: the change is
+ * then not recorded and the next login asks again. */
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
 				const char **argv)
 {
