@@ -107,8 +107,7 @@ EOF
 check_policy
 
 # the two PAM services: conf/pam.d/sshd with and without the module
-sed -e "/^[[:space:]]*#/!s|pam_riskremediate\.so|$MODULE policy=$POLICY|" \
-	"$REPO/conf/pam.d/sshd" >"/etc/pam.d/$OURS" || fail "writing /etc/pam.d/$OURS"
+pam_conf "$REPO/conf/pam.d/sshd" >"/etc/pam.d/$OURS" || fail "writing /etc/pam.d/$OURS"
 grep -v '^[^#]*pam_riskremediate\.so' "$REPO/conf/pam.d/sshd" >"/etc/pam.d/$PLAIN" ||
 	fail "writing /etc/pam.d/$PLAIN"
 grep -q "^account .*$MODULE" "/etc/pam.d/$OURS" || fail "no module in the account stack of $OURS"

@@ -21,6 +21,7 @@
 #   finish FROM     N SCRATCH                       exits 0, or fails
 #   port_in_use     -                               -
 #   rctl            RISKCTL POLICY                  -
+#   pam_conf FILE   MODULE POLICY                   prints FILE with the module
 #   check_policy    RISKCTL POLICY SCRATCH N        fails if rejected
 #   json            PY                              -
 #   expect_field    PY N                            -
@@ -117,6 +118,12 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # ---- riskctl and its JSON ----------------------------------------------------
 
 rctl() { "$RISKCTL" --policy "$POLICY" "$@"; }
+
+# pam_conf FILE: a shipped conf/pam.d file with this build's module and the
+# test's policy on every pam_riskremediate line (comments untouched).
+pam_conf() {
+	sed -e "/^[[:space:]]*#/!s|pam_riskremediate\.so|$MODULE policy=$POLICY|" "$1"
+}
 
 # check_policy: fail unless riskctl accepts POLICY (its complaint shown).
 check_policy() {

@@ -300,9 +300,7 @@ EOF
 check_policy
 
 # pam.d files: the shipped ones, with this build's module and the policy
-pamconf() {
-	sed -e "/^[[:space:]]*#/!s|pam_riskremediate\.so|$MODULE policy=$POLICY|" "$CONF/pam.d/$1"
-}
+pamconf() { pam_conf "$CONF/pam.d/$1"; }
 pamconf sshd >"/etc/pam.d/$SVC_PW"
 pamconf sshd-key >"/etc/pam.d/$SVC_KEY"
 grep -q "$MODULE policy=$POLICY" "/etc/pam.d/$SVC_KEY" || fail "no module line in sshd-key"
