@@ -14,7 +14,6 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 /* The cache directory next to the store: dirname(store)/leak-cache. */
@@ -41,7 +40,7 @@ void rr_leak_after_signin(rr_ctx *c)
 {
 	const rr_detection_cfg *cfg;
 	rr_leak_source src = RR_LEAK_SRC_NONE;
-	const void *tok = NULL;
+	const char *tok = NULL;
 	char dir[4096];
 	int r;
 
@@ -50,10 +49,10 @@ void rr_leak_after_signin(rr_ctx *c)
 	cfg = &c->policy->detections[RR_EVENT_LEAKED_CREDENTIALS];
 	if (!cfg->enabled)
 		return;
-	if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || !tok ||
-	    !*(const char *)tok) {
+	if (c->host->ops->get_item(c->host, PAM_AUTHTOK, &tok) != PAM_SUCCESS ||
+	    !tok || !*tok) {
 		if (c->debug)
-			pam_syslog(c->pamh, LOG_DEBUG, "user \"%s\": no "
+			rr_log(c, LOG_DEBUG, "user \"%s\": no "
 				   "password in this sign-in to check "
 				   "(leakedCredentials)", c->user);
 		return;
@@ -62,7 +61,7 @@ void rr_leak_after_signin(rr_ctx *c)
 	r = rr_leak_check(cfg, r == 0 ? dir : NULL, tok, c->now, NULL, &src);
 	tok = NULL;
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": leaked-password "
+		rr_log(c, LOG_WARNING, "user \"%s\": leaked-password "
 			   "check failed: %s; sign-in goes on without it "
 			   "(leakedCredentials)", c->user, rr_leak_strerror(r));
 		return;
@@ -74,12 +73,12 @@ void rr_leak_after_signin(rr_ctx *c)
 					c->a.rhost[0] ? c->a.rhost : NULL,
 					c->now);
 	if (r < 0)
-		pam_syslog(c->pamh, LOG_ERR, "user \"%s\": password found in "
+		rr_log(c, LOG_ERR, "user \"%s\": password found in "
 			   "a breach corpus (leakedCredentials); source: %s; "
 			   "recording it failed: %s", c->user,
 			   source_name(src), strerror(-r));
 	else
-		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": password found "
+		rr_log(c, LOG_WARNING, "user \"%s\": password found "
 			   "in a breach corpus (leakedCredentials); source: %s; "
 			   "user risk %s from the next sign-in", c->user,
 			   source_name(src), rr_level_name(cfg->level));

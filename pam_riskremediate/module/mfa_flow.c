@@ -14,9 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <time.h>
 
-#include <security/pam_ext.h>
 
 #define REG_TRIES 3
 #define CODE_TRIES 3
@@ -107,7 +105,7 @@ static int enrol_confirm(rr_ctx *c, const rr_totp_params *t,
 			return r;
 		/* the time the code was typed, not the sign-in's start */
 		r = rr_totp_verify(e->secret, sizeof(e->secret), t,
-				   (int64_t)time(NULL), -1,
+				   c->host->ops->now(c->host), -1,
 				   answer, step);
 		rr_answer_free(answer);
 		if (r == 0)
@@ -129,7 +127,7 @@ static int enrol_store(rr_ctx *c, const rr_totp_params *t,
 
 	r = rr_mfa_key_load(key_file(c), true, key);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "MFA key file %s: %s",
+		rr_log(c, LOG_ERR, "MFA key file %s: %s",
 			   key_file(c), strerror(-r));
 		return r;
 	}
@@ -168,7 +166,7 @@ static int run_registration(rr_ctx *c)
 		c->mfa_note = "registered";
 		rr_say(c, PAM_TEXT_INFO, "Your authenticator app is "
 		       "registered.");
-		pam_syslog(c->pamh, LOG_NOTICE, "user \"%s\" registered an "
+		rr_log(c, LOG_NOTICE, "user \"%s\" registered an "
 			   "authenticator", c->a.user);
 	}
 	return r;
@@ -193,7 +191,7 @@ static int check_tap(rr_ctx *c)
 		r = rr_store_tap_consume(c->store, c->a.user, hash, c->now);
 	explicit_bzero(hash, sizeof(hash));
 	if (r == -EACCES || r == -EINVAL) {
-		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": temporary "
+		rr_log(c, LOG_WARNING, "user \"%s\": temporary "
 			   "access pass refused", c->a.user);
 		return 1;
 	}
@@ -243,7 +241,7 @@ static int deny_locked(rr_ctx *c, bool now_locked)
 	if (now_locked) {
 		add_detection(c, RR_EVENT_REPEATED_MFA_FAILURES,
 			      RR_LEVEL_HIGH);
-		pam_syslog(c->pamh, LOG_WARNING, "user \"%s\": MFA locked "
+		rr_log(c, LOG_WARNING, "user \"%s\": MFA locked "
 			   "after %u wrong codes", c->a.user,
 			   c->policy->mfa.max_failures);
 	}
@@ -278,7 +276,7 @@ static int unseal_secret(rr_ctx *c, const rr_store_mfa *m, uint8_t *secret,
 				  secret, RR_TOTP_SECRET_MAX, len);
 	explicit_bzero(key, sizeof(key));
 	if (r < 0)
-		pam_syslog(c->pamh, LOG_ERR, "user \"%s\": cannot open the "
+		rr_log(c, LOG_ERR, "user \"%s\": cannot open the "
 			   "authenticator secret (key %s): %s", c->a.user,
 			   key_file(c), strerror(-r));
 	return r;
@@ -300,7 +298,8 @@ static int one_code(rr_ctx *c, const rr_store_mfa *m, const uint8_t *secret,
 	r = rr_ask(c, false, prompt, &answer);
 	if (r < 0)
 		return r;
-	r = rr_totp_verify(secret, len, &t, (int64_t)time(NULL), m->last_step,
+	r = rr_totp_verify(secret, len, &t, c->host->ops->now(c->host),
+			   m->last_step,
 			   answer,
 			   &step);
 	rr_answer_free(answer);
@@ -478,7 +477,7 @@ static int interrupt(rr_ctx *c, const rr_store_mfa *m,
 		     const rr_registration *reg)
 {
 	if (reg->report_only)
-		pam_syslog(c->pamh, LOG_NOTICE, "mfa_registration reportOnly: "
+		rr_log(c, LOG_NOTICE, "mfa_registration reportOnly: "
 			   "would interrupt \"%s\" to register", c->a.user);
 	if (c->type == TYPE_ACCOUNT)
 		return account_registration(c, reg);

@@ -12,6 +12,8 @@
 #include "rr_store.h"
 
 #include <security/pam_modules.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #define DATA_AUTH_OK "pam_riskremediate_auth_ok"
 /* set by auth and account: this handle is a login, not a plain passwd */
@@ -44,8 +46,59 @@ typedef enum {
 	PWCHANGE_ADMIN     /* root reset it: change the temporary password */
 } rr_pwchange_kind;
 
+/*
+ * What the module's logic needs from the PAM application, and where it
+ * gets its policy and store.  Two hosts: host_pam.c (in the application's
+ * process, through libpam; the policy read and the store opened at every
+ * call) and riskd's (tools/riskd: the same calls answered over a socket
+ * by the module in the application, the policy and store kept open).
+ * PAM data values are NUL-terminated strings, so that both hosts read
+ * what either wrote.
+ */
+typedef struct rr_host rr_host;
 typedef struct {
+	/* pam_get_user: may prompt; *user valid until the call ends */
+	int (*get_user)(rr_host *h, const char **user);
+	/* pam_get_item for a string item; *out NULL when unset */
+	int (*get_item)(rr_host *h, int item, const char **out);
+	const char *(*get_env)(rr_host *h, const char *name);
+	/* one conversation message; *answer malloc'd (NULL for messages) */
+	int (*conv)(rr_host *h, int style, const char *text, char **answer);
+	/* value NULL removes */
+	int (*set_data)(rr_host *h, const char *name, const char *value);
+	const char *(*get_data)(rr_host *h, const char *name);
+	void (*log)(rr_host *h, int priority, const char *text);
+	uid_t (*uid)(rr_host *h);    /* the application's real uid */
+	int64_t (*now)(rr_host *h);  /* the application's clock */
+	int (*policy_get)(rr_host *h, const char *path, rr_policy **out,
+			  rr_policy_errors *errs);
+	void (*policy_put)(rr_host *h, rr_policy *p);
+	int (*store_get)(rr_host *h, const char *path, rr_store **out);
+	void (*store_put)(rr_host *h, rr_store *s);
+} rr_host_ops;
+
+struct rr_host {
+	const rr_host_ops *ops;
+};
+
+/* The PAM host (host_pam.c): h must stay valid for the call. */
+typedef struct {
+	rr_host host;
 	pam_handle_t *pamh;
+} rr_pam_host;
+void rr_pam_host_init(rr_pam_host *h, pam_handle_t *pamh);
+
+/*
+ * A module call on host h: parse the arguments, run the part for `type`,
+ * map the end to the PAM code of that type (pam_sm_* in-process, riskd
+ * for a module that asked it).  setcred and close_session have nothing to
+ * do and never get here.
+ */
+int rr_module_call(rr_host *h, rr_type type, int flags, int argc,
+		   const char **argv);
+
+typedef struct {
+	rr_host *host;
 	rr_type type;
 	rr_mode mode;
 	const char *policy_path;
@@ -65,6 +118,13 @@ typedef struct {
 	char deny_msg[MSG_MAX]; /* what the user is told, before the ref */
 	char device[RR_DEVICE_MAX + 1]; /* SSH key fingerprint, "" none */
 } rr_ctx;
+
+/* A log line through the host (pam_syslog in the application). */
+void rr_log(rr_ctx *c, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* PAM data of this handle: string values (see rr_host_ops) */
+int rr_data_set(rr_ctx *c, const char *name, const char *value);
+const char *rr_data_get(rr_ctx *c, const char *name);
 
 /* A message to the user (nothing under PAM_SILENT). */
 void rr_say(rr_ctx *c, int style, const char *fmt, ...)
@@ -99,7 +159,7 @@ void rr_leak_after_signin(rr_ctx *c);
 /* Load the policy and open its store (logs what failed). */
 int rr_open(rr_ctx *c);
 /* Mark the handle as a login (auth or account ran). */
-void rr_flow_mark(pam_handle_t *pamh);
+void rr_flow_mark(rr_ctx *c);
 /* The login must change the password before it completes. */
 int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind);
 /* The sign-in was recorded as c->ref: the completed change marks it a

@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
-#include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 
@@ -38,7 +36,7 @@ static int parse_args(rr_ctx *c, int argc, const char **argv)
 		else if (!strcmp(a, "authfail") && c->type == TYPE_AUTH)
 			c->mode = MODE_AUTHFAIL;
 		else {
-			pam_syslog(c->pamh, LOG_ERR,
+			rr_log(c, LOG_ERR,
 				   "unknown or misplaced argument \"%.64s\"; "
 				   "denying", a);
 			return -EINVAL;
@@ -47,11 +45,37 @@ static int parse_args(rr_ctx *c, int argc, const char **argv)
 	return 0;
 }
 
+void rr_log(rr_ctx *c, int priority, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	c->host->ops->log(c->host, priority, msg);
+	free(msg);
+}
+
+int rr_data_set(rr_ctx *c, const char *name, const char *value)
+{
+	return c->host->ops->set_data(c->host, name, value) == PAM_SUCCESS ?
+	       0 : -ENOMEM;
+}
+
+const char *rr_data_get(rr_ctx *c, const char *name)
+{
+	return c->host->ops->get_data(c->host, name);
+}
+
 /* Messages can be long (a QR code) and can hold a secret (the key shown
  * at registration): built on the heap and zeroed after use. */
 void rr_say(rr_ctx *c, int style, const char *fmt, ...)
 {
-	char *msg = NULL;
+	char *msg = NULL, *none = NULL;
 	va_list ap;
 	int n;
 
@@ -62,7 +86,8 @@ void rr_say(rr_ctx *c, int style, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	pam_prompt(c->pamh, style, NULL, "%s", msg);
+	c->host->ops->conv(c->host, style, msg, &none);
+	rr_answer_free(none);
 	explicit_bzero(msg, (size_t)n);
 	free(msg);
 }
@@ -73,8 +98,8 @@ int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer)
 	int r;
 
 	*answer = NULL;
-	r = pam_prompt(c->pamh, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
-		       &resp, "%s", prompt);
+	r = c->host->ops->conv(c->host, echo ? PAM_PROMPT_ECHO_ON :
+			       PAM_PROMPT_ECHO_OFF, prompt, &resp);
 	if (r != PAM_SUCCESS) {
 		rr_answer_free(resp);
 		return r == PAM_BUF_ERR ? -ENOMEM : -ECONNABORTED;
@@ -102,14 +127,15 @@ static int load_policy(rr_ctx *c)
 	size_t i;
 	int r;
 
-	r = rr_policy_load(c->policy_path, &c->policy, &errs);
+	r = c->host->ops->policy_get(c->host, c->policy_path, &c->policy,
+				     &errs);
 	if (r < 0) {
 		for (i = 0; i < errs.n; i++) {
 			rr_policy_error_format(&errs, i, line, sizeof(line));
-			pam_syslog(c->pamh, LOG_ERR, "policy: %s", line);
+			rr_log(c, LOG_ERR, "policy: %s", line);
 		}
 		if (errs.n == 0)
-			pam_syslog(c->pamh, LOG_ERR, "policy %s: %s",
+			rr_log(c, LOG_ERR, "policy %s: %s",
 				   c->policy_path, strerror(-r));
 	}
 	rr_policy_errors_clear(&errs);
@@ -122,9 +148,9 @@ static int open_store(rr_ctx *c)
 	const char *path = p->store_path ? p->store_path : RR_STORE_DEFAULT_PATH;
 	int r;
 
-	r = rr_store_open(path, &c->store);
+	r = c->host->ops->store_get(c->host, path, &c->store);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "risk store %s: %s", path,
+		rr_log(c, LOG_ERR, "risk store %s: %s", path,
 			   strerror(-r));
 		return r;
 	}
@@ -144,7 +170,7 @@ int rr_open(rr_ctx *c)
  * cannot be read is no device, never an error. */
 void rr_gather_device(rr_ctx *c)
 {
-	const char *info = pam_getenv(c->pamh, "SSH_AUTH_INFO_0");
+	const char *info = c->host->ops->get_env(c->host, "SSH_AUTH_INFO_0");
 	int r;
 
 	c->device[0] = '\0';
@@ -154,7 +180,7 @@ void rr_gather_device(rr_ctx *c)
 	if (r < 0) {
 		c->device[0] = '\0';
 		if (r != -ENOENT)
-			pam_syslog(c->pamh, LOG_WARNING, "SSH_AUTH_INFO_0: "
+			rr_log(c, LOG_WARNING, "SSH_AUTH_INFO_0: "
 				   "unreadable key (%s); no device",
 				   strerror(-r));
 	}
@@ -162,10 +188,10 @@ void rr_gather_device(rr_ctx *c)
 
 static int get_item_str(rr_ctx *c, int item, const char **out)
 {
-	const void *v = NULL;
-	int r = pam_get_item(c->pamh, item, &v);
+	const char *v = NULL;
+	int r = c->host->ops->get_item(c->host, item, &v);
 
-	*out = (r == PAM_SUCCESS && v) ? v : NULL;
+	*out = r == PAM_SUCCESS ? v : NULL;
 	return r == PAM_SUCCESS || r == PAM_BAD_ITEM ? 0 : -EIO;
 }
 
@@ -174,7 +200,7 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 	const char *user = NULL;
 
 	memset(in, 0, sizeof(*in));
-	if (pam_get_user(c->pamh, &user, NULL) != PAM_SUCCESS || !user)
+	if (c->host->ops->get_user(c->host, &user) != PAM_SUCCESS || !user)
 		return -EINVAL;
 	in->user = user;
 	c->user = user;
@@ -185,7 +211,7 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 	rr_gather_device(c);
 	in->device = c->device;
 	if (!rr_valid_user(user)) {
-		pam_syslog(c->pamh, LOG_WARNING, "refusing an invalid user "
+		rr_log(c, LOG_WARNING, "refusing an invalid user "
 			   "name (length %zu)", strnlen(user, 4096));
 		return -EINVAL;
 	}
@@ -206,13 +232,13 @@ static int assess(rr_ctx *c)
 		return r;
 	r = rr_assess(c->policy, c->store, &in, c->now, &c->a);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "assessing sign-in of %s: %s",
+		rr_log(c, LOG_ERR, "assessing sign-in of %s: %s",
 			   in.user, strerror(-r));
 		return r;
 	}
 	c->assessed = true;
 	if (c->a.unindexed_list)
-		pam_syslog(c->pamh, LOG_WARNING, "list %s has no current index "
+		rr_log(c, LOG_WARNING, "list %s has no current index "
 			   "(%s); lookups read the whole file: run riskctl "
 			   "feeds update", c->a.unindexed_list,
 			   (c->a.list_index_flags & RR_IPLIST_IDX_STALE) ?
@@ -344,7 +370,7 @@ static void log_decision(rr_ctx *c, const char *outcome, const char *applied,
 	rr_assess_detections_text(c->a.dets, c->a.n_dets, dets, sizeof(dets));
 	log_quoted(ap, sizeof(ap), applied);
 	log_quoted(ro, sizeof(ro), report_only);
-	pam_syslog(c->pamh, LOG_NOTICE,
+	rr_log(c, LOG_NOTICE,
 		   "decision=%s outcome=%s user=\"%s\" service=\"%s\" "
 		   "rhost=\"%s\" user_risk=%s signin_risk=%s detections=\"%s\" "
 		   "applied=\"%s\" report_only=\"%s\" mfa=%s ref=%s",
@@ -363,12 +389,12 @@ static void log_debug(rr_ctx *c)
 
 	if (!c->debug)
 		return;
-	pam_syslog(c->pamh, LOG_DEBUG, "policy %s: %zu policies, store %s",
+	rr_log(c, LOG_DEBUG, "policy %s: %zu policies, store %s",
 		   c->policy_path, c->policy->n_policies,
 		   c->policy->store_path ? c->policy->store_path : "-");
 	for (i = 0; i < c->policy->n_policies; i++) {
 		rr_assess_explain(c->policy, &c->a, i, why, sizeof(why));
-		pam_syslog(c->pamh, LOG_DEBUG, "policy \"%s\" (%s): %s",
+		rr_log(c, LOG_DEBUG, "policy \"%s\" (%s): %s",
 			   c->policy->policies[i].name,
 			   rr_pstate_name(c->policy->policies[i].state), why);
 	}
@@ -391,7 +417,7 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 	r = rr_store_signin_record(c->store, &rec, c->ref);
 	if (r < 0) {
 		c->ref[0] = '\0';
-		pam_syslog(c->pamh, LOG_ERR, "recording sign-in of %s: %s",
+		rr_log(c, LOG_ERR, "recording sign-in of %s: %s",
 			   c->a.user, strerror(-r));
 	}
 	log_decision(c, outcome, applied, report_only);
@@ -402,10 +428,10 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 	e = rr_store_aggregate(c->store, c->a.user, &c->policy->aggregation,
 			       c->now, &raised);
 	if (e < 0)
-		pam_syslog(c->pamh, LOG_ERR, "aggregating risky sign-ins of "
+		rr_log(c, LOG_ERR, "aggregating risky sign-ins of "
 			   "%s: %s", c->a.user, strerror(-e));
 	else if (raised)
-		pam_syslog(c->pamh, LOG_NOTICE, "user \"%s\": risky sign-ins "
+		rr_log(c, LOG_NOTICE, "user \"%s\": risky sign-ins "
 			   "raised user risk", c->a.user);
 	return r;
 }
@@ -424,7 +450,7 @@ static rr_end on_error(rr_ctx *c, int err)
 		return END_DENY;
 	}
 	if (c->policy && c->policy->on_error_allow) {
-		pam_syslog(c->pamh, LOG_ALERT,
+		rr_log(c, LOG_ALERT,
 			   "on_error: allow is set: ALLOWING sign-in of %s "
 			   "despite an error (%s)",
 			   (c->user && rr_valid_user(c->user)) ? c->user : "?",
@@ -461,7 +487,7 @@ static bool deny_passwordless(rr_ctx *c, const char *reason)
 	snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in blocked: %s, and "
 		 "policy requires a password change, but your account has no "
 		 "password to change.", reason);
-	pam_syslog(c->pamh, LOG_WARNING, "user \"%s\" has no password to "
+	rr_log(c, LOG_WARNING, "user \"%s\" has no password to "
 		   "change: the secure password change cannot remediate; an "
 		   "admin runs `riskctl dismiss %s` (or unblock) after "
 		   "checking", c->a.user, c->a.user);
@@ -548,7 +574,7 @@ static rr_end enforce(rr_ctx *c)
 		 * which would let a sign-in through without its MFA. */
 		c->mfa_note = "error";
 		record(c, "error", "MFA controls failed");
-		pam_syslog(c->pamh, LOG_ERR, "MFA controls for %s failed: %s; "
+		rr_log(c, LOG_ERR, "MFA controls for %s failed: %s; "
 			   "denying", c->a.user, strerror(-r));
 		if (r == -ENOMEM)
 			return END_NOMEM;
@@ -589,7 +615,7 @@ static rr_end run_authfail(rr_ctx *c)
 		r = rr_store_failure_record(c->store, in.user, in.service,
 					    in.rhost, c->now);
 	if (r < 0)
-		pam_syslog(c->pamh, LOG_ERR, "recording failed attempt: %s",
+		rr_log(c, LOG_ERR, "recording failed attempt: %s",
 			   strerror(-r));
 	return END_FAILURE;
 }
@@ -621,135 +647,107 @@ static int to_pam(rr_type type, rr_end e)
 	}
 }
 
-static void ctx_init(rr_ctx *c, pam_handle_t *pamh, rr_type type, int flags)
+static void ctx_init(rr_ctx *c, rr_host *h, rr_type type, int flags)
 {
 	memset(c, 0, sizeof(*c));
-	c->pamh = pamh;
+	c->host = h;
 	c->type = type;
 	c->silent = flags & PAM_SILENT;
-	c->now = (int64_t)time(NULL);
+	c->now = h->ops->now(h);
 }
 
 static void ctx_clear(rr_ctx *c)
 {
 	rr_assessment_clear(&c->a);
-	rr_store_close(c->store);
-	rr_policy_free(c->policy);
+	if (c->store)
+		c->host->ops->store_put(c->host, c->store);
+	if (c->policy)
+		c->host->ops->policy_put(c->host, c->policy);
 	memset(c, 0, sizeof(*c));
 }
 
-static void mark_auth_ok(pam_handle_t *pamh)
+static void mark_auth_ok(rr_ctx *c)
 {
-	static const int marker = 1;
-
-	/* static marker: nothing to free */
-	pam_set_data(pamh, DATA_AUTH_OK, (void *)&marker, NULL);
+	rr_data_set(c, DATA_AUTH_OK, "1");
 }
 
-static bool auth_ran_ok(pam_handle_t *pamh)
+static bool auth_ran_ok(rr_ctx *c)
 {
-	const void *v = NULL;
-
-	return pam_get_data(pamh, DATA_AUTH_OK, &v) == PAM_SUCCESS && v;
+	return rr_data_get(c, DATA_AUTH_OK) != NULL;
 }
 
-PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+static int call_auth(rr_ctx *c)
 {
-	rr_ctx c;
 	rr_end e;
 
-	ctx_init(&c, pamh, TYPE_AUTH, flags);
-	rr_flow_mark(pamh);
-	if (parse_args(&c, argc, argv) < 0)
-		e = END_ERROR;
-	else if (c.mode == MODE_AUTHFAIL)
-		e = run_authfail(&c);
+	rr_flow_mark(c);
+	if (c->mode == MODE_AUTHFAIL)
+		e = run_authfail(c);
 	else
-		e = run(&c);
-	if ((e == END_ALLOW || e == END_PWCHANGE) && c.mode == MODE_DEFAULT) {
-		mark_auth_ok(pamh);
-		rr_leak_after_signin(&c); /* raises risk for the next sign-in */
+		e = run(c);
+	if ((e == END_ALLOW || e == END_PWCHANGE) && c->mode == MODE_DEFAULT) {
+		mark_auth_ok(c);
+		rr_leak_after_signin(c); /* raises risk for the next sign-in */
 	}
-	ctx_clear(&c);
 	return to_pam(TYPE_AUTH, e);
 }
 
-/* Entry points with nothing to do: no credentials, nothing at close. */
-static int nothing_to_do(pam_handle_t *pamh, int flags, int argc,
-			 const char **argv)
+static int call_account(rr_ctx *c)
 {
-	(void)pamh;
-	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_SUCCESS;
-}
-
-PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
-			      const char **argv)
-{
-	return nothing_to_do(pamh, flags, argc, argv);
-}
-
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
-				const char **argv)
-{
-	rr_ctx c;
 	rr_end e;
 
-	ctx_init(&c, pamh, TYPE_ACCOUNT, flags);
-	rr_flow_mark(pamh);
-	if (parse_args(&c, argc, argv) < 0)
-		e = END_ERROR;
-	else if (rr_pwchange_pending_tell(&c))
+	rr_flow_mark(c);
+	if (rr_pwchange_pending_tell(c))
 		e = END_PWCHANGE; /* auth asked for it */
-	else if (auth_ran_ok(pamh))
+	else if (auth_ran_ok(c))
 		e = END_ALLOW; /* this handle's auth stack already decided */
-	else if ((e = run(&c)) == END_PWCHANGE)
-		rr_pwchange_pending_tell(&c); /* root reset the password */
-	ctx_clear(&c);
+	else if ((e = run(c)) == END_PWCHANGE)
+		rr_pwchange_pending_tell(c); /* root reset the password */
 	return to_pam(TYPE_ACCOUNT, e);
 }
 
 /* Only for sshd public-key logins: record the key that sshd exposes at
  * session open, not yet at account (see session.c).  Nothing else. */
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+static int call_session(rr_ctx *c)
 {
-	rr_ctx c;
-	int r;
+	int r = rr_open_session(c);
 
-	ctx_init(&c, pamh, TYPE_SESSION, flags);
-	r = parse_args(&c, argc, argv);
-	if (r == 0)
-		r = rr_open_session(&c);
-	ctx_clear(&c);
 	return r == 0 ? PAM_SUCCESS : r == -ENOMEM ? PAM_BUF_ERR :
 	       PAM_SESSION_ERR;
-}
-
-PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-				    const char **argv)
-{
-	return nothing_to_do(pamh, flags, argc, argv);
 }
 
 /* Stacked after the password module with `requisite`: runs only when the
  * new password was set.  Errors never return PAM_SUCCESS: the change is
  * then not recorded and the next login asks again. */
-PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
-				const char **argv)
+static int call_password(rr_ctx *c, int flags)
+{
+	int r = rr_chauthtok(c, flags);
+
+	return to_pam(TYPE_PASSWORD, r == 0 ? END_ALLOW :
+		      r == -ENOMEM ? END_NOMEM : END_ERROR);
+}
+
+int rr_module_call(rr_host *h, rr_type type, int flags, int argc,
+		   const char **argv)
 {
 	rr_ctx c;
-	rr_end e;
-	int r;
+	int rc;
 
-	ctx_init(&c, pamh, TYPE_PASSWORD, flags);
-	r = parse_args(&c, argc, argv);
-	if (r == 0)
-		r = rr_chauthtok(&c, flags);
-	e = r == 0 ? END_ALLOW : r == -ENOMEM ? END_NOMEM : END_ERROR;
+	ctx_init(&c, h, type, flags);
+	if (parse_args(&c, argc, argv) < 0) {
+		if (type == TYPE_AUTH || type == TYPE_ACCOUNT)
+			rr_flow_mark(&c);
+		rc = type == TYPE_SESSION ? PAM_SESSION_ERR :
+		     to_pam(type, END_ERROR);
+	} else if (type == TYPE_AUTH) {
+		rc = call_auth(&c);
+	} else if (type == TYPE_ACCOUNT) {
+		rc = call_account(&c);
+	} else if (type == TYPE_SESSION) {
+		rc = call_session(&c);
+	} else {
+		rc = call_password(&c, flags);
+	}
 	ctx_clear(&c);
-	return to_pam(TYPE_PASSWORD, e);
+	return rc;
 }

@@ -20,9 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
-#include <security/pam_ext.h>
 
 #define SHADOW_BUF_MAX 65536
 
@@ -33,86 +31,97 @@ typedef struct {
 	char ref[RR_REF_LEN + 1]; /* the sign-in recorded, "" if none */
 } rr_pwchange;
 
-static void pwchange_cleanup(pam_handle_t *pamh, void *data, int status)
+/*
+ * The pending change travels as PAM data text "KIND LEVEL REF USER" (REF
+ * "-" when no sign-in was recorded).  Text that does not decode is still
+ * a pending change, of nobody: the login cannot end without changing the
+ * password, and the change records nothing.
+ */
+static void pwchange_encode(const rr_pwchange *p, char *buf, size_t len)
 {
-	(void)pamh;
-	(void)status;
-	free(data);
+	snprintf(buf, len, "%d %d %s %s", (int)p->kind, (int)p->level,
+		 p->ref[0] ? p->ref : "-", p->user);
 }
 
-static void flow_cleanup(pam_handle_t *pamh, void *data, int status)
+static bool pwchange_get(rr_ctx *c, rr_pwchange *p)
 {
-	(void)pamh;
-	(void)data;
-	(void)status;
+	const char *v = rr_data_get(c, DATA_PWCHANGE);
+	int kind, level, n = 0;
+	char ref[RR_REF_LEN + 2];
+
+	memset(p, 0, sizeof(*p));
+	if (!v)
+		return false;
+	p->kind = PWCHANGE_RISK;
+	p->level = RR_LEVEL_HIGH;
+	_Static_assert(sizeof(ref) == 11, "the %10s below");
+	if (sscanf(v, "%d %d %10s %n", &kind, &level, ref, &n) != 3 || n == 0 ||
+	    (kind != PWCHANGE_RISK && kind != PWCHANGE_ADMIN) ||
+	    level < RR_LEVEL_NONE || level > RR_LEVEL_HIGH ||
+	    strlen(ref) > RR_REF_LEN || !rr_valid_user(v + n))
+		return true;
+	p->kind = (rr_pwchange_kind)kind;
+	p->level = (rr_level)level;
+	if (strcmp(ref, "-"))
+		memcpy(p->ref, ref, strlen(ref) + 1);
+	snprintf(p->user, sizeof(p->user), "%s", v + n);
+	return true;
 }
 
-void rr_flow_mark(pam_handle_t *pamh)
+static int pwchange_put(rr_ctx *c, const rr_pwchange *p)
 {
-	static const int marker = 1;
+	char buf[64 + RR_REF_LEN + RR_USER_MAX];
 
-	pam_set_data(pamh, DATA_FLOW, (void *)&marker, flow_cleanup);
+	pwchange_encode(p, buf, sizeof(buf));
+	return rr_data_set(c, DATA_PWCHANGE, buf);
 }
 
-static bool flow_marked(pam_handle_t *pamh)
+void rr_flow_mark(rr_ctx *c)
 {
-	const void *v = NULL;
+	rr_data_set(c, DATA_FLOW, "1");
+}
 
-	return pam_get_data(pamh, DATA_FLOW, &v) == PAM_SUCCESS && v;
+static bool flow_marked(rr_ctx *c)
+{
+	return rr_data_get(c, DATA_FLOW) != NULL;
 }
 
 int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind)
 {
-	rr_pwchange *p = calloc(1, sizeof(*p));
+	rr_pwchange p = {.kind = kind, .level = c->a.decision.user_risk};
 
-	if (!p)
-		return -ENOMEM;
-	p->kind = kind;
-	p->level = c->a.decision.user_risk;
-	snprintf(p->user, sizeof(p->user), "%s", c->a.user);
-	if (pam_set_data(c->pamh, DATA_PWCHANGE, p, pwchange_cleanup) !=
-	    PAM_SUCCESS) {
-		free(p);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static const rr_pwchange *pwchange_get(pam_handle_t *pamh)
-{
-	const void *v = NULL;
-
-	if (pam_get_data(pamh, DATA_PWCHANGE, &v) != PAM_SUCCESS)
-		return NULL;
-	return v;
+	snprintf(p.user, sizeof(p.user), "%s", c->a.user);
+	return pwchange_put(c, &p);
 }
 
 void rr_pwchange_ref(rr_ctx *c)
 {
-	rr_pwchange *p = (rr_pwchange *)pwchange_get(c->pamh);
+	rr_pwchange p;
 
-	if (p)
-		snprintf(p->ref, sizeof(p->ref), "%s", c->ref);
+	if (!pwchange_get(c, &p))
+		return;
+	snprintf(p.ref, sizeof(p.ref), "%s", c->ref);
+	pwchange_put(c, &p);
 }
 
-static void pwchange_clear(pam_handle_t *pamh)
+static void pwchange_clear(rr_ctx *c)
 {
-	pam_set_data(pamh, DATA_PWCHANGE, NULL, NULL);
+	rr_data_set(c, DATA_PWCHANGE, NULL);
 }
 
 bool rr_pwchange_pending_tell(rr_ctx *c)
 {
-	const rr_pwchange *p = pwchange_get(c->pamh);
+	rr_pwchange p;
 
-	if (!p)
+	if (!pwchange_get(c, &p))
 		return false;
-	if (p->kind == PWCHANGE_ADMIN)
+	if (p.kind == PWCHANGE_ADMIN)
 		rr_say(c, PAM_TEXT_INFO, "Your administrator reset your "
 		       "password. Choose a new password now.");
 	else
 		rr_say(c, PAM_TEXT_INFO, "Your account is at %s risk. You "
 		       "passed multifactor authentication; now choose a new "
-		       "password.", rr_level_name(p->level));
+		       "password.", rr_level_name(p.level));
 	return true;
 }
 
@@ -156,7 +165,7 @@ static int user_of_handle(rr_ctx *c)
 {
 	const char *user = NULL;
 
-	if (pam_get_user(c->pamh, &user, NULL) != PAM_SUCCESS || !user ||
+	if (c->host->ops->get_user(c->host, &user) != PAM_SUCCESS || !user ||
 	    !rr_valid_user(user))
 		return -EINVAL;
 	c->user = user;
@@ -169,7 +178,7 @@ static int finish_login_change(rr_ctx *c, const rr_pwchange *p)
 	int r;
 
 	if (strcmp(p->user, c->user)) {
-		pam_syslog(c->pamh, LOG_ERR, "password change for \"%s\" in a "
+		rr_log(c, LOG_ERR, "password change for \"%s\" in a "
 			   "login of \"%s\": not recorded", c->user, p->user);
 		return -EPERM;
 	}
@@ -182,17 +191,17 @@ static int finish_login_change(rr_ctx *c, const rr_pwchange *p)
 	else if (r == 0)
 		r = rr_store_must_change_clear(c->store, c->user, c->now);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "recording the password change of "
+		rr_log(c, LOG_ERR, "recording the password change of "
 			   "%s: %s; user risk unchanged", c->user,
 			   strerror(-r));
 		return r;
 	}
-	pam_syslog(c->pamh, LOG_NOTICE, p->kind == PWCHANGE_RISK ?
+	rr_log(c, LOG_NOTICE, p->kind == PWCHANGE_RISK ?
 		   "password=changed user=\"%s\" outcome=remediated "
 		   "detail=userPerformedSecuredPasswordChange detections=%u" :
 		   "password=changed user=\"%s\" outcome=temporary-replaced "
 		   "detections=%u", c->user, closed);
-	pwchange_clear(c->pamh);
+	pwchange_clear(c);
 	return 0;
 }
 
@@ -207,11 +216,11 @@ static int admin_reset(rr_ctx *c)
 					    RR_DETAIL_ADMIN_TEMP_PASSWORD,
 					    "root", NULL, c->now, &closed);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "recording root's password reset "
+		rr_log(c, LOG_ERR, "recording root's password reset "
 			   "of %s: %s", c->user, strerror(-r));
 		return r;
 	}
-	pam_syslog(c->pamh, LOG_NOTICE, "password=reset user=\"%s\" "
+	rr_log(c, LOG_NOTICE, "password=reset user=\"%s\" "
 		   "actor=root outcome=remediated "
 		   "detail=adminGeneratedTemporaryPassword detections=%u "
 		   "must_change=yes", c->user, closed);
@@ -220,7 +229,7 @@ static int admin_reset(rr_ctx *c)
 
 int rr_chauthtok(rr_ctx *c, int flags)
 {
-	const rr_pwchange *p;
+	rr_pwchange p;
 	int r;
 
 	if (flags & PAM_PRELIM_CHECK)
@@ -230,10 +239,10 @@ int rr_chauthtok(rr_ctx *c, int flags)
 	r = user_of_handle(c);
 	if (r < 0)
 		return r;
-	p = pwchange_get(c->pamh);
-	if (p)
-		return finish_login_change(c, p);
-	if (flow_marked(c->pamh) || getuid() != 0 || !strcmp(c->user, "root"))
+	if (pwchange_get(c, &p))
+		return finish_login_change(c, &p);
+	if (flow_marked(c) || c->host->ops->uid(c->host) != 0 ||
+	    !strcmp(c->user, "root"))
 		return 0; /* not a remediation: nothing to record */
 	return admin_reset(c);
 }

@@ -16,40 +16,18 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <security/pam_ext.h>
-
-static void ref_cleanup(pam_handle_t *pamh, void *data, int status)
-{
-	(void)pamh;
-	(void)status;
-	free(data);
-}
 
 void rr_device_pending_set(rr_ctx *c)
 {
-	char *ref;
-
 	if (c->device[0] || !c->ref[0])
 		return;
-	ref = strdup(c->ref);
-	if (ref && pam_set_data(c->pamh, DATA_DEVICE_REF, ref, ref_cleanup) !=
-	    PAM_SUCCESS)
-		free(ref);
 	/* out of memory: the sign-in keeps no device, as before sessions */
-}
-
-static const char *device_pending(pam_handle_t *pamh)
-{
-	const void *v = NULL;
-
-	if (pam_get_data(pamh, DATA_DEVICE_REF, &v) != PAM_SUCCESS || !v)
-		return NULL;
-	return v;
+	rr_data_set(c, DATA_DEVICE_REF, c->ref);
 }
 
 int rr_open_session(rr_ctx *c)
 {
-	const char *ref = device_pending(c->pamh);
+	const char *ref = rr_data_get(c, DATA_DEVICE_REF);
 	const char *user = NULL;
 	int r;
 
@@ -58,7 +36,7 @@ int rr_open_session(rr_ctx *c)
 	rr_gather_device(c);
 	if (!c->device[0])
 		return 0; /* not a public-key login, or no ExposeAuthInfo */
-	if (pam_get_user(c->pamh, &user, NULL) != PAM_SUCCESS || !user ||
+	if (c->host->ops->get_user(c->host, &user) != PAM_SUCCESS || !user ||
 	    !rr_valid_user(user))
 		return -EINVAL;
 	c->user = user;
@@ -67,12 +45,12 @@ int rr_open_session(rr_ctx *c)
 		r = rr_store_signin_device_set(c->store, user, ref, c->device,
 					       c->now);
 	if (r < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "recording the key of sign-in %s "
+		rr_log(c, LOG_ERR, "recording the key of sign-in %s "
 			   "of \"%s\": %s", ref, user, strerror(-r));
 		return r;
 	}
-	pam_syslog(c->pamh, LOG_INFO, "device=%s user=\"%s\" ref=%s "
+	rr_log(c, LOG_INFO, "device=%s user=\"%s\" ref=%s "
 		   "recorded at session open", c->device, user, ref);
-	pam_set_data(c->pamh, DATA_DEVICE_REF, NULL, NULL);
+	rr_data_set(c, DATA_DEVICE_REF, NULL);
 	return 0;
 }
