@@ -159,15 +159,19 @@ void bench_service_floor(const bench_scratch *s)
 void bench_service_ours(const bench_scratch *s, const char *name,
 			const char *module, const char *policy)
 {
-	char text[1024];
+	const char *sock = getenv("RR_BENCH_RISKD");
+	char text[1024], riskd[160];
 	int n;
 
+	/* the logic in process, or in the riskd listening on $RR_BENCH_RISKD
+	 * (bench/bench_riskd.sh) */
+	snprintf(riskd, sizeof(riskd), "riskd=%s", sock && *sock ? sock : "off");
 	n = snprintf(text, sizeof(text),
 		     "auth required pam_permit.so\n"
-		     "auth required %s policy=%s\n"
+		     "auth required %s %s policy=%s\n"
 		     "account required pam_permit.so\n"
-		     "account required %s policy=%s\n",
-		     module, policy, module, policy);
+		     "account required %s %s policy=%s\n",
+		     module, riskd, policy, module, riskd, policy);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		bench_die("service %s: paths too long", name);
 	bench_service(s, name, text);

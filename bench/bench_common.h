@@ -65,7 +65,8 @@ void bench_write_policy(const char *path, const char *store, const char *top,
 void bench_service(const bench_scratch *s, const char *name, const char *text);
 /* "floor": pam_permit alone. */
 void bench_service_floor(const bench_scratch *s);
-/* pam_permit then `module policy=POLICY`, for auth and account. */
+/* pam_permit then `module riskd=... policy=POLICY`, for auth and account:
+ * riskd=$RR_BENCH_RISKD when set (bench_riskd.sh), else riskd=off. */
 void bench_service_ours(const bench_scratch *s, const char *name,
 			const char *module, const char *policy);
 

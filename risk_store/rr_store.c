@@ -56,6 +56,22 @@ static int file_prepare(const char *path)
 	return err;
 }
 
+/* The identity of the private root file at path (not a symlink). */
+static int file_id(const char *path, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ELOOP;
+	if (st.st_uid != 0 || (st.st_mode & 077))
+		return -EPERM;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
 static int journal_wal(rr_store *s)
 {
 	sqlite3_stmt *st = NULL;
@@ -91,11 +107,16 @@ static int journal_wal(rr_store *s)
  * transactions may be lost on power failure.
  */
 #define RRS_WAL_CKPT_FRAMES 128
+/* A connection kept open (riskd) keeps its WAL index: SQLite's own default
+ * checkpoint interval then serves (fewer fsyncs per sign-in); the other
+ * openers read a WAL of up to this many frames. */
+#define RRS_WAL_CKPT_FRAMES_KEPT 1000
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	(void)arg;
-	if (frames >= RRS_WAL_CKPT_FRAMES)
+	const rr_store *s = arg;
+
+	if (frames >= (int)s->ckpt_frames)
 		/* SQLITE_BUSY (a reader in the way) is fine: the next
 		 * writer tries again */
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE,
@@ -116,7 +137,7 @@ static int configure(rr_store *s)
 		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
 				       1, NULL);
 	if (rc == SQLITE_OK)
-		sqlite3_wal_hook(s->db, wal_hook, NULL);
+		sqlite3_wal_hook(s->db, wal_hook, s);
 	if (rc != SQLITE_OK)
 		return rrs_error(s, rc);
 	err = journal_wal(s);
@@ -138,6 +159,7 @@ static int store_new(const char *path, rr_store **out)
 		return -ENOMEM;
 	s->signin_days = RRS_DEFAULT_SIGNIN_DAYS;
 	s->detection_days = RRS_DEFAULT_DETECTION_DAYS;
+	s->ckpt_frames = RRS_WAL_CKPT_FRAMES;
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
 				 SQLITE_OPEN_NOMUTEX,
@@ -149,6 +171,8 @@ static int store_new(const char *path, rr_store **out)
 	err = configure(s);
 	if (!err)
 		err = rrs_schema_init(s);
+	if (!err)
+		err = file_id(path, &s->dev, &s->ino);
 out:
 	if (err)
 		rr_store_close(s);
@@ -187,6 +211,28 @@ void rr_store_close(rr_store *s)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	free(s);
+}
+
+void rr_store_keep_open(rr_store *s)
+{
+	if (s)
+		s->ckpt_frames = RRS_WAL_CKPT_FRAMES_KEPT;
+}
+
+bool rr_store_park(rr_store *s, const char *path)
+{
+	dev_t dev;
+	ino_t ino;
+	size_t i;
+
+	if (!s)
+		return false;
+	for (i = 0; i < RRS_Q__COUNT; i++)
+		if (s->stmt[i])
+			sqlite3_reset(s->stmt[i]);
+	return sqlite3_get_autocommit(s->db) &&
+	       file_id(path, &dev, &ino) == 0 && dev == s->dev &&
+	       ino == s->ino;
 }
 
 void rr_store_set_retention(rr_store *s, unsigned signin_days,

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,6 +101,9 @@ struct rr_store {
 	sqlite3_stmt *stmt[RRS_Q__COUNT];
 	unsigned signin_days;
 	unsigned detection_days;
+	unsigned ckpt_frames; /* checkpoint when the WAL has this many */
+	dev_t dev; /* the file opened (rr_store_park) */
+	ino_t ino;
 	char err[256];
 };
 

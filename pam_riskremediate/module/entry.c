@@ -1,18 +1,350 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The PAM entry points: the module's logic on the PAM host (host_pam.c).
+ * The PAM entry points, linked with libpam and libc only.  A call goes to
+ * riskd when it listens (it keeps the policy parsed and the store open:
+ * riskd(8)); riskd runs the module's logic and asks this process for what
+ * it needs from the handle (riskd_proto.h), answered by the PAM host.
+ * Otherwise -- no riskd, `riskd=off`, riskd busy or of another version --
+ * the logic runs here, loaded for the call from
+ * riskremediate/pam_riskremediate_core.so next to this module.
+ *
+ * Fail closed: once riskd has answered, any failure of the conversation
+ * denies (the sign-in may already be recorded, a code already asked);
+ * before that, the call runs here.  A core that cannot be loaded denies.
  */
-#include "module.h"
+#include "host.h"
+#include "riskd_proto.h"
+#include "rr_wire.h"
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
+
+#define CORE_PATH "riskremediate/pam_riskremediate_core.so"
+#define RUN_HERE 1000 /* not a PAM code: riskd sent the call back */
+
+/* an object of this module, to find where it was loaded from */
+static const char here = 0;
+
+/* What the logic returns for an error, per call type (to_pam, END_ERROR). */
+static int error_code(rr_type type)
+{
+	switch (type) {
+	case TYPE_AUTH:
+		return PAM_AUTHINFO_UNAVAIL;
+	case TYPE_ACCOUNT:
+		return PAM_AUTH_ERR;
+	case TYPE_PASSWORD:
+		return PAM_AUTHTOK_ERR;
+	case TYPE_SESSION:
+		return PAM_SESSION_ERR;
+	}
+	return PAM_AUTH_ERR;
+}
+
+/* ---- in this process -------------------------------------------------- */
+
+static int run_here(pam_handle_t *pamh, rr_type type, int flags, int argc,
+		    const char **argv)
+{
+	char path[PATH_MAX];
+	rr_module_call_fn call;
+	rr_pam_host host;
+	Dl_info info;
+	const char *slash;
+	void *lib, *sym;
+	int rc;
+
+	if (!dladdr(&here, &info) || !info.dli_fname ||
+	    !(slash = strrchr(info.dli_fname, '/')) ||
+	    snprintf(path, sizeof(path), "%.*s/%s",
+		     (int)(slash - info.dli_fname), info.dli_fname,
+		     CORE_PATH) >= (int)sizeof(path)) {
+		pam_syslog(pamh, LOG_ERR, "cannot locate %s; denying",
+			   CORE_PATH);
+		return error_code(type);
+	}
+	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	sym = lib ? dlsym(lib, "rr_module_call") : NULL;
+	if (!sym) {
+		pam_syslog(pamh, LOG_ERR, "cannot load %s: %s; denying", path,
+			   dlerror());
+		if (lib)
+			dlclose(lib);
+		return error_code(type);
+	}
+	/* POSIX: a dlsym() result converts to a function pointer */
+	memcpy(&call, &sym, sizeof(call));
+	rr_pam_host_init(&host, pamh);
+	rc = call(&host.host, NULL, type, flags, argc, argv);
+	/* the PAM data it set is freed by host_pam.c's code, in this module */
+	dlclose(lib);
+	return rc;
+}
+
+/* ---- through riskd ---------------------------------------------------- */
+
+/* riskd=PATH|off; NULL when off.  *bad when the argument is malformed. */
+static const char *riskd_socket(int argc, const char **argv, bool *bad)
+{
+	const char *path = RR_RISKD_SOCKET;
+	int i;
+
+	*bad = false;
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "riskd=", 6))
+			continue;
+		path = argv[i] + 6;
+		if (!strcmp(path, "off"))
+			return NULL;
+		if (path[0] != '/' ||
+		    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			*bad = true;
+	}
+	return path;
+}
+
+/* A connected socket to a root-owned riskd, or a negative errno. */
+static int riskd_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.uid != 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static int send_hello(pam_handle_t *pamh, int fd, rr_type type, int flags,
+		      int argc, const char **argv)
+{
+	const char *f[RR_WIRE_FIELDS_MAX] = {NULL};
+	char stype[8], sflags[16], suid[16], snow[24];
+	const void *v;
+	size_t i;
+
+	snprintf(stype, sizeof(stype), "%d", (int)type);
+	snprintf(sflags, sizeof(sflags), "%d", flags);
+	snprintf(suid, sizeof(suid), "%u", (unsigned)getuid());
+	snprintf(snow, sizeof(snow), "%lld", (long long)time(NULL));
+	f[RR_H_VERSION] = RR_RISKD_PROTO;
+	f[RR_H_TYPE] = stype;
+	f[RR_H_FLAGS] = sflags;
+	f[RR_H_UID] = suid;
+	f[RR_H_NOW] = snow;
+	if (pam_get_item(pamh, PAM_USER, &v) == PAM_SUCCESS)
+		f[RR_H_USER] = v;
+	if (pam_get_item(pamh, PAM_SERVICE, &v) == PAM_SUCCESS)
+		f[RR_H_SERVICE] = v;
+	if (pam_get_item(pamh, PAM_RHOST, &v) == PAM_SUCCESS)
+		f[RR_H_RHOST] = v;
+	if (pam_get_item(pamh, PAM_TTY, &v) == PAM_SUCCESS)
+		f[RR_H_TTY] = v;
+	f[RR_H_AUTH_INFO] = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	for (i = 0; i < RR_N_DATA; i++)
+		if (pam_get_data(pamh, rr_data_names[i], &v) != PAM_SUCCESS)
+			f[RR_H_DATA + i] = NULL;
+		else
+			f[RR_H_DATA + i] = v;
+	for (i = 0; i < (size_t)argc; i++)
+		f[RR_H_ARGS + i] = argv[i];
+	return rr_wire_send(fd, RR_W_HELLO, f, RR_H_ARGS + (size_t)argc,
+			    RR_RISKD_WAIT_MS);
+}
+
+static int reply(int fd, int rc, const char *value)
+{
+	const char *f[2] = {NULL, value};
+	char s[16];
+
+	snprintf(s, sizeof(s), "%d", rc);
+	f[0] = s;
+	return rr_wire_send(fd, RR_W_REPLY, f, 2, RR_RISKD_WAIT_MS);
+}
+
+static bool known_data(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < RR_N_DATA; i++)
+		if (!strcmp(name, rr_data_names[i]))
+			return true;
+	return false;
+}
+
+/* The items the logic reads (the snapshot has the others). */
+static bool readable_item(long long item)
+{
+	return item == PAM_USER || item == PAM_SERVICE || item == PAM_RHOST ||
+	       item == PAM_TTY || item == PAM_RUSER || item == PAM_AUTHTOK ||
+	       item == PAM_OLDAUTHTOK;
+}
+
+/* The codes rr_module_call returns. */
+static bool known_end(long long rc)
+{
+	return rc == PAM_SUCCESS || rc == PAM_AUTH_ERR ||
+	       rc == PAM_PERM_DENIED || rc == PAM_AUTHINFO_UNAVAIL ||
+	       rc == PAM_BUF_ERR || rc == PAM_USER_UNKNOWN ||
+	       rc == PAM_NEW_AUTHTOK_REQD || rc == PAM_AUTHTOK_ERR ||
+	       rc == PAM_SESSION_ERR;
+}
+
+/* One message of riskd: 0 go on, 1 done (*rc set), negative errno. */
+static int serve(rr_pam_host *host, int fd, const rr_wire_msg *m, int *rc)
+{
+	rr_host *h = &host->host;
+	long long n;
+	char *answer = NULL;
+	const char *value = NULL;
+	int r;
+
+	switch (m->type) {
+	case RR_W_CONV:
+		if (m->n != 2 || !m->f[1].s ||
+		    rr_wire_int(m, 0, PAM_PROMPT_ECHO_OFF, PAM_TEXT_INFO, &n))
+			return -EBADMSG;
+		r = h->ops->conv(h, (int)n, m->f[1].s, &answer);
+		r = reply(fd, r, answer);
+		if (answer) {
+			explicit_bzero(answer, strlen(answer));
+			free(answer);
+		}
+		return r;
+	case RR_W_LOG:
+		if (m->n != 2 || !m->f[1].s ||
+		    rr_wire_int(m, 0, LOG_EMERG, LOG_DEBUG, &n))
+			return -EBADMSG;
+		h->ops->log(h, (int)n, m->f[1].s);
+		return 0;
+	case RR_W_SETDATA:
+		if (m->n != 2 || !m->f[0].s || !known_data(m->f[0].s))
+			return -EBADMSG;
+		h->ops->set_data(h, m->f[0].s, m->f[1].s);
+		return 0;
+	case RR_W_GETUSER:
+		if (m->n != 0)
+			return -EBADMSG;
+		r = h->ops->get_user(h, &value);
+		return reply(fd, r, r == PAM_SUCCESS ? value : NULL);
+	case RR_W_GETITEM:
+		if (m->n != 1 || rr_wire_int(m, 0, 0, INT_MAX, &n) ||
+		    !readable_item(n))
+			return -EBADMSG;
+		r = h->ops->get_item(h, (int)n, &value);
+		return reply(fd, r, r == PAM_SUCCESS ? value : NULL);
+	case RR_W_END:
+		if (m->n != 1 || rr_wire_int(m, 0, 0, INT_MAX, &n) ||
+		    !known_end(n))
+			return -EBADMSG;
+		*rc = (int)n;
+		return 1;
+	case RR_W_HELLO:
+	case RR_W_REPLY:
+	case RR_W_FALLBACK:
+		break;
+	}
+	return -EBADMSG;
+}
+
+/* The call through riskd: its PAM code, RUN_HERE, or a negative errno
+ * before riskd answered (*answered false) or after. */
+static int via_riskd(pam_handle_t *pamh, int fd, rr_type type, int flags,
+		     int argc, const char **argv, bool *answered)
+{
+	rr_pam_host host;
+	rr_wire_msg m = {0};
+	int r, rc = PAM_AUTH_ERR;
+
+	*answered = false;
+	r = send_hello(pamh, fd, type, flags, argc, argv);
+	if (r < 0)
+		return r;
+	rr_pam_host_init(&host, pamh);
+	for (;;) {
+		r = rr_wire_recv(fd, &m, RR_RISKD_WAIT_MS);
+		if (r < 0)
+			return r;
+		if (m.type == RR_W_FALLBACK && !*answered) {
+			pam_syslog(pamh, LOG_NOTICE, "riskd: %s; running in "
+				   "process", m.n == 1 && m.f[0].s ?
+				   m.f[0].s : "sent the call back");
+			rr_wire_msg_clear(&m);
+			return RUN_HERE;
+		}
+		*answered = true;
+		r = serve(&host, fd, &m, &rc);
+		rr_wire_msg_clear(&m);
+		if (r != 0)
+			return r < 0 ? r : rc;
+	}
+}
 
 static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 		const char **argv)
 {
-	rr_pam_host h;
+	const char *path;
+	bool bad, answered;
+	int fd, rc;
 
-	rr_pam_host_init(&h, pamh);
-	return rr_module_call(&h.host, type, flags, argc, argv);
+	path = riskd_socket(argc, argv, &bad);
+	if (bad) {
+		pam_syslog(pamh, LOG_ERR, "riskd= takes an absolute socket "
+			   "path or \"off\"; denying");
+		return error_code(type);
+	}
+	if (!path || argc > (int)RR_RISKD_ARGS_MAX)
+		return run_here(pamh, type, flags, argc, argv);
+	fd = riskd_connect(path);
+	if (fd == -EPERM)
+		pam_syslog(pamh, LOG_ERR, "riskd: %s is not served by root; "
+			   "ignored", path);
+	if (fd < 0)
+		return run_here(pamh, type, flags, argc, argv);
+	rc = via_riskd(pamh, fd, type, flags, argc, argv, &answered);
+	close(fd);
+	if (rc == RUN_HERE)
+		return run_here(pamh, type, flags, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (!answered) {
+		pam_syslog(pamh, LOG_ERR, "riskd: %s before answering; "
+			   "running in process", strerror(-rc));
+		return run_here(pamh, type, flags, argc, argv);
+	}
+	pam_syslog(pamh, LOG_ERR, "riskd: %s during the call; denying",
+		   strerror(-rc));
+	if (!(flags & PAM_SILENT))
+		pam_error(pamh, "Sign-in denied: the sign-in risk check is "
+			  "unavailable. Contact your IT help desk.");
+	return error_code(type);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,

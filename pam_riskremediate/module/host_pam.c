@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The PAM host: the module's logic in the application's own process.
- * Every call reads the policy and opens the store afresh, and closes
- * them at its end.  PAM data values are strings, zeroed when freed.
+ * The PAM host: the application's side through libpam, for the module's
+ * logic in the application's process and for riskd's requests (entry.c).
+ * PAM data values are strings, zeroed when freed.
  */
-#include "module.h"
+#include "host.h"
 
 #include <string.h>
 #include <stdlib.h>
@@ -94,31 +94,6 @@ static int64_t now(rr_host *h)
 	return (int64_t)time(NULL);
 }
 
-static int policy_get(rr_host *h, const char *path, rr_policy **out,
-		      rr_policy_errors *errs)
-{
-	(void)h;
-	return rr_policy_load(path, out, errs);
-}
-
-static void policy_put(rr_host *h, rr_policy *p)
-{
-	(void)h;
-	rr_policy_free(p);
-}
-
-static int store_get(rr_host *h, const char *path, rr_store **out)
-{
-	(void)h;
-	return rr_store_open(path, out);
-}
-
-static void store_put(rr_host *h, rr_store *s)
-{
-	(void)h;
-	rr_store_close(s);
-}
-
 static const rr_host_ops pam_host_ops = {
 	.get_user = get_user,
 	.get_item = get_item,
@@ -129,10 +104,6 @@ static const rr_host_ops pam_host_ops = {
 	.log = log_line,
 	.uid = uid,
 	.now = now,
-	.policy_get = policy_get,
-	.policy_put = policy_put,
-	.store_get = store_get,
-	.store_put = store_put,
 };
 
 void rr_pam_host_init(rr_pam_host *h, pam_handle_t *pamh)

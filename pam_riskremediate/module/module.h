@@ -7,26 +7,14 @@
 #ifndef RR_MODULE_H
 #define RR_MODULE_H
 
+#include "host.h"
 #include "rr_assess.h"
 #include "rr_policy.h"
 #include "rr_store.h"
 
-#include <security/pam_modules.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#define DATA_AUTH_OK "pam_riskremediate_auth_ok"
-/* set by auth and account: this handle is a login, not a plain passwd */
-#define DATA_FLOW "pam_riskremediate_flow"
-/* a password change this login must complete (rr_pwchange) */
-#define DATA_PWCHANGE "pam_riskremediate_pwchange"
-/* a successful sign-in recorded without a device: its reference, for the
- * session part (session.c) */
-#define DATA_DEVICE_REF "pam_riskremediate_device_ref"
 #define MSG_MAX 512
 
 typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
-typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD, TYPE_SESSION } rr_type;
 
 /* What the entry point ends with; to_pam() maps it per PAM type. */
 typedef enum {
@@ -47,58 +35,29 @@ typedef enum {
 } rr_pwchange_kind;
 
 /*
- * What the module's logic needs from the PAM application, and where it
- * gets its policy and store.  Two hosts: host_pam.c (in the application's
- * process, through libpam; the policy read and the store opened at every
- * call) and riskd's (tools/riskd: the same calls answered over a socket
- * by the module in the application, the policy and store kept open).
- * PAM data values are NUL-terminated strings, so that both hosts read
- * what either wrote.
+ * Where a call gets its policy and store.  NULL in rr_module_call: read
+ * the policy and open the store afresh, closed at the call's end (the PAM
+ * module in the application); riskd passes its cache.
  */
-typedef struct rr_host rr_host;
-typedef struct {
-	/* pam_get_user: may prompt; *user valid until the call ends */
-	int (*get_user)(rr_host *h, const char **user);
-	/* pam_get_item for a string item; *out NULL when unset */
-	int (*get_item)(rr_host *h, int item, const char **out);
-	const char *(*get_env)(rr_host *h, const char *name);
-	/* one conversation message; *answer malloc'd (NULL for messages) */
-	int (*conv)(rr_host *h, int style, const char *text, char **answer);
-	/* value NULL removes */
-	int (*set_data)(rr_host *h, const char *name, const char *value);
-	const char *(*get_data)(rr_host *h, const char *name);
-	void (*log)(rr_host *h, int priority, const char *text);
-	uid_t (*uid)(rr_host *h);    /* the application's real uid */
-	int64_t (*now)(rr_host *h);  /* the application's clock */
-	int (*policy_get)(rr_host *h, const char *path, rr_policy **out,
+struct rr_loader {
+	int (*policy_get)(rr_loader *l, const char *path, rr_policy **out,
 			  rr_policy_errors *errs);
-	void (*policy_put)(rr_host *h, rr_policy *p);
-	int (*store_get)(rr_host *h, const char *path, rr_store **out);
-	void (*store_put)(rr_host *h, rr_store *s);
-} rr_host_ops;
-
-struct rr_host {
-	const rr_host_ops *ops;
+	void (*policy_put)(rr_loader *l, rr_policy *p);
+	int (*store_get)(rr_loader *l, const char *path, rr_store **out);
+	void (*store_put)(rr_loader *l, rr_store *s);
 };
-
-/* The PAM host (host_pam.c): h must stay valid for the call. */
-typedef struct {
-	rr_host host;
-	pam_handle_t *pamh;
-} rr_pam_host;
-void rr_pam_host_init(rr_pam_host *h, pam_handle_t *pamh);
 
 /*
  * A module call on host h: parse the arguments, run the part for `type`,
- * map the end to the PAM code of that type (pam_sm_* in-process, riskd
- * for a module that asked it).  setcred and close_session have nothing to
- * do and never get here.
+ * map the end to the PAM code of that type.  setcred and close_session
+ * have nothing to do and never get here.
  */
-int rr_module_call(rr_host *h, rr_type type, int flags, int argc,
-		   const char **argv);
+int rr_module_call(rr_host *h, rr_loader *l, rr_type type, int flags,
+		   int argc, const char **argv);
 
 typedef struct {
 	rr_host *host;
+	rr_loader *loader;
 	rr_type type;
 	rr_mode mode;
 	const char *policy_path;

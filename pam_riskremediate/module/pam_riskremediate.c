@@ -29,6 +29,8 @@ static int parse_args(rr_ctx *c, int argc, const char **argv)
 
 		if (!strncmp(a, "policy=", 7) && a[7] == '/')
 			c->policy_path = a + 7;
+		else if (!strncmp(a, "riskd=", 6))
+			; /* the entry points' (entry.c) */
 		else if (!strcmp(a, "debug"))
 			c->debug = true;
 		else if (!strcmp(a, "preauth") && c->type == TYPE_AUTH)
@@ -127,8 +129,7 @@ static int load_policy(rr_ctx *c)
 	size_t i;
 	int r;
 
-	r = c->host->ops->policy_get(c->host, c->policy_path, &c->policy,
-				     &errs);
+	r = c->loader->policy_get(c->loader, c->policy_path, &c->policy, &errs);
 	if (r < 0) {
 		for (i = 0; i < errs.n; i++) {
 			rr_policy_error_format(&errs, i, line, sizeof(line));
@@ -148,7 +149,7 @@ static int open_store(rr_ctx *c)
 	const char *path = p->store_path ? p->store_path : RR_STORE_DEFAULT_PATH;
 	int r;
 
-	r = c->host->ops->store_get(c->host, path, &c->store);
+	r = c->loader->store_get(c->loader, path, &c->store);
 	if (r < 0) {
 		rr_log(c, LOG_ERR, "risk store %s: %s", path,
 			   strerror(-r));
@@ -647,10 +648,46 @@ static int to_pam(rr_type type, rr_end e)
 	}
 }
 
-static void ctx_init(rr_ctx *c, rr_host *h, rr_type type, int flags)
+/* ---- the loader of the PAM module: fresh at every call ------------------ */
+
+static int fresh_policy_get(rr_loader *l, const char *path, rr_policy **out,
+			    rr_policy_errors *errs)
+{
+	(void)l;
+	return rr_policy_load(path, out, errs);
+}
+
+static void fresh_policy_put(rr_loader *l, rr_policy *p)
+{
+	(void)l;
+	rr_policy_free(p);
+}
+
+static int fresh_store_get(rr_loader *l, const char *path, rr_store **out)
+{
+	(void)l;
+	return rr_store_open(path, out);
+}
+
+static void fresh_store_put(rr_loader *l, rr_store *s)
+{
+	(void)l;
+	rr_store_close(s);
+}
+
+static rr_loader fresh_loader = {
+	.policy_get = fresh_policy_get,
+	.policy_put = fresh_policy_put,
+	.store_get = fresh_store_get,
+	.store_put = fresh_store_put,
+};
+
+static void ctx_init(rr_ctx *c, rr_host *h, rr_loader *l, rr_type type,
+		     int flags)
 {
 	memset(c, 0, sizeof(*c));
 	c->host = h;
+	c->loader = l ? l : &fresh_loader;
 	c->type = type;
 	c->silent = flags & PAM_SILENT;
 	c->now = h->ops->now(h);
@@ -660,9 +697,9 @@ static void ctx_clear(rr_ctx *c)
 {
 	rr_assessment_clear(&c->a);
 	if (c->store)
-		c->host->ops->store_put(c->host, c->store);
+		c->loader->store_put(c->loader, c->store);
 	if (c->policy)
-		c->host->ops->policy_put(c->host, c->policy);
+		c->loader->policy_put(c->loader, c->policy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -727,13 +764,13 @@ static int call_password(rr_ctx *c, int flags)
 		      r == -ENOMEM ? END_NOMEM : END_ERROR);
 }
 
-int rr_module_call(rr_host *h, rr_type type, int flags, int argc,
-		   const char **argv)
+int rr_module_call(rr_host *h, rr_loader *l, rr_type type, int flags,
+		   int argc, const char **argv)
 {
 	rr_ctx c;
 	int rc;
 
-	ctx_init(&c, h, type, flags);
+	ctx_init(&c, h, l, type, flags);
 	if (parse_args(&c, argc, argv) < 0) {
 		if (type == TYPE_AUTH || type == TYPE_ACCOUNT)
 			rr_flow_mark(&c);

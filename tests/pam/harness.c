@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,10 +114,100 @@ void write_service(const char *name, const char *const *lines, size_t n)
 	for (i = 0; i < n; i++) {
 		used = strlen(text);
 		snprintf(text + used, sizeof(text) - used,
-			 "%s %s %s policy=%s\n", lines[2 * i], RR_MODULE_PATH,
+			 "%s %s %s policy=%s\n", lines[2 * i], module_spec(),
 			 lines[2 * i + 1], F.policy);
 	}
 	write_raw_service(name, text);
+}
+
+static int remove_tree(const char *dir);
+
+static char riskd_dir[] = "/tmp/rr-riskd-XXXXXX";
+static pid_t riskd_pid;
+static char spec[512];
+
+static void riskd_stop(void)
+{
+	int st = 0;
+
+	kill(riskd_pid, SIGTERM);
+	if (waitpid(riskd_pid, &st, 0) != riskd_pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "riskd did not stop cleanly (status %d)\n", st);
+		_exit(1);
+	}
+	remove_tree(riskd_dir);
+}
+
+static void copy_module(const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(RR_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+static void riskd_start(const char *riskd, const char *sock)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int i, fd;
+
+	riskd_pid = fork();
+	assert_true(riskd_pid >= 0);
+	if (riskd_pid == 0) {
+		const char *pre = getenv("RR_TEST_RISKD_PRELOAD");
+		const char *old = getenv("LD_PRELOAD");
+		char env[1024];
+
+		if (pre && *pre) {
+			snprintf(env, sizeof(env), "%s %s", old ? old : "",
+				 pre);
+			setenv("LD_PRELOAD", env, 1);
+		}
+		execl(riskd, "riskd", "--socket", sock, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	for (i = 0; i < 500; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			atexit(riskd_stop);
+			return;
+		}
+		close(fd);
+		usleep(10000);
+	}
+	fail_msg("riskd did not listen on %s", sock);
+}
+
+const char *module_spec(void)
+{
+	const char *riskd = getenv("RR_TEST_RISKD");
+	char mod[128], sock[128];
+
+	if (spec[0])
+		return spec;
+	if (!riskd || !*riskd) {
+		snprintf(spec, sizeof(spec), "%s riskd=off", RR_MODULE_PATH);
+		return spec;
+	}
+	assert_non_null(mkdtemp(riskd_dir));
+	snprintf(mod, sizeof(mod), "%s/pam_riskremediate.so", riskd_dir);
+	snprintf(sock, sizeof(sock), "%s/riskd.sock", riskd_dir);
+	copy_module(mod);
+	riskd_start(riskd, sock);
+	snprintf(spec, sizeof(spec), "%s riskd=%s", mod, sock);
+	return spec;
 }
 
 void fixture_setup(const char *prefix)

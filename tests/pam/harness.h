@@ -69,6 +69,14 @@ void write_policy_fmt(const char *fmt, ...)
 /* A service file with exactly `text` (other modules than ours on some
  * lines). */
 void write_raw_service(const char *name, const char *text);
+/*
+ * The module as service lines name it, with its riskd= argument:
+ * "PATH riskd=off" (the logic in this process).  With RR_TEST_RISKD set
+ * to the riskd binary (suite pam-riskd): a riskd this program starts, and
+ * a copy of the module with no core library next to it, so that a call
+ * that did not go through riskd fails; riskd must exit 0 at the end.
+ */
+const char *module_spec(void);
 
 /* A service file of our module only: lines[2i] is "TYPE CONTROL",
  * lines[2i+1] the arguments; each line gets policy=F.policy. */

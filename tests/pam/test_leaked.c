@@ -15,9 +15,6 @@
 #include "harness.h"
 #include "rr_leak.h"
 
-#ifndef RR_MODULE_PATH
-#error "RR_MODULE_PATH must be defined"
-#endif
 #ifndef RR_AUTHTOK_MODULE_PATH
 #error "RR_AUTHTOK_MODULE_PATH must be defined"
 #endif
@@ -83,8 +80,8 @@ static int setup(void **state)
 		 "auth requisite %s\n"
 		 "auth required %s policy=%s\n"
 		 "account required %s policy=%s\n",
-		 RR_AUTHTOK_MODULE_PATH, RR_MODULE_PATH, F.policy,
-		 RR_MODULE_PATH, F.policy);
+		 RR_AUTHTOK_MODULE_PATH, module_spec(), F.policy,
+		 module_spec(), F.policy);
 	write_raw_service("rrleak", text);
 	write_hashes(0644);
 	policy_hash_file();

@@ -3,8 +3,9 @@
  * The secure password change, root's password reset, passwordless users
  * and SSH key devices: the built pam_riskremediate.so through the real
  * libpam (the harness of harness.h; pam_permit.so stands in for the
- * password module), users from nss_wrapper, shadow entries from a
- * getspnam_r defined here (the executable's definition wins over libc's),
+ * password module), users from nss_wrapper, shadow entries from the
+ * getspnam_r of test_shadow.c (linked in: the executable's definition wins
+ * over libc's; preloaded into riskd in suite pam-riskd),
  * syslog lines captured by interposing __syslog_chk.  Asserts return
  * codes, the exact messages the user sees, stored rows and the structured
  * log line.
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <shadow.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,9 +21,6 @@
 
 #include "harness.h"
 
-#ifndef RR_MODULE_PATH
-#error "RR_MODULE_PATH must be defined"
-#endif
 
 /* ---- fixture ----------------------------------------------------------- */
 
@@ -65,8 +62,8 @@ static void write_pw_service(const char *name, const char *pwmod)
 		 "account required %s policy=%s\n"
 		 "password required %s\n"
 		 "password requisite %s policy=%s\n",
-		 RR_MODULE_PATH, F.policy, RR_MODULE_PATH, F.policy, pwmod,
-		 RR_MODULE_PATH, F.policy);
+		 module_spec(), F.policy, module_spec(), F.policy, pwmod,
+		 module_spec(), F.policy);
 	write_raw_service(name, text);
 }
 
@@ -95,29 +92,6 @@ static int passwd_only(const char *service, const char *user)
 	r = pam_chauthtok(pamh, 0);
 	pam_end(pamh, r);
 	return r;
-}
-
-/* ---- shadow ------------------------------------------------------------- */
-
-/* bob has no password ("!"); nobody else has a shadow entry here (the
- * module then treats the password as present: unknown never blocks). */
-int getspnam_r(const char *name, struct spwd *sp, char *buf, size_t len,
-	       struct spwd **res);
-int getspnam_r(const char *name, struct spwd *sp, char *buf, size_t len,
-	       struct spwd **res)
-{
-	*res = NULL;
-	if (strcmp(name, "bob"))
-		return ENOENT;
-	if (len < 8)
-		return ERANGE;
-	memset(sp, 0, sizeof(*sp));
-	snprintf(buf, len, "bob");
-	sp->sp_namp = buf;
-	snprintf(buf + 4, len - 4, "!");
-	sp->sp_pwdp = buf + 4;
-	*res = sp;
-	return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -230,7 +204,9 @@ static void test_plain_passwd_by_user_does_not_remediate(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (setresgid(1001, 1001, 1001) || setresuid(1001, 1001, 1001))
+		/* as the set-user-ID passwd runs: real uid alice, effective
+		 * root (riskd is reached; the real uid is what counts) */
+		if (setresgid(1001, 0, 0) || setresuid(1001, 0, 0))
 			_exit(100);
 		_exit(passwd_only("rrpw", "alice"));
 	}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The module <-> riskd conversation (util/rr_wire.h frames it).  The
+ * module (entry.c) connects to riskd's root-only socket and sends HELLO:
+ * the call and a snapshot of what the logic reads from the handle.  riskd
+ * runs the module's logic with a host that answers from the snapshot and
+ * asks the module for the rest: CONV (a prompt or message; REPLY [rc,
+ * answer?]), GETUSER and GETITEM (REPLY [rc, value?]), LOG and SETDATA
+ * (no reply), then END [PAM code].  FALLBACK [reason], as riskd's first
+ * message only, sends the call back to the module's process.  Both ends
+ * come from one build: HELLO's version must match exactly.
+ */
+#ifndef RR_RISKD_PROTO_H
+#define RR_RISKD_PROTO_H
+
+#include "host.h"
+#include "rr_wire.h"
+
+#define RR_RISKD_SOCKET "/run/riskremediate/riskd.sock"
+#define RR_RISKD_PROTO "riskd/1 " RR_VERSION
+
+/* HELLO's fields */
+enum {
+	RR_H_VERSION = 0,
+	RR_H_TYPE,      /* rr_type */
+	RR_H_FLAGS,     /* the PAM flags of the call */
+	RR_H_UID,       /* the application's real uid */
+	RR_H_NOW,       /* the application's clock, seconds */
+	RR_H_USER,      /* PAM_USER when set (else riskd asks GETUSER) */
+	RR_H_SERVICE,
+	RR_H_RHOST,
+	RR_H_TTY,
+	RR_H_AUTH_INFO, /* the environment's SSH_AUTH_INFO_0 */
+	RR_H_DATA,      /* RR_N_DATA values of rr_data_names, in order */
+	RR_H_ARGS = RR_H_DATA + 4, /* the module arguments */
+};
+#define RR_N_DATA 4
+#define RR_RISKD_ARGS_MAX (RR_WIRE_FIELDS_MAX - RR_H_ARGS)
+
+static const char *const rr_data_names[RR_N_DATA] = {
+	DATA_AUTH_OK, DATA_FLOW, DATA_PWCHANGE, DATA_DEVICE_REF,
+};
+
+/* riskd waits this long for HELLO, and for an answer the module must get
+ * from a person (a prompt; pam_get_user may prompt too) */
+#define RR_RISKD_HELLO_MS 5000
+#define RR_RISKD_ANSWER_MS (15 * 60 * 1000)
+/* the module waits this long for each of riskd's messages */
+#define RR_RISKD_WAIT_MS 30000
+
+#endif

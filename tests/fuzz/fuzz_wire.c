@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer target: the front <-> riskd frame parser on any bytes.  It
+ * either refuses the input (-EBADMSG, -EMSGSIZE, -ENOMEM) holding nothing,
+ * or gives at most 24 fields, each absent or a string of its stated length,
+ * whose re-encoding is exactly the input: the format is canonical.  A
+ * field that reads as a number prints back as itself.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rr_wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *fields[RR_WIRE_FIELDS_MAX];
+	rr_wire_msg m = {0};
+	unsigned char *out;
+	size_t out_len, i;
+	long long v;
+	char num[32];
+	int r;
+
+	r = rr_wire_parse(data, size, &m);
+	if (r < 0) {
+		assert(r == -EBADMSG || r == -EMSGSIZE || r == -ENOMEM);
+		assert(m.buf == NULL && m.n == 0);
+		return 0;
+	}
+	assert(m.type >= RR_W_HELLO && m.type <= RR_W_TYPE_MAX);
+	assert(m.n <= RR_WIRE_FIELDS_MAX);
+	for (i = 0; i < m.n; i++) {
+		fields[i] = m.f[i].s;
+		if (!m.f[i].s) {
+			assert(m.f[i].len == 0);
+			continue;
+		}
+		assert(strlen(m.f[i].s) == m.f[i].len);
+		assert(m.f[i].s >= m.buf &&
+		       m.f[i].s + m.f[i].len < m.buf + m.buf_len);
+		if (rr_wire_int(&m, i, INT64_MIN, INT64_MAX, &v) == 0) {
+			snprintf(num, sizeof(num), "%lld", v);
+			assert(strcmp(num, m.f[i].s) == 0);
+		}
+	}
+	r = rr_wire_encode(m.type, fields, m.n, &out, &out_len);
+	if (r == 0) {
+		assert(out_len == size);
+		assert(memcmp(out, data, size) == 0);
+		rr_wire_free(out, out_len);
+	} else {
+		assert(r == -ENOMEM);
+	}
+	rr_wire_msg_clear(&m);
+	assert(m.buf == NULL && m.n == 0);
+	return 0;
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * riskd's loader.  A policy is parsed once per version of its file: the
+ * identity checked at every call is the inode, size, mtime and ctime
+ * taken before the parse (a chmod or chown changes ctime, so the owner
+ * and mode checks of rr_policy_load run again).  A policy in use stays
+ * valid until its last call ends, even when a newer one replaced it.
+ * Store connections are kept idle between calls and reused only when
+ * rr_store_park() says the file is still the one opened.
+ */
+#include "riskd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define IDLE_STORES_MAX 16
+
+typedef struct pol {
+	struct pol *next;
+	char *path;
+	rr_policy *p;
+	struct stat id;
+	unsigned refs;
+	bool stale; /* replaced: freed when its last call ends */
+} pol;
+
+typedef struct sconn {
+	struct sconn *next;
+	rr_store *s;
+	char *path;
+} sconn;
+
+typedef struct {
+	rr_loader l; /* first: the loader is the cache */
+	pthread_mutex_t lock;
+	pol *pols;
+	sconn *idle, *busy;
+	size_t n_idle;
+} cache;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void pol_free(pol *e)
+{
+	rr_policy_free(e->p);
+	free(e->path);
+	free(e);
+}
+
+/* Unlink and free the entries nobody uses any more (lock held). */
+static void pols_sweep(cache *c)
+{
+	pol **pp = &c->pols;
+
+	while (*pp) {
+		pol *e = *pp;
+
+		if (e->stale && e->refs == 0) {
+			*pp = e->next;
+			pol_free(e);
+		} else {
+			pp = &e->next;
+		}
+	}
+}
+
+static int policy_get(rr_loader *l, const char *path, rr_policy **out,
+		      rr_policy_errors *errs)
+{
+	cache *c = (cache *)l;
+	struct stat st;
+	pol *e, *fresh;
+	int r;
+
+	*out = NULL;
+	if (lstat(path, &st) < 0)
+		/* the parse reports why, with its usual messages */
+		return rr_policy_load(path, out, errs);
+	pthread_mutex_lock(&c->lock);
+	for (e = c->pols; e; e = e->next) {
+		if (e->stale || strcmp(e->path, path))
+			continue;
+		if (same_file(&e->id, &st)) {
+			e->refs++;
+			*out = e->p;
+			pthread_mutex_unlock(&c->lock);
+			return 0;
+		}
+		e->stale = true;
+	}
+	pols_sweep(c);
+	pthread_mutex_unlock(&c->lock);
+
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh || !(fresh->path = strdup(path))) {
+		free(fresh);
+		return -ENOMEM;
+	}
+	r = rr_policy_load(path, &fresh->p, errs);
+	if (r < 0) {
+		free(fresh->path);
+		free(fresh);
+		return r;
+	}
+	fresh->id = st;
+	fresh->refs = 1;
+	*out = fresh->p;
+	pthread_mutex_lock(&c->lock);
+	/* another call may have parsed the same version meanwhile: both
+	 * stay valid, the older is retired */
+	for (e = c->pols; e; e = e->next)
+		if (!e->stale && !strcmp(e->path, path))
+			e->stale = true;
+	fresh->next = c->pols;
+	c->pols = fresh;
+	pols_sweep(c);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static void policy_put(rr_loader *l, rr_policy *p)
+{
+	cache *c = (cache *)l;
+	pol *e;
+
+	pthread_mutex_lock(&c->lock);
+	for (e = c->pols; e; e = e->next)
+		if (e->p == p && e->refs > 0) {
+			e->refs--;
+			break;
+		}
+	pols_sweep(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static sconn *unlink_conn(sconn **list, const char *path, const rr_store *s)
+{
+	sconn **pp;
+
+	for (pp = list; *pp; pp = &(*pp)->next) {
+		sconn *e = *pp;
+
+		if ((path && !strcmp(e->path, path)) || (s && e->s == s)) {
+			*pp = e->next;
+			e->next = NULL;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void conn_free(sconn *e)
+{
+	rr_store_close(e->s);
+	free(e->path);
+	free(e);
+}
+
+static int store_get(rr_loader *l, const char *path, rr_store **out)
+{
+	cache *c = (cache *)l;
+	sconn *e;
+	int r;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	e = unlink_conn(&c->idle, path, NULL);
+	if (e)
+		c->n_idle--;
+	pthread_mutex_unlock(&c->lock);
+	if (e && !rr_store_park(e->s, path)) {
+		conn_free(e);
+		e = NULL;
+	}
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e || !(e->path = strdup(path))) {
+			free(e);
+			return -ENOMEM;
+		}
+		r = rr_store_open(path, &e->s);
+		if (r < 0) {
+			free(e->path);
+			free(e);
+			return r;
+		}
+		rr_store_keep_open(e->s);
+	}
+	pthread_mutex_lock(&c->lock);
+	e->next = c->busy;
+	c->busy = e;
+	pthread_mutex_unlock(&c->lock);
+	*out = e->s;
+	return 0;
+}
+
+static void store_put(rr_loader *l, rr_store *s)
+{
+	cache *c = (cache *)l;
+	sconn *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = unlink_conn(&c->busy, NULL, s);
+	if (e && c->n_idle < IDLE_STORES_MAX &&
+	    rr_store_park(e->s, e->path)) {
+		e->next = c->idle;
+		c->idle = e;
+		c->n_idle++;
+		e = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (e)
+		conn_free(e);
+}
+
+rr_loader *rd_cache_new(void)
+{
+	cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->l.policy_get = policy_get;
+	c->l.policy_put = policy_put;
+	c->l.store_get = store_get;
+	c->l.store_put = store_put;
+	pthread_mutex_init(&c->lock, NULL);
+	return &c->l;
+}
+
+/* After every call ended. */
+void rd_cache_free(rr_loader *l)
+{
+	cache *c = (cache *)l;
+	sconn *e;
+	pol *p;
+
+	if (!c)
+		return;
+	while ((e = c->idle)) {
+		c->idle = e->next;
+		conn_free(e);
+	}
+	while ((e = c->busy)) {
+		c->busy = e->next;
+		conn_free(e);
+	}
+	while ((p = c->pols)) {
+		c->pols = p->next;
+		pol_free(p);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}

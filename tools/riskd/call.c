@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One call served: riskd's host for the module's logic.  What the module
+ * sent in HELLO (riskd_proto.h) answers the items, the environment, the
+ * PAM data, the uid and the clock; prompts, the user name when unset and
+ * the other items are asked over the connection; log lines and PAM data
+ * are sent to the module, which writes them in its application.  Once the
+ * connection fails every later request fails (the logic denies), and log
+ * lines go to riskd's own syslog so that none is lost.
+ */
+#include "riskd.h"
+#include "riskd_proto.h"
+#include "rr_wire.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define OWNED_MAX 8
+
+typedef struct {
+	rr_host host; /* first: the host is the call */
+	int fd;
+	bool broken;
+	rr_wire_queue out; /* LOG and SETDATA until the next flush */
+	rr_wire_msg hello;
+	rr_type type;
+	uid_t uid;
+	int64_t clock_offset; /* the application's clock minus ours */
+	const char *user;
+	const char *data[RR_N_DATA];
+	char *data_owned[RR_N_DATA];
+	char *owned[OWNED_MAX]; /* answers handed to the logic, zeroed at end */
+	size_t n_owned;
+} rd_call;
+
+static const char *const type_names[] = {"auth", "account", "password",
+					 "session"};
+
+static rd_call *call_of(rr_host *h)
+{
+	return (rd_call *)h;
+}
+
+static void zfree(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Keep v (malloc'd or NULL) until the call ends. */
+static int keep(rd_call *k, char *v, const char **out)
+{
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (k->n_owned == OWNED_MAX) {
+		zfree(v);
+		return -ENOMEM;
+	}
+	k->owned[k->n_owned++] = v;
+	*out = v;
+	return 0;
+}
+
+/* Queue a message; with `flush`, send the queue (the module wakes once). */
+static int send_msg(rd_call *k, rr_wire_type t, const char *const *f,
+		    size_t n, bool flush)
+{
+	int r;
+
+	if (k->broken)
+		return -EPIPE;
+	r = rr_wire_queue_add(&k->out, t, f, n);
+	if (r == -EMSGSIZE) {
+		r = rr_wire_queue_flush(k->fd, &k->out, RR_RISKD_HELLO_MS);
+		if (r == 0)
+			r = rr_wire_queue_add(&k->out, t, f, n);
+	}
+	if (r == 0 && flush)
+		r = rr_wire_queue_flush(k->fd, &k->out, RR_RISKD_HELLO_MS);
+	if (r < 0) {
+		k->broken = true;
+		return -EPIPE;
+	}
+	return 0;
+}
+
+/* Send a request and read its REPLY [rc, value?]: the PAM code, and the
+ * value malloc'd (NULL when absent). */
+static int request(rd_call *k, rr_wire_type t, const char *const *f,
+		   size_t n, char **value)
+{
+	rr_wire_msg m = {0};
+	long long rc;
+
+	*value = NULL;
+	if (send_msg(k, t, f, n, true) < 0)
+		return PAM_CONV_ERR;
+	if (rr_wire_recv(k->fd, &m, RR_RISKD_ANSWER_MS) < 0 ||
+	    m.type != RR_W_REPLY || m.n != 2 ||
+	    rr_wire_int(&m, 0, 0, INT_MAX, &rc)) {
+		rr_wire_msg_clear(&m);
+		k->broken = true;
+		return PAM_CONV_ERR;
+	}
+	if (m.f[1].s && !(*value = strdup(m.f[1].s)))
+		rc = PAM_BUF_ERR;
+	rr_wire_msg_clear(&m);
+	return (int)rc;
+}
+
+static int request_kept(rd_call *k, rr_wire_type t, const char *const *f,
+			size_t n, const char **value)
+{
+	char *v = NULL;
+	int r = request(k, t, f, n, &v);
+
+	if (keep(k, v, value) < 0)
+		return PAM_BUF_ERR;
+	return r;
+}
+
+static int get_user(rr_host *h, const char **user)
+{
+	rd_call *k = call_of(h);
+	int r;
+
+	if (!k->user) {
+		r = request_kept(k, RR_W_GETUSER, NULL, 0, &k->user);
+		if (r != PAM_SUCCESS)
+			k->user = NULL;
+		if (!k->user)
+			return r != PAM_SUCCESS ? r : PAM_USER_UNKNOWN;
+	}
+	*user = k->user;
+	return PAM_SUCCESS;
+}
+
+static int get_item(rr_host *h, int item, const char **out)
+{
+	rd_call *k = call_of(h);
+	const char *f[1];
+	char s[16];
+
+	switch (item) {
+	case PAM_USER:
+		*out = k->user;
+		return PAM_SUCCESS;
+	case PAM_SERVICE:
+		*out = k->hello.f[RR_H_SERVICE].s;
+		return PAM_SUCCESS;
+	case PAM_RHOST:
+		*out = k->hello.f[RR_H_RHOST].s;
+		return PAM_SUCCESS;
+	case PAM_TTY:
+		*out = k->hello.f[RR_H_TTY].s;
+		return PAM_SUCCESS;
+	default:
+		snprintf(s, sizeof(s), "%d", item);
+		f[0] = s;
+		return request_kept(k, RR_W_GETITEM, f, 1, out);
+	}
+}
+
+static const char *get_env(rr_host *h, const char *name)
+{
+	rd_call *k = call_of(h);
+
+	/* the only variable the logic reads; HELLO carries it */
+	if (strcmp(name, "SSH_AUTH_INFO_0"))
+		return NULL;
+	return k->hello.f[RR_H_AUTH_INFO].s;
+}
+
+static int conv(rr_host *h, int style, const char *text, char **answer)
+{
+	rd_call *k = call_of(h);
+	const char *f[2] = {NULL, text};
+	char s[16];
+
+	snprintf(s, sizeof(s), "%d", style);
+	f[0] = s;
+	return request(k, RR_W_CONV, f, 2, answer);
+}
+
+static int data_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < RR_N_DATA; i++)
+		if (!strcmp(name, rr_data_names[i]))
+			return i;
+	return -1;
+}
+
+static int set_data(rr_host *h, const char *name, const char *value)
+{
+	rd_call *k = call_of(h);
+	const char *f[2] = {name, value};
+	char *copy = NULL;
+	int i = data_index(name);
+
+	if (i < 0)
+		return PAM_SYSTEM_ERR;
+	if (value && !(copy = strdup(value)))
+		return PAM_BUF_ERR;
+	if (send_msg(k, RR_W_SETDATA, f, 2, false) < 0) {
+		zfree(copy);
+		return PAM_SYSTEM_ERR;
+	}
+	zfree(k->data_owned[i]);
+	k->data_owned[i] = copy;
+	k->data[i] = copy;
+	return PAM_SUCCESS;
+}
+
+static const char *get_data(rr_host *h, const char *name)
+{
+	rd_call *k = call_of(h);
+	int i = data_index(name);
+
+	return i < 0 ? NULL : k->data[i];
+}
+
+static void log_line(rr_host *h, int priority, const char *text)
+{
+	rd_call *k = call_of(h);
+	const char *f[2] = {NULL, text};
+	char s[16];
+
+	snprintf(s, sizeof(s), "%d", priority & LOG_PRIMASK);
+	f[0] = s;
+	if (send_msg(k, RR_W_LOG, f, 2, false) == 0)
+		return;
+	syslog(LOG_AUTHPRIV | (priority & LOG_PRIMASK),
+	       "pam_riskremediate(%s:%s): %s (the module's connection was "
+	       "lost)", k->hello.f[RR_H_SERVICE].s ?
+	       k->hello.f[RR_H_SERVICE].s : "?", type_names[k->type], text);
+}
+
+static uid_t uid(rr_host *h)
+{
+	return call_of(h)->uid;
+}
+
+static int64_t now(rr_host *h)
+{
+	return (int64_t)time(NULL) + call_of(h)->clock_offset;
+}
+
+static const rr_host_ops call_ops = {
+	.get_user = get_user,
+	.get_item = get_item,
+	.get_env = get_env,
+	.conv = conv,
+	.set_data = set_data,
+	.get_data = get_data,
+	.log = log_line,
+	.uid = uid,
+	.now = now,
+};
+
+/* HELLO checked: the call's type, flags and arguments. */
+static int read_hello(rd_call *k, int *flags, int *argc, const char **argv)
+{
+	rr_wire_msg *m = &k->hello;
+	long long t, fl, u, clock;
+	size_t i;
+
+	if (m->type != RR_W_HELLO || m->n < RR_H_ARGS ||
+	    !m->f[RR_H_VERSION].s || strcmp(m->f[RR_H_VERSION].s,
+					    RR_RISKD_PROTO))
+		return -EPROTO;
+	if (rr_wire_int(m, RR_H_TYPE, TYPE_AUTH, TYPE_SESSION, &t) ||
+	    rr_wire_int(m, RR_H_FLAGS, INT_MIN, INT_MAX, &fl) ||
+	    rr_wire_int(m, RR_H_UID, 0, UINT32_MAX - 1, &u) ||
+	    rr_wire_int(m, RR_H_NOW, 0, INT64_MAX / 2, &clock))
+		return -EBADMSG;
+	k->type = (rr_type)t;
+	*flags = (int)fl;
+	k->uid = (uid_t)u;
+	k->clock_offset = (int64_t)clock - (int64_t)time(NULL);
+	k->user = m->f[RR_H_USER].s;
+	for (i = 0; i < RR_N_DATA; i++)
+		k->data[i] = m->f[RR_H_DATA + i].s;
+	*argc = (int)(m->n - RR_H_ARGS);
+	for (i = 0; i < (size_t)*argc; i++) {
+		argv[i] = m->f[RR_H_ARGS + i].s;
+		if (!argv[i])
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+void rd_serve(int fd, rr_loader *l)
+{
+	rd_call k = {.host.ops = &call_ops, .fd = fd};
+	const char *argv[RR_WIRE_FIELDS_MAX];
+	const char *f[1];
+	char s[16];
+	int flags = 0, argc = 0, r, rc;
+	size_t i;
+
+	r = rr_wire_recv(fd, &k.hello, RR_RISKD_HELLO_MS);
+	if (r == 0)
+		r = read_hello(&k, &flags, &argc, argv);
+	if (r == -EPROTO) {
+		f[0] = "riskd is of another version (" RR_RISKD_PROTO ")";
+		rr_wire_send(fd, RR_W_FALLBACK, f, 1, RR_RISKD_HELLO_MS);
+		syslog(LOG_WARNING, "a module of another version called; sent "
+		       "back (restart riskd after an upgrade)");
+	} else if (r < 0) {
+		syslog(LOG_WARNING, "dropping a call: %s", strerror(-r));
+	} else {
+		rc = rr_module_call(&k.host, l, k.type, flags, argc, argv);
+		snprintf(s, sizeof(s), "%d", rc);
+		f[0] = s;
+		send_msg(&k, RR_W_END, f, 1, true);
+	}
+	for (i = 0; i < RR_N_DATA; i++)
+		zfree(k.data_owned[i]);
+	for (i = 0; i < k.n_owned; i++)
+		zfree(k.owned[i]);
+	rr_wire_msg_clear(&k.hello);
+	rr_wire_queue_clear(&k.out);
+}

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * riskd: runs pam_riskremediate's logic for the PAM module with the policy
+ * parsed and the store open between sign-ins (riskd(8)).  A worker thread
+ * per call in flight, kept between calls; root clients only; SIGTERM ends
+ * the calls in flight (their modules deny) and exits.
+ */
+#include "riskd.h"
+#include "riskd_proto.h"
+#include "rr_secfile.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS_DEFAULT 64
+#define MAX_CLIENTS_LIMIT 4096
+
+typedef struct {
+	rr_loader *cache;
+	pthread_mutex_t lock;
+	pthread_cond_t work, idle;
+	unsigned active, max;   /* calls accepted and not ended */
+	unsigned workers, waiting;
+	bool stopping;
+	int *fds;               /* per slot: the call's socket, -1 free */
+	unsigned *queue;        /* slots accepted, not yet served (a ring) */
+	unsigned head, queued;
+} server;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: riskd [--socket PATH] [--max-clients N]\n"
+		   "       riskd --version | --help\n"
+		   "Serves pam_riskremediate's calls with the policy and the "
+		   "risk store kept open.\n"
+		   "  --socket PATH      listen here (default %s)\n"
+		   "  --max-clients N    calls served at once, more run in "
+		   "their process (default %d)\n"
+		   "See riskd(8).\n", RR_RISKD_SOCKET, MAX_CLIENTS_DEFAULT);
+}
+
+/* A worker serves calls until riskd stops; workers are started as calls
+ * need them, up to --max-clients, and kept (no thread set-up per call). */
+static void *worker(void *arg)
+{
+	server *s = arg;
+	unsigned slot;
+	int fd;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->queued == 0 && !s->stopping) {
+			s->waiting++;
+			pthread_cond_wait(&s->work, &s->lock);
+			s->waiting--;
+		}
+		if (s->queued == 0)
+			break;
+		slot = s->queue[s->head];
+		s->head = (s->head + 1) % s->max;
+		s->queued--;
+		fd = s->fds[slot];
+		pthread_mutex_unlock(&s->lock);
+		rd_serve(fd, s->cache);
+		pthread_mutex_lock(&s->lock);
+		close(fd);
+		s->fds[slot] = -1;
+		s->active--;
+	}
+	s->workers--;
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void send_back(int fd, const char *why)
+{
+	const char *f[1] = {why};
+
+	rr_wire_send(fd, RR_W_FALLBACK, f, 1, 1000);
+}
+
+/* lock held */
+static bool need_worker(server *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	bool ok;
+
+	if (s->waiting >= s->queued || s->workers >= s->max)
+		return true;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&t, &attr, worker, s) == 0;
+	pthread_attr_destroy(&attr);
+	if (ok)
+		s->workers++;
+	return ok || s->workers > 0;
+}
+
+static void accept_one(server *s, int lfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned i;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.uid != 0) {
+		syslog(LOG_WARNING, "refusing a client of uid %u (pid %d): "
+		       "only root may call", (unsigned)cred.uid,
+		       (int)cred.pid);
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->active >= s->max) {
+		pthread_mutex_unlock(&s->lock);
+		send_back(fd, "riskd is busy");
+		close(fd);
+		return;
+	}
+	for (i = 0; s->fds[i] >= 0; i++)
+		;
+	s->fds[i] = fd;
+	s->active++;
+	s->queue[(s->head + s->queued) % s->max] = i;
+	s->queued++;
+	if (!need_worker(s)) {
+		/* no thread at all: the call goes back to its process */
+		s->queued--;
+		s->active--;
+		s->fds[i] = -1;
+		pthread_mutex_unlock(&s->lock);
+		send_back(fd, "riskd cannot start a thread");
+		close(fd);
+		return;
+	}
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* End the calls in flight (their reads fail: the modules deny) and wait
+ * for the workers. */
+static void stop_calls(server *s)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	for (i = 0; i < s->max; i++)
+		if (s->fds[i] >= 0)
+			shutdown(s->fds[i], SHUT_RDWR);
+	pthread_cond_broadcast(&s->work);
+	while (s->workers > 0)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Another riskd answering on path? */
+static bool in_use(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return used;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	char *slash;
+	int fd, r;
+
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "riskd: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	r = rr_secfile_check_dir(dir);
+	if (r < 0) {
+		fprintf(stderr, "riskd: %s: %s (must be a root directory, "
+			"not group/other-writable)\n", dir, strerror(-r));
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "riskd: %s exists and is not a "
+				"socket\n", path);
+			return -1;
+		}
+		if (in_use(path)) {
+			fprintf(stderr, "riskd: another riskd answers on "
+				"%s\n", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
+		fprintf(stderr, "riskd: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int serve_until_signal(server *s, int lfd, int sfd)
+{
+	struct pollfd p[2] = {{.fd = lfd, .events = POLLIN},
+			      {.fd = sfd, .events = POLLIN}};
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+				return 0;
+		}
+		if (p[0].revents & POLLIN)
+			accept_one(s, lfd);
+	}
+}
+
+static int parse_args(int argc, char **argv, const char **path,
+		      unsigned *max)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"max-clients", required_argument, NULL, 'm'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	long n;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			*path = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > MAX_CLIENTS_LIMIT) {
+				fprintf(stderr, "riskd: --max-clients takes "
+					"1..%d\n", MAX_CLIENTS_LIMIT);
+				return 2;
+			}
+			*max = (unsigned)n;
+			break;
+		case 'V':
+			printf("riskd %s\n", RR_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((*path)[0] != '/' ||
+	    strlen(*path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+	    strlen(*path) < 2) {
+		fprintf(stderr, "riskd: --socket takes an absolute path of at "
+			"most %zu bytes\n",
+			sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = RR_RISKD_SOCKET;
+	server s = {.max = MAX_CLIENTS_DEFAULT};
+	sigset_t sigs;
+	unsigned i;
+	int r, lfd, sfd;
+
+	r = parse_args(argc, argv, &path, &s.max);
+	if (r >= 0)
+		return r;
+	if (geteuid() != 0) {
+		fprintf(stderr, "riskd: must run as root\n");
+		return 2;
+	}
+	umask(077);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	/* before any thread: they all inherit the mask */
+	if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0)
+		return 1;
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	openlog("riskd", LOG_PID, LOG_AUTHPRIV);
+	s.fds = malloc(s.max * sizeof(*s.fds));
+	s.queue = malloc(s.max * sizeof(*s.queue));
+	s.cache = rd_cache_new();
+	if (sfd < 0 || !s.fds || !s.queue || !s.cache) {
+		fprintf(stderr, "riskd: cannot start: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < s.max; i++)
+		s.fds[i] = -1;
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.idle, NULL);
+	pthread_cond_init(&s.work, NULL);
+	lfd = listen_on(path);
+	if (lfd < 0)
+		return 1;
+	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once)",
+	       path, RR_RISKD_PROTO, s.max);
+	r = serve_until_signal(&s, lfd, sfd);
+	close(lfd);
+	unlink(path);
+	stop_calls(&s);
+	rd_cache_free(s.cache);
+	free(s.fds);
+	free(s.queue);
+	close(sfd);
+	syslog(r < 0 ? LOG_ERR : LOG_INFO, "stopped%s%s", r < 0 ? ": " : "",
+	       r < 0 ? strerror(-r) : "");
+	closelog();
+	return r < 0 ? 1 : 0;
+}
