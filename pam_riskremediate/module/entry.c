@@ -96,26 +96,6 @@ static int run_here(pam_handle_t *pamh, rr_type type, int flags, int argc,
 
 /* ---- through riskd ---------------------------------------------------- */
 
-/* riskd=PATH|off; NULL when off.  *bad when the argument is malformed. */
-static const char *riskd_socket(int argc, const char **argv, bool *bad)
-{
-	const char *path = RR_RISKD_SOCKET;
-	int i;
-
-	*bad = false;
-	for (i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "riskd=", 6))
-			continue;
-		path = argv[i] + 6;
-		if (!strcmp(path, "off"))
-			return NULL;
-		if (path[0] != '/' ||
-		    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			*bad = true;
-	}
-	return path;
-}
-
 /* A connected socket to a root-owned riskd, or a negative errno. */
 static int riskd_connect(const char *path)
 {
@@ -140,6 +120,13 @@ static int riskd_connect(const char *path)
 		return -EPERM;
 	}
 	return fd;
+}
+
+static const char *data(pam_handle_t *pamh, const char *name)
+{
+	const void *v = NULL;
+
+	return pam_get_data(pamh, name, &v) == PAM_SUCCESS ? v : NULL;
 }
 
 static int send_hello(pam_handle_t *pamh, int fd, rr_type type, int flags,
@@ -169,10 +156,7 @@ static int send_hello(pam_handle_t *pamh, int fd, rr_type type, int flags,
 		f[RR_H_TTY] = v;
 	f[RR_H_AUTH_INFO] = pam_getenv(pamh, "SSH_AUTH_INFO_0");
 	for (i = 0; i < RR_N_DATA; i++)
-		if (pam_get_data(pamh, rr_data_names[i], &v) != PAM_SUCCESS)
-			f[RR_H_DATA + i] = NULL;
-		else
-			f[RR_H_DATA + i] = v;
+		f[RR_H_DATA + i] = data(pamh, rr_data_names[i]);
 	for (i = 0; i < (size_t)argc; i++)
 		f[RR_H_ARGS + i] = argv[i];
 	return rr_wire_send(fd, RR_W_HELLO, f, RR_H_ARGS + (size_t)argc,
@@ -311,16 +295,22 @@ static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 		const char **argv)
 {
 	const char *path;
-	bool bad, answered;
-	int fd, rc;
+	bool answered;
+	rr_args args;
+	int fd, rc, bad;
 
-	path = riskd_socket(argc, argv, &bad);
-	if (bad) {
-		pam_syslog(pamh, LOG_ERR, "riskd= takes an absolute socket "
-			   "path or \"off\"; denying");
+	bad = rr_args_parse(type, argc, argv, &args);
+	if (bad >= 0) {
+		pam_syslog(pamh, LOG_ERR, "unknown or misplaced argument "
+			   "\"%.64s\"; denying", argv[bad]);
 		return error_code(type);
 	}
-	if (!path || argc > (int)RR_RISKD_ARGS_MAX)
+	if (rr_settled(type, flags, data(pamh, DATA_AUTH_OK),
+		       data(pamh, DATA_PWCHANGE), data(pamh, DATA_DEVICE_REF),
+		       &rc))
+		return rc;
+	path = args.riskd ? args.riskd : RR_RISKD_SOCKET;
+	if (!strcmp(path, "off") || argc > (int)RR_RISKD_ARGS_MAX)
 		return run_here(pamh, type, flags, argc, argv);
 	fd = riskd_connect(path);
 	if (fd == -EPERM)

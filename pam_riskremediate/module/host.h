@@ -9,6 +9,7 @@
 #define RR_HOST_H
 
 #include <security/pam_modules.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,6 +23,33 @@
 #define DATA_DEVICE_REF "pam_riskremediate_device_ref"
 
 typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD, TYPE_SESSION } rr_type;
+typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
+
+/* ---- arguments and settled calls (calls.c) ------------------------------ */
+
+typedef struct {
+	const char *policy_path; /* NULL: the default */
+	const char *riskd;       /* riskd=PATH; NULL: the default socket;
+				  * "off": never */
+	bool debug;
+	rr_mode mode;
+} rr_args;
+
+/* -1 when every argument is known and in its place (riskd= an absolute
+ * socket path or "off"), else the index of the first that is not. */
+int rr_args_parse(rr_type type, int argc, const char **argv, rr_args *out);
+
+/*
+ * Calls whose answer needs neither the policy nor the store: account in a
+ * handle whose auth part allowed the sign-in with no password change
+ * pending, session open with no sign-in waiting for its device (session.c),
+ * the preliminary check of a password change.  The entry points answer
+ * them without riskd or the core library; the logic answers them the same
+ * way.  The values are those of this handle's PAM data (NULL: unset).
+ * True with *rc, the PAM code.
+ */
+bool rr_settled(rr_type type, int flags, const char *auth_ok,
+		const char *pwchange, const char *device_ref, int *rc);
 
 /*
  * What the module's logic needs from the PAM application.  Two hosts:

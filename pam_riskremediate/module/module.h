@@ -14,7 +14,6 @@
 
 #define MSG_MAX 512
 
-typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
 
 /* What the entry point ends with; to_pam() maps it per PAM type. */
 typedef enum {

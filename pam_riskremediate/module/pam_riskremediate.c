@@ -21,29 +21,17 @@
 
 static int parse_args(rr_ctx *c, int argc, const char **argv)
 {
-	int i;
+	rr_args a;
+	int bad = rr_args_parse(c->type, argc, argv, &a);
 
-	c->policy_path = RR_POLICY_DEFAULT_PATH;
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strncmp(a, "policy=", 7) && a[7] == '/')
-			c->policy_path = a + 7;
-		else if (!strncmp(a, "riskd=", 6))
-			; /* the entry points' (entry.c) */
-		else if (!strcmp(a, "debug"))
-			c->debug = true;
-		else if (!strcmp(a, "preauth") && c->type == TYPE_AUTH)
-			c->mode = MODE_PREAUTH;
-		else if (!strcmp(a, "authfail") && c->type == TYPE_AUTH)
-			c->mode = MODE_AUTHFAIL;
-		else {
-			rr_log(c, LOG_ERR,
-				   "unknown or misplaced argument \"%.64s\"; "
-				   "denying", a);
-			return -EINVAL;
-		}
+	if (bad >= 0) {
+		rr_log(c, LOG_ERR, "unknown or misplaced argument \"%.64s\"; "
+		       "denying", argv[bad]);
+		return -EINVAL;
 	}
+	c->policy_path = a.policy_path ? a.policy_path : RR_POLICY_DEFAULT_PATH;
+	c->debug = a.debug;
+	c->mode = a.mode;
 	return 0;
 }
 
@@ -708,11 +696,6 @@ static void mark_auth_ok(rr_ctx *c)
 	rr_data_set(c, DATA_AUTH_OK, "1");
 }
 
-static bool auth_ran_ok(rr_ctx *c)
-{
-	return rr_data_get(c, DATA_AUTH_OK) != NULL;
-}
-
 static int call_auth(rr_ctx *c)
 {
 	rr_end e;
@@ -736,8 +719,6 @@ static int call_account(rr_ctx *c)
 	rr_flow_mark(c);
 	if (rr_pwchange_pending_tell(c))
 		e = END_PWCHANGE; /* auth asked for it */
-	else if (auth_ran_ok(c))
-		e = END_ALLOW; /* this handle's auth stack already decided */
 	else if ((e = run(c)) == END_PWCHANGE)
 		rr_pwchange_pending_tell(c); /* root reset the password */
 	return to_pam(TYPE_ACCOUNT, e);
@@ -776,6 +757,10 @@ int rr_module_call(rr_host *h, rr_loader *l, rr_type type, int flags,
 			rr_flow_mark(&c);
 		rc = type == TYPE_SESSION ? PAM_SESSION_ERR :
 		     to_pam(type, END_ERROR);
+	} else if (rr_settled(type, flags, rr_data_get(&c, DATA_AUTH_OK),
+			      rr_data_get(&c, DATA_PWCHANGE),
+			      rr_data_get(&c, DATA_DEVICE_REF), &rc)) {
+		/* nothing to decide (host.h) */
 	} else if (type == TYPE_AUTH) {
 		rc = call_auth(&c);
 	} else if (type == TYPE_ACCOUNT) {

@@ -232,8 +232,7 @@ int rr_chauthtok(rr_ctx *c, int flags)
 	rr_pwchange p;
 	int r;
 
-	if (flags & PAM_PRELIM_CHECK)
-		return 0;
+	/* PAM_PRELIM_CHECK is settled before (rr_settled) */
 	if (!(flags & PAM_UPDATE_AUTHTOK))
 		return -EINVAL;
 	r = user_of_handle(c);

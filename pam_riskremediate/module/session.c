@@ -32,7 +32,7 @@ int rr_open_session(rr_ctx *c)
 	int r;
 
 	if (!ref)
-		return 0; /* no sign-in of ours awaits a device */
+		return 0; /* settled before (rr_settled) */
 	rr_gather_device(c);
 	if (!c->device[0])
 		return 0; /* not a public-key login, or no ExposeAuthInfo */

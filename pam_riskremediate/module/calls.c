@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The module's arguments and the calls that are settled without the
+ * policy or the store (host.h): shared by the entry points (entry.c), so
+ * that they can answer those calls alone, and the logic.  libc only.
+ */
+#include "host.h"
+
+#include <string.h>
+#include <sys/un.h>
+
+static bool socket_path_ok(const char *p)
+{
+	return !strcmp(p, "off") ||
+	       (p[0] == '/' &&
+		strlen(p) < sizeof(((struct sockaddr_un *)0)->sun_path));
+}
+
+int rr_args_parse(rr_type type, int argc, const char **argv, rr_args *out)
+{
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strncmp(a, "policy=", 7) && a[7] == '/')
+			out->policy_path = a + 7;
+		else if (!strncmp(a, "riskd=", 6) && socket_path_ok(a + 6))
+			out->riskd = a + 6;
+		else if (!strcmp(a, "debug"))
+			out->debug = true;
+		else if (!strcmp(a, "preauth") && type == TYPE_AUTH)
+			out->mode = MODE_PREAUTH;
+		else if (!strcmp(a, "authfail") && type == TYPE_AUTH)
+			out->mode = MODE_AUTHFAIL;
+		else
+			return i;
+	}
+	return -1;
+}
+
+bool rr_settled(rr_type type, int flags, const char *auth_ok,
+		const char *pwchange, const char *device_ref, int *rc)
+{
+	bool settled;
+
+	switch (type) {
+	case TYPE_ACCOUNT:
+		/* this handle's auth stack already decided */
+		settled = auth_ok && !pwchange;
+		break;
+	case TYPE_SESSION:
+		/* no sign-in of ours awaits a device */
+		settled = !device_ref;
+		break;
+	case TYPE_PASSWORD:
+		settled = flags & PAM_PRELIM_CHECK;
+		break;
+	case TYPE_AUTH:
+	default:
+		settled = false;
+		break;
+	}
+	if (settled)
+		*rc = PAM_SUCCESS;
+	return settled;
+}
