@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * riskd: runs pam_riskremediate's logic for the PAM module with the policy
- * parsed and the store open between sign-ins (riskd(8)).  A worker thread
- * per call in flight, kept between calls; root clients only; SIGTERM ends
- * the calls in flight (their modules deny) and exits.
+ * parsed and the store open between sign-ins (riskd(8)).  Worker threads
+ * accept and serve the calls, kept between calls; root clients only;
+ * SIGTERM ends the calls in flight (their modules deny) and exits.
  */
 #include "riskd.h"
 #include "riskd_proto.h"
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,14 +31,14 @@
 
 typedef struct {
 	rr_loader *cache;
+	int lfd, busy_fd;       /* listening socket; eventfd: all busy */
 	pthread_mutex_t lock;
-	pthread_cond_t work, idle;
-	unsigned active, max;   /* calls accepted and not ended */
-	unsigned workers, waiting;
+	pthread_cond_t idle;    /* workers == 0 */
+	unsigned max;           /* --max-clients: workers at most */
+	unsigned workers;       /* started, not ended */
+	unsigned accepting;     /* workers waiting in accept() */
 	bool stopping;
-	int *fds;               /* per slot: the call's socket, -1 free */
-	unsigned *queue;        /* slots accepted, not yet served (a ring) */
-	unsigned head, queued;
+	int *fds;               /* per slot: a call's socket, -1 free */
 } server;
 
 static void usage(FILE *f)
@@ -52,33 +53,86 @@ static void usage(FILE *f)
 		   "See riskd(8).\n", RR_RISKD_SOCKET, MAX_CLIENTS_DEFAULT);
 }
 
-/* A worker serves calls until riskd stops; workers are started as calls
- * need them, up to --max-clients, and kept (no thread set-up per call). */
+static bool peer_is_root(int fd)
+{
+	struct ucred cred = {0};
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.uid == 0)
+		return true;
+	syslog(LOG_WARNING, "refusing a client of uid %u (pid %d): only root "
+	       "may call", (unsigned)cred.uid, (int)cred.pid);
+	return false;
+}
+
+static void *worker(void *arg);
+
+/* lock held: one more worker waiting in accept(), if allowed */
+static void spawn_worker(server *s)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (s->workers >= s->max)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, worker, s) == 0)
+		s->workers++;
+	pthread_attr_destroy(&attr);
+}
+
+/*
+ * Workers wait in accept() themselves (a call wakes one thread, not a
+ * dispatcher and then a worker) and are kept between calls.  The one that
+ * takes a call starts another when none is left waiting, up to
+ * --max-clients; when all are busy the main thread sends new calls back
+ * (serve_until_signal).
+ */
 static void *worker(void *arg)
 {
 	server *s = arg;
+	uint64_t one = 1;
 	unsigned slot;
 	int fd;
 
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (s->queued == 0 && !s->stopping) {
-			s->waiting++;
-			pthread_cond_wait(&s->work, &s->lock);
-			s->waiting--;
+	while (!s->stopping) {
+		s->accepting++;
+		pthread_mutex_unlock(&s->lock);
+		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_mutex_lock(&s->lock);
+		s->accepting--;
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* do not spin: calls run in process meanwhile */
+				pthread_mutex_unlock(&s->lock);
+				usleep(10000);
+				pthread_mutex_lock(&s->lock);
+			}
+			continue;
 		}
-		if (s->queued == 0)
-			break;
-		slot = s->queue[s->head];
-		s->head = (s->head + 1) % s->max;
-		s->queued--;
-		fd = s->fds[slot];
+		if (s->stopping || !peer_is_root(fd)) {
+			close(fd);
+			continue;
+		}
+		for (slot = 0; s->fds[slot] >= 0; slot++)
+			;
+		s->fds[slot] = fd;
+		if (s->accepting == 0) {
+			spawn_worker(s);
+			if (s->workers >= s->max && s->accepting == 0 &&
+			    write(s->busy_fd, &one, sizeof(one)) < 0)
+				syslog(LOG_WARNING, "cannot signal busy: %s",
+				       strerror(errno));
+		}
 		pthread_mutex_unlock(&s->lock);
 		rd_serve(fd, s->cache);
 		pthread_mutex_lock(&s->lock);
 		close(fd);
 		s->fds[slot] = -1;
-		s->active--;
 	}
 	s->workers--;
 	pthread_cond_broadcast(&s->idle);
@@ -93,67 +147,29 @@ static void send_back(int fd, const char *why)
 	rr_wire_send(fd, RR_W_FALLBACK, f, 1, 1000);
 }
 
-/* lock held */
-static bool need_worker(server *s)
+/* While every worker is busy: accept and send calls back to their
+ * process, until a worker waits in accept() again. */
+static void overflow(server *s)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	bool ok;
-
-	if (s->waiting >= s->queued || s->workers >= s->max)
-		return true;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&t, &attr, worker, s) == 0;
-	pthread_attr_destroy(&attr);
-	if (ok)
-		s->workers++;
-	return ok || s->workers > 0;
-}
-
-static void accept_one(server *s, int lfd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	unsigned i;
+	struct pollfd p = {.fd = s->lfd, .events = POLLIN};
+	bool busy;
 	int fd;
 
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    cred.uid != 0) {
-		syslog(LOG_WARNING, "refusing a client of uid %u (pid %d): "
-		       "only root may call", (unsigned)cred.uid,
-		       (int)cred.pid);
-		close(fd);
-		return;
-	}
-	pthread_mutex_lock(&s->lock);
-	if (s->active >= s->max) {
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		busy = s->accepting == 0 && !s->stopping;
 		pthread_mutex_unlock(&s->lock);
-		send_back(fd, "riskd is busy");
+		if (!busy || poll(&p, 1, 10) < 0)
+			return;
+		if (!(p.revents & POLLIN))
+			continue;
+		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (peer_is_root(fd))
+			send_back(fd, "riskd is busy");
 		close(fd);
-		return;
 	}
-	for (i = 0; s->fds[i] >= 0; i++)
-		;
-	s->fds[i] = fd;
-	s->active++;
-	s->queue[(s->head + s->queued) % s->max] = i;
-	s->queued++;
-	if (!need_worker(s)) {
-		/* no thread at all: the call goes back to its process */
-		s->queued--;
-		s->active--;
-		s->fds[i] = -1;
-		pthread_mutex_unlock(&s->lock);
-		send_back(fd, "riskd cannot start a thread");
-		close(fd);
-		return;
-	}
-	pthread_cond_signal(&s->work);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* End the calls in flight (their reads fail: the modules deny) and wait
@@ -164,10 +180,11 @@ static void stop_calls(server *s)
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
+	/* wakes the workers in accept() (EINVAL) */
+	shutdown(s->lfd, SHUT_RDWR);
 	for (i = 0; i < s->max; i++)
 		if (s->fds[i] >= 0)
 			shutdown(s->fds[i], SHUT_RDWR);
-	pthread_cond_broadcast(&s->work);
 	while (s->workers > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
@@ -225,7 +242,7 @@ static int listen_on(const char *path)
 		}
 		unlink(path);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -238,25 +255,31 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-static int serve_until_signal(server *s, int lfd, int sfd)
+static int serve_until_signal(server *s, int sfd)
 {
-	struct pollfd p[2] = {{.fd = lfd, .events = POLLIN},
-			      {.fd = sfd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+			      {.fd = s->busy_fd, .events = POLLIN}};
 	struct signalfd_siginfo si;
+	uint64_t n;
 
+	pthread_mutex_lock(&s->lock);
+	spawn_worker(s);
+	pthread_mutex_unlock(&s->lock);
+	if (s->workers == 0)
+		return -EAGAIN;
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (p[1].revents & POLLIN) {
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
-			    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
-				return 0;
-		}
-		if (p[0].revents & POLLIN)
-			accept_one(s, lfd);
+		if ((p[0].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+		    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+			return 0;
+		if ((p[1].revents & POLLIN) &&
+		    read(s->busy_fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+			overflow(s);
 	}
 }
 
@@ -321,7 +344,7 @@ int main(int argc, char **argv)
 	server s = {.max = MAX_CLIENTS_DEFAULT};
 	sigset_t sigs;
 	unsigned i;
-	int r, lfd, sfd;
+	int r, sfd;
 
 	r = parse_args(argc, argv, &path, &s.max);
 	if (r >= 0)
@@ -342,9 +365,9 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	openlog("riskd", LOG_PID, LOG_AUTHPRIV);
 	s.fds = malloc(s.max * sizeof(*s.fds));
-	s.queue = malloc(s.max * sizeof(*s.queue));
+	s.busy_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s.cache = rd_cache_new();
-	if (sfd < 0 || !s.fds || !s.queue || !s.cache) {
+	if (sfd < 0 || s.busy_fd < 0 || !s.fds || !s.cache) {
 		fprintf(stderr, "riskd: cannot start: %s\n", strerror(errno));
 		return 1;
 	}
@@ -352,19 +375,18 @@ int main(int argc, char **argv)
 		s.fds[i] = -1;
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.idle, NULL);
-	pthread_cond_init(&s.work, NULL);
-	lfd = listen_on(path);
-	if (lfd < 0)
+	s.lfd = listen_on(path);
+	if (s.lfd < 0)
 		return 1;
 	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once)",
 	       path, RR_RISKD_PROTO, s.max);
-	r = serve_until_signal(&s, lfd, sfd);
-	close(lfd);
+	r = serve_until_signal(&s, sfd);
 	unlink(path);
 	stop_calls(&s);
+	close(s.lfd);
+	close(s.busy_fd);
 	rd_cache_free(s.cache);
 	free(s.fds);
-	free(s.queue);
 	close(sfd);
 	syslog(r < 0 ? LOG_ERR : LOG_INFO, "stopped%s%s", r < 0 ? ": " : "",
 	       r < 0 ? strerror(-r) : "");
