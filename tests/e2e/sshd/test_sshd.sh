@@ -8,7 +8,12 @@
 # and the store.  TOTP codes come from oathtool(1) (tools/demo/rr-totp), an
 # implementation independent of the module's; nothing waits for the clock.
 #
-#   test_sshd.sh MODULE.so RISKCTL RR-SSH.EXP RR-TOTP
+#   test_sshd.sh MODULE.so RISKCTL RR-SSH.EXP RR-TOTP [RISKD]
+#
+# With RISKD (test sshd-riskd), the whole story runs through a riskd the
+# test starts, the PAM lines naming a copy of the module with no core
+# library next to it: a call riskd did not serve would fail.  riskd must
+# stop cleanly (exit 0, socket removed) at the end.
 #
 # Needs root (it creates a user, a PAM service and an sshd); exits 77 (skip)
 # without root or without sshd/ssh/expect/python3/oathtool.  Everything it
@@ -21,7 +26,8 @@ set -uo pipefail
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh" || exit 1
 
-e2e_args "MODULE.so RISKCTL RR-SSH.EXP RR-TOTP" 4 "$@"
+RISKD=${5:-}
+e2e_args "MODULE.so RISKCTL RR-SSH.EXP RR-TOTP" 4 "${@:1:4}"
 require_clients "creates a user, /etc/pam.d service, sshd" \
 	ssh ssh-keygen expect useradd userdel chpasswd oathtool
 
@@ -42,6 +48,7 @@ PORT=
 N=0
 USER_CREATED=0
 SSHD_COPIES=("$SCRATCH/$SERVICE")
+RISKD_PID=
 
 # ---- cleanup: always, and only what this run created ------------------------
 
@@ -50,6 +57,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	dump_logs "$rc" 40 "$SCRATCH/sshd.log"
 	stop_our_sshds
+	[ -n "$RISKD_PID" ] && kill "$RISKD_PID" 2>/dev/null
 	[ "$USER_CREATED" = 1 ] && remove_user "$TUSER"
 	rm -f "$PAMFILE"
 	rm -rf "$SCRATCH"
@@ -181,6 +189,19 @@ printf '%s:%s\n' "$TUSER" "$PASSWORD" | chpasswd || fail "chpasswd"
 write_policy 14
 
 M=$MODULE P="policy=$POLICY"
+if [ -n "$RISKD" ]; then
+	mkdir -m 0700 "$SCRATCH/riskd" "$SCRATCH/mod" || fail "mkdir"
+	cp "$MODULE" "$SCRATCH/mod/" || fail "cp module"
+	"$RISKD" --socket "$SCRATCH/riskd/riskd.sock" 2>"$SCRATCH/riskd.log" &
+	RISKD_PID=$!
+	for _ in $(seq 200); do
+		[ -S "$SCRATCH/riskd/riskd.sock" ] && break
+		sleep 0.05
+	done
+	[ -S "$SCRATCH/riskd/riskd.sock" ] || fail "riskd did not start"
+	M="$SCRATCH/mod/pam_riskremediate.so riskd=$SCRATCH/riskd/riskd.sock"
+	echo "# riskd $RISKD (pid $RISKD_PID); the module copy has no core library"
+fi
 cat >"$PAMFILE" <<EOF
 # tests/e2e/sshd: temporary PAM service, removed when the test ends
 auth     [success=1 default=ignore]  pam_unix.so
@@ -524,4 +545,14 @@ signins_json "$SCRATCH/s17.json" --ref "$REF"
 expect_field "$SCRATCH/s17.json" 'd[0]["mfa"]' registration-needed
 pass "denied with ref $REF, mfa registration-needed"
 
+if [ -n "$RISKD" ]; then
+	begin "riskd stops cleanly"
+	kill -TERM "$RISKD_PID"
+	wait "$RISKD_PID"
+	rc=$?
+	RISKD_PID=
+	[ "$rc" = 0 ] || { cat "$SCRATCH/riskd.log"; fail "riskd exited $rc"; }
+	[ -e "$SCRATCH/riskd/riskd.sock" ] && fail "riskd left its socket"
+	pass "riskd exited 0 and removed its socket"
+fi
 finish "from sshd"
