@@ -171,12 +171,20 @@ static void riskd_start(const char *riskd, const char *sock)
 				 pre);
 			setenv("LD_PRELOAD", env, 1);
 		}
-		execl(riskd, "riskd", "--socket", sock, (char *)NULL);
+		if (getenv("RR_TEST_RISKD_VALGRIND"))
+			/* tests/run-all: riskd's memory errors and definite
+			 * leaks make its exit status, checked at the end */
+			execlp("valgrind", "valgrind", "-q",
+			       "--error-exitcode=9", "--leak-check=full",
+			       "--errors-for-leak-kinds=definite", riskd,
+			       "--socket", sock, (char *)NULL);
+		else
+			execl(riskd, "riskd", "--socket", sock, (char *)NULL);
 		_exit(127);
 	}
 	assert_true(strlen(sock) < sizeof(sa.sun_path));
 	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	for (i = 0; i < 500; i++) {
+	for (i = 0; i < 6000; i++) { /* 60 s: valgrind starts slowly */
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		assert_true(fd >= 0);
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {

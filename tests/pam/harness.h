@@ -74,7 +74,8 @@ void write_raw_service(const char *name, const char *text);
  * "PATH riskd=off" (the logic in this process).  With RR_TEST_RISKD set
  * to the riskd binary (suite pam-riskd): a riskd this program starts, and
  * a copy of the module with no core library next to it, so that a call
- * that did not go through riskd fails; riskd must exit 0 at the end.
+ * that did not go through riskd fails; riskd must exit 0 at the end
+ * (with RR_TEST_RISKD_VALGRIND set it runs under valgrind).
  */
 const char *module_spec(void);
 
