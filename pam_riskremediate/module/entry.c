@@ -104,7 +104,10 @@ static int riskd_connect(const char *path)
 	socklen_t len = sizeof(cred);
 	int fd;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a riskd that stopped accepting (its backlog full)
+	 * makes connect() fail with EAGAIN instead of waiting; rr_wire
+	 * works on non-blocking sockets */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	memcpy(sa.sun_path, path, strlen(path) + 1);

@@ -292,6 +292,23 @@ int rr_wire_send(int fd, rr_wire_type type, const char *const *fields, size_t n,
 	return r;
 }
 
+int rr_wire_next(const unsigned char *buf, size_t len, size_t *off,
+		 rr_wire_msg *m)
+{
+	size_t body;
+	int r;
+
+	if (*off > len || len - *off < HDR_LEN)
+		return -EBADMSG;
+	body = get_u32(buf + *off);
+	if (body > len - *off - HDR_LEN)
+		return -EBADMSG;
+	r = rr_wire_parse(buf + *off, HDR_LEN + body, m);
+	if (r == 0)
+		*off += HDR_LEN + body;
+	return r;
+}
+
 int rr_wire_queue_add(rr_wire_queue *q, rr_wire_type type,
 		      const char *const *fields, size_t n)
 {
@@ -337,8 +354,10 @@ int rr_wire_queue_flush(int fd, rr_wire_queue *q, int timeout_ms)
 	r = deadline_init(&dl, timeout_ms);
 	if (r == 0)
 		r = send_all(fd, q->buf, q->len, &dl);
-	explicit_bzero(q->buf, q->len);
-	q->len = 0;
+	if (r == 0) {
+		explicit_bzero(q->buf, q->len);
+		q->len = 0;
+	}
 	return r;
 }
 

@@ -97,6 +97,12 @@ int rr_wire_send(int fd, rr_wire_type type, const char *const *fields, size_t n,
  */
 int rr_wire_recv(int fd, rr_wire_msg *m, int timeout_ms);
 
+/* The frame at buf + *off of a buffer of frames (a queue's): parsed into
+ * m as rr_wire_parse, *off moved past it.  -EBADMSG at the end or on a
+ * partial frame. */
+int rr_wire_next(const unsigned char *buf, size_t len, size_t *off,
+		 rr_wire_msg *m);
+
 /*
  * Messages that need no answer, queued and sent in one write with the next
  * message that does (the peer wakes once).  Zero-initialise; the bytes are
@@ -112,7 +118,8 @@ typedef struct {
 int rr_wire_queue_add(rr_wire_queue *q, rr_wire_type type,
 		      const char *const *fields, size_t n);
 /* Send everything queued (nothing when empty) and empty the queue; 0 or
- * negative errno as rr_wire_send. */
+ * negative errno as rr_wire_send, the queue then left as it was (the
+ * caller may read its frames, q->buf[0..q->len), before clearing it). */
 int rr_wire_queue_flush(int fd, rr_wire_queue *q, int timeout_ms);
 void rr_wire_queue_clear(rr_wire_queue *q);
 

@@ -41,6 +41,13 @@ typedef struct {
 static const char *const type_names[] = {"auth", "account", "password",
 					 "session"};
 
+static void lost_line(const rd_call *k, int priority, const char *text)
+{
+	syslog(LOG_AUTHPRIV | priority, "pam_riskremediate(%s:%s): %s (the "
+	       "module's connection was lost)", k->hello.f[RR_H_SERVICE].s ?
+	       k->hello.f[RR_H_SERVICE].s : "?", type_names[k->type], text);
+}
+
 static rd_call *call_of(rr_host *h)
 {
 	return (rd_call *)h;
@@ -69,6 +76,23 @@ static int keep(rd_call *k, char *v, const char **out)
 	return 0;
 }
 
+/* The connection failed with LOG lines still queued: riskd's own syslog
+ * gets them, so that none is lost. */
+static void relog_queued(rd_call *k)
+{
+	rr_wire_msg m = {0};
+	size_t off = 0;
+	long long pri;
+
+	while (rr_wire_next(k->out.buf, k->out.len, &off, &m) == 0) {
+		if (m.type == RR_W_LOG && m.n == 2 && m.f[1].s &&
+		    !rr_wire_int(&m, 0, LOG_EMERG, LOG_DEBUG, &pri))
+			lost_line(k, (int)pri, m.f[1].s);
+		rr_wire_msg_clear(&m);
+	}
+	rr_wire_queue_clear(&k->out);
+}
+
 /* Queue a message; with `flush`, send the queue (the module wakes once). */
 static int send_msg(rd_call *k, rr_wire_type t, const char *const *f,
 		    size_t n, bool flush)
@@ -87,6 +111,7 @@ static int send_msg(rd_call *k, rr_wire_type t, const char *const *f,
 		r = rr_wire_queue_flush(k->fd, &k->out, RR_RISKD_HELLO_MS);
 	if (r < 0) {
 		k->broken = true;
+		relog_queued(k);
 		return -EPIPE;
 	}
 	return 0;
@@ -237,12 +262,8 @@ static void log_line(rr_host *h, int priority, const char *text)
 
 	snprintf(s, sizeof(s), "%d", priority & LOG_PRIMASK);
 	f[0] = s;
-	if (send_msg(k, RR_W_LOG, f, 2, false) == 0)
-		return;
-	syslog(LOG_AUTHPRIV | (priority & LOG_PRIMASK),
-	       "pam_riskremediate(%s:%s): %s (the module's connection was "
-	       "lost)", k->hello.f[RR_H_SERVICE].s ?
-	       k->hello.f[RR_H_SERVICE].s : "?", type_names[k->type], text);
+	if (send_msg(k, RR_W_LOG, f, 2, false) < 0)
+		lost_line(k, priority & LOG_PRIMASK, text);
 }
 
 static uid_t uid(rr_host *h)

@@ -718,6 +718,87 @@ static void test_int(void **state)
 	rr_wire_msg_clear(&m);
 }
 
+/* --- the queue: messages without an answer, sent in one write --- */
+
+static void test_queue(void **state)
+{
+	static const char *const log1[] = {"6", "first"};
+	static const char *const data[] = {"name", NULL};
+	static const char *const end[] = {"0"};
+	rr_wire_queue q = {0};
+	rr_wire_msg m = {0};
+	size_t queued, off;
+	int sv[2];
+
+	(void)state;
+	pair(sv, false);
+	/* nothing queued: nothing sent */
+	assert_int_equal(rr_wire_queue_flush(sv[0], &q, 100), 0);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 0), -ETIMEDOUT);
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_LOG, log1, 2), 0);
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_SETDATA, data, 2), 0);
+	/* queued, not sent */
+	assert_int_equal(rr_wire_recv(sv[1], &m, 0), -ETIMEDOUT);
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_END, end, 1), 0);
+	assert_int_equal(rr_wire_queue_add(&q, (rr_wire_type)0, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(rr_wire_queue_flush(sv[0], &q, 100), 0);
+	assert_int_equal(q.len, 0);
+	/* in order, each whole */
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_LOG, log1, 2);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_SETDATA, data, 2);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_END, end, 1);
+	rr_wire_msg_clear(&m);
+	/* a failed flush keeps the frames for the caller to read */
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_LOG, log1, 2), 0);
+	queued = q.len;
+	close(sv[1]);
+	assert_int_equal(rr_wire_queue_flush(sv[0], &q, 100), -EPIPE);
+	assert_int_equal(q.len, queued);
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_END, end, 1), 0);
+	off = 0;
+	assert_int_equal(rr_wire_next(q.buf, q.len, &off, &m), 0);
+	assert_msg(&m, RR_W_LOG, log1, 2);
+	assert_int_equal(off, queued);
+	assert_int_equal(rr_wire_next(q.buf, q.len, &off, &m), 0);
+	assert_msg(&m, RR_W_END, end, 1);
+	assert_int_equal(off, q.len);
+	assert_int_equal(rr_wire_next(q.buf, q.len, &off, &m), -EBADMSG);
+	/* a partial frame is not one */
+	off = 0;
+	assert_int_equal(rr_wire_next(q.buf, queued - 1, &off, &m), -EBADMSG);
+	assert_int_equal(off, 0);
+	rr_wire_msg_clear(&m);
+	rr_wire_queue_clear(&q);
+	assert_null(q.buf);
+	assert_int_equal(q.len, 0);
+	close(sv[0]);
+}
+
+static void test_queue_cap(void **state)
+{
+	rr_wire_queue q = {0};
+	char *big = malloc(RR_WIRE_MAX - 64);
+	const char *f[1] = {big};
+	size_t i;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', RR_WIRE_MAX - 65);
+	big[RR_WIRE_MAX - 65] = '\0';
+	for (i = 0; i < RR_WIRE_QUEUE_MAX / RR_WIRE_MAX; i++)
+		assert_int_equal(rr_wire_queue_add(&q, RR_W_LOG, f, 1), 0);
+	/* one more passes the cap: refused, the queue unchanged */
+	i = q.len;
+	assert_int_equal(rr_wire_queue_add(&q, RR_W_LOG, f, 1), -EMSGSIZE);
+	assert_int_equal(q.len, i);
+	rr_wire_queue_clear(&q);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +818,8 @@ int main(void)
 	    cmocka_unit_test(test_recv_bad_length),
 	    cmocka_unit_test(test_recv_malformed),
 	    cmocka_unit_test(test_int),
+	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_queue_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
