@@ -3,7 +3,8 @@
  * riskd's loader.  A policy is parsed once per version of its file: the
  * identity checked at every call is the inode, size, mtime and ctime
  * taken before the parse (a chmod or chown changes ctime, so the owner
- * and mode checks of rr_policy_load run again).  A policy in use stays
+ * and mode checks of rr_policy_load run again; owner and mode are
+ * compared too).  A policy in use stays
  * valid until its last call ends, even when a newer one replaced it.
  * Store connections are kept idle between calls and reused only when
  * rr_store_park() says the file is still the one opened.
@@ -43,8 +44,11 @@ typedef struct {
 
 static bool same_file(const struct stat *a, const struct stat *b)
 {
+	/* owner and mode too: ctime alone could miss a chmod within one
+	 * timestamp tick on a coarse clock */
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	       a->st_size == b->st_size &&
+	       a->st_size == b->st_size && a->st_mode == b->st_mode &&
+	       a->st_uid == b->st_uid && a->st_gid == b->st_gid &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&

@@ -148,7 +148,9 @@ static void send_back(int fd, const char *why)
 }
 
 /* While every worker is busy: accept and send calls back to their
- * process, until a worker waits in accept() again. */
+ * process, until a worker waits in accept() again.  The call's HELLO is
+ * read first: closing with it unread could reset the connection before
+ * the module reads the answer. */
 static void overflow(server *s)
 {
 	struct pollfd p = {.fd = s->lfd, .events = POLLIN};
@@ -166,8 +168,13 @@ static void overflow(server *s)
 		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			continue;
-		if (peer_is_root(fd))
-			send_back(fd, "riskd is busy");
+		if (peer_is_root(fd)) {
+			rr_wire_msg m = {0};
+
+			if (rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) == 0)
+				send_back(fd, "riskd is busy");
+			rr_wire_msg_clear(&m);
+		}
 		close(fd);
 	}
 }
@@ -367,29 +374,37 @@ int main(int argc, char **argv)
 	s.fds = malloc(s.max * sizeof(*s.fds));
 	s.busy_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s.cache = rd_cache_new();
+	s.lfd = -1;
 	if (sfd < 0 || s.busy_fd < 0 || !s.fds || !s.cache) {
 		fprintf(stderr, "riskd: cannot start: %s\n", strerror(errno));
-		return 1;
+		r = -ENOMEM;
+		goto out;
 	}
 	for (i = 0; i < s.max; i++)
 		s.fds[i] = -1;
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.idle, NULL);
 	s.lfd = listen_on(path);
-	if (s.lfd < 0)
-		return 1;
+	if (s.lfd < 0) {
+		r = -EADDRINUSE;
+		goto out;
+	}
 	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once)",
 	       path, RR_RISKD_PROTO, s.max);
 	r = serve_until_signal(&s, sfd);
 	unlink(path);
 	stop_calls(&s);
-	close(s.lfd);
-	close(s.busy_fd);
-	rd_cache_free(s.cache);
-	free(s.fds);
-	close(sfd);
 	syslog(r < 0 ? LOG_ERR : LOG_INFO, "stopped%s%s", r < 0 ? ": " : "",
 	       r < 0 ? strerror(-r) : "");
+out:
+	if (s.lfd >= 0)
+		close(s.lfd);
+	if (s.busy_fd >= 0)
+		close(s.busy_fd);
+	rd_cache_free(s.cache);
+	free(s.fds);
+	if (sfd >= 0)
+		close(sfd);
 	closelog();
 	return r < 0 ? 1 : 0;
 }

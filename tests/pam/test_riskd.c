@@ -1,0 +1,1189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * riskd and the module through it, with riskd instances of this program's
+ * own (the built tools/riskd/riskd, one per test, its socket in the test's
+ * directory): calls served by riskd (the service lines name a copy of the
+ * module with no core library next to it, so that a call riskd did not
+ * serve fails), the policy and store caches, the fallbacks to the
+ * application's process (busy, another version, no riskd), fail closed
+ * once riskd answered, root-only clients, and riskd's own start, stop and
+ * exit statuses.  Asserts return codes, the messages the user sees, stored
+ * rows and log lines.  Forked children _exit() with a status the parent
+ * checks (they never return through cmocka).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "riskd_proto.h"
+#include "rr_wire.h"
+
+#ifndef RR_RISKD_PATH
+#error "RR_RISKD_PATH must be defined"
+#endif
+
+#define NOBODY 65534
+#define DEADLINE_MS 10000
+#define UNAVAILABLE "Sign-in denied: the sign-in risk check is unavailable. " \
+		    "Contact your IT help desk."
+#define REF "[0-9A-F]{4}-[0-9A-F]{4}"
+
+/* ---- riskd instances ---------------------------------------------------- */
+
+static char rd_run[128];  /* F.dir/run: the socket's directory */
+static char rd_sock[160]; /* F.dir/run/riskd.sock */
+static char rd_mod[160];  /* F.dir/mod/pam_riskremediate.so: no core */
+static pid_t rd_pid;      /* the test's riskd, 0 when not running */
+
+/* Every child not reaped yet: killed and reaped by the teardown when a
+ * test fails half-way. */
+static pid_t children[8];
+
+static void track(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		if (!children[i]) {
+			children[i] = pid;
+			return;
+		}
+	fail_msg("too many children");
+}
+
+static void untrack(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The wait status of `pid`, which must end within DEADLINE_MS. */
+static int wait_exit(pid_t pid)
+{
+	struct timespec t0;
+	int st = 0;
+	pid_t r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("pid %d did not end", (int)pid);
+		usleep(2000);
+	}
+	assert_int_equal(r, pid);
+	untrack(pid);
+	return st;
+}
+
+static void assert_exited(int st, int code)
+{
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != code)
+		fail_msg("expected exit status %d, got wait status 0x%x", code,
+			 st);
+}
+
+/* Drop to nobody (a forked child: no cmocka). */
+static void become_nobody(void)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+	    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+		_exit(126);
+}
+
+/* Starts riskd on `sock` (--max-clients `max` unless NULL), as nobody
+ * with `nobody`, its stderr into `err_fd` unless -1. */
+static pid_t riskd_spawn(const char *sock, const char *max, bool nobody,
+			 int err_fd)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (err_fd >= 0 && dup2(err_fd, 2) < 0)
+			_exit(125);
+		if (nobody)
+			become_nobody();
+		if (max)
+			execl(RR_RISKD_PATH, "riskd", "--socket", sock,
+			      "--max-clients", max, (char *)NULL);
+		else
+			execl(RR_RISKD_PATH, "riskd", "--socket", sock,
+			      (char *)NULL);
+		_exit(127);
+	}
+	track(pid);
+	return pid;
+}
+
+/* Something listens on `sock` (/proc/net/unix: a connection to find out
+ * would occupy one of riskd's workers). */
+static bool listening(const char *sock)
+{
+	char line[512], flags[16], path[256];
+	bool found = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %15s %*s %*s %*s %255s",
+			       flags, path) == 2 &&
+			!strcmp(path, sock) && !strcmp(flags, "00010000");
+	fclose(f);
+	return found;
+}
+
+static void wait_listening(pid_t pid, const char *sock)
+{
+	struct timespec t0;
+	int st = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!listening(sock)) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			untrack(pid);
+			fail_msg("riskd exited before listening (wait status "
+				 "0x%x)", st);
+		}
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("riskd did not listen on %s", sock);
+		usleep(2000);
+	}
+}
+
+/* The test's riskd on rd_sock, listening. */
+static void start_riskd(const char *max)
+{
+	rd_pid = riskd_spawn(rd_sock, max, false, -1);
+	wait_listening(rd_pid, rd_sock);
+}
+
+/* SIGTERM: riskd exits 0 and its socket is gone. */
+static void stop_riskd(void)
+{
+	struct stat st;
+
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	assert_int_equal(lstat(rd_sock, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* Runs riskd on `sock` to its end: its wait status, its stderr in
+ * `err` (NUL-terminated). */
+static int riskd_run(const char *sock, bool nobody, char *err, size_t len)
+{
+	char path[160];
+	pid_t pid;
+	ssize_t n;
+	int fd, st;
+
+	snprintf(path, sizeof(path), "%s/riskd.err", F.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	pid = riskd_spawn(sock, NULL, nobody, fd);
+	st = wait_exit(pid);
+	n = pread(fd, err, len - 1, 0);
+	assert_true(n >= 0);
+	err[n] = '\0';
+	close(fd);
+	unlink(path);
+	return st;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+#define REG_ENABLED                                                          \
+	"mfa_registration:\n"                                                \
+	"  state: enabled\n"                                                 \
+	"  grace_days: 14\n"                                                 \
+	"  users: { include: [all], exclude: [root] }\n"
+
+#define BLOCK_ALICE                                                          \
+	"  - name: Block alice\n"                                            \
+	"    users: { include: [alice] }\n"                                  \
+	"    grant: { block: true }\n"
+
+#define MFA_FOR_RRTEST                                                       \
+	"  - name: MFA for rrtest\n"                                         \
+	"    services: { include: [rrtest] }\n"                              \
+	"    grant: { require: [mfa] }\n"
+
+/* `top` before policies:, `extra` under it. */
+static void write_policy(const char *top, const char *extra)
+{
+	write_policy_fmt(
+		"version: 1\n"
+		"issuer: Test Corp\n"
+		"store: { backend: sqlite, path: %s }\n"
+		"mfa: { key_file: %s/mfa.key }\n"
+		"%s"
+		"named_locations:\n"
+		"  office: [10.0.0.0/8]\n"
+		"policies:\n"
+		"  - name: High user risk is blocked\n"
+		"    conditions: { user_risk: [high] }\n"
+		"    grant: { block: true }\n"
+		"%s",
+		F.store, F.dir, top ? top : "", extra ? extra : "");
+}
+
+/* auth and account of `module` with `args` (and policy=F.policy). */
+static void write_module_service(const char *name, const char *module,
+				 const char *args)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "auth required %s %s policy=%s\n"
+		 "account required %s %s policy=%s\n",
+		 module, args, F.policy, module, args, F.policy);
+	write_raw_service(name, text);
+}
+
+static int setup(void **state)
+{
+	char dir[128], args[200];
+
+	(void)state;
+	fixture_setup("rr-rd");
+	memset(children, 0, sizeof(children));
+	rd_pid = 0;
+	snprintf(rd_run, sizeof(rd_run), "%s/run", F.dir);
+	snprintf(rd_sock, sizeof(rd_sock), "%s/riskd.sock", rd_run);
+	snprintf(dir, sizeof(dir), "%s/mod", F.dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(rd_mod, sizeof(rd_mod), "%s/pam_riskremediate.so", dir);
+	copy_file(RR_MODULE_PATH, rd_mod);
+	snprintf(args, sizeof(args), "riskd=%s", rd_sock);
+	/* rrtest: only through riskd; rrtest-real: riskd, else in process */
+	write_module_service("rrtest", rd_mod, args);
+	write_module_service("rrtest-real", RR_MODULE_PATH, args);
+	write_policy(NULL, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+	return fixture_teardown(state);
+}
+
+/* ---- a conversation of the test's own ----------------------------------- */
+
+/* Every prompt answered with `answer` after at_prompt(); the messages in
+ * `msgs` as the harness writes F.msgs.  No cmocka calls: forked children
+ * use it. */
+typedef struct {
+	char msgs[4096];
+	const char *answer;
+	void (*at_prompt)(void);
+} script;
+
+static int script_conv(int n, const struct pam_message **msg,
+		       struct pam_response **resp, void *data)
+{
+	script *s = data;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+	int i;
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		size_t used = strlen(s->msgs);
+		int style = msg[i]->msg_style;
+		bool prompt = style == PAM_PROMPT_ECHO_OFF ||
+			      style == PAM_PROMPT_ECHO_ON;
+
+		snprintf(s->msgs + used, sizeof(s->msgs) - used, "%s%s\n",
+			 !prompt ? "" : style == PAM_PROMPT_ECHO_ON ?
+			 "[ask] " : "[secret] ", msg[i]->msg);
+		if (!prompt)
+			continue;
+		if (s->at_prompt)
+			s->at_prompt();
+		r[i].resp = strdup(s->answer);
+		if (!r[i].resp) {
+			while (i-- > 0)
+				free(r[i].resp);
+			free(r);
+			return PAM_BUF_ERR;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+/* pam_authenticate of `user` on `service` from 10.1.2.3 with the
+ * conversation `s`: its result, or -1 when the transaction could not
+ * start. */
+static int script_auth(const char *service, const char *user, script *s)
+{
+	struct pam_conv c = {script_conv, s};
+	pam_handle_t *pamh = NULL;
+	int r;
+
+	s->msgs[0] = '\0';
+	if (pam_start_confdir(service, user, &c, F.confdir, &pamh) !=
+	    PAM_SUCCESS)
+		return -1;
+	r = pam_set_item(pamh, PAM_RHOST, "10.1.2.3");
+	if (r == PAM_SUCCESS)
+		r = pam_set_item(pamh, PAM_TTY, "ssh");
+	if (r == PAM_SUCCESS)
+		r = pam_authenticate(pamh, 0);
+	else
+		r = -1;
+	pam_end(pamh, r);
+	return r;
+}
+
+/* ---- speaking riskd's protocol ------------------------------------------ */
+
+/* A connected socket to `path`, or a negative errno (no cmocka). */
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The HELLO of an auth call of `user` on rrtest from 10.1.2.3 with
+ * policy=F.policy, version `version` (no cmocka). */
+static int send_hello(int fd, const char *version, const char *user)
+{
+	const char *f[RR_H_ARGS + 1] = {NULL};
+	char now[24], policy[128];
+
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(policy, sizeof(policy), "policy=%s", F.policy);
+	f[RR_H_VERSION] = version;
+	f[RR_H_TYPE] = "0"; /* TYPE_AUTH */
+	f[RR_H_FLAGS] = "0";
+	f[RR_H_UID] = "0";
+	f[RR_H_NOW] = now;
+	f[RR_H_USER] = user;
+	f[RR_H_SERVICE] = "rrtest";
+	f[RR_H_RHOST] = "10.1.2.3";
+	f[RR_H_TTY] = "ssh";
+	f[RR_H_ARGS] = policy;
+	return rr_wire_send(fd, RR_W_HELLO, f, RR_H_ARGS + 1, 5000);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+#define DECISION_ALLOW_MFA(service, user, mfa)                               \
+	"<85>pam_riskremediate\\(" service ":auth\\): decision=allow "       \
+	"outcome=success user=\"" user "\" service=\"" service "\" "         \
+	"rhost=\"10.1.2.3\" user_risk=none signin_risk=none detections=\"-\" " \
+	"applied=\"-\" report_only=\"-\" mfa=" mfa " ref=" REF "\n"
+#define DECISION_ALLOW(service, user) DECISION_ALLOW_MFA(service, user, "-")
+
+static void assert_allowed(const char *service, const char *user)
+{
+	pam_result r;
+
+	answers(0, 0);
+	r = login(service, user, "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(F.msgs, "");
+}
+
+/* 1. A plain sign-in through riskd: the same result, row and log line as
+ * in process; the copy of the module has no core, so riskd served it. */
+static void test_allowed_through_riskd(void **state)
+{
+	rr_store_signin si;
+
+	(void)state;
+	start_riskd(NULL);
+	assert_allowed("rrtest", "alice");
+	si = last_signin("alice");
+	assert_int_equal(si.action, RR_ACTION_ALLOW);
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.service, "rrtest");
+	assert_string_equal(si.rhost, "10.1.2.3");
+	assert_matches(si.ref, "^" REF "$");
+	assert_int_equal(count_signins("alice"), 1);
+	/* the line of test_module's test_allow_records_and_logs, alone */
+	assert_logged("^" DECISION_ALLOW("rrtest", "alice") "$");
+	assert_null(strstr(g_log, "riskd"));
+	stop_riskd();
+	/* the copy alone, riskd gone: the call runs in process and cannot */
+	log_reset();
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("^<[0-9]+>pam_riskremediate\\(rrtest:auth\\): cannot load "
+		      "[^\n]*/mod/riskremediate/pam_riskremediate_core\\.so: "
+		      "[^\n]*; denying\n$");
+	assert_int_equal(count_signins("alice"), 1);
+}
+
+/* The file's ctime is in the past of the coarse clock: a change now gets
+ * another ctime even where timestamps are per tick. */
+static void after_ctime(const char *path)
+{
+	struct timespec now, t0;
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		if (now.tv_sec > st.st_ctim.tv_sec ||
+		    (now.tv_sec == st.st_ctim.tv_sec &&
+		     now.tv_nsec > st.st_ctim.tv_nsec))
+			return;
+		assert_true(ms_since(&t0) < 2000);
+		usleep(1000);
+	}
+}
+
+/* 2. riskd reads a changed policy at the next call: new content, and a
+ * chmod or chown alone (ctime) that makes it unsafe. */
+static void test_policy_reloaded(void **state)
+{
+	rr_store_signin si;
+	pam_result r;
+	char expect[256];
+
+	(void)state;
+	start_riskd(NULL);
+	assert_allowed("rrtest", "alice");
+	/* rewritten: alice is blocked at once */
+	write_policy(NULL, BLOCK_ALICE);
+	log_reset();
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_int_equal(r.account, -1);
+	si = last_signin("alice");
+	assert_int_equal(si.action, RR_ACTION_BLOCK);
+	assert_string_equal(si.outcome, "blocked");
+	assert_string_equal(si.applied, "Block alice");
+	snprintf(expect, sizeof(expect), "Sign-in blocked: sign-in policy "
+		 "\"Block alice\" blocks it. Contact your IT help desk and "
+		 "quote reference %s.\n", si.ref);
+	assert_string_equal(F.msgs, expect);
+	assert_logged("decision=block outcome=blocked user=\"alice\" .*"
+		      "applied=\"Block alice\" .*ref=" REF "\n");
+	/* bob is not blocked by this policy */
+	assert_allowed("rrtest", "bob");
+	/* group-writable: only the mode (ctime) changed; the cached policy
+	 * would allow bob */
+	after_ctime(F.policy);
+	assert_int_equal(chmod(F.policy, 0620), 0);
+	log_reset();
+	r = login("rrtest", "bob", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
+	assert_string_equal(F.msgs, UNAVAILABLE "\n");
+	assert_logged("^<[0-9]+>pam_riskremediate\\(rrtest:auth\\): policy: "
+		      "[^\n]*/policy\\.yaml: is not owned by root or is "
+		      "group/other-writable \\(refused\\)\n$");
+	/* safe again: read again, bob allowed, alice still blocked */
+	assert_int_equal(chmod(F.policy, 0600), 0);
+	assert_allowed("rrtest", "bob");
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTH_ERR);
+	/* another owner: refused again */
+	after_ctime(F.policy);
+	assert_int_equal(chown(F.policy, NOBODY, NOBODY), 0);
+	log_reset();
+	assert_int_equal(login("rrtest", "bob", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("policy: [^\n]*/policy\\.yaml: is not owned by root");
+	assert_int_equal(chown(F.policy, 0, 0), 0);
+	assert_allowed("rrtest", "bob");
+	stop_riskd();
+}
+
+static void rename_store(const char *to)
+{
+	static const char *const ext[] = {"", "-wal", "-shm"};
+	char from[200], dest[200];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s%s", F.store, ext[i]);
+		snprintf(dest, sizeof(dest), "%s%s", to, ext[i]);
+		if (rename(from, dest) < 0)
+			assert_int_equal(errno, ENOENT);
+	}
+	assert_int_equal(access(to, F_OK), 0);
+}
+
+/* 3. The store file replaced under riskd's open connection: the next
+ * sign-in goes to the file now at the path, the old one gets nothing. */
+static void test_store_replaced(void **state)
+{
+	char store[96], old[96], ref1[32];
+	rr_store_signin si;
+
+	(void)state;
+	start_riskd(NULL);
+	assert_allowed("rrtest", "alice");
+	snprintf(ref1, sizeof(ref1), "%s", last_signin("alice").ref);
+	snprintf(store, sizeof(store), "%s", F.store);
+	snprintf(old, sizeof(old), "%s/store/old.db", F.dir);
+	rename_store(old);
+	assert_allowed("rrtest", "alice");
+	assert_int_equal(count_signins("alice"), 1);
+	si = last_signin("alice");
+	assert_string_not_equal(si.ref, ref1);
+	assert_string_equal(si.outcome, "success");
+	/* the old file has only the first sign-in */
+	snprintf(F.store, sizeof(F.store), "%s", old);
+	assert_int_equal(count_signins("alice"), 1);
+	assert_string_equal(last_signin("alice").ref, ref1);
+	snprintf(F.store, sizeof(F.store), "%s", store);
+	/* the file at the path made readable by others: reopened with the
+	 * checks, and refused */
+	assert_int_equal(chmod(F.store, 0640), 0);
+	log_reset();
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_string_equal(F.msgs, UNAVAILABLE "\n");
+	assert_logged("pam_riskremediate\\(rrtest:auth\\): risk store "
+		      "[^\n]*/store/risk\\.db: ");
+	assert_int_equal(chmod(F.store, 0600), 0);
+	assert_allowed("rrtest", "alice");
+	assert_int_equal(count_signins("alice"), 2);
+	stop_riskd();
+}
+
+/* ---- busy --------------------------------------------------------------- */
+
+static int busy_ready[2], busy_go[2];
+
+/* At the child's prompt: tell the parent, wait for its go. */
+static void busy_wait(void)
+{
+	char c = 'p';
+
+	if (write(busy_ready[1], &c, 1) != 1 || read(busy_go[0], &c, 1) != 1)
+		_exit(20);
+}
+
+#define SET_UP_NOW                                                           \
+	"[ask] Multifactor authentication is required by Test Corp. You "    \
+	"have 14 days left to set it up. Set up now? [y/N] \n"
+
+/* The child: alice through riskd, held at her prompt. */
+static void busy_child(void)
+{
+	static script s = {.answer = "n", .at_prompt = busy_wait};
+	int r;
+
+	close(busy_ready[0]);
+	close(busy_go[1]);
+	r = script_auth("rrtest", "alice", &s);
+	if (r != PAM_SUCCESS)
+		_exit(r < 0 ? 30 : 40 + r);
+	_exit(strcmp(s.msgs, SET_UP_NOW) ? 21 : 0);
+}
+
+/* Every thread of `pid` is stopped (SIGSTOP taken). */
+static bool all_stopped(pid_t pid)
+{
+	char path[64], text[512];
+	struct dirent *e;
+	const char *paren;
+	bool stopped = true;
+	DIR *d;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while (stopped && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat",
+			 (int)pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* the thread ended */
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		paren = strrchr(text, ')');
+		stopped = paren && (paren[2] == 'T' || paren[2] == 't');
+	}
+	closedir(d);
+	return stopped;
+}
+
+/* riskd stopped (every thread), so that a client can connect and send
+ * before it looks. */
+static void stop_and_wait(pid_t pid)
+{
+	struct timespec t0;
+
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!all_stopped(pid)) {
+		assert_true(ms_since(&t0) < DEADLINE_MS);
+		usleep(1000);
+	}
+}
+
+/* 4. --max-clients 1: while one call waits at a prompt, the next is sent
+ * back and runs in its process; the first then completes in riskd. */
+static void test_busy_runs_in_process(void **state)
+{
+	rr_wire_msg m = {0};
+	struct pollfd p;
+	rr_store_signin si;
+	pam_result r;
+	pid_t pid;
+	int fd, rc;
+	char c;
+
+	(void)state;
+	write_policy(REG_ENABLED, NULL);
+	start_riskd("1");
+	assert_int_equal(pipe2(busy_ready, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(busy_go, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		busy_child();
+	track(pid);
+	close(busy_ready[1]);
+	close(busy_go[0]);
+	p = (struct pollfd){.fd = busy_ready[0], .events = POLLIN};
+	assert_int_equal(poll(&p, 1, DEADLINE_MS), 1);
+	if (read(busy_ready[0], &c, 1) != 1)
+		fail_msg("the child ended before its prompt (wait status "
+			 "0x%x)", wait_exit(pid));
+	/* riskd's only worker waits for alice's answer */
+	answers(0, 1, "n");
+	r = login("rrtest-real", "bob", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(F.msgs, SET_UP_NOW);
+	/* riskd reads the HELLO before it answers "busy" (the answer is
+	 * not lost, however slow the module) */
+	assert_logged("^<[0-9]+>pam_riskremediate\\(rrtest-real:auth\\): riskd: "
+		      "riskd is busy; running in process\n" DECISION_ALLOW_MFA("rrtest-real", "bob",
+							"skipped") "$");
+	assert_string_equal(last_signin("bob").mfa, "skipped");
+	/* alice has not finished */
+	assert_int_equal(count_signins("alice"), 0);
+	/* and the copy of the module, riskd busy: in process, which the copy
+	 * cannot */
+	log_reset();
+	assert_int_equal(login("rrtest", "carol", "10.1.2.3", true).auth,
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_logged("riskd: (riskd is busy|Broken pipe before answering); "
+		      "running in process\n[^\n]*cannot load ");
+	/* the protocol: a HELLO riskd has when it looks gets FALLBACK
+	 * "riskd is busy", and the connection ends */
+	stop_and_wait(rd_pid);
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, RR_RISKD_PROTO, "carol"), 0);
+	assert_int_equal(kill(rd_pid, SIGCONT), 0);
+	assert_int_equal(rr_wire_recv(fd, &m, 5000), 0);
+	assert_int_equal(m.type, RR_W_FALLBACK);
+	assert_int_equal(m.n, 1);
+	assert_non_null(m.f[0].s);
+	assert_string_equal(m.f[0].s, "riskd is busy");
+	rr_wire_msg_clear(&m);
+	rc = rr_wire_recv(fd, &m, 5000);
+	assert_true(rc == -ECONNRESET || rc == -EBADMSG);
+	close(fd);
+	/* alice answers: her call completes in riskd */
+	c = 'g';
+	assert_int_equal(write(busy_go[1], &c, 1), 1);
+	assert_exited(wait_exit(pid), 0);
+	close(busy_ready[0]);
+	close(busy_go[1]);
+	si = last_signin("alice");
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.mfa, "skipped");
+	assert_string_equal(si.service, "rrtest");
+	assert_int_equal(count_signins("carol"), 0);
+	stop_riskd();
+}
+
+/* 5. A HELLO of another version is sent back, naming riskd's. */
+static void test_other_version_sent_back(void **state)
+{
+	rr_wire_msg m = {0};
+	int fd;
+
+	(void)state;
+	start_riskd(NULL);
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, "riskd/0 0.0.0", "alice"), 0);
+	assert_int_equal(rr_wire_recv(fd, &m, 5000), 0);
+	assert_int_equal(m.type, RR_W_FALLBACK);
+	assert_int_equal(m.n, 1);
+	assert_non_null(m.f[0].s);
+	assert_string_equal(m.f[0].s, "riskd is of another version (riskd/1 "
+			    RR_VERSION ")");
+	rr_wire_msg_clear(&m);
+	/* and nothing else: riskd closed the call */
+	assert_int_equal(rr_wire_recv(fd, &m, 5000), -ECONNRESET);
+	close(fd);
+	assert_int_equal(count_signins("alice"), 0);
+	assert_allowed("rrtest", "alice");
+	stop_riskd();
+}
+
+/* The call of a HELLO sent: every message up to END, whose code is
+ * returned. */
+static long long served_call(int fd)
+{
+	rr_wire_msg m = {0};
+	long long rc = -1;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(rr_wire_recv(fd, &m, 5000), 0);
+		assert_int_not_equal(m.type, RR_W_FALLBACK);
+		assert_int_not_equal(m.type, RR_W_CONV);
+		if (m.type == RR_W_END) {
+			assert_int_equal(rr_wire_int(&m, 0, 0, 100, &rc), 0);
+			rr_wire_msg_clear(&m);
+			return rc;
+		}
+		rr_wire_msg_clear(&m);
+	}
+	fail_msg("no END");
+	return rc;
+}
+
+/* The non-root client's child: 0 when riskd closed without a word. */
+static void nobody_child(void)
+{
+	rr_wire_msg m = {0};
+	int fd, r;
+
+	become_nobody();
+	fd = connect_to(rd_sock);
+	if (fd < 0)
+		_exit(50);
+	r = send_hello(fd, RR_RISKD_PROTO, "bob");
+	if (r == 0)
+		r = rr_wire_recv(fd, &m, 5000);
+	if (r == 0)
+		_exit(60 + (int)m.type); /* a message: riskd served it */
+	if (r == -ECONNRESET || r == -EBADMSG || r == -EPIPE)
+		_exit(0);
+	_exit(51); /* -ETIMEDOUT: not closed */
+}
+
+/* 6. Only root may call: another uid's connection is closed unanswered
+ * (the same HELLO from root is served). */
+static void test_non_root_client_refused(void **state)
+{
+	pid_t pid;
+	int fd;
+
+	(void)state;
+	start_riskd(NULL);
+	/* let nobody reach the socket */
+	assert_int_equal(chmod(F.dir, 0711), 0);
+	assert_int_equal(chmod(rd_run, 0711), 0);
+	assert_int_equal(chmod(rd_sock, 0666), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		nobody_child();
+	track(pid);
+	assert_exited(wait_exit(pid), 0);
+	assert_int_equal(count_signins("bob"), 0);
+	/* root's same call is served */
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, RR_RISKD_PROTO, "bob"), 0);
+	assert_int_equal(served_call(fd), PAM_SUCCESS);
+	close(fd);
+	assert_int_equal(count_signins("bob"), 1);
+	assert_string_equal(last_signin("bob").outcome, "success");
+	assert_allowed("rrtest", "alice");
+	stop_riskd();
+}
+
+/* A server of another uid: the module's child listens as nobody and
+ * reports what it got: 0 a connection closed without a byte. */
+static int nobody_ready[2];
+
+static void nobody_server(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pollfd p;
+	char buf[64];
+	int fd, c;
+
+	close(nobody_ready[0]);
+	become_nobody();
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4) < 0 || write(nobody_ready[1], "r", 1) != 1)
+		_exit(70);
+	p = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, DEADLINE_MS) != 1)
+		_exit(71); /* the module never connected */
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		_exit(72);
+	p = (struct pollfd){.fd = c, .events = POLLIN};
+	if (poll(&p, 1, DEADLINE_MS) != 1)
+		_exit(73);
+	_exit(read(c, buf, sizeof(buf)) == 0 ? 0 : 74);
+}
+
+/* 6b. The module talks only to a riskd of root's: a socket another uid
+ * serves is ignored (and told nothing); the call runs in process. */
+static void test_non_root_server_ignored(void **state)
+{
+	char dir[128], path[160], args[200], pattern[640];
+	pid_t pid;
+	char c;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/nobody", F.dir);
+	snprintf(path, sizeof(path), "%s/riskd.sock", dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
+	assert_int_equal(chmod(F.dir, 0711), 0);
+	assert_int_equal(pipe2(nobody_ready, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		nobody_server(path);
+	track(pid);
+	close(nobody_ready[1]);
+	if (read(nobody_ready[0], &c, 1) != 1)
+		fail_msg("the server did not start (wait status 0x%x)",
+			 wait_exit(pid));
+	close(nobody_ready[0]);
+	snprintf(args, sizeof(args), "riskd=%s", path);
+	write_module_service("rrtest-nobody", RR_MODULE_PATH, args);
+	assert_allowed("rrtest-nobody", "alice");
+	snprintf(pattern, sizeof(pattern),
+		 "^<[0-9]+>pam_riskremediate\\(rrtest-nobody:auth\\): riskd: "
+		 "%s is not served by root; ignored\n"
+		 DECISION_ALLOW("rrtest-nobody", "alice") "$", path);
+	assert_logged(pattern);
+	assert_exited(wait_exit(pid), 0);
+	assert_int_equal(count_signins("alice"), 1);
+}
+
+/* ---- riskd killed ------------------------------------------------------- */
+
+static int killed_status;
+
+static void kill_riskd(void)
+{
+	if (rd_pid > 0 && kill(rd_pid, SIGKILL) == 0 &&
+	    waitpid(rd_pid, &killed_status, 0) == rd_pid) {
+		untrack(rd_pid);
+		rd_pid = 0;
+	}
+}
+
+/* 7. riskd dies while the user is at a prompt: denied, never run again in
+ * process; later sign-ins run in process while it is down. */
+static void test_killed_during_call_denies(void **state)
+{
+	static script s = {.answer = "123456", .at_prompt = kill_riskd};
+	rr_store_signin si;
+
+	(void)state;
+	write_policy(REG_ENABLED, MFA_FOR_RRTEST);
+	start_riskd(NULL);
+	register_alice("rrtest", 0);
+	log_reset();
+	killed_status = 0;
+	assert_int_equal(script_auth("rrtest", "alice", &s),
+			 PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(rd_pid, 0);
+	assert_true(WIFSIGNALED(killed_status) &&
+		    WTERMSIG(killed_status) == SIGKILL);
+	assert_string_equal(s.msgs, "[secret] Sign-in policy requires "
+			    "multifactor authentication for rrtest. Enter the "
+			    "code from your authenticator app: \n"
+			    UNAVAILABLE "\n");
+	assert_logged("<[0-9]+>pam_riskremediate\\(rrtest:auth\\): riskd: "
+		      "[^\n]+ during the call; denying\n$");
+	/* not run again in process (the copy would log that it cannot) */
+	assert_null(strstr(g_log, "cannot load"));
+	assert_null(strstr(g_log, "running in process"));
+	/* riskd died before recording: the registration is the only row */
+	assert_int_equal(count_signins("alice"), 1);
+	assert_string_equal(last_signin("alice").mfa, "registered");
+	/* riskd down (its socket left behind): the module with its core
+	 * runs in process, asking for the code itself */
+	answers(1, 1, "@code");
+	log_reset();
+	assert_int_equal(login("rrtest-real", "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_null(strstr(g_log, "riskd"));
+	si = last_signin("alice");
+	assert_string_equal(si.service, "rrtest-real");
+	assert_string_equal(si.outcome, "success");
+}
+
+/* 8. No riskd at the path: the call runs in process, silently. */
+static void test_no_riskd_runs_in_process(void **state)
+{
+	char args[200];
+
+	(void)state;
+	snprintf(args, sizeof(args), "riskd=%s/nowhere/riskd.sock", F.dir);
+	write_module_service("rrtest-none", RR_MODULE_PATH, args);
+	assert_allowed("rrtest-none", "alice");
+	assert_logged("^" DECISION_ALLOW("rrtest-none", "alice") "$");
+	assert_null(strstr(g_log, "riskd"));
+	assert_int_equal(count_signins("alice"), 1);
+	/* nor when the path is a socket nobody listens on */
+	start_riskd(NULL);
+	assert_int_equal(kill(rd_pid, SIGKILL), 0);
+	assert_true(WIFSIGNALED(wait_exit(rd_pid)));
+	rd_pid = 0;
+	log_reset();
+	assert_allowed("rrtest-real", "alice");
+	assert_logged("^" DECISION_ALLOW("rrtest-real", "alice") "$");
+	assert_int_equal(count_signins("alice"), 2);
+}
+
+/* 9. A riskd= that is not an absolute socket path or "off" denies. */
+static void test_bad_riskd_argument_denies(void **state)
+{
+	static const char *const bad[] = {"riskd=relative/path", "riskd=",
+					  "riskd=/x/"
+					  "0123456789012345678901234567890123"
+					  "4567890123456789012345678901234567"
+					  "8901234567890123456789012345678901"
+					  "234"}; /* 108 bytes: no room for the NUL */
+	char pattern[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_module_service("rrtest-bad", RR_MODULE_PATH, bad[i]);
+		log_reset();
+		assert_int_equal(login("rrtest-bad", "alice", "10.1.2.3",
+				       true).auth, PAM_AUTHINFO_UNAVAIL);
+		assert_string_equal(F.msgs, "");
+		snprintf(pattern, sizeof(pattern),
+			 "^<[0-9]+>pam_riskremediate\\(rrtest-bad:auth\\): "
+			 "unknown or misplaced argument \"%.64s\"; denying\n$",
+			 bad[i]);
+		assert_logged(pattern);
+		/* account alone: denied with its own code */
+		assert_int_equal(login("rrtest-bad", "alice", "10.1.2.3",
+				       false).account, PAM_AUTH_ERR);
+	}
+	assert_int_equal(count_signins("alice"), 0);
+}
+
+/* ---- riskd itself ------------------------------------------------------- */
+
+/* 10a. SIGTERM and SIGINT stop it (exit 0, socket removed); SIGHUP does
+ * not.  It creates its directory 0700 and the socket 0600. */
+static void test_riskd_signals(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	start_riskd(NULL);
+	assert_int_equal(lstat(rd_run, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(lstat(rd_sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(kill(rd_pid, SIGHUP), 0);
+	assert_allowed("rrtest", "alice");
+	stop_riskd();
+	start_riskd(NULL);
+	assert_int_equal(kill(rd_pid, SIGINT), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	assert_int_equal(lstat(rd_sock, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* 10b. A second riskd on the socket of a running one exits 1; the first
+ * serves on. */
+static void test_riskd_second_instance(void **state)
+{
+	char err[512];
+
+	(void)state;
+	start_riskd(NULL);
+	assert_exited(riskd_run(rd_sock, false, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: another riskd answers on [^\n]*"
+			    "/run/riskd\\.sock$");
+	assert_true(listening(rd_sock));
+	assert_allowed("rrtest", "alice");
+	stop_riskd();
+}
+
+/* 10c. A path that is not a socket is refused and left alone. */
+static void test_riskd_path_not_socket(void **state)
+{
+	char err[512], text[32];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mkdir(rd_run, 0700), 0);
+	write_file(rd_sock, "keep me\n", 0600);
+	assert_exited(riskd_run(rd_sock, false, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: [^\n]*/run/riskd\\.sock exists and is "
+			    "not a socket$");
+	assert_int_equal(lstat(rd_sock, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	fd = open(rd_sock, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	assert_int_equal(n, 8);
+	text[n] = '\0';
+	assert_string_equal(text, "keep me\n");
+}
+
+/* 10d. The socket file of a riskd that was killed is replaced. */
+static void test_riskd_stale_socket(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	start_riskd(NULL);
+	assert_int_equal(kill(rd_pid, SIGKILL), 0);
+	assert_true(WIFSIGNALED(wait_exit(rd_pid)));
+	rd_pid = 0;
+	assert_int_equal(lstat(rd_sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_false(listening(rd_sock));
+	start_riskd(NULL);
+	assert_allowed("rrtest", "alice");
+	stop_riskd();
+}
+
+/* 10e. A socket directory others can write to, or not root's: exit 1. */
+static void test_riskd_unsafe_dir(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_int_equal(mkdir(rd_run, 0700), 0);
+	assert_int_equal(chmod(rd_run, 0777), 0);
+	assert_exited(riskd_run(rd_sock, false, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: [^\n]*/run: [^\n]+ \\(must be a root "
+			    "directory, not group/other-writable\\)$");
+	assert_int_equal(access(rd_sock, F_OK), -1);
+	assert_int_equal(chmod(rd_run, 0700), 0);
+	assert_int_equal(chown(rd_run, NOBODY, NOBODY), 0);
+	assert_exited(riskd_run(rd_sock, false, err, sizeof(err)), 1);
+	assert_matches(err, "must be a root directory");
+	assert_int_equal(access(rd_sock, F_OK), -1);
+}
+
+/* 10f. Not root: exit 2, nothing created. */
+static void test_riskd_not_root(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_int_equal(chmod(F.dir, 0777), 0);
+	assert_exited(riskd_run(rd_sock, true, err, sizeof(err)), 2);
+	assert_string_equal(err, "riskd: must run as root\n");
+	assert_int_equal(access(rd_run, F_OK), -1);
+	assert_int_equal(chmod(F.dir, 0700), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_allowed_through_riskd),
+		T(test_policy_reloaded),
+		T(test_store_replaced),
+		T(test_busy_runs_in_process),
+		T(test_other_version_sent_back),
+		T(test_non_root_client_refused),
+		T(test_non_root_server_ignored),
+		T(test_killed_during_call_denies),
+		T(test_no_riskd_runs_in_process),
+		T(test_bad_riskd_argument_denies),
+		T(test_riskd_signals),
+		T(test_riskd_second_instance),
+		T(test_riskd_path_not_socket),
+		T(test_riskd_stale_socket),
+		T(test_riskd_unsafe_dir),
+		T(test_riskd_not_root),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, nss_setup, nss_teardown);
+}
