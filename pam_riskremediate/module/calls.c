@@ -9,6 +9,20 @@
 #include <string.h>
 #include <sys/un.h>
 
+const char *const rr_data_names[RR_N_DATA] = {
+	DATA_AUTH_OK, DATA_FLOW, DATA_PWCHANGE, DATA_DEVICE_REF,
+};
+
+int rr_data_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < RR_N_DATA; i++)
+		if (!strcmp(name, rr_data_names[i]))
+			return i;
+	return -1;
+}
+
 static bool socket_path_ok(const char *p)
 {
 	return !strcmp(p, "off") ||

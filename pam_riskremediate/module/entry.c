@@ -176,16 +176,6 @@ static int reply(int fd, int rc, const char *value)
 	return rr_wire_send(fd, RR_W_REPLY, f, 2, RR_RISKD_WAIT_MS);
 }
 
-static bool known_data(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < RR_N_DATA; i++)
-		if (!strcmp(name, rr_data_names[i]))
-			return true;
-	return false;
-}
-
 /* The items the logic reads (the snapshot has the others). */
 static bool readable_item(long long item)
 {
@@ -232,7 +222,7 @@ static int serve(rr_pam_host *host, int fd, const rr_wire_msg *m, int *rc)
 		h->ops->log(h, (int)n, m->f[1].s);
 		return 0;
 	case RR_W_SETDATA:
-		if (m->n != 2 || !m->f[0].s || !known_data(m->f[0].s))
+		if (m->n != 2 || !m->f[0].s || rr_data_index(m->f[0].s) < 0)
 			return -EBADMSG;
 		h->ops->set_data(h, m->f[0].s, m->f[1].s);
 		return 0;

@@ -22,6 +22,12 @@
  * session part (session.c) */
 #define DATA_DEVICE_REF "pam_riskremediate_device_ref"
 
+/* every PAM data name of the module, in this order (calls.c) */
+#define RR_N_DATA 4
+extern const char *const rr_data_names[RR_N_DATA];
+/* the index of name in rr_data_names, -1 when it is not one */
+int rr_data_index(const char *name);
+
 typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD, TYPE_SESSION } rr_type;
 typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
 

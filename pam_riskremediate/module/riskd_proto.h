@@ -31,15 +31,11 @@ enum {
 	RR_H_RHOST,
 	RR_H_TTY,
 	RR_H_AUTH_INFO, /* the environment's SSH_AUTH_INFO_0 */
-	RR_H_DATA,      /* RR_N_DATA values of rr_data_names, in order */
+	RR_H_DATA,      /* RR_N_DATA values of rr_data_names (host.h) */
 	RR_H_ARGS = RR_H_DATA + 4, /* the module arguments */
 };
-#define RR_N_DATA 4
 #define RR_RISKD_ARGS_MAX (RR_WIRE_FIELDS_MAX - RR_H_ARGS)
-
-static const char *const rr_data_names[RR_N_DATA] = {
-	DATA_AUTH_OK, DATA_FLOW, DATA_PWCHANGE, DATA_DEVICE_REF,
-};
+_Static_assert(RR_H_ARGS == RR_H_DATA + RR_N_DATA, "HELLO's data fields");
 
 /* riskd waits this long for HELLO, and for an answer the module must get
  * from a person (a prompt; pam_get_user may prompt too) */

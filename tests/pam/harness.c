@@ -139,11 +139,11 @@ static void riskd_stop(void)
 	remove_tree(riskd_dir);
 }
 
-static void copy_module(const char *to)
+void copy_file(const char *from, const char *to)
 {
 	char buf[65536];
 	ssize_t n;
-	int in = open(RR_MODULE_PATH, O_RDONLY | O_CLOEXEC);
+	int in = open(from, O_RDONLY | O_CLOEXEC);
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 
 	assert_true(in >= 0 && out >= 0);
@@ -212,7 +212,7 @@ const char *module_spec(void)
 	assert_non_null(mkdtemp(riskd_dir));
 	snprintf(mod, sizeof(mod), "%s/pam_riskremediate.so", riskd_dir);
 	snprintf(sock, sizeof(sock), "%s/riskd.sock", riskd_dir);
-	copy_module(mod);
+	copy_file(RR_MODULE_PATH, mod);
 	riskd_start(riskd, sock);
 	snprintf(spec, sizeof(spec), "%s riskd=%s", mod, sock);
 	return spec;

@@ -78,6 +78,8 @@ void write_raw_service(const char *name, const char *text);
  * (with RR_TEST_RISKD_VALGRIND set it runs under valgrind).
  */
 const char *module_spec(void);
+/* A new file `to` (0755) with the bytes of `from`. */
+void copy_file(const char *from, const char *to);
 
 /* A service file of our module only: lines[2i] is "TYPE CONTROL",
  * lines[2i+1] the arguments; each line gets policy=F.policy. */

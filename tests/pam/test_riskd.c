@@ -216,21 +216,6 @@ static int riskd_run(const char *sock, bool nobody, char *err, size_t len)
 	return st;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-
-	assert_true(in >= 0 && out >= 0);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, (size_t)n), n);
-	assert_int_equal(n, 0);
-	close(in);
-	close(out);
-}
-
 /* ---- fixture ------------------------------------------------------------ */
 
 #define REG_ENABLED                                                          \

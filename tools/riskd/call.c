@@ -215,22 +215,12 @@ static int conv(rr_host *h, int style, const char *text, char **answer)
 	return request(k, RR_W_CONV, f, 2, answer);
 }
 
-static int data_index(const char *name)
-{
-	int i;
-
-	for (i = 0; i < RR_N_DATA; i++)
-		if (!strcmp(name, rr_data_names[i]))
-			return i;
-	return -1;
-}
-
 static int set_data(rr_host *h, const char *name, const char *value)
 {
 	rd_call *k = call_of(h);
 	const char *f[2] = {name, value};
 	char *copy = NULL;
-	int i = data_index(name);
+	int i = rr_data_index(name);
 
 	if (i < 0)
 		return PAM_SYSTEM_ERR;
@@ -249,7 +239,7 @@ static int set_data(rr_host *h, const char *name, const char *value)
 static const char *get_data(rr_host *h, const char *name)
 {
 	rd_call *k = call_of(h);
-	int i = data_index(name);
+	int i = rr_data_index(name);
 
 	return i < 0 ? NULL : k->data[i];
 }
