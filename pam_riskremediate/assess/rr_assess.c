@@ -126,7 +126,28 @@ static int gid_name(gid_t gid, char **out)
 	return (res && !*out) ? -ENOMEM : 0;
 }
 
-static int lookup_groups(rr_assessment *a)
+/* Groups decide something only where a group is named (the keyword `all`
+ * does not depend on them): in a policy that is not disabled, or in the
+ * registration scope. */
+static bool names_groups(const rr_assign *g)
+{
+	return g->include.n > 0 || g->exclude.n > 0;
+}
+
+static bool groups_needed(const rr_policy *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_policies; i++)
+		if (p->policies[i].state != RR_PSTATE_DISABLED &&
+		    names_groups(&p->policies[i].groups))
+			return true;
+	return names_groups(&p->mfa_registration.groups);
+}
+
+/* The user must exist; their groups are read (NSS, each of them) only
+ * when the policy names a group. */
+static int lookup_groups(const rr_policy *p, rr_assessment *a)
 {
 	struct passwd pw, *res = NULL;
 	gid_t gids[RR_GROUPS_MAX];
@@ -142,6 +163,8 @@ static int lookup_groups(rr_assessment *a)
 		return -r;
 	if (!res)
 		return -ESRCH; /* distinct from a missing list file (-ENOENT) */
+	if (!groups_needed(p))
+		return 0;
 	/* More groups than we can hold: refuse rather than evaluate a
 	 * truncated list, which could miss a group the policy includes. */
 	if (getgrouplist(a->user, pw.pw_gid, gids, &ngids) < 0)
@@ -264,7 +287,7 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	memset(a, 0, sizeof(*a));
 	r = copy_input(in, a);
 	if (r == 0)
-		r = lookup_groups(a);
+		r = lookup_groups(p, a);
 	if (r < 0)
 		goto fail;
 	make_netkey(a);
