@@ -40,14 +40,20 @@ rc=$?
 sed 's/^/  | /' "$out"
 [ "$rc" = 0 ] || fail "rr-demo exited $rc"
 grep -q '^The demo worked: ' "$out" || fail "rr-demo did not say the demo worked"
+grep -qF "riskd       $BUILD/tools/riskd/riskd on " "$out" ||
+	fail "rr-demo did not start riskd"
 echo "ok 1 - rr-demo played its story (exit 0)"
 
 [ -e /run/rr-demo ] && fail "/run/rr-demo is left"
 getent passwd rrdemo >/dev/null && fail "user rrdemo is left"
 [ -e /etc/pam.d/rr-demo-sshd ] && fail "/etc/pam.d/rr-demo-sshd is left"
+riskd_exe=$(readlink -f "$BUILD/tools/riskd/riskd")
 for p in /proc/[0-9]*; do
 	e=$(readlink "$p/exe" 2>/dev/null) || continue
 	[ "${e% (deleted)}" = /run/rr-demo/rr-demo-sshd ] && fail "the demo sshd (pid ${p#/proc/}) is still running"
+	[ "${e% (deleted)}" = "$riskd_exe" ] &&
+		grep -qF /run/rr-demo/ "$p/cmdline" 2>/dev/null &&
+		fail "the demo's riskd (pid ${p#/proc/}) is still running"
 done
-echo "ok 2 - nothing left: no /run/rr-demo, no user, no PAM service, no sshd"
+echo "ok 2 - nothing left: no /run/rr-demo, no user, no PAM service, no sshd, no riskd"
 exit 0
