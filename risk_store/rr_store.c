@@ -12,13 +12,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Create the store's directory (one level, 0700) and check it. */
-static int dir_prepare(const char *path)
+/* Create the store's directory (one level, 0700) and check it; dir gets
+ * its path. */
+static int dir_prepare(const char *path, char dir[PATH_MAX])
 {
-	char dir[PATH_MAX];
 	char *slash;
 
 	memcpy(dir, path, strlen(path) + 1);
@@ -183,8 +184,9 @@ out:
 
 int rr_store_open(const char *path, rr_store **out)
 {
+	char dir[PATH_MAX];
 	mode_t old;
-	int err;
+	int err, dfd = -1;
 
 	if (!path || !*path || !out)
 		return -EINVAL;
@@ -192,11 +194,26 @@ int rr_store_open(const char *path, rr_store **out)
 		return -ENAMETOOLONG;
 	/* The -wal and -shm files SQLite creates must be private too. */
 	old = umask(077);
-	err = dir_prepare(path);
+	err = dir_prepare(path, dir);
+	/*
+	 * Openers take turns while they create the file, switch it to WAL
+	 * and migrate the schema: processes (or riskd's workers) opening a
+	 * new store at once otherwise get SQLITE_BUSY (two connections
+	 * upgrading their locks: SQLite does not wait) or I/O errors from
+	 * the switch.  flock() on the directory: SQLite's own POSIX locks on
+	 * the store's files are not touched by it.
+	 */
+	if (!err) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
+			err = -errno;
+	}
 	if (!err)
 		err = file_prepare(path);
 	if (!err)
 		err = store_new(path, out);
+	if (dfd >= 0)
+		close(dfd); /* releases the flock */
 	umask(old);
 	return err;
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <liboath/oath.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
@@ -102,6 +103,11 @@ static rr_lazylib oath_lib = RR_LAZYLIB("liboath.so.0", oath_names, oath_fns);
 #define OATH_TOTP_GENERATE2 ((__typeof__(&oath_totp_generate2))oath_fns[1])
 #define OATH_DONE ((__typeof__(&oath_done))oath_fns[2])
 
+/* oath_init() may initialise liboath's crypto backend, which is not safe
+ * from two threads at once (riskd serves calls in several): one code at a
+ * time; computing one takes microseconds. */
+static pthread_mutex_t oath_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* The code for one step; inputs already checked, step >= 0. */
 static int code_at(const uint8_t *secret, size_t len, const rr_totp_params *p,
 		   int64_t step, char out[RR_TOTP_CODE_MAX + 1])
@@ -113,14 +119,16 @@ static int code_at(const uint8_t *secret, size_t len, const rr_totp_params *p,
 	r = rr_lazylib_ready(&oath_lib);
 	if (r < 0)
 		return r;
+	pthread_mutex_lock(&oath_lock);
 	r = OATH_INIT();
-	if (r != OATH_OK)
-		return -EIO;
-	r = OATH_TOTP_GENERATE2((const char *)secret, len,
-				(time_t)(step * (int64_t)p->period), p->period,
-				OATH_TOTP_DEFAULT_START_TIME, p->digits,
-				oath_flags(p->alg), out);
-	OATH_DONE();
+	if (r == OATH_OK) {
+		r = OATH_TOTP_GENERATE2((const char *)secret, len,
+					(time_t)(step * (int64_t)p->period),
+					p->period, OATH_TOTP_DEFAULT_START_TIME,
+					p->digits, oath_flags(p->alg), out);
+		OATH_DONE();
+	}
+	pthread_mutex_unlock(&oath_lock);
 	return r == OATH_OK ? 0 : -EIO;
 }
 

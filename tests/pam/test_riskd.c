@@ -50,7 +50,7 @@ static pid_t rd_pid;      /* the test's riskd, 0 when not running */
 
 /* Every child not reaped yet: killed and reaped by the teardown when a
  * test fails half-way. */
-static pid_t children[8];
+static pid_t children[16];
 
 static void track(pid_t pid)
 {
@@ -460,6 +460,51 @@ static void test_allowed_through_riskd(void **state)
 		      "[^\n]*/mod/riskremediate/pam_riskremediate_core\\.so: "
 		      "[^\n]*; denying\n$");
 	assert_int_equal(count_signins("alice"), 1);
+}
+
+/* Many logins at once through one riskd (worker threads, each with its own
+ * store connection): every one allowed, every one recorded once, with its
+ * own reference. */
+#define PAR_PROCS 12
+#define PAR_LOGINS 10
+
+static void test_parallel_logins(void **state)
+{
+	static const char *const users[] = {"alice", "bob", "carol"};
+	pid_t pids[PAR_PROCS];
+	int i, j, st;
+
+	(void)state;
+	start_riskd(NULL);
+	for (i = 0; i < PAR_PROCS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			for (j = 0; j < PAR_LOGINS; j++) {
+				pam_result r = login("rrtest", users[i % 3],
+						     "10.1.2.3", true);
+
+				if (r.auth != PAM_SUCCESS ||
+				    r.account != PAM_SUCCESS) {
+					fprintf(stderr, "login %d of %s: auth "
+						"%d, account %d; log:\n%s\n",
+						j, users[i % 3], r.auth,
+						r.account, g_log);
+					_exit(10 + j);
+				}
+			}
+			_exit(0);
+		}
+		track(pids[i]);
+	}
+	for (i = 0; i < PAR_PROCS; i++) {
+		st = wait_exit(pids[i]);
+		assert_exited(st, 0);
+	}
+	for (i = 0; i < 3; i++)
+		assert_int_equal(count_signins(users[i]),
+				 PAR_PROCS / 3 * PAR_LOGINS);
+	stop_riskd();
 }
 
 /* The file's ctime is in the past of the coarse clock: a change now gets
@@ -1152,6 +1197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_allowed_through_riskd),
+		T(test_parallel_logins),
 		T(test_policy_reloaded),
 		T(test_store_replaced),
 		T(test_busy_runs_in_process),

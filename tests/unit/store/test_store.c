@@ -874,6 +874,40 @@ static int writer(const char *path, int id)
 	return err ? 1 : 0;
 }
 
+/* Open, record one sign-in, close: 0, or the step that failed. */
+static int writer_once(const char *path, int id)
+{
+	rr_store *s = NULL;
+	char user[16], ref[RR_REF_LEN + 1];
+	rr_signin_rec r;
+	int err;
+
+	snprintf(user, sizeof(user), "user%d", id);
+	err = rr_store_open(path, &s);
+	if (err) {
+		fprintf(stderr, "open: %s\n", strerror(-err));
+		return 1;
+	}
+	r = rec_make(NOW, user, "success", "192.0.2.0/24");
+	err = rr_store_signin_record(s, &r, ref);
+	if (err)
+		fprintf(stderr, "record: %s (%s)\n", strerror(-err),
+			rr_store_last_error(s));
+	rr_store_close(s);
+	return err ? 2 : 0;
+}
+
+static void unlink_store_files(const char *path)
+{
+	char p[4096];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 static int ref_cmp(const void *a, const void *b)
 {
 	return strcmp(((const rr_store_signin *)a)->ref,
@@ -922,6 +956,46 @@ static void test_parallel_writers(void **state)
 	assert_true(h.network_seen);
 	/* Failures since the last success (NOW + 198): none. */
 	assert_int_equal(h.recent_failures, 0);
+}
+
+/* Many processes (or riskd's workers) opening a store that does not exist
+ * yet, all at once: every one opens it and records, none gets SQLITE_BUSY
+ * from the creation, the switch to WAL or the schema. */
+#define OPENERS 12
+
+static void test_parallel_first_open(void **state)
+{
+	struct fx *f = *state;
+	pid_t pids[OPENERS];
+	int go[2], st, round;
+	size_t i;
+	char c = 0;
+
+	for (round = 0; round < 5; round++) {
+		unlink(f->path);
+		assert_int_equal(pipe(go), 0);
+		for (i = 0; i < OPENERS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				close(go[1]);
+				/* all wait, then all open at once */
+				if (read(go[0], &c, 1) != 0)
+					_exit(3);
+				_exit(writer_once(f->path, (int)i));
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (i = 0; i < OPENERS; i++) {
+			assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+			assert_true(WIFEXITED(st));
+			assert_int_equal(WEXITSTATUS(st), 0);
+		}
+		assert_int_equal(db_int(f->path, "SELECT count(*) FROM signins"),
+				 OPENERS);
+		unlink_store_files(f->path);
+	}
 }
 
 /* ---- schema versions -------------------------------------------------- */
@@ -2720,7 +2794,8 @@ int main(void)
 	    T(test_secured_change_completes_signin),
 	    T(test_device_set_at_session),
 	    T(test_users_list),       T(test_retention),
-	    T(test_parallel_writers), T(test_migrate_v1),
+	    T(test_parallel_writers), T(test_parallel_first_open),
+	    T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
 	    T(test_foreign_database), T(test_busy),
 	    T(test_schema_v3),        T(test_migrate_v2),
