@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,7 +148,7 @@ static bool groups_needed(const rr_policy *p)
 
 /* The user must exist; their groups are read (NSS, each of them) only
  * when the policy names a group. */
-static int lookup_groups(const rr_policy *p, rr_assessment *a)
+static int lookup_groups_nss(const rr_policy *p, rr_assessment *a)
 {
 	struct passwd pw, *res = NULL;
 	gid_t gids[RR_GROUPS_MAX];
@@ -181,6 +182,31 @@ static int lookup_groups(const rr_policy *p, rr_assessment *a)
 	a->facts.groups = (const char *const *)a->group_names;
 	a->facts.n_groups = a->n_groups;
 	return 0;
+}
+
+/* NSS modules need not be thread-safe (nss_wrapper is not; some
+ * directory modules were not), and riskd evaluates calls in several
+ * threads: one lookup at a time. */
+static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rr_nss_lock(void)
+{
+	pthread_mutex_lock(&nss_lock);
+}
+
+void rr_nss_unlock(void)
+{
+	pthread_mutex_unlock(&nss_lock);
+}
+
+static int lookup_groups(const rr_policy *p, rr_assessment *a)
+{
+	int r;
+
+	rr_nss_lock();
+	r = lookup_groups_nss(p, a);
+	rr_nss_unlock();
+	return r;
 }
 
 static void add_det(rr_assessment *a, rr_event type, rr_level level)

@@ -86,4 +86,9 @@ int rr_device_from_auth_info(const char *info, char *out, size_t len);
  * no '/', ':', whitespace or control characters, not starting with '-'. */
 bool rr_valid_user(const char *user);
 
+/* Around every NSS lookup (users, groups, shadow): NSS modules need not
+ * be thread-safe, and riskd evaluates calls in several threads. */
+void rr_nss_lock(void);
+void rr_nss_unlock(void);
+
 #endif

@@ -143,7 +143,10 @@ int rr_passwordless(const char *user)
 		buf = malloc(len);
 		if (!buf)
 			return -ENOMEM;
+		/* the entry lands in buf: the lock covers the call only */
+		rr_nss_lock();
 		r = getspnam_r(user, &sp, buf, len, &res);
+		rr_nss_unlock();
 		if (r != ERANGE || len >= SHADOW_BUF_MAX)
 			break;
 		free(buf);

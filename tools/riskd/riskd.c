@@ -267,12 +267,14 @@ static int serve_until_signal(server *s, int sfd)
 	struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
 			      {.fd = s->busy_fd, .events = POLLIN}};
 	struct signalfd_siginfo si;
+	bool started;
 	uint64_t n;
 
 	pthread_mutex_lock(&s->lock);
 	spawn_worker(s);
+	started = s->workers > 0;
 	pthread_mutex_unlock(&s->lock);
-	if (s->workers == 0)
+	if (!started)
 		return -EAGAIN;
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
