@@ -1,13 +1,38 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The module's arguments and the calls that are settled without the
- * policy or the store (host.h): shared by the entry points (entry.c), so
- * that they can answer those calls alone, and the logic.  libc only.
+ * What the entry points (entry.c) and the logic share (host.h): the error
+ * code per call type, freeing secrets, the module's arguments, and the
+ * calls that are settled without the policy or the store, so that the
+ * entry points can answer those alone.  libc only.
  */
 #include "host.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+
+int rr_error_code(rr_type type)
+{
+	switch (type) {
+	case TYPE_AUTH:
+		return PAM_AUTHINFO_UNAVAIL;
+	case TYPE_ACCOUNT:
+		return PAM_AUTH_ERR;
+	case TYPE_PASSWORD:
+		return PAM_AUTHTOK_ERR;
+	case TYPE_SESSION:
+		return PAM_SESSION_ERR;
+	}
+	return PAM_AUTH_ERR;
+}
+
+void rr_answer_free(char *answer)
+{
+	if (!answer)
+		return;
+	explicit_bzero(answer, strlen(answer));
+	free(answer);
+}
 
 const char *const rr_data_names[RR_N_DATA] = {
 	DATA_AUTH_OK, DATA_FLOW, DATA_PWCHANGE, DATA_DEVICE_REF,

@@ -21,12 +21,10 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -38,30 +36,14 @@
 /* an object of this module, to find where it was loaded from */
 static const char here = 0;
 
-/* What the logic returns for an error, per call type (to_pam, END_ERROR). */
-static int error_code(rr_type type)
-{
-	switch (type) {
-	case TYPE_AUTH:
-		return PAM_AUTHINFO_UNAVAIL;
-	case TYPE_ACCOUNT:
-		return PAM_AUTH_ERR;
-	case TYPE_PASSWORD:
-		return PAM_AUTHTOK_ERR;
-	case TYPE_SESSION:
-		return PAM_SESSION_ERR;
-	}
-	return PAM_AUTH_ERR;
-}
-
 /* ---- in this process -------------------------------------------------- */
 
-static int run_here(pam_handle_t *pamh, rr_type type, int flags, int argc,
+static int run_here(rr_pam_host *host, rr_type type, int flags, int argc,
 		    const char **argv)
 {
+	pam_handle_t *pamh = host->pamh;
 	char path[PATH_MAX];
 	rr_module_call_fn call;
-	rr_pam_host host;
 	Dl_info info;
 	const char *slash;
 	void *lib, *sym;
@@ -74,7 +56,7 @@ static int run_here(pam_handle_t *pamh, rr_type type, int flags, int argc,
 		     CORE_PATH) >= (int)sizeof(path)) {
 		pam_syslog(pamh, LOG_ERR, "cannot locate %s; denying",
 			   CORE_PATH);
-		return error_code(type);
+		return rr_error_code(type);
 	}
 	lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	sym = lib ? dlsym(lib, "rr_module_call") : NULL;
@@ -83,12 +65,11 @@ static int run_here(pam_handle_t *pamh, rr_type type, int flags, int argc,
 			   dlerror());
 		if (lib)
 			dlclose(lib);
-		return error_code(type);
+		return rr_error_code(type);
 	}
 	/* POSIX: a dlsym() result converts to a function pointer */
 	memcpy(&call, &sym, sizeof(call));
-	rr_pam_host_init(&host, pamh);
-	rc = call(&host.host, NULL, type, flags, argc, argv);
+	rc = call(&host->host, NULL, type, flags, argc, argv);
 	/* the PAM data it set is freed by host_pam.c's code, in this module */
 	dlclose(lib);
 	return rc;
@@ -125,41 +106,34 @@ static int riskd_connect(const char *path)
 	return fd;
 }
 
-static const char *data(pam_handle_t *pamh, const char *name)
+/* HELLO: the call and what the logic reads from the handle, through the
+ * PAM host (riskd_proto.h) */
+static int send_hello(rr_host *h, int fd, rr_type type, int flags, int argc,
+		      const char **argv)
 {
-	const void *v = NULL;
-
-	return pam_get_data(pamh, name, &v) == PAM_SUCCESS ? v : NULL;
-}
-
-static int send_hello(pam_handle_t *pamh, int fd, rr_type type, int flags,
-		      int argc, const char **argv)
-{
+	static const int items[] = {PAM_USER, PAM_SERVICE, PAM_RHOST, PAM_TTY};
+	static const int fields[] = {RR_H_USER, RR_H_SERVICE, RR_H_RHOST,
+				     RR_H_TTY};
 	const char *f[RR_WIRE_FIELDS_MAX] = {NULL};
 	char stype[8], sflags[16], suid[16], snow[24];
-	const void *v;
+	const char *v;
 	size_t i;
 
 	snprintf(stype, sizeof(stype), "%d", (int)type);
 	snprintf(sflags, sizeof(sflags), "%d", flags);
-	snprintf(suid, sizeof(suid), "%u", (unsigned)getuid());
-	snprintf(snow, sizeof(snow), "%lld", (long long)time(NULL));
+	snprintf(suid, sizeof(suid), "%u", (unsigned)h->ops->uid(h));
+	snprintf(snow, sizeof(snow), "%lld", (long long)h->ops->now(h));
 	f[RR_H_VERSION] = RR_RISKD_PROTO;
 	f[RR_H_TYPE] = stype;
 	f[RR_H_FLAGS] = sflags;
 	f[RR_H_UID] = suid;
 	f[RR_H_NOW] = snow;
-	if (pam_get_item(pamh, PAM_USER, &v) == PAM_SUCCESS)
-		f[RR_H_USER] = v;
-	if (pam_get_item(pamh, PAM_SERVICE, &v) == PAM_SUCCESS)
-		f[RR_H_SERVICE] = v;
-	if (pam_get_item(pamh, PAM_RHOST, &v) == PAM_SUCCESS)
-		f[RR_H_RHOST] = v;
-	if (pam_get_item(pamh, PAM_TTY, &v) == PAM_SUCCESS)
-		f[RR_H_TTY] = v;
-	f[RR_H_AUTH_INFO] = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	for (i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		if (h->ops->get_item(h, items[i], &v) == PAM_SUCCESS)
+			f[fields[i]] = v;
+	f[RR_H_AUTH_INFO] = h->ops->get_env(h, "SSH_AUTH_INFO_0");
 	for (i = 0; i < RR_N_DATA; i++)
-		f[RR_H_DATA + i] = data(pamh, rr_data_names[i]);
+		f[RR_H_DATA + i] = h->ops->get_data(h, rr_data_names[i]);
 	for (i = 0; i < (size_t)argc; i++)
 		f[RR_H_ARGS + i] = argv[i];
 	return rr_wire_send(fd, RR_W_HELLO, f, RR_H_ARGS + (size_t)argc,
@@ -195,9 +169,8 @@ static bool known_end(long long rc)
 }
 
 /* One message of riskd: 0 go on, 1 done (*rc set), negative errno. */
-static int serve(rr_pam_host *host, int fd, const rr_wire_msg *m, int *rc)
+static int serve(rr_host *h, int fd, const rr_wire_msg *m, int *rc)
 {
-	rr_host *h = &host->host;
 	long long n;
 	char *answer = NULL;
 	const char *value = NULL;
@@ -210,10 +183,7 @@ static int serve(rr_pam_host *host, int fd, const rr_wire_msg *m, int *rc)
 			return -EBADMSG;
 		r = h->ops->conv(h, (int)n, m->f[1].s, &answer);
 		r = reply(fd, r, answer);
-		if (answer) {
-			explicit_bzero(answer, strlen(answer));
-			free(answer);
-		}
+		rr_answer_free(answer);
 		return r;
 	case RR_W_LOG:
 		if (m->n != 2 || !m->f[1].s ||
@@ -253,31 +223,30 @@ static int serve(rr_pam_host *host, int fd, const rr_wire_msg *m, int *rc)
 
 /* The call through riskd: its PAM code, RUN_HERE, or a negative errno
  * before riskd answered (*answered false) or after. */
-static int via_riskd(pam_handle_t *pamh, int fd, rr_type type, int flags,
+static int via_riskd(rr_pam_host *host, int fd, rr_type type, int flags,
 		     int argc, const char **argv, bool *answered)
 {
-	rr_pam_host host;
+	rr_host *h = &host->host;
 	rr_wire_msg m = {0};
 	int r, rc = PAM_AUTH_ERR;
 
 	*answered = false;
-	r = send_hello(pamh, fd, type, flags, argc, argv);
+	r = send_hello(h, fd, type, flags, argc, argv);
 	if (r < 0)
 		return r;
-	rr_pam_host_init(&host, pamh);
 	for (;;) {
 		r = rr_wire_recv(fd, &m, RR_RISKD_WAIT_MS);
 		if (r < 0)
 			return r;
 		if (m.type == RR_W_FALLBACK && !*answered) {
-			pam_syslog(pamh, LOG_NOTICE, "riskd: %s; running in "
-				   "process", m.n == 1 && m.f[0].s ?
+			pam_syslog(host->pamh, LOG_NOTICE, "riskd: %s; running "
+				   "in process", m.n == 1 && m.f[0].s ?
 				   m.f[0].s : "sent the call back");
 			rr_wire_msg_clear(&m);
 			return RUN_HERE;
 		}
 		*answered = true;
-		r = serve(&host, fd, &m, &rc);
+		r = serve(h, fd, &m, &rc);
 		rr_wire_msg_clear(&m);
 		if (r != 0)
 			return r < 0 ? r : rc;
@@ -288,46 +257,49 @@ static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 		const char **argv)
 {
 	const char *path;
+	rr_pam_host host;
+	rr_host *h = &host.host;
 	bool answered;
 	rr_args args;
 	int fd, rc, bad;
 
+	rr_pam_host_init(&host, pamh);
 	bad = rr_args_parse(type, argc, argv, &args);
 	if (bad >= 0) {
 		pam_syslog(pamh, LOG_ERR, "unknown or misplaced argument "
 			   "\"%.64s\"; denying", argv[bad]);
-		return error_code(type);
+		return rr_error_code(type);
 	}
-	if (rr_settled(type, flags, data(pamh, DATA_AUTH_OK),
-		       data(pamh, DATA_PWCHANGE), data(pamh, DATA_DEVICE_REF),
-		       &rc))
+	if (rr_settled(type, flags, h->ops->get_data(h, DATA_AUTH_OK),
+		       h->ops->get_data(h, DATA_PWCHANGE),
+		       h->ops->get_data(h, DATA_DEVICE_REF), &rc))
 		return rc;
 	path = args.riskd ? args.riskd : RR_RISKD_SOCKET;
 	if (!strcmp(path, "off") || argc > (int)RR_RISKD_ARGS_MAX)
-		return run_here(pamh, type, flags, argc, argv);
+		return run_here(&host, type, flags, argc, argv);
 	fd = riskd_connect(path);
 	if (fd == -EPERM)
 		pam_syslog(pamh, LOG_ERR, "riskd: %s is not served by root; "
 			   "ignored", path);
 	if (fd < 0)
-		return run_here(pamh, type, flags, argc, argv);
-	rc = via_riskd(pamh, fd, type, flags, argc, argv, &answered);
+		return run_here(&host, type, flags, argc, argv);
+	rc = via_riskd(&host, fd, type, flags, argc, argv, &answered);
 	close(fd);
 	if (rc == RUN_HERE)
-		return run_here(pamh, type, flags, argc, argv);
+		return run_here(&host, type, flags, argc, argv);
 	if (rc >= 0)
 		return rc;
 	if (!answered) {
 		pam_syslog(pamh, LOG_ERR, "riskd: %s before answering; "
 			   "running in process", strerror(-rc));
-		return run_here(pamh, type, flags, argc, argv);
+		return run_here(&host, type, flags, argc, argv);
 	}
 	pam_syslog(pamh, LOG_ERR, "riskd: %s during the call; denying",
 		   strerror(-rc));
 	if (!(flags & PAM_SILENT))
 		pam_error(pamh, "Sign-in denied: the sign-in risk check is "
 			  "unavailable. Contact your IT help desk.");
-	return error_code(type);
+	return rr_error_code(type);
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,

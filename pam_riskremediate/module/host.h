@@ -31,7 +31,16 @@ int rr_data_index(const char *name);
 typedef enum { TYPE_AUTH = 0, TYPE_ACCOUNT, TYPE_PASSWORD, TYPE_SESSION } rr_type;
 typedef enum { MODE_DEFAULT = 0, MODE_PREAUTH, MODE_AUTHFAIL } rr_mode;
 
-/* ---- arguments and settled calls (calls.c) ------------------------------ */
+/* ---- shared by the entry points and the logic (calls.c) ----------------- */
+
+/* The PAM code of an error (fail closed), per call type: what the logic
+ * returns when it cannot decide, and the entry points when they cannot
+ * reach it. */
+int rr_error_code(rr_type type);
+
+/* Zero a NUL-terminated secret (an answer, a PAM data value) and free it;
+ * NULL is fine. */
+void rr_answer_free(char *answer);
 
 typedef struct {
 	const char *policy_path; /* NULL: the default */

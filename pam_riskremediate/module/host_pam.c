@@ -48,8 +48,7 @@ static void data_cleanup(pam_handle_t *pamh, void *data, int status)
 {
 	(void)pamh;
 	(void)status;
-	explicit_bzero(data, strlen(data));
-	free(data);
+	rr_answer_free(data);
 }
 
 static int set_data(rr_host *h, const char *name, const char *value)

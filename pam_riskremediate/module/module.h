@@ -87,9 +87,8 @@ const char *rr_data_get(rr_ctx *c, const char *name);
 /* A message to the user (nothing under PAM_SILENT). */
 void rr_say(rr_ctx *c, int style, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Ask; *answer is malloc'd (zero and free with rr_answer_free). */
+/* Ask; *answer is malloc'd (zero and free with rr_answer_free, host.h). */
 int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer);
-void rr_answer_free(char *answer);
 /* A detection in the user's words: "new location for this account". */
 const char *rr_event_words(rr_event e);
 /* "this sign-in is at medium risk (new location for this account)" or

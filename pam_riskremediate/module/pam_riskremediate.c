@@ -100,14 +100,6 @@ int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer)
 	return 0;
 }
 
-void rr_answer_free(char *answer)
-{
-	if (!answer)
-		return;
-	explicit_bzero(answer, strlen(answer));
-	free(answer);
-}
-
 /* ---- loading ---------------------------------------------------------- */
 
 static int load_policy(rr_ctx *c)
@@ -629,7 +621,7 @@ static int to_pam(rr_type type, rr_end e)
 	case END_DENY:
 		return type == TYPE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
 	case END_ERROR:
-		return type == TYPE_AUTH ? PAM_AUTHINFO_UNAVAIL : PAM_AUTH_ERR;
+		return rr_error_code(type);
 	case END_FAILURE:
 	default:
 		return PAM_AUTH_ERR;
@@ -731,7 +723,7 @@ static int call_session(rr_ctx *c)
 	int r = rr_open_session(c);
 
 	return r == 0 ? PAM_SUCCESS : r == -ENOMEM ? PAM_BUF_ERR :
-	       PAM_SESSION_ERR;
+	       rr_error_code(TYPE_SESSION);
 }
 
 /* Stacked after the password module with `requisite`: runs only when the
@@ -755,8 +747,7 @@ int rr_module_call(rr_host *h, rr_loader *l, rr_type type, int flags,
 	if (parse_args(&c, argc, argv) < 0) {
 		if (type == TYPE_AUTH || type == TYPE_ACCOUNT)
 			rr_flow_mark(&c);
-		rc = type == TYPE_SESSION ? PAM_SESSION_ERR :
-		     to_pam(type, END_ERROR);
+		rc = rr_error_code(type);
 	} else if (rr_settled(type, flags, rr_data_get(&c, DATA_AUTH_OK),
 			      rr_data_get(&c, DATA_PWCHANGE),
 			      rr_data_get(&c, DATA_DEVICE_REF), &rc)) {

@@ -53,14 +53,6 @@ static rd_call *call_of(rr_host *h)
 	return (rd_call *)h;
 }
 
-static void zfree(char *s)
-{
-	if (!s)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 /* Keep v (malloc'd or NULL) until the call ends. */
 static int keep(rd_call *k, char *v, const char **out)
 {
@@ -68,7 +60,7 @@ static int keep(rd_call *k, char *v, const char **out)
 	if (!v)
 		return 0;
 	if (k->n_owned == OWNED_MAX) {
-		zfree(v);
+		rr_answer_free(v);
 		return -ENOMEM;
 	}
 	k->owned[k->n_owned++] = v;
@@ -227,10 +219,10 @@ static int set_data(rr_host *h, const char *name, const char *value)
 	if (value && !(copy = strdup(value)))
 		return PAM_BUF_ERR;
 	if (send_msg(k, RR_W_SETDATA, f, 2, false) < 0) {
-		zfree(copy);
+		rr_answer_free(copy);
 		return PAM_SYSTEM_ERR;
 	}
-	zfree(k->data_owned[i]);
+	rr_answer_free(k->data_owned[i]);
 	k->data_owned[i] = copy;
 	k->data[i] = copy;
 	return PAM_SUCCESS;
@@ -336,9 +328,9 @@ void rd_serve(int fd, rr_loader *l)
 		send_msg(&k, RR_W_END, f, 1, true);
 	}
 	for (i = 0; i < RR_N_DATA; i++)
-		zfree(k.data_owned[i]);
+		rr_answer_free(k.data_owned[i]);
 	for (i = 0; i < k.n_owned; i++)
-		zfree(k.owned[i]);
+		rr_answer_free(k.owned[i]);
 	rr_wire_msg_clear(&k.hello);
 	rr_wire_queue_clear(&k.out);
 }
