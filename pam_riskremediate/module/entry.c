@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -80,24 +79,15 @@ static int run_here(rr_pam_host *host, rr_type type, int flags, int argc,
 /* A connected socket to a root-owned riskd, or a negative errno. */
 static int riskd_connect(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd;
-
 	/* non-blocking: a riskd that stopped accepting (its backlog full)
-	 * makes connect() fail with EAGAIN instead of waiting; rr_wire
-	 * works on non-blocking sockets */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
+	 * makes connect() fail instead of waiting; rr_wire works on
+	 * non-blocking sockets */
+	int fd = rr_wire_connect(path, true);
 
-		close(fd);
-		return -e;
-	}
+	if (fd < 0)
+		return fd;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    cred.uid != 0) {
 		close(fd);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HDR_LEN 4u
 #define FIELD_HDR_LEN 5u /* present, len */
@@ -290,6 +292,27 @@ int rr_wire_send(int fd, rr_wire_type type, const char *const *fields, size_t n,
 	r = send_all(fd, frame, len, &dl);
 	rr_wire_free(frame, len);
 	return r;
+}
+
+int rr_wire_connect(const char *path, bool nonblock)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = path ? strlen(path) : 0;
+	int fd, e;
+
+	if (len == 0 || len >= sizeof(sa.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+				 (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, len + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
 }
 
 int rr_wire_next(const unsigned char *buf, size_t len, size_t *off,

@@ -19,6 +19,7 @@
 #ifndef RR_WIRE_H
 #define RR_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define RR_WIRE_MAX 262144u
@@ -96,6 +97,12 @@ int rr_wire_send(int fd, rr_wire_type type, const char *const *fields, size_t n,
  * stream is out of step: close the socket.
  */
 int rr_wire_recv(int fd, rr_wire_msg *m, int timeout_ms);
+
+/* A stream socket connected to the unix socket at path (close-on-exec;
+ * non-blocking with `nonblock`: a listener whose backlog is full then
+ * fails with -EAGAIN instead of blocking).  An fd or a negative errno;
+ * -EINVAL for an empty path or one too long for sun_path. */
+int rr_wire_connect(const char *path, bool nonblock);
 
 /* The frame at buf + *off of a buffer of frames (a queue's): parsed into
  * m as rr_wire_parse, *off moved past it.  -EBADMSG at the end or on a

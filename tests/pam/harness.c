@@ -21,6 +21,7 @@
 #include <liboath/oath.h>
 
 #include "rr_mfa.h"
+#include "rr_wire.h"
 
 #ifndef RR_MODULE_PATH
 #error "RR_MODULE_PATH must be defined"
@@ -156,7 +157,6 @@ void copy_file(const char *from, const char *to)
 
 static void riskd_start(const char *riskd, const char *sock)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int i, fd;
 
 	riskd_pid = fork();
@@ -182,17 +182,14 @@ static void riskd_start(const char *riskd, const char *sock)
 			execl(riskd, "riskd", "--socket", sock, (char *)NULL);
 		_exit(127);
 	}
-	assert_true(strlen(sock) < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	assert_true(strlen(sock) < sizeof(((struct sockaddr_un *)0)->sun_path));
 	for (i = 0; i < 6000; i++) { /* 60 s: valgrind starts slowly */
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_true(fd >= 0);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		fd = rr_wire_connect(sock, false);
+		if (fd >= 0) {
 			close(fd);
 			atexit(riskd_stop);
 			return;
 		}
-		close(fd);
 		usleep(10000);
 	}
 	fail_msg("riskd did not listen on %s", sock);

@@ -375,19 +375,7 @@ static int script_auth(const char *service, const char *user, script *s)
 /* A connected socket to `path`, or a negative errno (no cmocka). */
 static int connect_to(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return rr_wire_connect(path, false);
 }
 
 /* The HELLO of an auth call of `user` on rrtest from 10.1.2.3 with

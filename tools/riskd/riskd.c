@@ -200,16 +200,12 @@ static void stop_calls(server *s)
 /* Another riskd answering on path? */
 static bool in_use(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool used;
+	int fd = rr_wire_connect(path, false);
 
 	if (fd < 0)
 		return false;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
-	return used;
+	return true;
 }
 
 static int listen_on(const char *path)

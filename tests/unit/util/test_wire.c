@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -799,6 +800,52 @@ static void test_queue_cap(void **state)
 	free(big);
 }
 
+/* --- connecting --- */
+
+static void test_connect(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[] = "/tmp/rr-wire-XXXXXX", path[64], big[200];
+	int lfd, fd, afd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	/* nothing listening */
+	assert_int_equal(rr_wire_connect(path, false), -ENOENT);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	/* connected both ways, close-on-exec, non-blocking when asked */
+	fd = rr_wire_connect(path, true);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	assert_int_equal(rr_wire_send(fd, RR_W_END, (const char *const[]){"0"},
+				      1, 100),
+			 0);
+	close(fd);
+	close(afd);
+	fd = rr_wire_connect(path, false);
+	assert_true(fd >= 0);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	/* paths sun_path cannot hold, and none */
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(rr_wire_connect(big, false), -EINVAL);
+	assert_int_equal(rr_wire_connect("", false), -EINVAL);
+	assert_int_equal(rr_wire_connect(NULL, false), -EINVAL);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,6 +867,7 @@ int main(void)
 	    cmocka_unit_test(test_int),
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_queue_cap),
+	    cmocka_unit_test(test_connect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
