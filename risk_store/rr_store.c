@@ -35,6 +35,16 @@ static int dir_prepare(const char *path, char dir[PATH_MAX])
 	return rr_secfile_check_dir(dir);
 }
 
+/* A private root file: regular, owned by root, nothing for group/other. */
+static int private_file(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (st->st_uid != 0 || (st->st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
 /* Create the file 0600 when absent; it must be a private root file. */
 static int file_prepare(const char *path)
 {
@@ -47,12 +57,7 @@ static int file_prepare(const char *path)
 		  0600);
 	if (fd < 0)
 		return errno == EMLINK ? -ELOOP : -errno;
-	if (fstat(fd, &st) < 0)
-		err = -errno;
-	else if (!S_ISREG(st.st_mode))
-		err = -EINVAL;
-	else if (st.st_uid != 0 || (st.st_mode & 077))
-		err = -EPERM;
+	err = fstat(fd, &st) < 0 ? -errno : private_file(&st);
 	close(fd);
 	return err;
 }
@@ -61,13 +66,15 @@ static int file_prepare(const char *path)
 static int file_id(const char *path, dev_t *dev, ino_t *ino)
 {
 	struct stat st;
+	int err;
 
 	if (lstat(path, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
-	if (st.st_uid != 0 || (st.st_mode & 077))
-		return -EPERM;
+	err = private_file(&st);
+	if (err)
+		return err;
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	return 0;
@@ -236,10 +243,8 @@ void rr_store_keep_open(rr_store *s)
 		s->ckpt_frames = RRS_WAL_CKPT_FRAMES_KEPT;
 }
 
-bool rr_store_park(rr_store *s, const char *path)
+bool rr_store_park(rr_store *s)
 {
-	dev_t dev;
-	ino_t ino;
 	size_t i;
 
 	if (!s)
@@ -247,8 +252,15 @@ bool rr_store_park(rr_store *s, const char *path)
 	for (i = 0; i < RRS_Q__COUNT; i++)
 		if (s->stmt[i])
 			sqlite3_reset(s->stmt[i]);
-	return sqlite3_get_autocommit(s->db) &&
-	       file_id(path, &dev, &ino) == 0 && dev == s->dev &&
+	return sqlite3_get_autocommit(s->db);
+}
+
+bool rr_store_still(const rr_store *s, const char *path)
+{
+	dev_t dev;
+	ino_t ino;
+
+	return s && file_id(path, &dev, &ino) == 0 && dev == s->dev &&
 	       ino == s->ino;
 }
 

@@ -32,12 +32,14 @@ void rr_store_close(rr_store *s);
 /* For a process that keeps the connection open between calls (riskd):
  * checkpoint the WAL less often (see rr_store.c). */
 void rr_store_keep_open(rr_store *s);
-/* For a process that keeps a store open between calls (riskd), after each
+/* For a process that keeps a store open between calls (riskd).  After a
  * call: ends every cached statement (an idle connection must hold no read
- * snapshot, or the WAL could never be checkpointed), then true when no
- * transaction is open and the file at `path` is still the one open and
- * still a private root file (else close it and open again). */
-bool rr_store_park(rr_store *s, const char *path);
+ * snapshot, or the WAL could never be checkpointed); true when no
+ * transaction is open (else close it).  Before reusing it: true when the
+ * file at `path` is still the one open and still a private root file
+ * (else close it and open again). */
+bool rr_store_park(rr_store *s);
+bool rr_store_still(const rr_store *s, const char *path);
 /* Retention in days (0 keeps the default: 30 for sign-ins, 90 detections). */
 void rr_store_set_retention(rr_store *s, unsigned signin_days,
 			    unsigned detection_days);

@@ -4,10 +4,11 @@
  * identity checked at every call is the inode, size, mtime and ctime
  * taken before the parse (a chmod or chown changes ctime, so the owner
  * and mode checks of rr_policy_load run again; owner and mode are
- * compared too).  A policy in use stays
- * valid until its last call ends, even when a newer one replaced it.
+ * compared too).  A policy in use stays valid until its last call ends,
+ * even when a newer one replaced it.
  * Store connections are kept idle between calls and reused only when
- * rr_store_park() says the file is still the one opened.
+ * rr_store_still() says the file is still the one opened; rr_store_park()
+ * readies them to wait.
  */
 #include "riskd.h"
 
@@ -183,7 +184,7 @@ static int store_get(rr_loader *l, const char *path, rr_store **out)
 	if (e)
 		c->n_idle--;
 	pthread_mutex_unlock(&c->lock);
-	if (e && !rr_store_park(e->s, path)) {
+	if (e && !rr_store_still(e->s, path)) {
 		conn_free(e);
 		e = NULL;
 	}
@@ -212,12 +213,13 @@ static int store_get(rr_loader *l, const char *path, rr_store **out)
 static void store_put(rr_loader *l, rr_store *s)
 {
 	cache *c = (cache *)l;
+	/* this call's own connection: readied before taking the lock */
+	bool parked = rr_store_park(s);
 	sconn *e;
 
 	pthread_mutex_lock(&c->lock);
 	e = unlink_conn(&c->busy, NULL, s);
-	if (e && c->n_idle < IDLE_STORES_MAX &&
-	    rr_store_park(e->s, e->path)) {
+	if (e && parked && c->n_idle < IDLE_STORES_MAX) {
 		e->next = c->idle;
 		c->idle = e;
 		c->n_idle++;
