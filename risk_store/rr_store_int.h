@@ -185,6 +185,10 @@ int rrs_aggregation_clear(rr_store *s, const char *user);
 /* ---- schema (rr_store_schema.c), pruning (rr_store_signin.c) --------- */
 
 int rrs_schema_init(rr_store *s);
-void rrs_prune(rr_store *s, int64_t now);
+/* rrs_end for a write that may prune: when err is 0 and the hourly prune
+ * of expired rows is due, claims it in the caller's transaction and prunes
+ * after the commit (at most RRS_PRUNE_BATCHES batches per table, each in a
+ * transaction of its own; their errors are ignored). */
+int rrs_end_pruning(rr_store *s, int err, int64_t now);
 
 #endif

@@ -317,12 +317,11 @@ int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
 	err = rrs_begin(s, true);
 	if (err)
 		return err;
-	err = rrs_end(s, mfa_failure(s, user, now, window_s, &n));
+	err = rrs_end_pruning(s, mfa_failure(s, user, now, window_s, &n), now);
 	if (err)
 		return err;
 	if (count)
 		*count = n;
-	rrs_prune(s, now);
 	return 0;
 }
 

@@ -337,11 +337,10 @@ int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 	err = rrs_begin(s, true);
 	if (err)
 		return err;
-	err = rrs_end(s, signin_write(s, rec, dets, tmp));
+	err = rrs_end_pruning(s, signin_write(s, rec, dets, tmp), rec->time);
 	if (err)
 		return err;
 	memcpy(ref, tmp, sizeof(tmp));
-	rrs_prune(s, rec->time);
 	return 0;
 }
 
@@ -363,10 +362,7 @@ int rr_store_failure_record(rr_store *s, const char *user, const char *service,
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
-	err = rrs_end(s, err);
-	if (!err)
-		rrs_prune(s, now);
-	return err;
+	return rrs_end_pruning(s, err, now);
 }
 
 /* ---- listing ---------------------------------------------------------- */
@@ -470,25 +466,19 @@ static int meta_set_int(rr_store *s, const char *key, int64_t v)
 	return err;
 }
 
-/* 0 when this process should prune now (and has said so), else 1 or an
- * error.  The claim keeps concurrent writers from pruning together. */
-static int prune_claim(rr_store *s, int64_t now)
+/* In the caller's write transaction: true when this writer is to prune
+ * once that transaction commits, and has claimed it there.  The claim keeps
+ * concurrent writers from pruning together; costs no transaction of its
+ * own; any error means "not now" (the next writer tries again). */
+static bool prune_claim(rr_store *s, int64_t now)
 {
 	int64_t last = 0;
-	int err;
 
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = meta_get_int(s, "last_prune", &last);
-	if (!err && last >= now - RRS_PRUNE_INTERVAL &&
-	    last <= now + RRS_PRUNE_INTERVAL)
-		err = 1;
-	if (!err)
-		err = meta_set_int(s, "last_prune", now);
-	if (err == 1)
-		return rrs_end(s, 0) < 0 ? -EIO : 1;
-	return rrs_end(s, err);
+	if (meta_get_int(s, "last_prune", &last) < 0 ||
+	    (last >= now - RRS_PRUNE_INTERVAL &&
+	     last <= now + RRS_PRUNE_INTERVAL))
+		return false;
+	return meta_set_int(s, "last_prune", now) == 0;
 }
 
 /* One batch in its own transaction: 1 when the batch was full. */
@@ -524,20 +514,15 @@ static int prune_table(rr_store *s, enum rrs_query q, int64_t cutoff)
 	return r;
 }
 
-/*
- * Delete expired rows, at most once an hour, in bounded batches.  Runs after
- * the caller's transaction has committed; its errors are ignored (the next
- * prune catches up).  When a table still has expired rows, the claim is
- * released so that the next write continues.
- */
-void rrs_prune(rr_store *s, int64_t now)
+/* Delete expired rows in bounded batches, each in its own transaction;
+ * errors are ignored (the next prune catches up).  When a table still has
+ * expired rows, the claim is released so that the next write continues. */
+static void prune_run(rr_store *s, int64_t now)
 {
 	int64_t sig = now - (int64_t)s->signin_days * RRS_DAY;
 	int64_t det = now - (int64_t)s->detection_days * RRS_DAY;
 	int left = 0;
 
-	if (prune_claim(s, now))
-		return;
 	left |= prune_table(s, RRS_Q_PRUNE_SIGNINS, sig) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_SIGNIN_DETS, det) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_USER_DETS, det) == 1;
@@ -546,6 +531,16 @@ void rrs_prune(rr_store *s, int64_t now)
 	left |= prune_table(s, RRS_Q_PRUNE_TAPS, det) == 1;
 	if (left && !rrs_begin(s, true))
 		rrs_end(s, meta_set_int(s, "last_prune", 0));
+}
+
+int rrs_end_pruning(rr_store *s, int err, int64_t now)
+{
+	bool due = !err && prune_claim(s, now);
+
+	err = rrs_end(s, err);
+	if (!err && due)
+		prune_run(s, now);
+	return err;
 }
 
 int rrs_signin_update(rr_store *s, enum rrs_query q, const char *value,
