@@ -40,6 +40,12 @@ void rr_store_keep_open(rr_store *s);
  * (else close it and open again). */
 bool rr_store_park(rr_store *s);
 bool rr_store_still(const rr_store *s, const char *path);
+/* A run of reads in one read transaction: they see one snapshot of the
+ * store and take its locks once.  No write may be made until
+ * rr_store_read_end (it fails with -EBUSY); every begun read must be
+ * ended, on error paths too. */
+int rr_store_read_begin(rr_store *s);
+void rr_store_read_end(rr_store *s);
 /* Retention in days (0 keeps the default: 30 for sign-ins, 90 detections). */
 void rr_store_set_retention(rr_store *s, unsigned signin_days,
 			    unsigned detection_days);

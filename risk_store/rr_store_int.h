@@ -102,6 +102,8 @@ struct rr_store {
 	unsigned signin_days;
 	unsigned detection_days;
 	unsigned ckpt_frames; /* checkpoint when the WAL has this many */
+	unsigned snapshot;    /* in rr_store_read_begin: nested rrs_begin */
+	bool in_snapshot;
 	dev_t dev; /* the file opened (rr_store_park) */
 	ino_t ino;
 	char err[256];
@@ -133,7 +135,9 @@ int rrs_step_done(rr_store *s, sqlite3_stmt *st);
 /* Step once: 1 with a row, 0 at the end, or a negative errno. */
 int rrs_step_row(rr_store *s, sqlite3_stmt *st);
 int rrs_exec(rr_store *s, const char *sql);
-/* BEGIN IMMEDIATE (write) or BEGIN (consistent read). */
+/* BEGIN IMMEDIATE (write) or BEGIN (consistent read).  Between
+ * rr_store_read_begin and _end a read joins that snapshot and a write is
+ * refused (-EBUSY). */
 int rrs_begin(rr_store *s, bool write);
 /* COMMIT when err is 0, else ROLLBACK; returns err or the commit error. */
 int rrs_end(rr_store *s, int err);

@@ -155,11 +155,23 @@ int rrs_exec(rr_store *s, const char *sql)
 
 int rrs_begin(rr_store *s, bool write)
 {
+	if (s->in_snapshot) {
+		if (write)
+			return rrs_fail(s, -EBUSY,
+					"write inside a read "
+					"snapshot");
+		s->snapshot++;
+		return 0;
+	}
 	return rrs_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 int rrs_end(rr_store *s, int err)
 {
+	if (s->in_snapshot && s->snapshot > 0) {
+		s->snapshot--;
+		return err;
+	}
 	if (!err)
 		err = rrs_exec(s, "COMMIT");
 	if (err && !sqlite3_get_autocommit(s->db))
@@ -279,4 +291,30 @@ int rrs_fetch(rr_store *s, sqlite3_stmt *st, size_t size, rrs_fill_fn fill,
 out:
 	free(buf);
 	return err;
+}
+
+int rr_store_read_begin(rr_store *s)
+{
+	int err;
+
+	if (!s || s->in_snapshot)
+		return -EINVAL;
+	err = rrs_begin(s, false);
+	if (!err) {
+		s->in_snapshot = true;
+		s->snapshot = 0;
+	}
+	return err;
+}
+
+void rr_store_read_end(rr_store *s)
+{
+	if (!s || !s->in_snapshot)
+		return;
+	s->in_snapshot = false;
+	s->snapshot = 0;
+	/* only reads were made: ending them cannot lose anything */
+	if (!sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -317,7 +317,11 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	if (r < 0)
 		goto fail;
 	make_netkey(a);
-	r = read_store(p, s, a, now);
+	r = rr_store_read_begin(s);
+	if (r == 0) {
+		r = read_store(p, s, a, now);
+		rr_store_read_end(s);
+	}
 	if (r == 0)
 		r = run_detections(p, a, now);
 	if (r < 0)

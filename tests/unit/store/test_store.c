@@ -847,6 +847,43 @@ static void test_retention(void **state)
 	assert_int_equal(dets_count(s, "alice", false), 5);
 }
 
+/* ---- one read snapshot -------------------------------------------------- */
+
+/* rr_store_read_begin: the reads that follow (history's own transaction
+ * nested in it) see one snapshot; a write in it is refused; after
+ * rr_store_read_end writes work and see the other connection's rows. */
+static void test_read_snapshot(void **state)
+{
+	struct fx *f = *state;
+	rr_signin_rec r = rec_make(NOW, "alice", "success", "192.0.2.0/24");
+	char ref[RR_REF_LEN + 1];
+	rr_store *other = NULL;
+	rr_store_user u;
+	rr_history h;
+	rr_store *s = fx_open(f);
+
+	record(s, &r, NULL);
+	assert_int_equal(rr_store_open(f->path, &other), 0);
+	assert_int_equal(rr_store_read_begin(s), 0);
+	assert_int_equal(rr_store_read_begin(s), -EINVAL); /* not nested */
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 60, &h), 0);
+	assert_int_equal(h.successes, 1);
+	/* another connection writes; this snapshot does not see it */
+	record(other, &r, NULL);
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 60, &h), 0);
+	assert_int_equal(h.successes, 1);
+	assert_int_equal(rr_store_user_get(s, "alice", &u), 0);
+	assert_int_equal(rr_store_signin_record(s, &r, ref), -EBUSY);
+	rr_store_read_end(s);
+	assert_true(rr_store_park(s)); /* no transaction left open */
+	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 60, &h), 0);
+	assert_int_equal(h.successes, 2);
+	record(s, &r, NULL);
+	assert_int_equal(signins_count(s, "alice", NULL), 3);
+	rr_store_read_end(s); /* harmless when none is open */
+	rr_store_close(other);
+}
+
 /* ---- parallel writers ------------------------------------------------- */
 
 #define WRITERS 8
@@ -2794,6 +2831,7 @@ int main(void)
 	    T(test_secured_change_completes_signin),
 	    T(test_device_set_at_session),
 	    T(test_users_list),       T(test_retention),
+	    T(test_read_snapshot),
 	    T(test_parallel_writers), T(test_parallel_first_open),
 	    T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
