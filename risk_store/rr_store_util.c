@@ -158,8 +158,7 @@ int rrs_begin(rr_store *s, bool write)
 	if (s->in_snapshot) {
 		if (write)
 			return rrs_fail(s, -EBUSY,
-					"write inside a read "
-					"snapshot");
+					"write inside a read snapshot");
 		s->snapshot++;
 		return 0;
 	}
