@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The benchmarks with the module's logic in riskd: starts BUILD's riskd on a
 # scratch socket, runs bench_login and bench_mfa against it (their "ours"
-# service gets riskd=SOCKET: bench_common.c), stops riskd.
+# service gets riskd=SOCKET: bench_common.c), stops riskd.  Then the floor
+# of the design: bench_login against bench_riskd_floor, which answers the
+# allow path in riskd's protocol without doing any of riskd's work.
 #
 # usage: bench/bench_riskd.sh BUILD [rounds] [logins-per-round]
 # Run as root.  bench/README.md has the figures.
@@ -30,3 +32,15 @@ kill "$pid"
 wait "$pid"
 trap 'rm -rf "$dir"' EXIT
 echo "riskd stopped cleanly"
+"$build/bench/bench_riskd_floor" "$dir/floor.sock" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+i=0
+while [ ! -S "$dir/floor.sock" ]; do
+	i=$((i + 1))
+	[ $i -lt 500 ] || { echo "bench_riskd_floor did not start" >&2; exit 1; }
+	sleep 0.01
+done
+echo "== bench_login against bench_riskd_floor: riskd's protocol, none of its work"
+RR_BENCH_RISKD="$dir/floor.sock" "$build/bench/bench_login" "$module" \
+	"$rounds" "$per" 1000
