@@ -14,33 +14,35 @@ rounds=${2:-7}
 per=${3:-200}
 module=$(cd "$build" && pwd)/pam_riskremediate/module/pam_riskremediate.so
 dir=$(mktemp -d /tmp/rr-bench-riskd-XXXXXX)
-"$build/tools/riskd/riskd" --socket "$dir/riskd.sock" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-i=0
-while [ ! -S "$dir/riskd.sock" ]; do
-	i=$((i + 1))
-	[ $i -lt 500 ] || { echo "riskd did not start" >&2; exit 1; }
-	sleep 0.01
-done
-export RR_BENCH_RISKD="$dir/riskd.sock"
+pid=
+trap '[ -z "$pid" ] || kill $pid 2>/dev/null; wait 2>/dev/null || :; rm -rf "$dir"' EXIT INT TERM
+
+# serve SOCKET PROGRAM [ARG...]: start a server on SOCKET (its last
+# argument), in $pid, and wait until it listens
+serve() {
+	sock=$1
+	shift
+	"$@" &
+	pid=$!
+	i=0
+	while [ ! -S "$sock" ]; do
+		i=$((i + 1))
+		[ $i -lt 500 ] || { echo "$1 did not start" >&2; exit 1; }
+		sleep 0.01
+	done
+	export RR_BENCH_RISKD="$sock"
+}
+
+serve "$dir/riskd.sock" "$build/tools/riskd/riskd" --socket "$dir/riskd.sock"
 echo "== bench_login, the logic in riskd"
 "$build/bench/bench_login" "$module" "$rounds" "$per" 100000
 echo "== bench_mfa, the logic in riskd"
 "$build/bench/bench_mfa" "$module" "$rounds" "$per"
 kill "$pid"
 wait "$pid"
-trap 'rm -rf "$dir"' EXIT
+pid=
 echo "riskd stopped cleanly"
-"$build/bench/bench_riskd_floor" "$dir/floor.sock" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
-i=0
-while [ ! -S "$dir/floor.sock" ]; do
-	i=$((i + 1))
-	[ $i -lt 500 ] || { echo "bench_riskd_floor did not start" >&2; exit 1; }
-	sleep 0.01
-done
+
+serve "$dir/floor.sock" "$build/bench/bench_riskd_floor" "$dir/floor.sock"
 echo "== bench_login against bench_riskd_floor: riskd's protocol, none of its work"
-RR_BENCH_RISKD="$dir/floor.sock" "$build/bench/bench_login" "$module" \
-	"$rounds" "$per" 1000
+"$build/bench/bench_login" "$module" "$rounds" "$per" 1000
