@@ -1,19 +1,24 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# The shipped systemd units (conf/systemd/) load cleanly: the service, with
-# ExecStart pointed at this build's riskctl, and the timer are verified by
+# The shipped systemd units (conf/systemd/) load cleanly: the feeds service
+# (ExecStart pointed at this build's riskctl), its timer and riskd.service
+# (ExecStart pointed at this build's riskd) are verified together by
 # `systemd-analyze verify` (unknown keys, bad values, a command that is not
-# executable, a timer without its service all fail); the service that
-# meson configured for installation starts `SBINDIR/riskctl feeds update`.
+# executable, a timer without its service all fail); the timer is daily and
+# persistent; riskd's runtime directory is the module's default socket
+# directory, 0700; the services meson configured for installation start
+# SBINDIR/riskctl feeds update and SBINDIR/riskd.
 #
-#   check_units.sh RISKCTL SERVICE.in TIMER CONFIGURED-SERVICE|- SBIN-RISKCTL
+#   check_units.sh RISKCTL RISKD FEEDS.in TIMER RISKD.in FEEDS|- RISKD|- SBINDIR
 #
+# (FEEDS and RISKD: the configured services, or - when none is installed.)
 # Exit 77 (skip) without systemd-analyze (Debian package systemd).
 set -u
 
-[ $# -eq 5 ] || { echo "usage: $0 RISKCTL SERVICE.in TIMER CONFIGURED|- SBIN-RISKCTL" >&2; exit 2; }
-riskctl=$1 service_in=$2 timer=$3 configured=$4 sbin_riskctl=$5
+[ $# -eq 8 ] || { echo "usage: $0 RISKCTL RISKD FEEDS.in TIMER RISKD.in FEEDS|- RISKD|- SBINDIR" >&2; exit 2; }
+riskctl=$1 riskd=$2 feeds_in=$3 timer=$4 riskd_in=$5
+feeds_conf=$6 riskd_conf=$7 sbindir=$8
 
 command -v systemd-analyze >/dev/null 2>&1 ||
 	{ echo "SKIP: no systemd-analyze (apt-get install systemd)"; exit 77; }
@@ -22,20 +27,26 @@ dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "not ok - $*"; exit 1; }
 
-sed "s|@RISKCTL@|$riskctl|" "$service_in" >"$dir/riskremediate-feeds.service" ||
-	fail "cannot write the service"
+# configure UNIT.in PLACEHOLDER VALUE NAME EXEC: write $dir/NAME with the
+# placeholder replaced; it must run EXEC and have no placeholder left
+configure() {
+	sed "s|@$2@|$3|" "$1" >"$dir/$4" || fail "cannot write $4"
+	grep -q '@' "$dir/$4" && fail "a placeholder is left in $4"
+	grep -qx "ExecStart=$5" "$dir/$4" || fail "$4 does not run $5"
+}
+configure "$feeds_in" RISKCTL "$riskctl" riskremediate-feeds.service \
+	"$riskctl feeds update"
+configure "$riskd_in" RISKD "$riskd" riskd.service "$riskd"
 cp "$timer" "$dir/riskremediate-feeds.timer" || fail "cannot copy the timer"
-grep -q '@' "$dir/riskremediate-feeds.service" && fail "a placeholder is left in the service"
-grep -qx "ExecStart=$riskctl feeds update" "$dir/riskremediate-feeds.service" ||
-	fail "the service does not run riskctl feeds update"
 
 # verify prints nothing for clean units; any line is a finding
 out=$(cd "$dir" && systemd-analyze verify --man=no \
-	./riskremediate-feeds.service ./riskremediate-feeds.timer 2>&1)
+	./riskremediate-feeds.service ./riskremediate-feeds.timer \
+	./riskd.service 2>&1)
 rc=$?
 [ "$rc" = 0 ] && [ -z "$out" ] ||
 	fail "systemd-analyze verify (exit $rc): $out"
-echo "ok - systemd-analyze verify: service and timer clean"
+echo "ok - systemd-analyze verify: feeds service and timer, riskd.service clean"
 
 # the timer starts this service, daily, catching up after downtime
 grep -qx 'OnCalendar=daily' "$timer" || fail "the timer is not daily"
@@ -43,9 +54,21 @@ grep -qx 'Persistent=true' "$timer" || fail "the timer does not catch up missed 
 grep -qx 'WantedBy=timers.target' "$timer" || fail "the timer cannot be enabled"
 echo "ok - timer: daily, persistent, enable-able"
 
-if [ "$configured" != - ]; then
-	grep -qx "ExecStart=$sbin_riskctl feeds update" "$configured" ||
-		fail "the installed service does not run $sbin_riskctl: $(grep ExecStart "$configured")"
-	echo "ok - installed service runs $sbin_riskctl feeds update"
-fi
+# /run/riskremediate/riskd.sock, the module's default (riskd_proto.h)
+grep -qx 'RuntimeDirectory=riskremediate' "$riskd_in" &&
+	grep -qx 'RuntimeDirectoryMode=0700' "$riskd_in" ||
+	fail "the runtime directory is not /run/riskremediate, 0700"
+grep -qx 'Type=simple' "$riskd_in" || fail "riskd runs in the foreground: Type=simple"
+grep -qx 'WantedBy=multi-user.target' "$riskd_in" || fail "riskd.service cannot be enabled"
+echo "ok - riskd: /run/riskremediate 0700, Type=simple, enable-able"
+
+# installed UNIT EXEC: the configured unit (or -) runs EXEC
+installed() {
+	[ "$1" = - ] && return 0
+	grep -qx "ExecStart=$2" "$1" ||
+		fail "the installed $1 does not run $2: $(grep ExecStart "$1")"
+	echo "ok - installed $(basename "$1") runs $2"
+}
+installed "$feeds_conf" "$sbindir/riskctl feeds update"
+installed "$riskd_conf" "$sbindir/riskd"
 exit 0
