@@ -99,6 +99,24 @@ void write_policy_fmt(const char *fmt, ...)
 	write_file(F.policy, text, 0600);
 }
 
+void write_fixture_policy(const char *fmt, ...)
+{
+	char body[8192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(body));
+	write_policy_fmt("version: 1\n"
+			 "issuer: Test Corp\n"
+			 "store: { backend: sqlite, path: %s }\n"
+			 "mfa: { key_file: %s/mfa.key }\n"
+			 "%s",
+			 F.store, F.dir, body);
+}
+
 void write_raw_service(const char *name, const char *text)
 {
 	char path[160];

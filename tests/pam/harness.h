@@ -65,6 +65,10 @@ void write_file(const char *path, const char *text, mode_t mode);
 /* The policy file (mode 0600) from a printf format. */
 void write_policy_fmt(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/* The same after the head most tests share: version 1, issuer Test Corp,
+ * the fixture's store (F.store) and MFA key file (F.dir/mfa.key). */
+void write_fixture_policy(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 /* A service file with exactly `text` (other modules than ours on some
  * lines). */

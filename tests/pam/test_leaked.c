@@ -34,17 +34,13 @@ static void write_policy(const char *detection)
 	if (detection)
 		snprintf(det, sizeof(det), "detections:\n"
 			 "  leakedCredentials: %s\n", detection);
-	write_policy_fmt(
-		"version: 1\n"
-		"issuer: Test Corp\n"
-		"store: { backend: sqlite, path: %s }\n"
-		"mfa: { key_file: %s/mfa.key }\n"
+	write_fixture_policy(
 		"%s"
 		"policies:\n"
 		"  - name: High user risk is blocked\n"
 		"    conditions: { user_risk: [high] }\n"
 		"    grant: { block: true }\n",
-		F.store, F.dir, det);
+		det);
 }
 
 static void policy_hash_file(void)

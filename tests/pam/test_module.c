@@ -22,11 +22,7 @@
  * policies:. */
 static void write_policy(const char *extra, const char *top)
 {
-	write_policy_fmt(
-		"version: 1\n"
-		"issuer: Test Corp\n"
-		"store: { backend: sqlite, path: %s }\n"
-		"mfa: { key_file: %s/mfa.key }\n"
+	write_fixture_policy(
 		"%s"
 		"named_locations:\n"
 		"  office: [10.0.0.0/8, \"2001:db8::/32\"]\n"
@@ -53,7 +49,7 @@ static void write_policy(const char *extra, const char *top)
 		"      locations: { include: [any], exclude: [office] }\n"
 		"    grant: { block: true }\n"
 		"%s",
-		F.store, F.dir, top ? top : "", F.dir, F.dir,
+		top ? top : "", F.dir, F.dir,
 		extra ? extra : "");
 }
 

@@ -32,11 +32,7 @@
 
 static void write_policy(void)
 {
-	write_policy_fmt(
-		"version: 1\n"
-		"issuer: Test Corp\n"
-		"store: { backend: sqlite, path: %s }\n"
-		"mfa: { key_file: %s/mfa.key }\n"
+	write_fixture_policy(
 		REG_ENABLED
 		"detections:\n"
 		"  unfamiliarFeatures: { level: medium, learning_days: 0,"
@@ -47,8 +43,7 @@ static void write_policy(void)
 		"    grant: { require: [mfa, password_change] }\n"
 		"  - name: Sign-in risk requires MFA\n"
 		"    conditions: { signin_risk: [medium, high] }\n"
-		"    grant: { require: [mfa] }\n",
-		F.store, F.dir);
+		"    grant: { require: [mfa] }\n");
 }
 
 /* auth + account + password (pam_permit, then us requisite); `pwmod` is

@@ -237,11 +237,7 @@ static int riskd_run(const char *sock, bool nobody, char *err, size_t len)
 /* `top` before policies:, `extra` under it. */
 static void write_policy(const char *top, const char *extra)
 {
-	write_policy_fmt(
-		"version: 1\n"
-		"issuer: Test Corp\n"
-		"store: { backend: sqlite, path: %s }\n"
-		"mfa: { key_file: %s/mfa.key }\n"
+	write_fixture_policy(
 		"%s"
 		"named_locations:\n"
 		"  office: [10.0.0.0/8]\n"
@@ -250,7 +246,7 @@ static void write_policy(const char *top, const char *extra)
 		"    conditions: { user_risk: [high] }\n"
 		"    grant: { block: true }\n"
 		"%s",
-		F.store, F.dir, top ? top : "", extra ? extra : "");
+		top ? top : "", extra ? extra : "");
 }
 
 /* auth and account of `module` with `args` (and policy=F.policy). */
