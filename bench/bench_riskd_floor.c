@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -36,26 +34,6 @@
 	"decision=allow outcome=success user=\"root\" service=\"ours\" "     \
 	"rhost=\"-\" user_risk=none signin_risk=none detections=\"-\" "      \
 	"applied=\"\" report_only=\"\" mfa=- ref=0000-0000"
-
-static int listen_on(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	umask(077);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(fd, 64) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void answer(int fd)
 {
@@ -86,10 +64,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s SOCKET\n", argv[0]);
 		return 2;
 	}
-	lfd = listen_on(argv[1]);
+	lfd = rr_wire_listen(argv[1], 0600, 64);
 	if (lfd < 0) {
 		fprintf(stderr, "%s: cannot listen on %s: %s\n", argv[0],
-			argv[1], strerror(errno));
+			argv[1], strerror(-lfd));
 		return 1;
 	}
 	for (;;) {

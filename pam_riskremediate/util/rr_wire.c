@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -308,6 +309,28 @@ int rr_wire_connect(const char *path, bool nonblock)
 		return -errno;
 	memcpy(sa.sun_path, path, len + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int rr_wire_listen(const char *path, mode_t mode, int backlog)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = path ? strlen(path) : 0;
+	int fd, e;
+
+	if (len == 0 || len >= sizeof(sa.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, len + 1);
+	/* the mode is set before anyone can connect */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, mode) < 0 || listen(fd, backlog) < 0) {
 		e = errno;
 		close(fd);
 		return -e;

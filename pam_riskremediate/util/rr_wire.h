@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define RR_WIRE_MAX 262144u
 #define RR_WIRE_FIELDS_MAX 24u
@@ -103,6 +104,12 @@ int rr_wire_recv(int fd, rr_wire_msg *m, int timeout_ms);
  * fails with -EAGAIN instead of blocking).  An fd or a negative errno;
  * -EINVAL for an empty path or one too long for sun_path. */
 int rr_wire_connect(const char *path, bool nonblock);
+/* A close-on-exec stream socket bound to the unix socket at path, given
+ * `mode` before it listens with `backlog`.  An fd or a negative errno
+ * (-EADDRINUSE when path exists); -EINVAL for an empty path or one too
+ * long for sun_path.  The caller checks the directory and removes a stale
+ * socket first. */
+int rr_wire_listen(const char *path, mode_t mode, int backlog);
 
 /* The frame at buf + *off of a buffer of frames (a queue's): parsed into
  * m as rr_wire_parse, *off moved past it.  -EBADMSG at the end or on a

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -886,17 +885,14 @@ static int nobody_ready[2];
 
 static void nobody_server(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct pollfd p;
 	char buf[64];
 	int fd, c;
 
 	close(nobody_ready[0]);
 	become_nobody();
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 4) < 0 || write(nobody_ready[1], "r", 1) != 1)
+	fd = rr_wire_listen(path, 0600, 4);
+	if (fd < 0 || write(nobody_ready[1], "r", 1) != 1)
 		_exit(70);
 	p = (struct pollfd){.fd = fd, .events = POLLIN};
 	if (poll(&p, 1, DEADLINE_MS) != 1)

@@ -210,8 +210,7 @@ static bool in_use(const char *path)
 
 static int listen_on(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[sizeof(sa.sun_path)];
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct stat st;
 	char *slash;
 	int fd, r;
@@ -245,14 +244,9 @@ static int listen_on(const char *path)
 		}
 		unlink(path);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
-		fprintf(stderr, "riskd: %s: %s\n", path, strerror(errno));
-		close(fd);
+	fd = rr_wire_listen(path, 0600, SOMAXCONN);
+	if (fd < 0) {
+		fprintf(stderr, "riskd: %s: %s\n", path, strerror(-fd));
 		return -1;
 	}
 	return fd;

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -804,8 +804,8 @@ static void test_queue_cap(void **state)
 
 static void test_connect(void **state)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[] = "/tmp/rr-wire-XXXXXX", path[64], big[200];
+	struct stat st;
 	int lfd, fd, afd;
 
 	(void)state;
@@ -813,11 +813,14 @@ static void test_connect(void **state)
 	snprintf(path, sizeof(path), "%s/s", dir);
 	/* nothing listening */
 	assert_int_equal(rr_wire_connect(path, false), -ENOENT);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	lfd = rr_wire_listen(path, 0640, 4);
 	assert_true(lfd >= 0);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 4), 0);
+	assert_true(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* taken; no path; too long */
+	assert_int_equal(rr_wire_listen(path, 0600, 4), -EADDRINUSE);
 	/* connected both ways, close-on-exec, non-blocking when asked */
 	fd = rr_wire_connect(path, true);
 	assert_true(fd >= 0);
@@ -841,6 +844,9 @@ static void test_connect(void **state)
 	assert_int_equal(rr_wire_connect(big, false), -EINVAL);
 	assert_int_equal(rr_wire_connect("", false), -EINVAL);
 	assert_int_equal(rr_wire_connect(NULL, false), -EINVAL);
+	assert_int_equal(rr_wire_listen(big, 0600, 4), -EINVAL);
+	assert_int_equal(rr_wire_listen("", 0600, 4), -EINVAL);
+	assert_int_equal(rr_wire_listen(NULL, 0600, 4), -EINVAL);
 	close(lfd);
 	unlink(path);
 	rmdir(dir);
