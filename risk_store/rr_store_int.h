@@ -102,8 +102,7 @@ struct rr_store {
 	unsigned signin_days;
 	unsigned detection_days;
 	unsigned ckpt_frames; /* checkpoint when the WAL has this many */
-	unsigned snapshot;    /* in rr_store_read_begin: nested rrs_begin */
-	bool in_snapshot;
+	bool in_snapshot;     /* between rr_store_read_begin and _end */
 	dev_t dev; /* the file opened (rr_store_park) */
 	ino_t ino;
 	char err[256];

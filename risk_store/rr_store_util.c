@@ -155,22 +155,17 @@ int rrs_exec(rr_store *s, const char *sql)
 
 int rrs_begin(rr_store *s, bool write)
 {
-	if (s->in_snapshot) {
-		if (write)
-			return rrs_fail(s, -EBUSY,
-					"write inside a read snapshot");
-		s->snapshot++;
-		return 0;
-	}
+	if (s->in_snapshot && write)
+		return rrs_fail(s, -EBUSY, "write inside a read snapshot");
+	if (s->in_snapshot)
+		return 0; /* joins it; rr_store_read_end ends it */
 	return rrs_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 int rrs_end(rr_store *s, int err)
 {
-	if (s->in_snapshot && s->snapshot > 0) {
-		s->snapshot--;
-		return err;
-	}
+	if (s->in_snapshot)
+		return err; /* rr_store_read_end ends it */
 	if (!err)
 		err = rrs_exec(s, "COMMIT");
 	if (err && !sqlite3_get_autocommit(s->db))
@@ -299,10 +294,8 @@ int rr_store_read_begin(rr_store *s)
 	if (!s || s->in_snapshot)
 		return -EINVAL;
 	err = rrs_begin(s, false);
-	if (!err) {
+	if (!err)
 		s->in_snapshot = true;
-		s->snapshot = 0;
-	}
 	return err;
 }
 
@@ -311,8 +304,8 @@ void rr_store_read_end(rr_store *s)
 	if (!s || !s->in_snapshot)
 		return;
 	s->in_snapshot = false;
-	s->snapshot = 0;
-	/* only reads were made: ending them cannot lose anything */
+	/* only reads were made: ending them cannot lose anything, and the
+	 * message of a failed read stays rr_store_last_error's */
 	if (!sqlite3_get_autocommit(s->db) &&
 	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
