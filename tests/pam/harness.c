@@ -86,35 +86,48 @@ void write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
-void write_policy_fmt(const char *fmt, ...)
+/* The policy file: `head`, then the format. */
+static void write_policy_va(const char *head, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void write_policy_va(const char *head, const char *fmt, va_list ap)
 {
 	char text[8192];
-	va_list ap;
+	size_t h = strlen(head);
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(text));
+	assert_true(h < sizeof(text));
+	memcpy(text, head, h);
+	n = vsnprintf(text + h, sizeof(text) - h, fmt, ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(text) - h);
+	assert_true(h + (size_t)n > 0);
 	write_file(F.policy, text, 0600);
+}
+
+void write_policy_fmt(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_policy_va("", fmt, ap);
+	va_end(ap);
 }
 
 void write_fixture_policy(const char *fmt, ...)
 {
-	char body[8192];
+	char head[512];
 	va_list ap;
 	int n;
 
+	n = snprintf(head, sizeof(head),
+		     "version: 1\n"
+		     "issuer: Test Corp\n"
+		     "store: { backend: sqlite, path: %s }\n"
+		     "mfa: { key_file: %s/mfa.key }\n",
+		     F.store, F.dir);
+	assert_true(n > 0 && (size_t)n < sizeof(head));
 	va_start(ap, fmt);
-	n = vsnprintf(body, sizeof(body), fmt, ap);
+	write_policy_va(head, fmt, ap);
 	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < sizeof(body));
-	write_policy_fmt("version: 1\n"
-			 "issuer: Test Corp\n"
-			 "store: { backend: sqlite, path: %s }\n"
-			 "mfa: { key_file: %s/mfa.key }\n"
-			 "%s",
-			 F.store, F.dir, body);
 }
 
 void write_raw_service(const char *name, const char *text)
