@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 5
+#define RR_STORE_SCHEMA_VERSION 6
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 
@@ -81,8 +81,8 @@ int rr_store_users_list(rr_store *s, const rr_store_user_filter *f,
 /* ---- sign-in history (for detections) --------------------------------- */
 
 /* Fill h: successes, first success, whether `netkey` (may be NULL) is a
- * familiar network, failed attempts in [now - fail_window_s, now] since the
- * last success. */
+ * familiar network, failed attempts from that same source (netkey) in
+ * [now - fail_window_s, now] since the last success. */
 int rr_store_history(rr_store *s, const char *user, const char *netkey,
 		     int64_t now, unsigned fail_window_s, rr_history *h);
 
@@ -92,8 +92,9 @@ int rr_store_history(rr_store *s, const char *user, const char *netkey,
 int rr_store_device_seen(rr_store *s, const char *user, const char *device,
 			 bool *seen);
 
-/* passwordSpray: distinct users with failed primary attempts from `rhost`
- * in [now - window_s, now] (index on failures(rhost, time)). */
+/* passwordSpray: distinct names (users, and names that are no user) with
+ * failed primary attempts from `rhost` in [now - window_s, now] (index on
+ * failures(rhost, time)). */
 int rr_store_spray_count(rr_store *s, const char *rhost, int64_t now,
 			 unsigned window_s, uint64_t *users);
 
@@ -125,20 +126,42 @@ typedef struct {
 	bool mfa_passed;
 	const char *mfa;         /* "", "passed", "failed", "registered",
 				    "skipped", "locked", ... for the record */
+	/* NULL: a new sign-in.  Else the reference of this sign-in, recorded
+	 * before its first prompt with outcome RR_OUTCOME_INTERRUPTED: its
+	 * row and detections are rewritten with the end of the sign-in. */
+	const char *ref;
 } rr_signin_rec;
+
+/* The outcome of a sign-in recorded when the user was first asked
+ * something, until it ends: a sign-in that stays so was never finished
+ * (the client hung up at a prompt, or the process was killed there). */
+#define RR_OUTCOME_INTERRUPTED "interrupted"
 
 /*
  * Record one evaluated sign-in and its detections in one transaction; when
- * outcome is "success" the source network and the device become familiar.  Writes a fresh
- * reference id ("7F3A-91C2") to ref[RR_REF_LEN + 1].  Prunes expired rows
- * at most once an hour, in bounded batches.
+ * outcome is "success" the source network and the device become familiar.
+ * Writes a fresh reference id ("7F3A-91C2") to ref[RR_REF_LEN + 1], or,
+ * with rec->ref set, rewrites that sign-in (of the same user, still
+ * RR_OUTCOME_INTERRUPTED: else -ENOENT and nothing changed) and writes its
+ * reference.  Prunes expired rows at most once an hour, in bounded batches.
  */
 int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 			   char ref[RR_REF_LEN + 1]);
 /* A failed primary authentication (auth `authfail`). */
-int rr_store_failure_record(rr_store *s, const char *user,
-			    const char *service, const char *rhost,
-			    int64_t now);
+typedef struct {
+	/* the user; NULL when the name typed is no user: the failure then
+	 * counts for its source only (passwordSpray), as a keyed hash of
+	 * `name`, at most RRS_UNKNOWN_FAILURES_MAX per source per hour */
+	const char *user;
+	const char *name;    /* with user NULL: the name typed, never stored */
+	const char *service;
+	const char *rhost;   /* NULL or "" for local */
+	const char *netkey;  /* the source (rr_assess_origin): bruteForce
+				counts a user's failures per source */
+	int64_t time;
+} rr_store_failure;
+
+int rr_store_failure_record(rr_store *s, const rr_store_failure *f);
 
 typedef struct {
 	char ref[RR_REF_LEN + 1];
@@ -354,6 +377,33 @@ int rr_store_mfa_use_step(rr_store *s, const char *user, int64_t step);
  * in [now - window_s, now] including this one. */
 int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
 			 unsigned window_s, unsigned *count);
+
+/*
+ * One typed code, checked against the rate limit and the replay guard in
+ * one write transaction, so that parallel sign-ins (and, on a fleet,
+ * parallel hosts) can neither exceed the limit nor accept a code twice:
+ *   1. the failures in [now - window_s, now] are counted; at max_failures
+ *      or more the attempt is refused with -ENOLCK (locked) and `check` is
+ *      not called, even for a right code;
+ *   2. check(ctx, last_step, &step) verifies the code (the store never sees
+ *      the secret): 0 with the matched step, -EACCES wrong, -EALREADY a
+ *      step at or before last_step (replay);
+ *   3. accepted: the step becomes the newest used step; wrong or replayed:
+ *      the failure is recorded.
+ * Returns 0 accepted, -EACCES / -EALREADY (counted), -ENOLCK, -ENOENT
+ * without an authenticator, or another negative errno (nothing changed).
+ * *failures (may be NULL) receives the failures in the window after the
+ * attempt, on every return that is not an error.
+ */
+typedef struct {
+	unsigned window_s;
+	unsigned max_failures;  /* >= 1 */
+	int (*check)(void *ctx, int64_t last_step, int64_t *step);
+	void *ctx;
+} rr_store_attempt;
+
+int rr_store_mfa_attempt(rr_store *s, const char *user, int64_t now,
+			 const rr_store_attempt *a, unsigned *failures);
 
 /* riskctl mfa reset: remove the authenticator, failures and passes (the
  * user registers again at next sign-in).  Audited. */

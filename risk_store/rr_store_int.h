@@ -22,6 +22,8 @@
 #define RRS_PRUNE_BATCHES 8      /* batches per table per prune */
 #define RRS_DAY 86400
 #define RRS_TAP_CANDIDATES 16    /* usable passes compared per consume */
+#define RRS_UNKNOWN_FAILURES_MAX 1000 /* unknown-name failures kept per
+					 source per hour */
 
 #define RRS_SCOPE_USER "user"
 #define RRS_SCOPE_SIGNIN "signin"
@@ -38,8 +40,12 @@ enum rrs_query {
 	RRS_Q_STATS_UPSERT,
 	RRS_Q_NET_SEEN,
 	RRS_Q_NET_UPSERT,
+	RRS_Q_MIGRATE_NET,
 	RRS_Q_FAIL_COUNT,
 	RRS_Q_FAIL_INSERT,
+	RRS_Q_FAIL_UNKNOWN_COUNT,
+	RRS_Q_SIGNIN_REWRITE,
+	RRS_Q_DETS_DELETE_REF,
 	RRS_Q_SIGNIN_INSERT,
 	RRS_Q_SIGNINS_ALL,
 	RRS_Q_SIGNINS_USER,

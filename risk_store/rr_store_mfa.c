@@ -325,6 +325,58 @@ int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
 	return 0;
 }
 
+/* One attempt, inside the write transaction: 1 counted (wrong or
+ * replayed; *res the check's -EACCES / -EALREADY), 0 accepted, or a
+ * negative errno (rolled back). */
+static int attempt(rr_store *s, const char *user, int64_t now,
+		   const rr_store_attempt *a, int *res, unsigned *failures)
+{
+	rr_store_mfa m = {0};
+	int64_t step = 0;
+	int r;
+
+	r = fail_count(s, user, now, a->window_s, failures);
+	if (r < 0)
+		return r;
+	if (*failures >= a->max_failures) {
+		*res = -ENOLCK;
+		return 1; /* locked: the code is not even looked at */
+	}
+	r = method_read(s, user, &m);
+	if (r == 0 && !m.registered)
+		r = rrs_fail(s, -ENOENT, "no authenticator registered");
+	else if (r == 0)
+		r = a->check(a->ctx, m.last_step, &step);
+	explicit_bzero(&m, sizeof(m));
+	if (r == 0)
+		return use_step(s, user, step);
+	if (r != -EACCES && r != -EALREADY)
+		return r;
+	*res = r;
+	r = mfa_failure(s, user, now, a->window_s, failures);
+	return r < 0 ? r : 1;
+}
+
+int rr_store_mfa_attempt(rr_store *s, const char *user, int64_t now,
+			 const rr_store_attempt *a, unsigned *failures)
+{
+	unsigned n = 0;
+	int err, res = 0;
+
+	if (!s || !a || !a->check || !rrs_user_ok(user) || !a->max_failures)
+		return -EINVAL;
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = attempt(s, user, now, a, &res, &n);
+	err = rrs_end_pruning(s, err < 0 ? err : 0, now);
+	if (err)
+		return err;
+	if (failures)
+		*failures = n;
+	return res;
+}
+
 /* ---- admin: reset, grace reset ---------------------------------------- */
 
 static int mfa_reset(rr_store *s, const char *user, const char *actor,

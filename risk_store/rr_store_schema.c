@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 5,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 6,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -39,7 +39,7 @@ static int schema_create(rr_store *s)
 		return err;
 	if (n)
 		return rrs_fail(s, -EPROTO, "database is not a risk store");
-	return rrs_exec(s, RRS_SCHEMA_V5);
+	return rrs_exec(s, RRS_SCHEMA_V6);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -57,7 +57,7 @@ static int backfill_one(rr_store *s, sqlite3_stmt *scan)
 	rr_addr_netkey(&addr, netkey, sizeof(netkey));
 	if (!netkey[0])
 		return 0;
-	err = rrs_stmt(s, RRS_Q_NET_UPSERT, &st);
+	err = rrs_stmt(s, RRS_Q_MIGRATE_NET, &st);
 	if (!err)
 		err = rrs_bind(s, st, "ssi", user, netkey,
 			       (int64_t)sqlite3_column_int64(scan, 2));
@@ -106,11 +106,17 @@ static int migrate_4_5(rr_store *s)
 	return rrs_exec(s, RRS_MIGRATE_4_5);
 }
 
+static int migrate_5_6(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_5_6);
+}
+
 typedef int (*migrate_fn)(rr_store *s);
 
 /* migrations[v - 1] upgrades version v to v + 1 */
 static const migrate_fn migrations[] = {
 	migrate_1_2, migrate_2_3, migrate_3_4, migrate_4_5,
+	migrate_5_6,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -154,6 +154,23 @@
 	"CREATE TABLE must_change(user TEXT PRIMARY KEY NOT NULL," \
 	" since INTEGER NOT NULL, actor TEXT NOT NULL);"
 
+/*
+ * Version 6: failed attempts by source.  bruteForce counts a user's
+ * failures from the sign-in's own source (netkey: the /24 or /64, or the
+ * local origin), so failures from elsewhere never make a user's sign-in
+ * risky.  A failure for a name that is no user is kept for its source only
+ * (passwordSpray): user '' and `tag`, a keyed 64-bit hash of the name (the
+ * name itself, which may be a mistyped password, is never stored).  A
+ * success forgives the failures from its own source only
+ * (familiar_networks.fail_mark: the newest failure id at that success).
+ */
+#define RRS_DDL_FAILURES_V6 \
+	"ALTER TABLE failures ADD COLUMN netkey TEXT NOT NULL DEFAULT '';" \
+	"ALTER TABLE failures ADD COLUMN tag TEXT NOT NULL DEFAULT '';" \
+	"CREATE INDEX failures_user_netkey_time ON failures(user, netkey," \
+	" time);" \
+	"ALTER TABLE familiar_networks ADD COLUMN fail_mark INTEGER NOT NULL" \
+	" DEFAULT 0;"
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -179,6 +196,11 @@
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	RRS_DDL_DEVICES_V5 \
 	"PRAGMA user_version = 5;"
+#define RRS_SCHEMA_V6 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V5 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
+	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 \
+	"PRAGMA user_version = 6;"
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -212,4 +234,9 @@
 	RRS_DDL_DEVICES_V5 \
 	"PRAGMA user_version = 5;"
 
+/* 5 -> 6: older failures have no source key ('') and so count toward no
+ * sign-in's bruteForce; they expire with the window. */
+#define RRS_MIGRATE_5_6 \
+	RRS_DDL_FAILURES_V6 \
+	"PRAGMA user_version = 6;"
 #endif

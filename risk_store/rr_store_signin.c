@@ -9,7 +9,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/random.h>
+
+#include <sodium.h>
 
 /* ---- history ---------------------------------------------------------- */
 
@@ -57,15 +60,17 @@ static int history_network(rr_store *s, const char *user, const char *netkey,
 	return r;
 }
 
-static int history_failures(rr_store *s, const char *user, int64_t from,
-			    int64_t to, int64_t fail_mark, rr_history *h)
+static int history_failures(rr_store *s, const char *user, const char *netkey,
+			    int64_t from, int64_t to, int64_t fail_mark,
+			    rr_history *h)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	r = rrs_stmt(s, RRS_Q_FAIL_COUNT, &st);
 	if (!r)
-		r = rrs_bind(s, st, "siii", user, from, to, fail_mark);
+		r = rrs_bind(s, st, "siiis", user, from, to, fail_mark,
+			     netkey);
 	if (!r)
 		r = rrs_step_row(s, st);
 	if (r == 1) {
@@ -89,7 +94,7 @@ static int history_read(rr_store *s, const char *user, const char *netkey,
 		err = history_network(s, user, netkey, h);
 	if (err)
 		return err;
-	return history_failures(s, user, now - (int64_t)window, now,
+	return history_failures(s, user, netkey, now - (int64_t)window, now,
 				fail_mark, h);
 }
 
@@ -137,6 +142,39 @@ int rr_store_device_seen(rr_store *s, const char *user, const char *device,
 	return 0;
 }
 
+/* ---- meta ----------------------------------------------------------- */
+
+/* 1 with the value in buf, 0 when the key is not set, negative errno. */
+static int meta_get_text(rr_store *s, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_META_GET, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", key);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1)
+		rrs_col_text(st, 0, buf, len);
+	rrs_release(st);
+	return r;
+}
+
+static int meta_set_text(rr_store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_META_SET, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ss", key, value);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
 /* ---- recording a sign-in ---------------------------------------------- */
 
 static bool rec_ok(const rr_signin_rec *r)
@@ -153,7 +191,8 @@ static bool rec_ok(const rr_signin_rec *r)
 	    !rrs_str_ok(r->applied, RR_TEXT_MAX - 1) ||
 	    !rrs_str_ok(r->report_only, RR_TEXT_MAX - 1) ||
 	    !rrs_str_ok(r->reason, RR_TEXT_MAX - 1) ||
-	    !rrs_str_ok(r->mfa, RR_OUTCOME_MAX - 1))
+	    !rrs_str_ok(r->mfa, RR_OUTCOME_MAX - 1) ||
+	    (r->ref && strnlen(r->ref, RR_REF_LEN + 1) != RR_REF_LEN))
 		return false;
 	if (!rr_action_name(r->action) || !rr_level_name(r->signin_risk) ||
 	    !rr_level_name(r->user_risk))
@@ -310,13 +349,52 @@ static int success_record(rr_store *s, const rr_signin_rec *r)
 	return err;
 }
 
+/* The end of a sign-in recorded at its first prompt: the row, and its
+ * detections replaced. */
+static int signin_rewrite(rr_store *s, const rr_signin_rec *r,
+			  const char *dets)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	err = rrs_stmt(s, RRS_Q_SIGNIN_REWRITE, &st);
+	if (!err)
+		err = rrs_bind(s, st, "sssssssssssss",
+			       rr_action_name(r->action), r->outcome,
+			       rr_level_name(r->signin_risk),
+			       rr_level_name(r->user_risk), dets, r->applied,
+			       r->report_only, r->reason, r->mfa, r->device,
+			       r->ref, r->user, RR_OUTCOME_INTERRUPTED);
+	if (!err)
+		err = rrs_step_done(s, st);
+	if (!err && sqlite3_changes(s->db) != 1)
+		err = rrs_fail(s, -ENOENT, "no interrupted sign-in with "
+			       "that reference");
+	rrs_release(st);
+	if (err)
+		return err;
+	err = rrs_stmt(s, RRS_Q_DETS_DELETE_REF, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ss", r->ref, r->user);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
 static int signin_write(rr_store *s, const rr_signin_rec *r, const char *dets,
 			char ref[RR_REF_LEN + 1])
 {
 	size_t i;
 	int err;
 
-	err = signin_insert_ref(s, r, dets, ref);
+	if (r->ref) {
+		err = signin_rewrite(s, r, dets);
+		if (!err)
+			memcpy(ref, r->ref, RR_REF_LEN + 1);
+	} else {
+		err = signin_insert_ref(s, r, dets, ref);
+	}
 	for (i = 0; !err && i < r->n_dets; i++)
 		err = det_insert(s, r, &r->dets[i], ref);
 	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS))
@@ -344,25 +422,100 @@ int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 	return 0;
 }
 
-int rr_store_failure_record(rr_store *s, const char *user, const char *service,
-			    const char *rhost, int64_t now)
+/* The tag of a name that is no user: SipHash-2-4 under the store's own
+ * random key (meta failure_tag_key, made on first use), 16 hex digits.
+ * Distinct names stay distinct for passwordSpray; the name, which may be a
+ * password typed into the user prompt, cannot be read back. */
+static int tag_key(rr_store *s, unsigned char key[crypto_shorthash_KEYBYTES])
+{
+	char hex[2 * crypto_shorthash_KEYBYTES + 1] = "";
+	int r = meta_get_text(s, "failure_tag_key", hex, sizeof(hex));
+
+	if (r < 0)
+		return r;
+	if (r == 1 && sodium_hex2bin(key, crypto_shorthash_KEYBYTES, hex,
+				     strlen(hex), NULL, NULL, NULL) == 0)
+		return 0;
+	randombytes_buf(key, crypto_shorthash_KEYBYTES);
+	sodium_bin2hex(hex, sizeof(hex), key, crypto_shorthash_KEYBYTES);
+	return meta_set_text(s, "failure_tag_key", hex);
+}
+
+static int name_tag(rr_store *s, const char *name, char tag[17])
+{
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	unsigned char out[crypto_shorthash_BYTES];
+	int err = tag_key(s, key);
+
+	if (!err)
+		crypto_shorthash(out, (const unsigned char *)name, strlen(name),
+				 key);
+	sodium_memzero(key, sizeof(key));
+	if (!err)
+		sodium_bin2hex(tag, 17, out, sizeof(out));
+	return err;
+}
+
+/* Failures for names that are no user, from one source in the last hour:
+ * at most RRS_UNKNOWN_FAILURES_MAX are kept (the count saturates). */
+static int unknown_full(rr_store *s, const rr_store_failure *f, bool *full)
 {
 	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_FAIL_UNKNOWN_COUNT, &st);
+	if (!r)
+		r = rrs_bind(s, st, "sii", f->rhost, f->time - 3600, f->time);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1) {
+		*full = sqlite3_column_int64(st, 0) >= RRS_UNKNOWN_FAILURES_MAX;
+		r = 0;
+	} else if (r == 0) {
+		r = rrs_fail(s, -EIO, "count returned no row");
+	}
+	rrs_release(st);
+	return r;
+}
+
+static int failure_write(rr_store *s, const rr_store_failure *f)
+{
+	sqlite3_stmt *st = NULL;
+	char tag[17] = "";
+	bool full = false;
+	int err = 0;
+
+	if (!f->user) {
+		err = unknown_full(s, f, &full);
+		if (!err && !full)
+			err = name_tag(s, f->name, tag);
+		if (err || full)
+			return err;
+	}
+	err = rrs_stmt(s, RRS_Q_FAIL_INSERT, &st);
+	if (!err)
+		err = rrs_bind(s, st, "sssiss", f->user, f->service, f->rhost,
+			       f->time, f->netkey, tag);
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return err;
+}
+
+int rr_store_failure_record(rr_store *s, const rr_store_failure *f)
+{
 	int err;
 
-	if (!s || !rrs_user_ok(user) || !rrs_str_ok(service, RR_SERVICE_MAX) ||
-	    !rrs_str_ok(rhost, RR_RHOST_MAX))
+	if (!s || !f || (f->user ? !rrs_user_ok(f->user) :
+			 !f->name || !rrs_str_ok(f->name, RR_USER_MAX)) ||
+	    !rrs_str_ok(f->service, RR_SERVICE_MAX) ||
+	    !rrs_str_ok(f->rhost, RR_RHOST_MAX) ||
+	    !rrs_str_ok(f->netkey, RR_NETKEY_MAX))
 		return -EINVAL;
 	err = rrs_begin(s, true);
 	if (err)
 		return err;
-	err = rrs_stmt(s, RRS_Q_FAIL_INSERT, &st);
-	if (!err)
-		err = rrs_bind(s, st, "sssi", user, service, rhost, now);
-	if (!err)
-		err = rrs_step_done(s, st);
-	rrs_release(st);
-	return rrs_end_pruning(s, err, now);
+	return rrs_end_pruning(s, failure_write(s, f), f->time);
 }
 
 /* ---- listing ---------------------------------------------------------- */
@@ -434,36 +587,20 @@ int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
 
 static int meta_get_int(rr_store *s, const char *key, int64_t *out)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
+	char buf[24] = "";
+	int r = meta_get_text(s, key, buf, sizeof(buf));
 
-	r = rrs_stmt(s, RRS_Q_META_GET, &st);
-	if (!r)
-		r = rrs_bind(s, st, "s", key);
-	if (!r)
-		r = rrs_step_row(s, st);
-	if (r >= 0) {
-		*out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-		r = 0;
-	}
-	rrs_release(st);
-	return r;
+	if (r >= 0)
+		*out = r == 1 ? strtoll(buf, NULL, 10) : 0;
+	return r < 0 ? r : 0;
 }
 
 static int meta_set_int(rr_store *s, const char *key, int64_t v)
 {
 	char buf[24];
-	sqlite3_stmt *st = NULL;
-	int err;
 
 	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	err = rrs_stmt(s, RRS_Q_META_SET, &st);
-	if (!err)
-		err = rrs_bind(s, st, "ss", key, buf);
-	if (!err)
-		err = rrs_step_done(s, st);
-	rrs_release(st);
-	return err;
+	return meta_set_text(s, key, buf);
 }
 
 /* In the caller's write transaction: true when this writer is to prune

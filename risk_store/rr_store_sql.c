@@ -71,26 +71,59 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"SELECT 1 FROM familiar_networks WHERE user = ?1"
 		" AND netkey = ?2",
 	/* user, netkey, time */
-	[RRS_Q_NET_UPSERT] =
+	/* user, netkey, time: the version-2 form, for the 1 -> 2 backfill */
+	[RRS_Q_MIGRATE_NET] =
 		"INSERT INTO familiar_networks(user, netkey, first_seen,"
 		" last_seen, count) VALUES (?1, ?2, ?3, ?3, 1)"
 		" ON CONFLICT(user, netkey) DO UPDATE SET count = count + 1,"
 		" first_seen = min(first_seen, excluded.first_seen),"
 		" last_seen = max(last_seen, excluded.last_seen)",
-	/* user, from, to, fail_mark: failures after the last success */
+	[RRS_Q_NET_UPSERT] =
+		"INSERT INTO familiar_networks(user, netkey, first_seen,"
+		" last_seen, count, fail_mark) VALUES (?1, ?2, ?3, ?3, 1,"
+		" (SELECT coalesce(max(id), 0) FROM failures))"
+		" ON CONFLICT(user, netkey) DO UPDATE SET count = count + 1,"
+		" first_seen = min(first_seen, excluded.first_seen),"
+		" last_seen = max(last_seen, excluded.last_seen),"
+		" fail_mark = excluded.fail_mark",
+	/* user, from, to, fail_mark, netkey: failures from the sign-in's
+	 * source after the user's last success from that source (or, with no
+	 * source key, after the last success) (index
+	 * failures_user_netkey_time) */
 	[RRS_Q_FAIL_COUNT] =
 		"SELECT count(*) FROM failures WHERE user = ?1"
-		" AND time >= ?2 AND time <= ?3 AND id > ?4",
-	/* user, service, rhost, time */
+		" AND netkey = ?5 AND time >= ?2 AND time <= ?3"
+		" AND id > CASE WHEN ?5 = '' THEN ?4 ELSE coalesce((SELECT"
+		"  n.fail_mark FROM familiar_networks n WHERE n.user = ?1"
+		"  AND n.netkey = ?5), 0) END",
+	/* user ('' for a name that is no user), service, rhost, time, netkey,
+	 * tag */
 	[RRS_Q_FAIL_INSERT] =
-		"INSERT INTO failures(user, service, rhost, time)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO failures(user, service, rhost, time, netkey, tag)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* rhost, from, to: failures for names that are no user */
+	[RRS_Q_FAIL_UNKNOWN_COUNT] =
+		"SELECT count(*) FROM failures WHERE rhost = ?1 AND user = ''"
+		" AND time >= ?2 AND time <= ?3",
 	[RRS_Q_SIGNIN_INSERT] =
 		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
 		" netkey, action, outcome, signin_risk, user_risk, detections,"
 		" applied, report_only, reason, mfa, device) VALUES (?1, ?2,"
 		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 		" ?16, ?17)",
+	/* limit */
+	/* action, outcome, signin_risk, user_risk, detections, applied,
+	 * report_only, reason, mfa, device, ref, user, outcome it must have */
+	[RRS_Q_SIGNIN_REWRITE] =
+		"UPDATE signins SET action = ?1, outcome = ?2,"
+		" signin_risk = ?3, user_risk = ?4, detections = ?5,"
+		" applied = ?6, report_only = ?7, reason = ?8, mfa = ?9,"
+		" device = ?10 WHERE ref = ?11 AND user = ?12"
+		" AND outcome = ?13",
+	/* ref, user */
+	[RRS_Q_DETS_DELETE_REF] =
+		"DELETE FROM detections WHERE ref = ?1 AND user = ?2"
+		" AND scope = '" RRS_SCOPE_SIGNIN "'",
 	/* limit */
 	[RRS_Q_SIGNINS_ALL] =
 		"SELECT " SIGNIN_COLS " FROM signins"
@@ -228,7 +261,9 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"UPDATE tap SET used = max(?2, 1) WHERE id = ?1 AND used = 0",
 	/* rhost, from, to (index failures_rhost_time) */
 	[RRS_Q_SPRAY_COUNT] =
-		"SELECT count(DISTINCT user) FROM failures WHERE rhost = ?1"
+		"SELECT count(DISTINCT user) FILTER (WHERE user != '')"
+		" + count(DISTINCT tag) FILTER (WHERE user = '')"
+		" FROM failures WHERE rhost = ?1"
 		" AND time >= ?2 AND time <= ?3",
 	/* user, atRisk, low, medium, high: rank of the highest active
 	 * user-scope detection (0 none .. 3 high) */
@@ -257,13 +292,16 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"DELETE FROM aggregations WHERE user = ?1",
 	/* user, from, to, min rank, atRisk, low, medium, high: the user's
 	 * sign-ins in the window at or above the rank with a detection
-	 * still at risk; their count and highest rank */
+	 * still at risk; their count and highest rank.  bruteForce and
+	 * passwordSpray do not count: they come from failed attempts, which
+	 * anyone can make, and mark the source, not the user */
 	[RRS_Q_AGG_COUNT] =
 		"SELECT count(*), coalesce(max(r), 0) FROM (SELECT "
 		LEVEL_RANK("g.signin_risk", "?6", "?7", "?8") " AS r"
 		" FROM signins g WHERE g.user = ?1 AND g.time >= ?2"
 		" AND g.time <= ?3 AND EXISTS (SELECT 1 FROM detections d"
 		"  WHERE d.ref = g.ref AND d.user = g.user AND d.state = ?5"
+		"  AND d.type NOT IN ('bruteForce', 'passwordSpray')"
 		"  AND d.scope = '" RRS_SCOPE_SIGNIN "'))"
 		" WHERE r >= ?4",
 	/* ref: whose sign-in (or, once the sign-in is pruned, detections) */

@@ -77,24 +77,43 @@ static int copy_input(const rr_signin_input *in, rr_assessment *a)
 
 /* The sign-in's network: /24 or /64 of the address, or the host name that
  * the service gave us (which never matches a named location). */
-static void make_netkey(rr_assessment *a)
+static void remote_netkey(const char *rhost, char *out, size_t len)
 {
 	static const char prefix[] = "host:";
+	rr_addr addr;
 	size_t i, n;
 
-	if (a->facts.has_addr) {
-		rr_addr_netkey(&a->facts.addr, a->netkey, sizeof(a->netkey));
+	if (rr_addr_parse(rhost, &addr) == 0) {
+		rr_addr_netkey(&addr, out, len);
 		return;
 	}
-	if (!a->rhost[0])
-		return;
 	/* long host names are cut: the key only needs to be stable */
-	n = strnlen(a->rhost, sizeof(a->netkey) - sizeof(prefix));
-	memcpy(a->netkey, prefix, sizeof(prefix) - 1);
-	memcpy(a->netkey + sizeof(prefix) - 1, a->rhost, n);
-	a->netkey[sizeof(prefix) - 1 + n] = '\0';
-	for (i = 0; a->netkey[i]; i++)
-		a->netkey[i] = (char)tolower((unsigned char)a->netkey[i]);
+	n = strnlen(rhost, len - sizeof(prefix));
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	memcpy(out + sizeof(prefix) - 1, rhost, n);
+	out[sizeof(prefix) - 1 + n] = '\0';
+	for (i = 0; out[i]; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+}
+
+rr_origin rr_assess_origin(const rr_signin_input *in, uid_t target_uid,
+			   char *out, size_t len)
+{
+	if (in->rhost && in->rhost[0]) {
+		remote_netkey(in->rhost, out, len);
+		return RR_ORIGIN_REMOTE;
+	}
+	if (in->ruid_known &&
+	    (in->ruid == 0 || (target_uid != (uid_t)-1 &&
+			       in->ruid == target_uid))) {
+		snprintf(out, len, "local");
+		return RR_ORIGIN_LOCAL;
+	}
+	if (in->ruid_known)
+		snprintf(out, len, "uid:%lu", (unsigned long)in->ruid);
+	else
+		snprintf(out, len, "uid:?");
+	return RR_ORIGIN_OTHER_USER;
 }
 
 static int gid_name(gid_t gid, char **out)
@@ -146,24 +165,37 @@ static bool groups_needed(const rr_policy *p)
 	return names_groups(&p->mfa_registration.groups);
 }
 
-/* The user must exist; their groups are read (NSS, each of them) only
- * when the policy names a group. */
-static int lookup_groups_nss(const rr_policy *p, rr_assessment *a)
+/* 0 with the user's entry, -ESRCH when there is no such user (distinct
+ * from a missing list file, -ENOENT), or another negative errno. */
+static int pw_lookup(const char *user, struct passwd *pw, char *buf,
+		     size_t len)
 {
-	struct passwd pw, *res = NULL;
-	gid_t gids[RR_GROUPS_MAX];
-	int ngids = RR_GROUPS_MAX, r, i;
-	char buf[16384];
+	struct passwd *res = NULL;
+	int r = getpwnam_r(user, pw, buf, len, &res);
 
-	r = getpwnam_r(a->user, &pw, buf, sizeof(buf), &res);
 	/* "not found" comes as 0 with no result, or (some NSS modules) as
 	 * ENOENT/ESRCH */
 	if (r == ENOENT || r == ESRCH)
 		return -ESRCH;
 	if (r != 0)
 		return -r;
-	if (!res)
-		return -ESRCH; /* distinct from a missing list file (-ENOENT) */
+	return res ? 0 : -ESRCH;
+}
+
+/* The user must exist; their groups are read (NSS, each of them) only
+ * when the policy names a group. */
+static int lookup_groups_nss(const rr_policy *p, rr_assessment *a,
+			     uid_t *uid)
+{
+	struct passwd pw;
+	gid_t gids[RR_GROUPS_MAX];
+	int ngids = RR_GROUPS_MAX, r, i;
+	char buf[16384];
+
+	r = pw_lookup(a->user, &pw, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	*uid = pw.pw_uid;
 	if (!groups_needed(p))
 		return 0;
 	/* More groups than we can hold: refuse rather than evaluate a
@@ -199,12 +231,26 @@ void rr_nss_unlock(void)
 	pthread_mutex_unlock(&nss_lock);
 }
 
-static int lookup_groups(const rr_policy *p, rr_assessment *a)
+int rr_user_uid(const char *user, uid_t *uid)
+{
+	struct passwd pw;
+	char buf[16384];
+	int r;
+
+	rr_nss_lock();
+	r = pw_lookup(user, &pw, buf, sizeof(buf));
+	rr_nss_unlock();
+	if (r == 0)
+		*uid = pw.pw_uid;
+	return r;
+}
+
+static int lookup_groups(const rr_policy *p, rr_assessment *a, uid_t *uid)
 {
 	int r;
 
 	rr_nss_lock();
-	r = lookup_groups_nss(p, a);
+	r = lookup_groups_nss(p, a, uid);
 	rr_nss_unlock();
 	return r;
 }
@@ -306,6 +352,7 @@ static int read_store(const rr_policy *p, rr_store *s, rr_assessment *a,
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a)
 {
+	uid_t uid = (uid_t)-1;
 	int r;
 
 	if (!p || !s || !in || !a)
@@ -313,10 +360,11 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	memset(a, 0, sizeof(*a));
 	r = copy_input(in, a);
 	if (r == 0)
-		r = lookup_groups(p, a);
+		r = lookup_groups(p, a, &uid);
 	if (r < 0)
 		goto fail;
-	make_netkey(a);
+	a->facts.origin = rr_assess_origin(in, uid, a->netkey,
+					   sizeof(a->netkey));
 	r = rr_store_read_begin(s);
 	if (r == 0) {
 		r = read_store(p, s, a, now);

@@ -12,6 +12,8 @@
 #include "rr_policy.h"
 #include "rr_store.h"
 
+#include <sys/types.h>
+
 #define RR_GROUPS_MAX 256
 
 typedef struct {
@@ -20,6 +22,11 @@ typedef struct {
 	const char *rhost; /* NULL/"" = local */
 	const char *tty;
 	const char *device; /* SSH key fingerprint "SHA256:...", NULL/"" none */
+	/* the application's real uid: who started the sign-in.  The kernel
+	 * vouches for it (a set-user-ID program keeps the caller's), unlike
+	 * PAM_RUSER or anything in the environment.  Unknown: untrusted. */
+	bool ruid_known;
+	uid_t ruid;
 } rr_signin_input;
 
 typedef struct {
@@ -28,7 +35,7 @@ typedef struct {
 	char service[RR_SERVICE_MAX + 1];
 	char rhost[RR_RHOST_MAX + 1];
 	char tty[RR_TTY_MAX + 1];
-	char netkey[RR_NETKEY_MAX]; /* "" when local */
+	char netkey[RR_NETKEY_MAX]; /* the source: rr_assess_origin */
 	char device[RR_DEVICE_MAX + 1]; /* "" when unknown */
 	char *group_names[RR_GROUPS_MAX];
 	size_t n_groups;
@@ -54,6 +61,20 @@ typedef struct {
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a);
 void rr_assessment_clear(rr_assessment *a);
+
+/*
+ * Where the sign-in comes from, and its source key (the familiar-network
+ * key that detections and failure counts use), out[RR_NETKEY_MAX]:
+ *   rhost given: RR_ORIGIN_REMOTE, the /24 or /64 of the address, or
+ *     "host:NAME" for a host name;
+ *   no rhost, started by root or by the user (real uid == target_uid):
+ *     RR_ORIGIN_LOCAL, "local";
+ *   no rhost, started by anyone else, or by an unknown uid:
+ *     RR_ORIGIN_OTHER_USER, "uid:N" ("uid:?" when unknown).
+ * target_uid: the user's uid, (uid_t)-1 when the user is unknown.
+ */
+rr_origin rr_assess_origin(const rr_signin_input *in, uid_t target_uid,
+			   char *out, size_t len);
 
 /* Fill a store record from an assessment (pointers into `a`). */
 void rr_assess_to_record(const rr_policy *p, const rr_assessment *a,
@@ -85,6 +106,10 @@ int rr_device_from_auth_info(const char *info, char *out, size_t len);
 /* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable,
  * no '/', ':', whitespace or control characters, not starting with '-'. */
 bool rr_valid_user(const char *user);
+
+/* The uid of an existing user: 0, -ESRCH when there is no such user, or
+ * another negative errno (NSS failed: not the same as unknown). */
+int rr_user_uid(const char *user, uid_t *uid);
 
 /* Around every NSS lookup (users, groups, shadow): NSS modules need not
  * be thread-safe, and riskd evaluates calls in several threads. */

@@ -401,7 +401,10 @@ bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
 {
 	if (!cfg || !cfg->enabled || !facts || !h)
 		return false;
-	if (!facts->rhost || facts->rhost[0] == '\0')
+	if (facts->origin == RR_ORIGIN_LOCAL)
+		return false;
+	if (facts->origin == RR_ORIGIN_REMOTE &&
+	    (!facts->rhost || facts->rhost[0] == '\0'))
 		return false;
 	if (learning(cfg, h, now))
 		return false;
@@ -420,5 +423,5 @@ bool rr_detect_password_spray(const rr_detection_cfg *cfg,
 {
 	if (!cfg || !cfg->enabled || !h || cfg->spray_users == 0)
 		return false;
-	return h->spray_users >= cfg->spray_users;
+	return !h->network_seen && h->spray_users >= cfg->spray_users;
 }

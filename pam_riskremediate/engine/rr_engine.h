@@ -151,6 +151,18 @@ void rr_policy_init_defaults(rr_policy *p);
 
 /* ---- inputs ----------------------------------------------------------- */
 
+/* Where a sign-in comes from, as far as the system can vouch for it
+ * (rr_assess_origin). */
+typedef enum {
+	RR_ORIGIN_REMOTE = 0, /* the application named a remote host (rhost) */
+	RR_ORIGIN_LOCAL,      /* no rhost; started by root (login on a
+				 console, root's su) or by the user
+				 themselves: the real uid vouches for it */
+	RR_ORIGIN_OTHER_USER  /* no rhost; started by another, unprivileged
+				 user (`su victim` in bob's session), or by
+				 an unknown one: never a trusted origin */
+} rr_origin;
+
 typedef struct {
 	const char *user;
 	const char *const *groups;
@@ -159,6 +171,7 @@ typedef struct {
 	const char *rhost;   /* NULL or "" for a local console sign-in */
 	bool has_addr;       /* rhost parsed as an address */
 	rr_addr addr;
+	rr_origin origin;
 } rr_facts;
 
 typedef struct {
@@ -268,7 +281,10 @@ typedef struct {
  * (sign-in or user risk above none).  Otherwise, users in the policy's
  * scope are offered registration during the grace period and required to
  * register after it; a risky sign-in is never offered registration, and
- * when registration is required it is refused.
+ * when registration is required it is refused.  A sign-in from another
+ * user's session (RR_ORIGIN_OTHER_USER) is treated as risky here whatever
+ * its detections: whoever knows the password must not enrol an
+ * authenticator from someone else's session.
  */
 void rr_engine_registration(const rr_policy *p, const rr_facts *facts,
 			    bool registered, int64_t grace_start,
@@ -283,22 +299,30 @@ typedef struct {
 	int64_t first_success;     /* unix seconds, 0 if none */
 	bool network_seen;         /* this source network succeeded before */
 	bool device_seen;          /* this device (SSH key) succeeded before */
-	uint64_t recent_failures;  /* failed primary attempts in the bruteForce
-				      window since the last success */
-	uint64_t spray_users;      /* distinct users with failed attempts from
-				      this sign-in's source in the
+	uint64_t recent_failures;  /* failed primary attempts from this
+				      sign-in's source (netkey) in the
+				      bruteForce window since the last
+				      success */
+	uint64_t spray_users;      /* distinct names (users, and names that
+				      are no user) with failed attempts from
+				      this sign-in's rhost in the
 				      passwordSpray window */
 } rr_history;
 
-/* unfamiliarFeatures: network never seen, after the learning period
- * (both learning_days since the first success and learning_signins); a
- * familiar device (SSH key) makes a new network familiar enough. */
+/* unfamiliarFeatures: network (or, for RR_ORIGIN_OTHER_USER, the invoking
+ * user) never seen, after the learning period (both learning_days since
+ * the first success and learning_signins); a familiar device (SSH key)
+ * makes a new network familiar enough.  Never for RR_ORIGIN_LOCAL. */
 bool rr_detect_unfamiliar(const rr_detection_cfg *cfg, const rr_facts *facts,
 			  const rr_history *h, int64_t now);
-/* bruteForce: at least cfg->failures failed attempts in the window. */
+/* bruteForce: at least cfg->failures failed attempts against the user
+ * from this sign-in's own source in the window (failures from elsewhere
+ * never count: a stranger cannot make the user's own sign-ins risky). */
 bool rr_detect_brute_force(const rr_detection_cfg *cfg, const rr_history *h);
 /* passwordSpray: the source failed against at least cfg->spray_users
- * distinct users in the window. */
+ * distinct names in the window, and it is not a network the user has
+ * signed in from before: the spray marks the attacker's sign-ins, not
+ * those of the users who share the source (a NAT, an office). */
 bool rr_detect_password_spray(const rr_detection_cfg *cfg,
 			      const rr_history *h);
 

@@ -26,9 +26,13 @@ const char *rr_reg_action_name(rr_reg_action a)
 	}
 }
 
-static bool risky(const rr_decision *d)
+/* Registration needs a sign-in nobody can doubt: no risk, and not from
+ * another user's session (whoever knows the password could enrol there). */
+static bool risky(const rr_decision *d, const rr_facts *f)
 {
-	return d->signin_risk > RR_LEVEL_NONE || d->user_risk > RR_LEVEL_NONE;
+	return d->signin_risk > RR_LEVEL_NONE ||
+	       d->user_risk > RR_LEVEL_NONE ||
+	       f->origin == RR_ORIGIN_OTHER_USER;
 }
 
 /* Grace period: OFFER with whole days left (rounded up), or REQUIRED once
@@ -66,7 +70,8 @@ void rr_engine_registration(const rr_policy *p, const rr_facts *facts,
 	reg = &p->mfa_registration;
 	if (d->action != RR_ACTION_BLOCK && (d->require & RR_REQUIRE_MFA)) {
 		/* a policy needs MFA now: enrol only when nothing is risky */
-		out->action = risky(d) ? RR_REG_REFUSED : RR_REG_REQUIRED;
+		out->action = risky(d, facts) ? RR_REG_REFUSED :
+						RR_REG_REQUIRED;
 		return;
 	}
 	if (reg->state == RR_PSTATE_DISABLED ||
@@ -77,7 +82,7 @@ void rr_engine_registration(const rr_policy *p, const rr_facts *facts,
 		return;
 	}
 	grace(p, grace_start, now, out);
-	if (risky(d)) {
+	if (risky(d, facts)) {
 		/* never enrol during risk: no offer; required means refused */
 		if (out->action == RR_REG_OFFER) {
 			out->action = RR_REG_NONE;

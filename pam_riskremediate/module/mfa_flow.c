@@ -251,19 +251,6 @@ static int deny_locked(rr_ctx *c, bool now_locked)
 	return 1;
 }
 
-/* One wrong (or replayed) code: count it; 1 when this locks MFA. */
-static int count_failure(rr_ctx *c)
-{
-	unsigned n = 0;
-	int r;
-
-	r = rr_store_mfa_failure(c->store, c->a.user, c->now,
-				 c->policy->mfa.failure_window_s, &n);
-	if (r < 0)
-		return r;
-	return n >= c->policy->mfa.max_failures ? 1 : 0;
-}
-
 static int unseal_secret(rr_ctx *c, const rr_store_mfa *m, uint8_t *secret,
 			 size_t *len)
 {
@@ -282,13 +269,36 @@ static int unseal_secret(rr_ctx *c, const rr_store_mfa *m, uint8_t *secret,
 	return r;
 }
 
-/* One prompt: 0 passed, 1 wrong, 2 replayed, negative errno. */
+/* What the store's attempt checks the typed code with, inside its
+ * transaction (rr_store_mfa_attempt). */
+typedef struct {
+	rr_ctx *c;
+	const uint8_t *secret;
+	size_t len;
+	const rr_totp_params *t;
+	const char *answer;
+} code_check;
+
+static int check_code(void *ctx, int64_t last_step, int64_t *step)
+{
+	const code_check *k = ctx;
+
+	/* the time the code was typed, not the sign-in's start */
+	return rr_totp_verify(k->secret, k->len, k->t,
+			      k->c->host->ops->now(k->c->host), last_step,
+			      k->answer, step);
+}
+
+/* One prompt: 0 passed, 1 wrong, 2 replayed, 3 locked, negative errno.
+ * The lock, the replay guard and the failure count are decided in one
+ * store transaction, so parallel sign-ins cannot race past the limit. */
 static int one_code(rr_ctx *c, const rr_store_mfa *m, const uint8_t *secret,
-		    size_t len, const char *prompt)
+		    size_t len, const char *prompt, unsigned *failures)
 {
 	rr_totp_params t;
+	rr_store_attempt at;
+	code_check k = {c, secret, len, &t, NULL};
 	char *answer = NULL;
-	int64_t step = 0;
 	int r;
 
 	totp_params(c->policy, &t);
@@ -298,36 +308,35 @@ static int one_code(rr_ctx *c, const rr_store_mfa *m, const uint8_t *secret,
 	r = rr_ask(c, false, prompt, &answer);
 	if (r < 0)
 		return r;
-	r = rr_totp_verify(secret, len, &t, c->host->ops->now(c->host),
-			   m->last_step,
-			   answer,
-			   &step);
+	k.answer = answer;
+	at = (rr_store_attempt){.window_s = c->policy->mfa.failure_window_s,
+				.max_failures = c->policy->mfa.max_failures,
+				.check = check_code, .ctx = &k};
+	r = rr_store_mfa_attempt(c->store, c->a.user, c->now, &at, failures);
 	rr_answer_free(answer);
-	if (r == 0)
-		r = rr_store_mfa_use_step(c->store, c->a.user, step);
-	if (r == -EACCES)
-		return 1;
-	if (r == -EALREADY)
-		return 2;
-	return r;
+	return r == -EACCES ? 1 : r == -EALREADY ? 2 : r == -ENOLCK ? 3 : r;
 }
 
 static int verify_loop(rr_ctx *c, const rr_store_mfa *m,
 		       const uint8_t *secret, size_t len)
 {
 	char reason[MSG_MAX - 64], prompt[MSG_MAX];
-	int i, r, locked;
+	unsigned failures = 0;
+	int i, r;
 
 	mfa_reason(c, reason, sizeof(reason));
 	snprintf(prompt, sizeof(prompt), "%s Enter the code from your "
 		 "authenticator app: ", reason);
 	for (i = 0; i < CODE_TRIES; i++) {
-		r = one_code(c, m, secret, len, prompt);
+		r = one_code(c, m, secret, len, prompt, &failures);
 		if (r <= 0)
 			return r;
-		locked = count_failure(c);
-		if (locked != 0)
-			return locked < 0 ? locked : deny_locked(c, true);
+		/* locked by parallel sign-ins before this code was looked
+		 * at, or by this wrong code */
+		if (r == 3)
+			return deny_locked(c, false);
+		if (failures >= c->policy->mfa.max_failures)
+			return deny_locked(c, true);
 		rr_say(c, PAM_ERROR_MSG, "%s", r == 2 ?
 		       "That code was already used. Wait for the next one." :
 		       "That code is not right.");
@@ -348,8 +357,6 @@ static int run_mfa(rr_ctx *c, const rr_store_mfa *m)
 	size_t len = 0;
 	int r;
 
-	if (m->recent_failures >= c->policy->mfa.max_failures)
-		return deny_locked(c, false);
 	r = unseal_secret(c, m, secret, &len);
 	if (r == 0)
 		r = verify_loop(c, m, secret, len);
@@ -505,6 +512,13 @@ int rr_mfa_controls(rr_ctx *c)
 			     c->policy->mfa.failure_window_s, &m);
 	if (r < 0)
 		return r;
+	/* a locked MFA denies every sign-in of the user, on every service,
+	 * whether or not this one needs a code: the lock means someone who
+	 * knows the password is guessing codes */
+	if (m.registered && m.recent_failures >= c->policy->mfa.max_failures) {
+		r = deny_locked(c, false);
+		goto out;
+	}
 	rr_engine_registration(c->policy, &c->a.facts, m.registered,
 			       m.grace_start, d, c->now, &reg);
 	r = interrupt(c, &m, &reg);

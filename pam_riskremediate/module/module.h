@@ -68,6 +68,7 @@ typedef struct {
 	rr_assessment a;
 	bool assessed;
 	char ref[RR_REF_LEN + 1];
+	bool interrupted; /* ref is on record as interrupted (first prompt) */
 	int64_t now;
 	/* set by the controls */
 	const char *mfa_note;   /* the sign-in record's mfa column */

@@ -82,12 +82,19 @@ void rr_say(rr_ctx *c, int style, const char *fmt, ...)
 	free(msg);
 }
 
+static int record_interrupted(rr_ctx *c);
+
 int rr_ask(rr_ctx *c, bool echo, const char *prompt, char **answer)
 {
 	char *resp = NULL;
 	int r;
 
 	*answer = NULL;
+	/* a sign-in is on record before anything is asked: a probe that
+	 * hangs up (or is killed) at the prompt leaves its trace */
+	r = record_interrupted(c);
+	if (r < 0)
+		return r;
 	r = c->host->ops->conv(c->host, echo ? PAM_PROMPT_ECHO_ON :
 			       PAM_PROMPT_ECHO_OFF, prompt, &resp);
 	if (r != PAM_SUCCESS) {
@@ -191,6 +198,8 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 		return -EIO;
 	rr_gather_device(c);
 	in->device = c->device;
+	in->ruid = c->host->ops->uid(c->host);
+	in->ruid_known = true;
 	if (!rr_valid_user(user)) {
 		rr_log(c, LOG_WARNING, "refusing an invalid user "
 			   "name (length %zu)", strnlen(user, 4096));
@@ -381,6 +390,50 @@ static void log_debug(rr_ctx *c)
 	}
 }
 
+/* The sign-in's row: a new one, or the one recorded at its first prompt
+ * rewritten with its end. */
+static int record_row(rr_ctx *c, const char *outcome, const char *reason,
+		      rr_signin_rec *rec, char *applied, char *report_only)
+{
+	int r;
+
+	rr_assess_to_record(c->policy, &c->a, outcome, c->now, applied,
+			    RR_TEXT_MAX, report_only, RR_TEXT_MAX, rec);
+	rec->reason = reason;
+	rec->mfa = c->mfa_note ? c->mfa_note : "";
+	rec->mfa_passed = c->mfa_passed;
+	rec->ref = c->interrupted ? c->ref : NULL;
+	r = rr_store_signin_record(c->store, rec, c->ref);
+	c->interrupted = false;
+	if (r < 0) {
+		c->ref[0] = '\0';
+		rr_log(c, LOG_ERR, "recording sign-in of %s: %s",
+			   c->a.user, strerror(-r));
+	}
+	return r;
+}
+
+/* Before the first prompt of an assessed sign-in: on record as
+ * interrupted until it ends.  0, or a negative errno (then nothing may be
+ * asked: a sign-in that cannot be recorded is not prompted for). */
+static int record_interrupted(rr_ctx *c)
+{
+	char applied[RR_TEXT_MAX], report_only[RR_TEXT_MAX];
+	const char *note = c->mfa_note;
+	rr_signin_rec rec;
+	int r;
+
+	if (!c->assessed || c->interrupted || c->ref[0] ||
+	    (c->type != TYPE_AUTH && c->type != TYPE_ACCOUNT))
+		return 0;
+	c->mfa_note = "prompted";
+	r = record_row(c, RR_OUTCOME_INTERRUPTED, "interrupted at a prompt: "
+		       "the sign-in never ended", &rec, applied, report_only);
+	c->mfa_note = note;
+	c->interrupted = r == 0;
+	return r;
+}
+
 /* Store and log the sign-in.  Returns the store's result. */
 static int record(rr_ctx *c, const char *outcome, const char *reason)
 {
@@ -389,18 +442,7 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 	bool raised = false;
 	int r, e;
 
-	rr_assess_to_record(c->policy, &c->a, outcome, c->now, applied,
-			    sizeof(applied), report_only, sizeof(report_only),
-			    &rec);
-	rec.reason = reason;
-	rec.mfa = c->mfa_note ? c->mfa_note : "";
-	rec.mfa_passed = c->mfa_passed;
-	r = rr_store_signin_record(c->store, &rec, c->ref);
-	if (r < 0) {
-		c->ref[0] = '\0';
-		rr_log(c, LOG_ERR, "recording sign-in of %s: %s",
-			   c->a.user, strerror(-r));
-	}
+	r = record_row(c, outcome, reason, &rec, applied, report_only);
 	log_decision(c, outcome, applied, report_only);
 	/* unremediated risky sign-ins may raise user risk; never fails the
 	 * sign-in */
@@ -552,9 +594,17 @@ static rr_end enforce(rr_ctx *c)
 	if (r < 0) {
 		/* A failure inside the controls (conversation aborted, store
 		 * or key error mid-MFA) never falls back to on_error: allow,
-		 * which would let a sign-in through without its MFA. */
-		c->mfa_note = "error";
-		record(c, "error", "MFA controls failed");
+		 * which would let a sign-in through without its MFA.  A
+		 * conversation that ended (the client hung up) leaves the
+		 * sign-in as recorded at its first prompt, interrupted: the
+		 * same as when the process is killed there. */
+		if (r == -ECONNABORTED && c->interrupted) {
+			rr_log(c, LOG_NOTICE, "sign-in of %s interrupted at a "
+			       "prompt (ref %s)", c->a.user, c->ref);
+		} else {
+			c->mfa_note = "error";
+			record(c, "error", "MFA controls failed");
+		}
 		rr_log(c, LOG_ERR, "MFA controls for %s failed: %s; "
 			   "denying", c->a.user, strerror(-r));
 		if (r == -ENOMEM)
@@ -582,6 +632,26 @@ static rr_end run(rr_ctx *c)
 	return enforce(c);
 }
 
+/* A failed password, per user and source.  A name that is no user counts
+ * for its source only (passwordSpray), never stored as such. */
+static int record_failure(rr_ctx *c, const rr_signin_input *in)
+{
+	char netkey[RR_NETKEY_MAX];
+	rr_store_failure f = {.service = in->service, .rhost = in->rhost,
+			      .netkey = netkey, .time = c->now};
+	uid_t uid = (uid_t)-1;
+	int r = rr_user_uid(in->user, &uid);
+
+	if (r < 0 && r != -ESRCH)
+		return r;
+	if (r == 0)
+		f.user = in->user;
+	else
+		f.name = in->user;
+	rr_assess_origin(in, uid, netkey, sizeof(netkey));
+	return rr_store_failure_record(c->store, &f);
+}
+
 static rr_end run_authfail(rr_ctx *c)
 {
 	rr_signin_input in;
@@ -593,8 +663,7 @@ static rr_end run_authfail(rr_ctx *c)
 	if (r == 0)
 		r = open_store(c);
 	if (r == 0)
-		r = rr_store_failure_record(c->store, in.user, in.service,
-					    in.rhost, c->now);
+		r = record_failure(c, &in);
 	if (r < 0)
 		rr_log(c, LOG_ERR, "recording failed attempt: %s",
 			   strerror(-r));

@@ -11,6 +11,7 @@
  * low user risk ages out and medium does not (time moved by writing old
  * timestamps through the store API, never by sleeping).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,14 +191,16 @@ static void test_password_spray_threshold(void **state)
 	rr_store_signin si;
 
 	(void)state;
+	/* (u1..u5 are no users: they count for the source all the same) */
 	fail_concurrently(below, sizeof(below) / sizeof(below[0]), SPRAY_IP);
 	assert_int_equal(failures_from(SPRAY_IP), SPRAY_USERS - 1);
 	assert_clean("alice", SPRAY_IP);
-	/* the M-th distinct user: a success from that source is risky */
+	/* the M-th distinct name: a success from that source is risky for
+	 * a user who never signed in from it */
 	fail_concurrently(last, 1, SPRAY_IP);
 	assert_int_equal(failures_from(SPRAY_IP), SPRAY_USERS);
-	assert_int_equal(signin("alice", SPRAY_IP), PAM_AUTH_ERR);
-	si = last_signin("alice");
+	assert_int_equal(signin("carol", SPRAY_IP), PAM_AUTH_ERR);
+	si = last_signin("carol");
 	assert_string_equal(si.detections, "passwordSpray:medium");
 	assert_int_equal(si.signin_risk, RR_LEVEL_MEDIUM);
 	assert_string_equal(si.rhost, SPRAY_IP);
@@ -205,7 +208,10 @@ static void test_password_spray_threshold(void **state)
 		       "^Sign-in blocked: this sign-in is at medium "
 		       "risk \\(password spray\\)\\. Contact your IT help desk "
 		       "and quote reference " REF_RE "\\.\n$");
-	/* the same user from another source, and from the console: clean */
+	/* alice signs in from there every day (a NAT, an office): the
+	 * spray is the attacker's, not hers */
+	assert_clean("alice", SPRAY_IP);
+	/* a user from another source, and from the console: clean */
 	assert_clean("bob", "192.0.2.51");
 	assert_int_equal(pam_auth("rrtest", "bob", ""), PAM_SUCCESS);
 	assert_string_equal(last_signin("bob").detections, "");
@@ -226,6 +232,88 @@ static void test_password_spray_concurrent_count(void **state)
 	assert_int_equal(signin("carol", SPRAY_IP), PAM_AUTH_ERR);
 	assert_string_equal(last_signin("carol").detections,
 			    "passwordSpray:medium");
+}
+
+/* ---- strangers cannot lock a user out -------------------------------- */
+
+/* The finding: ten wrong passwords for alice from an attacker's address
+ * made her right password from her usual network a bruteForce block, and
+ * three such blocks raised her user risk to high.  Failures count per user
+ * and source: hers stay clean; the attacker's sign-ins are blocked; their
+ * blocks do not aggregate into her user risk. */
+static void test_strangers_failures_do_not_block_user(void **state)
+{
+	static const char *const alice[BRUTE_FAILURES] = {
+	    "alice", "alice", "alice", "alice", "alice", "alice"};
+	rr_store_signin si;
+	int i;
+
+	(void)state;
+	assert_clean("alice", "10.1.2.3"); /* her usual network */
+	fail_concurrently(alice, BRUTE_FAILURES, "203.0.113.66");
+	fail_concurrently(alice, BRUTE_FAILURES, "203.0.113.66");
+	/* her right password from her network: clean */
+	assert_clean("alice", "10.1.2.3");
+	/* and from a network she never used, but nobody failed from */
+	assert_clean("alice", "10.77.0.1");
+	/* the attacker's source: each sign-in there is bruteForce, more of
+	 * them than the aggregation needs */
+	for (i = 0; i < AGG_SIGNINS + 1; i++) {
+		assert_int_equal(signin("alice", "203.0.113.66"), PAM_AUTH_ERR);
+		si = last_signin("alice");
+		assert_string_equal(si.detections, "bruteForce:high");
+		assert_string_equal(si.outcome, "blocked");
+	}
+	/* failures anyone can make never raise her user risk */
+	assert_int_equal(user_of("alice").level, RR_LEVEL_NONE);
+	assert_null(strstr(g_log, "raised user risk"));
+	assert_clean("alice", "10.1.2.3");
+}
+
+/* True when `needle` is in the file's bytes. */
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[1 << 16];
+	size_t n, len = strlen(needle);
+	bool hit = false;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;
+	/* overlapping reads, so that no match is cut in two */
+	while (!hit && (n = fread(buf, 1, sizeof(buf), f)) >= len) {
+		hit = memmem(buf, n, needle, len) != NULL;
+		if (n == sizeof(buf))
+			fseek(f, -(long)len, SEEK_CUR);
+	}
+	fclose(f);
+	return hit;
+}
+
+/* Names that are no user count toward their source only, and are never
+ * stored (a password typed at the user prompt must not land on disk). */
+static void test_unknown_names_count_for_source_only(void **state)
+{
+	static const char *const names[] = {
+	    "Winter2026!", "x-unknown1", "x-unknown2", "x-unknown3",
+	    "x-unknown4", "Winter2026!"};
+	char wal[200];
+
+	(void)state;
+	fail_concurrently(names, sizeof(names) / sizeof(names[0]), SPRAY_IP);
+	/* five distinct names (one twice): the source is spraying */
+	assert_int_equal(failures_from(SPRAY_IP), SPRAY_USERS);
+	snprintf(wal, sizeof(wal), "%s-wal", F.store);
+	assert_false(file_has(F.store, "Winter2026!"));
+	assert_false(file_has(wal, "Winter2026!"));
+	assert_false(file_has(F.store, "x-unknown1"));
+	assert_false(file_has(wal, "x-unknown1"));
+	/* a new user from there is marked; nobody's user risk moved */
+	assert_int_equal(signin("bob", SPRAY_IP), PAM_AUTH_ERR);
+	assert_string_equal(last_signin("bob").detections,
+			    "passwordSpray:medium");
+	assert_int_equal(user_of("bob").level, RR_LEVEL_NONE);
+	assert_clean("alice", "10.1.2.3");
 }
 
 /* ---- aggregation ------------------------------------------------------- */
@@ -336,6 +424,8 @@ int main(void)
 	    T(test_brute_force_threshold),
 	    T(test_password_spray_threshold),
 	    T(test_password_spray_concurrent_count),
+	    T(test_strangers_failures_do_not_block_user),
+	    T(test_unknown_names_count_for_source_only),
 	    T(test_aggregation_raises_user_risk),
 	    T(test_low_risk_expires_medium_persists),
 #undef T

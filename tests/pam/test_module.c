@@ -468,7 +468,9 @@ static void test_conversation_failure_never_allowed(void **state)
 	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
 			 PAM_AUTH_ERR);
 	assert_false(mfa_of("alice").registered);
-	assert_string_equal(last_signin("alice").mfa, "error");
+	/* on record as it was at the prompt: interrupted */
+	assert_string_equal(last_signin("alice").outcome, "interrupted");
+	assert_string_equal(last_signin("alice").mfa, "prompted");
 	assert_logged("MFA controls for alice failed: .*; denying");
 	assert_null(strstr(g_log, "ALLOWING"));
 }

@@ -739,8 +739,9 @@ static void test_busy_runs_in_process(void **state)
 		      "riskd is busy; running in process\n" DECISION_ALLOW_MFA("rrtest-real", "bob",
 							"skipped") "$");
 	assert_string_equal(last_signin("bob").mfa, "skipped");
-	/* alice has not finished */
-	assert_int_equal(count_signins("alice"), 0);
+	/* alice has not finished: on record as interrupted at her prompt */
+	assert_int_equal(count_signins("alice"), 1);
+	assert_string_equal(last_signin("alice").outcome, "interrupted");
 	/* and the copy of the module, riskd busy: in process, which the copy
 	 * cannot */
 	log_reset();
@@ -983,9 +984,12 @@ static void test_killed_during_call_denies(void **state)
 	/* not run again in process (the copy would log that it cannot) */
 	assert_null(strstr(g_log, "cannot load"));
 	assert_null(strstr(g_log, "running in process"));
-	/* riskd died before recording: the registration is the only row */
-	assert_int_equal(count_signins("alice"), 1);
-	assert_string_equal(last_signin("alice").mfa, "registered");
+	/* riskd died at the prompt: the sign-in stays as recorded before
+	 * the prompt, interrupted, as in process when the application dies
+	 * there */
+	assert_int_equal(count_signins("alice"), 2);
+	assert_string_equal(last_signin("alice").outcome, "interrupted");
+	assert_string_equal(last_signin("alice").mfa, "prompted");
 	/* riskd down (its socket left behind): the module with its core
 	 * runs in process, asking for the code itself */
 	answers(1, 1, "@code");

@@ -232,6 +232,9 @@ int cmd_whatif(struct ctl *c)
 	    .user = c->user,
 	    .service = c->service ? c->service : "sshd",
 	    .rhost = c->rhost,
+	    /* without --rhost: as at the console (root's login) */
+	    .ruid_known = true,
+	    .ruid = 0,
 	};
 	rr_assessment a;
 	int r;

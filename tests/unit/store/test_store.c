@@ -316,6 +316,17 @@ static void test_refusals(void **state)
 	(void)state;
 }
 
+/* A failure with no source key ('' : what rr_store_history with a NULL
+ * or "" netkey counts). */
+static int fail_rec(rr_store *s, const char *user, const char *service,
+		    const char *rhost, int64_t t)
+{
+	rr_store_failure f = {.user = user, .service = service,
+			      .rhost = rhost, .time = t};
+
+	return rr_store_failure_record(s, &f);
+}
+
 static void test_bad_args(void **state)
 {
 	struct fx *f = *state;
@@ -334,7 +345,7 @@ static void test_bad_args(void **state)
 	assert_int_equal(rr_store_user_get(s, longname, &u), -EINVAL);
 	assert_int_equal(rr_store_history(s, longname, NULL, NOW, 60, &h),
 			 -EINVAL);
-	assert_int_equal(rr_store_failure_record(s, longname, "sshd", "", NOW),
+	assert_int_equal(fail_rec(s, longname, "sshd", "", NOW),
 			 -EINVAL);
 	assert_int_equal(
 	    rr_store_admin(s, RR_ADMIN_DISMISS, "bob", "", NOW, NULL), -EINVAL);
@@ -527,7 +538,7 @@ static void fail_at(rr_store *s, const char *user, const int64_t *at,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		assert_int_equal(rr_store_failure_record(s, user, "sshd",
+		assert_int_equal(fail_rec(s, user, "sshd",
 							 "192.0.2.9",
 							 NOW + at[i]),
 				 0);
@@ -547,7 +558,7 @@ static void test_history_failures(void **state)
 	rr_store *s = fx_open(f);
 
 	fail_at(s, "alice", before, 5);
-	assert_int_equal(rr_store_failure_record(s, "bob", "sshd", NULL, NOW),
+	assert_int_equal(fail_rec(s, "bob", "sshd", NULL, NOW),
 			 0);
 	/* [now - 600, now]: -600 -400 -300 */
 	assert_int_equal(rr_store_history(s, "alice", NULL, NOW, 600, &h), 0);
@@ -808,13 +819,13 @@ static void test_retention(void **state)
 	signin_with_det(s, NOW - 91 * DAY, r91);
 	/* More than one batch of old failures. */
 	for (i = 0; i < 2500; i++)
-		assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "",
+		assert_int_equal(fail_rec(s, "alice", "sshd", "",
 							 NOW - 31 * DAY),
 				 0);
 	signin_with_det(s, NOW - 31 * DAY, r31);
 	signin_with_det(s, NOW - 29 * DAY, r29);
 	assert_int_equal(
-	    rr_store_failure_record(s, "alice", "sshd", "", NOW - 29 * DAY), 0);
+	    fail_rec(s, "alice", "sshd", "", NOW - 29 * DAY), 0);
 	/* The writes at -31 days pruned the 91-day-old sign-in already, but
 	 * not its detection (kept 90 days). */
 	assert_int_equal(signins_count(s, NULL, r91), 0);
@@ -904,7 +915,7 @@ static int writer(const char *path, int id)
 			     "192.0.2.0/24");
 		err = rr_store_signin_record(s, &r, ref);
 		if (!err && i < WRITER_FAILURES)
-			err = rr_store_failure_record(s, user, "sshd", "",
+			err = fail_rec(s, user, "sshd", "",
 						      NOW + i);
 	}
 	rr_store_close(s);
@@ -1153,8 +1164,10 @@ static void test_migrate_v1(void **state)
 	r.tty = "tty1";
 	r.netkey = nk_blocked;
 	record(f->s, &r, NULL);
-	assert_int_equal(
-	    rr_store_failure_record(f->s, "alice", "sshd", "", 4001), 0);
+	assert_int_equal(rr_store_failure_record(f->s, &(rr_store_failure){
+				 .user = "alice", .service = "sshd",
+				 .rhost = "198.51.100.7", .netkey = nk_blocked,
+				 .time = 4001}), 0);
 	assert_int_equal(
 	    rr_store_history(f->s, "alice", nk_blocked, 4002, 600, &h), 0);
 	assert_true(h.network_seen);
@@ -1226,13 +1239,13 @@ static void test_busy(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 			 SQLITE_OK);
-	assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "", NOW),
+	assert_int_equal(fail_rec(s, "alice", "sshd", "", NOW),
 			 -EBUSY);
 	assert_true(strlen(rr_store_last_error(s)) > 0);
 	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(rr_store_failure_record(s, "alice", "sshd", "", NOW),
+	assert_int_equal(fail_rec(s, "alice", "sshd", "", NOW),
 			 0);
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
 }
@@ -1274,6 +1287,8 @@ static void test_schema_v3(void **state)
 	    {"must_change", "since"},
 	    {"aggregations", "min_level"},
 	    {"aggregations", "to_time"},
+	    {"failures", "netkey"},
+	    {"failures", "tag"},
 	};
 	static const char *const objects[] = {
 	    "mfa_methods",
@@ -1283,6 +1298,7 @@ static void test_schema_v3(void **state)
 	    "mfa_failures_user_time",
 	    "tap_user",
 	    "failures_rhost_time",
+	    "failures_user_netkey_time",
 	    "detections_ref",
 	    "aggregations",
 	};
@@ -1290,15 +1306,15 @@ static void test_schema_v3(void **state)
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 5);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 6);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -1348,7 +1364,7 @@ static void test_migrate_v2(void **state)
 
 	make_v2(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
 	mode_is(f->path, 0100600);
 
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
@@ -1367,6 +1383,10 @@ static void test_migrate_v2(void **state)
 	    rr_store_history(f->s, "bob", "nk-office", 1600, 600, &h), 0);
 	assert_int_equal(h.successes, 1);
 	assert_true(h.network_seen);
+	/* a failure from before version 6 has no source: it counts toward
+	 * no network's bruteForce (it expires with the window) */
+	assert_int_equal(h.recent_failures, 0);
+	assert_int_equal(rr_store_history(f->s, "bob", NULL, 1600, 600, &h), 0);
 	assert_int_equal(h.recent_failures, 1);
 	assert_int_equal(rr_store_audit_list(f->s, 0, &a, &n), 0);
 	assert_int_equal(n, 1);
@@ -2005,7 +2025,7 @@ static void test_mfa_prune(void **state)
 static void spray_fail(rr_store *s, const char *user, const char *rhost,
 		    int64_t t)
 {
-	assert_int_equal(rr_store_failure_record(s, user, "sshd", rhost, t), 0);
+	assert_int_equal(fail_rec(s, user, "sshd", rhost, t), 0);
 }
 
 static uint64_t spray(rr_store *s, const char *rhost, int64_t now,
@@ -2100,7 +2120,7 @@ static int sprayer(const char *path, int id)
 	err = rr_store_open(path, &s);
 	for (i = 0; !err && i < SPRAYER_FAILURES; i++) {
 		snprintf(user, sizeof(user), "spray%d%s", id, i % 2 ? "b" : "");
-		err = rr_store_failure_record(s, user, "sshd", SPRAY_IP,
+		err = fail_rec(s, user, "sshd", SPRAY_IP,
 					      NOW - i);
 	}
 	rr_store_close(s);
@@ -2624,7 +2644,7 @@ static void test_migrate_v3(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
 	assert_int_equal(object_count(f->path, "failures_rhost_time"), 1);
 	assert_int_equal(object_count(f->path, "aggregations"), 1);
 	assert_int_equal(spray(f->s, SPRAY_IP, 1600, 600), 2);
@@ -2660,7 +2680,7 @@ static void test_migrate_v4(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].reason, "ok");
