@@ -372,7 +372,21 @@ static int run_mfa(rr_ctx *c, const rr_store_mfa *m)
 
 static int refuse_registration(rr_ctx *c)
 {
+	const rr_decision *d = &c->a.decision;
 	char words[MSG_MAX / 2];
+
+	if (c->a.facts.origin == RR_ORIGIN_OTHER_USER &&
+	    d->signin_risk == RR_LEVEL_NONE && d->user_risk == RR_LEVEL_NONE) {
+		/* nothing risky but where it comes from: not a block an
+		 * admin lifts; the user signs in directly */
+		c->mfa_note = "refused";
+		snprintf(c->deny_msg, sizeof(c->deny_msg),
+			 "Sign-in denied: you must register an authenticator "
+			 "app, and it cannot be registered from another user's "
+			 "session. Sign in directly (at the console or over "
+			 "SSH) to set it up.");
+		return 1;
+	}
 
 	rr_risk_words(c, c->a.decision.user_risk > RR_LEVEL_NONE &&
 			      c->a.decision.signin_risk == RR_LEVEL_NONE,

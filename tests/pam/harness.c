@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -399,6 +400,46 @@ static char *code_now(void)
 	return strdup(code);
 }
 
+/* Gates shared by forked children: [0] counts arrivals at a gated
+ * prompt, [1..RR_TEST_GATES] are opened by the parent (gate_open). */
+static volatile int *F_gates;
+
+void gates_reset(void)
+{
+	if (!F_gates) {
+		void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(m != MAP_FAILED);
+		F_gates = m;
+	}
+	memset((void *)F_gates, 0, (RR_TEST_GATES + 1) * sizeof(int));
+}
+
+void gate_open(int n)
+{
+	__atomic_store_n(&F_gates[n], 1, __ATOMIC_SEQ_CST);
+}
+
+int gate_arrivals(void)
+{
+	return __atomic_load_n(&F_gates[0], __ATOMIC_SEQ_CST);
+}
+
+/* "@gN:ANSWER": arrive, wait (at most 20 s) for gate N, then ANSWER. */
+static const char *gate_wait(const char *a)
+{
+	int n = a[2] - '0', i;
+
+	if (!F_gates || n < 1 || n > RR_TEST_GATES || a[3] != ':')
+		return NULL;
+	__atomic_add_fetch(&F_gates[0], 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 20000 && !__atomic_load_n(&F_gates[n],
+						  __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	return a + 4;
+}
+
 static char *answer_for(const char *prompt)
 {
 	const char *a;
@@ -407,6 +448,10 @@ static char *answer_for(const char *prompt)
 	if (F_next_answer >= F_n_answers)
 		return NULL;
 	a = F_answers[F_next_answer++];
+	if (!strncmp(a, "@g", 2) && !(a = gate_wait(a)))
+		return NULL;
+	if (!strcmp(a, "@die"))
+		_exit(0); /* the application dies at the prompt */
 	if (!strcmp(a, "@code"))
 		return code_now();
 	if (!strcmp(a, "@same"))
@@ -520,6 +565,63 @@ pam_result login(const char *service, const char *user, const char *rhost,
 		 bool with_auth)
 {
 	return login_pw(service, user, rhost, with_auth, false);
+}
+
+/* What a login_as child sends back: its result, its messages, a NUL, its
+ * log lines. */
+static void read_child(int fd, pam_result *res)
+{
+	static char buf[sizeof(F.msgs) + sizeof(g_log)];
+	size_t off = 0, m, used;
+	ssize_t n;
+
+	while (off + 1 < sizeof(buf) &&
+	       (n = read(fd, buf + off, sizeof(buf) - 1 - off)) > 0)
+		off += (size_t)n;
+	buf[off] = '\0';
+	assert_true(off >= sizeof(*res));
+	memcpy(res, buf, sizeof(*res));
+	m = strlen(buf + sizeof(*res));
+	if (m >= sizeof(F.msgs))
+		m = sizeof(F.msgs) - 1;
+	memcpy(F.msgs, buf + sizeof(*res), m);
+	F.msgs[m] = '\0';
+	m = strlen(buf + sizeof(*res));
+	used = strlen(g_log);
+	if (sizeof(*res) + m + 1 < off)
+		strncat(g_log + used, buf + sizeof(*res) + m + 1,
+			sizeof(g_log) - used - 1);
+}
+
+pam_result login_as(uid_t ruid, const char *service, const char *user,
+		    const char *rhost)
+{
+	pam_result res = {-1, -1, -1, -1};
+	int fd[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(fd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		log_reset();
+		if (setresuid(ruid, 0, 0) != 0 ||
+		    pam_run(service, user, rhost, RUN_AUTH | RUN_ACCOUNT,
+			    &res) != PAM_SUCCESS)
+			_exit(2);
+		if (write(fd[1], &res, sizeof(res)) != sizeof(res) ||
+		    write(fd[1], F.msgs, strlen(F.msgs) + 1) < 0 ||
+		    write(fd[1], g_log, strlen(g_log)) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(fd[1]);
+	read_child(fd[0], &res);
+	close(fd[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return res;
 }
 
 /* ---- the store --------------------------------------------------------- */

@@ -149,6 +149,27 @@ pam_result login_pw(const char *service, const char *user, const char *rhost,
 pam_result login(const char *service, const char *user, const char *rhost,
 		 bool with_auth);
 
+/*
+ * login() as a set-user-ID program (su) started by `ruid` runs it: a
+ * child with real uid `ruid` and effective uid root runs auth, then
+ * account if auth passed; its messages land in F.msgs and its log lines
+ * are appended to g_log.  rhost NULL: not set (su sets none).
+ */
+pam_result login_as(uid_t ruid, const char *service, const char *user,
+		    const char *rhost);
+
+/*
+ * Gates for forked children: a scripted answer "@gN:ANSWER" (N in
+ * 1..RR_TEST_GATES) counts an arrival, waits (at most 20 s) until the
+ * parent opens gate N, then answers ANSWER ("@code" works).  "@die" ends
+ * the process at the prompt (_exit), as when sshd kills its PAM process
+ * because the client hung up.
+ */
+#define RR_TEST_GATES 4
+void gates_reset(void);
+void gate_open(int n);
+int gate_arrivals(void);
+
 /* ---- the store --------------------------------------------------------- */
 
 rr_store *open_store(void);

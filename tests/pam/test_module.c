@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,6 +413,213 @@ static void test_mfa_rate_limit_locks(void **state)
 	assert_int_equal(mfa_of("alice").recent_failures, 0);
 }
 
+/* The finding: a locked MFA let the user in through su (no MFA needed
+ * there).  A lock denies every sign-in of the user, on every service. */
+static void test_mfa_lock_applies_to_every_sign_in(void **state)
+{
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	answers(0, 3, "111111", "222222", "333333");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	answers(0, 2, "444444", "555555");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	assert_int_equal(mfa_of("alice").recent_failures, 5);
+	/* her usual network, no code needed: locked all the same */
+	answers(0, 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "^Sign-in denied: multifactor authentication is "
+		       "locked after too many wrong codes\\. ");
+	assert_string_equal(last_signin("alice").mfa, "locked");
+	/* su run by bob, and by alice herself: locked */
+	answers(0, 0);
+	assert_int_equal(login_as(1002, "rrtest", "alice", NULL).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "^Sign-in denied: multifactor authentication is "
+		       "locked");
+	assert_int_equal(login_as(1001, "rrtest", "alice", NULL).auth,
+			 PAM_AUTH_ERR);
+	assert_string_equal(last_signin("alice").mfa, "locked");
+}
+
+/* The finding: bob, a local user who knew alice's password, enrolled his
+ * own authenticator for her through `su alice` (no rhost: trusted as a
+ * console).  From another user's session nothing is registered, offered
+ * or not; her own session and root's are vouched for by the real uid. */
+static void test_other_users_session_cannot_register(void **state)
+{
+	rr_store_signin si;
+	pam_result r;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	/* grace over: registration required */
+	set_grace_start("alice", time(NULL) - 30 * 86400);
+	answers(0, 1, "@code");
+	r = login_as(1002, "rrtest", "alice", NULL);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_null(strstr(F.msgs, "otpauth://"));
+	assert_matches(F.msgs, "^Sign-in denied: you must register an "
+		       "authenticator app, and it cannot be registered from "
+		       "another user's session\\. Sign in directly \\(at the "
+		       "console or over SSH\\) to set it up\\. ");
+	assert_false(mfa_of("alice").registered);
+	si = last_signin("alice");
+	assert_string_equal(si.outcome, "denied");
+	assert_string_equal(si.mfa, "refused");
+	/* the origin is bob's uid, not a trusted console */
+	assert_logged("decision=allow outcome=denied user=\"alice\" "
+		      "service=\"rrtest\" rhost=\"-\"");
+	/* in the grace period: not even offered */
+	set_grace_start("alice", time(NULL));
+	answers(0, 1, "y");
+	r = login_as(1002, "rrtest", "alice", NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_null(strstr(F.msgs, "Set up now?"));
+	assert_false(mfa_of("alice").registered);
+	/* her own session: offered, as at the console */
+	answers(0, 1, "n");
+	r = login_as(1001, "rrtest", "alice", NULL);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_non_null(strstr(F.msgs, "Set up now?"));
+	/* root's (login on a console, root's su): required and done */
+	set_grace_start("alice", time(NULL) - 30 * 86400);
+	answers(0, 1, "@code");
+	assert_int_equal(login_as(0, "rrtest", "alice", NULL).auth,
+			 PAM_SUCCESS);
+	assert_true(mfa_of("alice").registered);
+}
+
+/* Another user's session is a source of its own: after the learning
+ * period it is unfamiliar until MFA was passed from it. */
+static void test_other_users_session_is_unfamiliar(void **state)
+{
+	(void)state;
+	write_policy("  - name: MFA for risky sign-ins\n"
+		     "    conditions: { signin_risk: [medium, high] }\n"
+		     "    grant: { require: [mfa] }\n", REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	/* out of the learning period: ten successes, five days ago */
+	{
+		rr_store *st = open_store();
+		int i;
+
+		for (i = 0; i < 10; i++) {
+			rr_signin_rec rec = {
+			    .time = time(NULL) - 6 * 86400, .user = "alice",
+			    .service = "rrtest", .rhost = "10.1.2.3",
+			    .netkey = "10.1.2.0/24", .outcome = "success",
+			    .applied = "", .report_only = "", .reason = "",
+			    .mfa = ""};
+			char ref[RR_REF_LEN + 1];
+
+			assert_int_equal(rr_store_signin_record(st, &rec, ref),
+					 0);
+		}
+		rr_store_close(st);
+	}
+	/* bob's su: a code is asked; he has none */
+	answers(0, 1, "000000");
+	assert_int_equal(login_as(1002, "rrtest", "alice", NULL).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "^\\[secret\\] Unusual sign-in from this "
+		       "console: new location for this account\\. ");
+	assert_string_equal(last_signin("alice").detections,
+			    "unfamiliarFeatures:medium");
+	/* root's su, and alice's own: local, never unfamiliar */
+	answers(0, 0);
+	assert_int_equal(login_as(0, "rrtest", "alice", NULL).auth,
+			 PAM_SUCCESS);
+	assert_int_equal(login_as(1001, "rrtest", "alice", NULL).auth,
+			 PAM_SUCCESS);
+	assert_string_equal(last_signin("alice").detections, "");
+}
+
+/* The finding: eight parallel sign-ins recorded 11 wrong codes with the
+ * limit at 5, and the eighth one's right code still passed.  All eight
+ * wait at the prompt (past the lock check at their start); seven answer
+ * wrong codes at once; then the eighth answers the right code. */
+static void test_parallel_wrong_codes_stop_at_the_limit(void **state)
+{
+	pid_t pids[8];
+	int i, st, waited;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	gates_reset();
+	for (i = 0; i < 8; i++) {
+		pam_result res;
+
+		if (i < 7)
+			answers(0, 3, "@g1:000000", "000000", "000000");
+		else
+			answers(1, 1, "@g2:@code");
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(pam_run("rrtest", "alice", "198.51.100.7",
+				      RUN_AUTH, &res) != PAM_SUCCESS ? 2 :
+			      res.auth == PAM_SUCCESS ? 0 : 1);
+	}
+	for (waited = 0; gate_arrivals() < 8 && waited < 20000; waited++)
+		usleep(1000);
+	assert_int_equal(gate_arrivals(), 8);
+	gate_open(1);
+	for (i = 0; i < 7; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	}
+	/* exactly the limit was counted, however the seven raced */
+	assert_int_equal(mfa_of("alice").recent_failures, 5);
+	gate_open(2);
+	assert_int_equal(waitpid(pids[7], &st, 0), pids[7]);
+	/* locked: the right code is refused */
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_int_equal(mfa_of("alice").recent_failures, 5);
+	assert_string_equal(last_signin("alice").mfa, "locked");
+}
+
+/* The finding: a right password from a new network, hung up at the code
+ * prompt, left no trace in process (sshd kills its PAM process when the
+ * client goes away).  The sign-in is on record before the prompt. */
+static void test_probe_killed_at_prompt_is_recorded(void **state)
+{
+	rr_store_signin si;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	answers(0, 1, "@die");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pam_result res;
+
+		pam_run("rrtest", "alice", "198.51.100.7", RUN_AUTH, &res);
+		_exit(9); /* never here: the process dies at the prompt */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(count_signins("alice"), 2);
+	si = last_signin("alice");
+	assert_string_equal(si.outcome, "interrupted");
+	assert_string_equal(si.mfa, "prompted");
+	assert_string_equal(si.rhost, "198.51.100.7");
+	assert_string_equal(si.detections, "anonymizedIPAddress:medium");
+	/* the next sign-in is recorded anew; the probe's row stays */
+	answers(1, 1, "@code");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_SUCCESS);
+	assert_int_equal(count_signins("alice"), 3);
+	assert_string_equal(last_signin("alice").outcome, "success");
+}
+
 /* After a reset the user is risky and unregistered: only a temporary
  * access pass from the help desk lets them register again. */
 static void test_tap_allows_registration_during_risk(void **state)
@@ -671,6 +879,11 @@ int main(void)
 		T(test_mfa_passes_and_remediates),
 		T(test_mfa_replay_refused),
 		T(test_mfa_rate_limit_locks),
+		T(test_mfa_lock_applies_to_every_sign_in),
+		T(test_other_users_session_cannot_register),
+		T(test_other_users_session_is_unfamiliar),
+		T(test_parallel_wrong_codes_stop_at_the_limit),
+		T(test_probe_killed_at_prompt_is_recorded),
 		T(test_tap_allows_registration_during_risk),
 		T(test_account_only_cannot_ask_for_mfa),
 		T(test_conversation_failure_never_allowed),
