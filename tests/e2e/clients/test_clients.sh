@@ -162,6 +162,12 @@ su_to() {
 		--reset-env su - "$UD" -c 'echo LOGIN-OK'
 }
 
+# su_self_to PASSWORD: `su - $UD` run by $UD himself (his own session).
+su_self_to() {
+	run_exp "$1" setpriv --reuid="$UD" --regid="$UD" --init-groups \
+		--reset-env su - "$UD" -c 'echo LOGIN-OK'
+}
+
 # login_as PASSWORD: login(1) for $UE on a pty; its ~/.profile prints
 # LOGIN-OK and exits.
 login_as() {
@@ -436,13 +442,26 @@ pass "denied, ref $REF"
 # ---- (d) su from an unprivileged user -----------------------------------------
 
 c_d() { su_to "$1"; }
+c_d_self() { su_self_to "$1"; }
 
 # su is set-user-ID root: the dynamic loader ignores LD_PRELOAD, so a
 # sanitizer build of the module cannot load in it
 if [ ${#SAN_ENV[@]} -eq 0 ]; then
 
-begin "(d) su: the first switch registers an authenticator"
-register c_d "$UD"
+begin "(d) su from another user's session: no authenticator can be registered there"
+# whoever knows the password must not enrol an app from someone else's
+# session: $US's su is not a trusted console (the real uid says whose)
+c_d "${PW[$UD]}"
+login_refused "$UD: a registration through $US's su was not refused"
+has "it cannot be registered from another user's session" ||
+	fail "su by $US: no explanation of the refusal"
+hasnt "otpauth://" || fail "su by $US: a secret was shown"
+rctl --json mfa status "$UD" >"$SCRATCH/mfa-$UD.json" || fail "riskctl mfa status $UD"
+expect_field "$SCRATCH/mfa-$UD.json" 'd["registered"]' False
+pass "refused"
+
+begin "(d) su in the user's own session: registers an authenticator"
+register c_d_self "$UD"
 pass "registered"
 
 begin "(d) su: user at high risk: code, new password, risk remediated"

@@ -1121,6 +1121,56 @@ static void test_brute_force(void **state)
 	    &(rr_detection_cfg){.enabled = true, .failures = 1}, NULL));
 }
 
+/* Sign-ins without rhost: the origin decides.  Root's or the user's own
+ * session (local) is never unfamiliar; another user's session is a
+ * source like a network: unfamiliar after the learning period until seen. */
+static void test_unfamiliar_origin(void **state)
+{
+	static const struct {
+		rr_origin origin;
+		bool learned, seen, want;
+	} t[] = {
+	    {RR_ORIGIN_LOCAL, true, false, false},
+	    {RR_ORIGIN_LOCAL, true, true, false},
+	    {RR_ORIGIN_OTHER_USER, true, false, true},
+	    {RR_ORIGIN_OTHER_USER, true, true, false},
+	    {RR_ORIGIN_OTHER_USER, false, false, false},
+	    {RR_ORIGIN_REMOTE, true, false, false}, /* no rhost given */
+	};
+	rr_detection_cfg cfg = {.enabled = true, .learning_days = 5,
+				.learning_signins = 10};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		rr_facts f = {.user = "alice", .rhost = "",
+			      .origin = t[i].origin};
+		rr_history h = {.successes = t[i].learned ? 10 : 1,
+				.first_success = NOW - 5 * DAY,
+				.network_seen = t[i].seen};
+
+		print_message("origin row %zu\n", i);
+		assert_int_equal(rr_detect_unfamiliar(&cfg, &f, &h, NOW),
+				 t[i].want);
+	}
+}
+
+/* passwordSpray marks the sign-ins of users for whom the spraying source
+ * is new, never those who sign in from it regularly (a NAT). */
+static void test_password_spray_familiar(void **state)
+{
+	rr_detection_cfg cfg = {.enabled = true, .spray_users = 5};
+	rr_history h = {.spray_users = 5};
+
+	(void)state;
+	assert_true(rr_detect_password_spray(&cfg, &h));
+	h.network_seen = true;
+	assert_false(rr_detect_password_spray(&cfg, &h));
+	h.network_seen = false;
+	h.spray_users = 4;
+	assert_false(rr_detect_password_spray(&cfg, &h));
+	assert_false(rr_detect_password_spray(NULL, &h));
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct CMUnitTest fixed_tests[] = {
@@ -1135,6 +1185,8 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_unfamiliar),
     cmocka_unit_test(test_unfamiliar_null),
     cmocka_unit_test(test_brute_force),
+    cmocka_unit_test(test_unfamiliar_origin),
+    cmocka_unit_test(test_password_spray_familiar),
 };
 
 int main(void)

@@ -2838,6 +2838,278 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* ---- one transaction per typed code (rr_store_mfa_attempt) ----------- */
+
+/* The code check the module passes: accepts step `want` when it is newer
+ * than last_step, -EALREADY when not, -EACCES for want < 0. */
+static int check_step(void *ctx, int64_t last_step, int64_t *step)
+{
+	int64_t want = *(const int64_t *)ctx;
+
+	if (want < 0)
+		return -EACCES;
+	if (want <= last_step)
+		return -EALREADY;
+	*step = want;
+	return 0;
+}
+
+static int attempt(rr_store *s, const char *user, int64_t now, int64_t want,
+		   unsigned *failures)
+{
+	rr_store_attempt a = {.window_s = 900, .max_failures = 3,
+			      .check = check_step, .ctx = &want};
+
+	return rr_store_mfa_attempt(s, user, now, &a, failures);
+}
+
+static void test_mfa_attempt(void **state)
+{
+	static const uint8_t sealed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	unsigned n = 99;
+
+	assert_int_equal(attempt(s, "alice", NOW, 10, &n), -ENOENT);
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed,
+					       sizeof(sealed), 0, 6, 30, 7,
+					       NOW), 0);
+	/* a new step: accepted and stored; not counted */
+	assert_int_equal(attempt(s, "alice", NOW, 8, &n), 0);
+	assert_int_equal(n, 0);
+	/* the same step again: a replay, counted */
+	assert_int_equal(attempt(s, "alice", NOW, 8, &n), -EALREADY);
+	assert_int_equal(n, 1);
+	assert_int_equal(attempt(s, "alice", NOW + 1, -1, &n), -EACCES);
+	assert_int_equal(n, 2);
+	assert_int_equal(attempt(s, "alice", NOW + 2, -1, &n), -EACCES);
+	assert_int_equal(n, 3);
+	/* at the limit: locked, the code not even looked at, nothing
+	 * counted, the step not used */
+	assert_int_equal(attempt(s, "alice", NOW + 3, 9, &n), -ENOLCK);
+	assert_int_equal(n, 3);
+	assert_int_equal(attempt(s, "alice", NOW + 3, -1, &n), -ENOLCK);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_failures"),
+			 3);
+	assert_int_equal(db_int(f->path, "SELECT last_step FROM mfa_methods"),
+			 8);
+	/* the window passes: step 9 is accepted */
+	assert_int_equal(attempt(s, "alice", NOW + 1000, 9, &n), 0);
+	assert_int_equal(db_int(f->path, "SELECT last_step FROM mfa_methods"),
+			 9);
+	/* bad arguments */
+	assert_int_equal(rr_store_mfa_attempt(s, "alice", NOW, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(rr_store_mfa_attempt(s, "alice", NOW,
+			 &(rr_store_attempt){.max_failures = 0,
+					     .check = check_step}, NULL),
+			 -EINVAL);
+}
+
+/* Processes racing wrong codes: never more than the limit counted. */
+static void test_mfa_attempt_parallel(void **state)
+{
+	static const uint8_t sealed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct fx *f = *state;
+	pid_t pids[12];
+	size_t i;
+	int st;
+
+	fx_open(f);
+	assert_int_equal(rr_store_mfa_register(f->s, "alice", sealed,
+					       sizeof(sealed), 0, 6, 30, 7,
+					       NOW), 0);
+	rr_store_close(f->s);
+	f->s = NULL;
+	for (i = 0; i < 12; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			rr_store *s = NULL;
+			int r, j, bad = 0;
+
+			if (rr_store_open(f->path, &s) != 0)
+				_exit(2);
+			for (j = 0; j < 3; j++) {
+				r = attempt(s, "alice", NOW, -1, NULL);
+				bad |= r != -EACCES && r != -ENOLCK;
+			}
+			rr_store_close(s);
+			_exit(bad);
+		}
+	}
+	for (i = 0; i < 12; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM mfa_failures"),
+			 3);
+}
+
+/* ---- failures by source; names that are no user ---------------------- */
+
+static int fail_from(rr_store *s, const char *user, const char *name,
+		     const char *rhost, const char *netkey, int64_t t)
+{
+	rr_store_failure fl = {.user = user, .name = name, .service = "sshd",
+			       .rhost = rhost, .netkey = netkey, .time = t};
+
+	return rr_store_failure_record(s, &fl);
+}
+
+static void test_failures_per_source(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	rr_signin_rec r;
+	rr_history h;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(fail_from(s, "alice", NULL, "203.0.113.66",
+					   "203.0.113.0/24", NOW - 10 + i), 0);
+	assert_int_equal(fail_from(s, "alice", NULL, "10.1.2.3",
+				   "10.1.2.0/24", NOW - 5), 0);
+	assert_int_equal(rr_store_history(s, "alice", "203.0.113.0/24", NOW,
+					  600, &h), 0);
+	assert_int_equal(h.recent_failures, 4);
+	assert_int_equal(rr_store_history(s, "alice", "10.1.2.0/24", NOW, 600,
+					  &h), 0);
+	assert_int_equal(h.recent_failures, 1);
+	/* her success at home forgives her own typo, not the attacker's */
+	r = rec_make(NOW - 1, "alice", "success", "10.1.2.0/24");
+	record(s, &r, NULL);
+	assert_int_equal(rr_store_history(s, "alice", "10.1.2.0/24", NOW, 600,
+					  &h), 0);
+	assert_int_equal(h.recent_failures, 0);
+	assert_int_equal(rr_store_history(s, "alice", "203.0.113.0/24", NOW,
+					  600, &h), 0);
+	assert_int_equal(h.recent_failures, 4);
+}
+
+static void test_failures_unknown_names(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	uint64_t n = 0;
+	char name[32];
+	int i;
+
+	/* a name is required; a user and a name are not both needed */
+	assert_int_equal(fail_from(s, NULL, NULL, "192.0.2.7", "", NOW),
+			 -EINVAL);
+	assert_int_equal(fail_from(s, NULL, "hunter2!", "192.0.2.7",
+				   "192.0.2.0/24", NOW), 0);
+	assert_int_equal(fail_from(s, NULL, "hunter2!", "192.0.2.7",
+				   "192.0.2.0/24", NOW), 0);
+	assert_int_equal(fail_from(s, NULL, "x-nobody", "192.0.2.7",
+				   "192.0.2.0/24", NOW), 0);
+	assert_int_equal(fail_from(s, "bob", NULL, "192.0.2.7",
+				   "192.0.2.0/24", NOW), 0);
+	/* distinct names: hunter2!, x-nobody, bob */
+	assert_int_equal(rr_store_spray_count(s, "192.0.2.7", NOW, 60, &n), 0);
+	assert_int_equal(n, 3);
+	/* the names are not stored: user '' and a 16-hex-digit tag */
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures WHERE"
+					 " user = '' AND length(tag) = 16"),
+			 3);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures WHERE"
+					 " user = 'hunter2!' OR tag ="
+					 " 'hunter2!'"), 0);
+	/* bounded per source and hour: the count saturates */
+	for (i = 0; i < 1100; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(fail_from(s, NULL, name, "198.51.100.9", "",
+					   NOW + 1), 0);
+	}
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures WHERE"
+					 " rhost = '198.51.100.9'"), 1000);
+}
+
+/* Sign-ins marked by failure-derived detections only do not aggregate:
+ * anyone can make failures. */
+static void test_aggregation_ignores_failure_detections(void **state)
+{
+	static const rr_detection bf[] = {{RR_EVENT_BRUTE_FORCE,
+					   RR_LEVEL_HIGH}};
+	static const rr_detection anon[] = {{RR_EVENT_ANONYMIZED_IP,
+					     RR_LEVEL_HIGH}};
+	rr_aggregation agg = {.enabled = true, .signins = 2,
+			      .min_level = RR_LEVEL_MEDIUM,
+			      .window_s = 86400};
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	rr_signin_rec r;
+	bool raised = true;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		r = rec_make(NOW - 100 + i, "alice", "blocked", NULL);
+		r.signin_risk = RR_LEVEL_HIGH;
+		r.dets = bf;
+		r.n_dets = 1;
+		record(s, &r, NULL);
+	}
+	assert_int_equal(rr_store_aggregate(s, "alice", &agg, NOW, &raised), 0);
+	assert_false(raised);
+	for (i = 0; i < 2; i++) {
+		r = rec_make(NOW - 50 + i, "alice", "blocked", NULL);
+		r.signin_risk = RR_LEVEL_HIGH;
+		r.dets = anon;
+		r.n_dets = 1;
+		record(s, &r, NULL);
+	}
+	assert_int_equal(rr_store_aggregate(s, "alice", &agg, NOW, &raised), 0);
+	assert_true(raised);
+}
+
+/* A sign-in on record at its first prompt is rewritten with its end. */
+static void test_signin_rewrite(void **state)
+{
+	static const rr_detection anon[] = {{RR_EVENT_ANONYMIZED_IP,
+					     RR_LEVEL_MEDIUM}};
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	char ref[RR_REF_LEN + 1], ref2[RR_REF_LEN + 1];
+	rr_store_signin_filter sf = {.user = "alice"};
+	rr_store_signin *rows = NULL;
+	rr_signin_rec r;
+	rr_history h;
+	size_t n = 0;
+
+	r = rec_make(NOW, "alice", RR_OUTCOME_INTERRUPTED, "192.0.2.0/24");
+	r.dets = anon;
+	r.n_dets = 1;
+	r.mfa = "prompted";
+	record(s, &r, ref);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM detections"
+					 " WHERE state = 'atRisk'"), 1);
+	/* MFA passed: the same row, its detection remediated, familiar */
+	r.outcome = "success";
+	r.mfa = "passed";
+	r.mfa_passed = true;
+	r.ref = ref;
+	assert_int_equal(rr_store_signin_record(s, &r, ref2), 0);
+	assert_string_equal(ref2, ref);
+	assert_int_equal(rr_store_signins_list(s, &sf, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].outcome, "success");
+	assert_string_equal(rows[0].mfa, "passed");
+	free(rows);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM detections"),
+			 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM detections"
+					 " WHERE state = 'remediated'"), 1);
+	assert_int_equal(rr_store_history(s, "alice", "192.0.2.0/24", NOW, 0,
+					  &h), 0);
+	assert_true(h.network_seen);
+	/* only once, only for an interrupted sign-in of that user */
+	assert_int_equal(rr_store_signin_record(s, &r, ref2), -ENOENT);
+	r.user = "bob";
+	assert_int_equal(rr_store_signin_record(s, &r, ref2), -ENOENT);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -2847,6 +3119,10 @@ int main(void)
 	    T(test_bad_args),         T(test_bad_signin),
 	    T(test_user_default),     T(test_signin_roundtrip),
 	    T(test_history_networks), T(test_history_failures),
+	    T(test_mfa_attempt),      T(test_mfa_attempt_parallel),
+	    T(test_failures_per_source), T(test_failures_unknown_names),
+	    T(test_aggregation_ignores_failure_detections),
+	    T(test_signin_rewrite),
 	    T(test_admin_dismiss),    T(test_admin_confirm),
 	    T(test_secured_change_completes_signin),
 	    T(test_device_set_at_session),
