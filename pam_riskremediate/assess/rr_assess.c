@@ -352,6 +352,7 @@ static int read_store(const rr_policy *p, rr_store *s, rr_assessment *a,
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a)
 {
+	rr_assess_fail step = RR_ASSESS_FAIL_INPUT;
 	uid_t uid = (uid_t)-1;
 	int r;
 
@@ -359,21 +360,27 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 		return -EINVAL;
 	memset(a, 0, sizeof(*a));
 	r = copy_input(in, a);
-	if (r == 0)
+	if (r == 0) {
+		step = RR_ASSESS_FAIL_USER;
 		r = lookup_groups(p, a, &uid);
+	}
 	if (r < 0)
 		goto fail;
 	a->facts.origin = rr_assess_origin(in, uid, a->netkey,
 					   sizeof(a->netkey));
+	step = RR_ASSESS_FAIL_STORE;
 	r = rr_store_read_begin(s);
 	if (r == 0) {
 		r = read_store(p, s, a, now);
 		rr_store_read_end(s);
 	}
-	if (r == 0)
+	if (r == 0) {
+		step = RR_ASSESS_FAIL_CHECK;
 		r = run_detections(p, a, now);
+	}
 	if (r < 0)
 		goto fail;
+	step = RR_ASSESS_FAIL_DECIDE;
 	if (p->n_policies) {
 		a->results = calloc(p->n_policies, sizeof(*a->results));
 		if (!a->results) {
@@ -387,6 +394,7 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 		return 0;
 fail:
 	rr_assessment_clear(a);
+	a->failed = step;
 	return r;
 }
 

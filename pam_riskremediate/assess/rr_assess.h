@@ -29,6 +29,16 @@ typedef struct {
 	uid_t ruid;
 } rr_signin_input;
 
+/* Which part of an assessment failed (rr_assessment.failed). */
+typedef enum {
+	RR_ASSESS_OK = 0,
+	RR_ASSESS_FAIL_INPUT,  /* the sign-in's own data (-EINVAL) */
+	RR_ASSESS_FAIL_USER,   /* the user or their groups (NSS) */
+	RR_ASSESS_FAIL_STORE,  /* reading the risk store */
+	RR_ASSESS_FAIL_CHECK,  /* a detection's files (IP lists) */
+	RR_ASSESS_FAIL_DECIDE  /* the engine, memory */
+} rr_assess_fail;
+
 typedef struct {
 	rr_facts facts;
 	char user[RR_USER_MAX + 1];
@@ -51,12 +61,14 @@ typedef struct {
 	unsigned list_index_flags;
 	rr_policy_result *results; /* n = policy->n_policies */
 	rr_decision decision;
+	rr_assess_fail failed; /* after a failed rr_assess: what failed */
 } rr_assessment;
 
 /*
  * Validate the input (lengths, characters: -EINVAL), look up the user's
  * groups (-ESRCH for an unknown user), read the store, run detections and
- * decide.  On error `a` is left cleared.  `now` is unix seconds.
+ * decide.  On error `a` is left cleared but for a->failed, which says
+ * which part failed.  `now` is unix seconds.
  */
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a);

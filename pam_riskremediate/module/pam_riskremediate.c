@@ -461,6 +461,17 @@ static int record(rr_ctx *c, const char *outcome, const char *reason)
 
 /* ---- controls --------------------------------------------------------- */
 
+/* on_error: allow covers exactly what riskremediate.yaml(5) says: a risk
+ * store that cannot be opened, read or written (also when recording a
+ * sign-in the decision allowed).  A missing list file, a failed user
+ * lookup or any other failure of the assessment denies: what is known (a
+ * block, a locked MFA, user risk) must not be skipped. */
+static bool on_error_covers(const rr_ctx *c)
+{
+	return !c->store || c->assessed ||
+	       c->a.failed == RR_ASSESS_FAIL_STORE;
+}
+
 static rr_end on_error(rr_ctx *c, int err)
 {
 	if (err == -ENOMEM)
@@ -472,7 +483,14 @@ static rr_end on_error(rr_ctx *c, int err)
 		    "invalid.");
 		return END_DENY;
 	}
-	if (c->policy && c->policy->on_error_allow) {
+	if (c->policy && c->policy->on_error_allow && !on_error_covers(c)) {
+		rr_log(c, LOG_ERR, "on_error: allow does not apply: the %s "
+		       "failed, not the store; denying",
+		       c->a.failed == RR_ASSESS_FAIL_CHECK ?
+			       "detections' files (lists)" :
+		       c->a.failed == RR_ASSESS_FAIL_USER ?
+			       "user lookup" : "assessment");
+	} else if (c->policy && c->policy->on_error_allow) {
 		rr_log(c, LOG_ALERT,
 			   "on_error: allow is set: ALLOWING sign-in of %s "
 			   "despite an error (%s)",

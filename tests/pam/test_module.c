@@ -697,6 +697,39 @@ static void test_missing_list_is_not_unknown_user(void **state)
 	assert_logged("assessing sign-in of alice: No such file or directory");
 }
 
+/* The finding: a missing list file under on_error: allow let a user whose
+ * MFA was locked in from a new network.  on_error covers an unavailable
+ * store, nothing else: the sign-in is denied and the log says why. */
+static void test_on_error_allow_covers_only_the_store(void **state)
+{
+	char path[160];
+	pam_result r;
+
+	(void)state;
+	write_policy(NULL, "on_error: allow\n" REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	answers(0, 3, "111111", "222222", "333333");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	answers(0, 2, "444444", "555555");
+	assert_int_equal(login("rrtest", "alice", "198.51.100.7", true).auth,
+			 PAM_AUTH_ERR);
+	snprintf(path, sizeof(path), "%s/bad.list", F.dir);
+	assert_int_equal(unlink(path), 0);
+	log_reset();
+	answers(0, 0);
+	r = login("rrtest", "alice", "203.0.113.5", true);
+	assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
+	assert_null(strstr(g_log, "ALLOWING"));
+	assert_logged("on_error: allow does not apply: the detections' files "
+		      "\\(lists\\) failed, not the store; denying");
+	/* an unknown user is not let in by on_error either */
+	log_reset();
+	assert_int_equal(login("rrtest", "nobody", "10.1.2.3", true).auth,
+			 PAM_USER_UNKNOWN);
+	assert_null(strstr(g_log, "ALLOWING"));
+}
+
 static void test_account_only_cannot_ask_for_mfa(void **state)
 {
 	(void)state;
@@ -888,6 +921,7 @@ int main(void)
 		T(test_account_only_cannot_ask_for_mfa),
 		T(test_conversation_failure_never_allowed),
 		T(test_missing_list_is_not_unknown_user),
+		T(test_on_error_allow_covers_only_the_store),
 		T(test_report_only_never_enforced),
 		T(test_unfamiliar_network_after_learning),
 		T(test_authfail_then_brute_force),
