@@ -596,6 +596,33 @@ static rr_end allowed(rr_ctx *c, const char *reason)
 	return c->a.stored.must_change ? END_PWCHANGE : END_ALLOW;
 }
 
+/* The user's risk rose while the user was being asked (an admin confirmed
+ * the account compromised at the MFA prompt, another sign-in raised it):
+ * the decision this sign-in ran on is stale.  True when it rose (the
+ * sign-in is then denied; the next one follows the new risk).  A failed
+ * read counts as risen: fail closed. */
+static bool risk_rose(rr_ctx *c)
+{
+	rr_store_user now;
+
+	if (rr_store_user_get(c->store, c->a.user, &now) < 0)
+		return true;
+	return now.level > c->a.stored.level ||
+	       (now.state == RR_STATE_CONFIRMED_COMPROMISED &&
+		c->a.stored.state != RR_STATE_CONFIRMED_COMPROMISED);
+}
+
+static bool deny_risk_rose(rr_ctx *c)
+{
+	if (!c->interrupted || !risk_rose(c))
+		return false;
+	rr_log(c, LOG_WARNING, "user \"%s\": user risk rose during the "
+	       "sign-in; denying it", c->a.user);
+	snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in denied: the risk "
+		 "of your account changed while you were signing in.");
+	return true;
+}
+
 static rr_end enforce(rr_ctx *c)
 {
 	char reason[MSG_MAX];
@@ -609,6 +636,10 @@ static rr_end enforce(rr_ctx *c)
 		r = 1;
 	else
 		r = rr_mfa_controls(c);
+	/* a sign-in that asked something decides again on what the store
+	 * says now: an admin action during the prompt takes effect */
+	if (r == 0 && deny_risk_rose(c))
+		r = 1;
 	if (r < 0) {
 		/* A failure inside the controls (conversation aborted, store
 		 * or key error mid-MFA) never falls back to on_error: allow,

@@ -620,6 +620,45 @@ static void test_probe_killed_at_prompt_is_recorded(void **state)
 	assert_string_equal(last_signin("alice").outcome, "success");
 }
 
+/* An admin confirms the account compromised while the attacker waits at
+ * the MFA prompt: the right code no longer lets that sign-in through. */
+static void test_confirm_compromised_during_prompt_denies(void **state)
+{
+	pid_t pid;
+	int st, waited;
+
+	(void)state;
+	write_policy(NULL, REG_ENABLED(14));
+	register_alice("rrtest", 0);
+	gates_reset();
+	answers(1, 1, "@g1:@code");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pam_result res;
+
+		_exit(pam_run("rrtest", "alice", "198.51.100.7", RUN_AUTH,
+			      &res) != PAM_SUCCESS ? 2 :
+		      res.auth == PAM_SUCCESS ? 0 : 1);
+	}
+	for (waited = 0; gate_arrivals() < 1 && waited < 20000; waited++)
+		usleep(1000);
+	assert_int_equal(gate_arrivals(), 1);
+	admin(RR_ADMIN_CONFIRM_COMPROMISED, "alice");
+	gate_open(1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	assert_string_equal(last_signin("alice").outcome, "denied");
+	assert_string_equal(last_signin("alice").mfa, "passed");
+	/* the next sign-in follows the new risk */
+	answers(0, 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTH_ERR);
+	assert_matches(F.msgs, "^Sign-in blocked: your account is at high "
+		       "risk\\. ");
+}
+
 /* After a reset the user is risky and unregistered: only a temporary
  * access pass from the help desk lets them register again. */
 static void test_tap_allows_registration_during_risk(void **state)
@@ -917,6 +956,7 @@ int main(void)
 		T(test_other_users_session_is_unfamiliar),
 		T(test_parallel_wrong_codes_stop_at_the_limit),
 		T(test_probe_killed_at_prompt_is_recorded),
+		T(test_confirm_compromised_during_prompt_denies),
 		T(test_tap_allows_registration_during_risk),
 		T(test_account_only_cannot_ask_for_mfa),
 		T(test_conversation_failure_never_allowed),
