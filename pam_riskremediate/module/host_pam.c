@@ -108,5 +108,7 @@ static const rr_host_ops pam_host_ops = {
 void rr_pam_host_init(rr_pam_host *h, pam_handle_t *pamh)
 {
 	h->host.ops = &pam_host_ops;
+	/* the application's process: its caller's environment (host.h) */
+	h->host.network_allowed = false;
 	h->pamh = pamh;
 }

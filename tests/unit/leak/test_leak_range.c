@@ -98,7 +98,7 @@ static int check(const rr_detection_cfg *c, const char *pw,
 		 rr_leak_source *src)
 {
 	*src = RR_LEAK_SRC_HASH_FILE; /* must be overwritten on success */
-	return rr_leak_check(c, NULL, pw, NOW, NULL, src);
+	return rr_leak_check(c, NULL, pw, NOW, 0, NULL, src);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -246,12 +246,12 @@ static void test_cache_hit(void **state)
 	snprintf(dir, sizeof(dir), "%s/leak-cache", env("RR_LEAK_DIR"));
 	from = log_size();
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"), NOW,
-				       &st, &src), 0);
+				       0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_RANGE_API);
 	assert_int_equal(st.range_requests, 1);
 	assert_int_equal(st.cache_writes, 1);
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"),
-				       NOW + 3599, &st, &src), 0);
+				       NOW + 3599, 0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_RANGE_API);
 	assert_int_equal(st.range_requests, 1);
 	assert_int_equal(st.cache_hits, 1);
@@ -260,11 +260,11 @@ static void test_cache_hit(void **state)
 	free(log);
 	/* expired: asked again */
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"),
-				       NOW + 3600, &st, &src), 0);
+				       NOW + 3600, 0, &st, &src), 0);
 	assert_int_equal(st.range_requests, 2);
 	/* clean password: cached file and directory are root-only and do
 	 * not contain its hash */
-	assert_int_equal(rr_leak_check(&c, dir, clean, NOW, &st, &src), 0);
+	assert_int_equal(rr_leak_check(&c, dir, clean, NOW, 0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_NONE);
 	hash_of(clean, hash);
 	snprintf(path, sizeof(path), "%s/%.5s", dir, hash);
@@ -279,7 +279,8 @@ static void test_cache_hit(void **state)
 	fclose(f);
 	assert_non_null(strstr(buf, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF:1"));
 	assert_null(strstr(buf, hash + RR_LEAK_PREFIX_LEN));
-	assert_int_equal(rr_leak_check(&c, dir, clean, NOW + 1, &st, &src), 0);
+	assert_int_equal(rr_leak_check(&c, dir, clean, NOW + 1, 0, &st, &src),
+			 0);
 	assert_int_equal(st.range_requests, 3);
 }
 
