@@ -226,6 +226,37 @@ static void test_wrong_ca(void **state)
 	free(log);
 }
 
+/* The proxy variables of the environment are ignored: the request goes
+ * straight to the host (127.0.0.2, where nothing listens: refused),
+ * never to the proxy they name (which records every connection). */
+static void test_proxy_env_ignored(void **state)
+{
+	static const char *const vars[] = {
+		"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+		"all_proxy",
+	};
+	rr_detection_cfg c = cfg_for("range", NULL);
+	const char *port = strrchr(env("RR_LEAK_BASE"), ':');
+	struct stat st;
+	rr_leak_source src;
+	size_t i;
+	int r;
+
+	(void)state;
+	assert_non_null(port);
+	snprintf(g_url, sizeof(g_url), "https://127.0.0.2%srange/", port);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		assert_int_equal(setenv(vars[i], env("RR_LEAK_PROXY"), 1), 0);
+	unsetenv("NO_PROXY");
+	unsetenv("no_proxy");
+	r = check(&c, env("RR_LEAK_PW_LEAKED"), &src);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	assert_int_equal(r, -ECONNREFUSED);
+	assert_int_equal(stat(env("RR_LEAK_PROXY_LOG"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
 /* Second check of a prefix within cache_s: no request.  The cache holds
  * the public range, never the hash of a password that is not in it. */
 static void test_cache_hit(void **state)
@@ -293,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_and_limits),
 		cmocka_unit_test(test_wrong_ca),
 		cmocka_unit_test(test_cache_hit),
+		cmocka_unit_test(test_proxy_env_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
