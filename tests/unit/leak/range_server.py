@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Run test_leak_range against a local HTTPS range server with real TLS.
 
-  range_server.py TEST_BINARY
+  range_server.py TEST_BINARY [ARGUMENT...]
 
 Makes a test CA, a second (wrong) CA and a server certificate for
 127.0.0.1 with `openssl`, serves Pwned-Passwords-style range files over
@@ -172,7 +172,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     d = tempfile.mkdtemp(prefix="rr-leak-range-")
@@ -204,7 +204,7 @@ def main():
                    RR_LEAK_DIR=d,
                    RR_LEAK_PW_LEAKED=LEAKED, RR_LEAK_PW_CLEAN=CLEAN,
                    RR_LEAK_PW_PADDED=PADDED, RR_LEAK_PW_MISSING=MISSING)
-        rc = subprocess.run([sys.argv[1]], env=env).returncode
+        rc = subprocess.run(sys.argv[1:], env=env).returncode
         httpd.shutdown()
         proxy.shutdown()
         return rc
