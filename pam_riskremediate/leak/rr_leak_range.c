@@ -273,9 +273,10 @@ static int curl_errno(CURLcode c, const body_buf *b)
  * - the CA: libcurl 7.88 (OpenSSL) reads no variable for it; its default
  *   is the bundle and directory fixed when it was built (Debian:
  *   /etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs).  CURL_CA_BUNDLE
- *   and SSL_CERT_FILE are read by the curl tool, and OpenSSL's
- *   SSL_CERT_FILE/SSL_CERT_DIR only via SSL_CTX_set_default_verify_paths,
- *   which libcurl does not call (built without CURL_CA_FALLBACK).  With
+ *   is read by the curl tool, not libcurl (not among libcurl.so.4's
+ *   strings); OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR only through
+ *   SSL_CTX_set_default_verify_paths, libcurl's fallback when it has no
+ *   CA file or path at all (never here), and by secure_getenv.  With
  *   ca_file it is the only CA: CURLOPT_CAPATH is cleared;
  * - netrc (HOME, CURL_HOME): CURLOPT_NETRC is left off; no alt-svc, HSTS or
  *   cookie file is set;
