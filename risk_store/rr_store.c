@@ -151,10 +151,13 @@ static int configure(rr_store *s)
 	err = journal_wal(s);
 	if (err)
 		return err;
+	/* temp_store: temporary data in memory, never a file in TMPDIR (the
+	 * application may be set-user-ID, its environment the caller's) */
 	return rrs_exec(s, "PRAGMA synchronous = NORMAL;"
 			   "PRAGMA foreign_keys = ON;"
 			   "PRAGMA secure_delete = ON;"
-			   "PRAGMA trusted_schema = OFF;");
+			   "PRAGMA trusted_schema = OFF;"
+			   "PRAGMA temp_store = MEMORY;");
 }
 
 static int store_new(const char *path, rr_store **out)

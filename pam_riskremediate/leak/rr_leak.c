@@ -138,16 +138,18 @@ int rr_leak_url_check(const char *url)
 }
 
 int rr_leak_check(const rr_detection_cfg *cfg, const char *cache_dir,
-		  const char *password, int64_t now, rr_leak_stats *stats,
-		  rr_leak_source *source)
+		  const char *password, int64_t now, unsigned flags,
+		  rr_leak_stats *stats, rr_leak_source *source)
 {
 	char hash[RR_LEAK_HASH_LEN + 1];
 	rr_leak_source src = RR_LEAK_SRC_NONE;
-	bool found = false;
+	bool found = false, range;
 	int r, err = 0;
 
-	if (!cfg || !password || !source || (!cfg->hash_file &&
-					     !cfg->range_url))
+	if (!cfg || !password || !source)
+		return -EINVAL;
+	range = cfg->range_url && !(flags & RR_LEAK_NO_NETWORK);
+	if (!cfg->hash_file && !range)
 		return -EINVAL;
 	r = rr_leak_sha1_hex(password, strlen(password), hash);
 	if (r < 0)
@@ -159,7 +161,7 @@ int rr_leak_check(const rr_detection_cfg *cfg, const char *cache_dir,
 		else if (found)
 			src = RR_LEAK_SRC_HASH_FILE;
 	}
-	if (!found && cfg->range_url) {
+	if (!found && range) {
 		r = rr_leak_range_lookup(cfg, cache_dir, hash, now, stats,
 					 &found);
 		if (r < 0)

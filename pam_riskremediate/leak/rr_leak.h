@@ -48,9 +48,14 @@ typedef enum {
 	RR_LEAK_SRC_RANGE_API
 } rr_leak_source;
 
+/* rr_leak_check flags */
+#define RR_LEAK_NO_NETWORK (1u << 0) /* the hash file only, no range API */
+
 /*
  * Check `password` with what `cfg` names: the hash file first (offline,
- * cheap), then the range API when the file did not list it.  *source is
+ * cheap), then the range API when the file did not list it, unless
+ * `flags` has RR_LEAK_NO_NETWORK (the caller's process must not open a
+ * connection: then neither libcurl nor the range cache is used).  *source is
  * RR_LEAK_SRC_NONE when the password was not found.  `cache_dir` (NULL: no
  * cache) holds range responses for cfg->cache_s seconds, judged at `now`.
  * When one source fails and no other found the password, returns that
@@ -59,8 +64,8 @@ typedef enum {
  * source, bad URL), an rr_secfile_open() error for the file, ...
  */
 int rr_leak_check(const rr_detection_cfg *cfg, const char *cache_dir,
-		  const char *password, int64_t now, rr_leak_stats *stats,
-		  rr_leak_source *source);
+		  const char *password, int64_t now, unsigned flags,
+		  rr_leak_stats *stats, rr_leak_source *source);
 
 /* SHA-1 of `len` bytes as 40 uppercase hex characters and a NUL. */
 int rr_leak_sha1_hex(const void *data, size_t len,

@@ -263,6 +263,26 @@ static int curl_errno(CURLcode c, const body_buf *b)
 	return -EIO;
 }
 
+/*
+ * The environment: rr_leak_check runs this only where it is the admin's
+ * (riskd, from systemd; never the application's process, whose
+ * environment may be a set-user-ID program's caller's: module/host.h).
+ * Still, nothing in the environment may steer the request:
+ * - http_proxy, https_proxy, ALL_PROXY, NO_PROXY (any case): CURLOPT_PROXY
+ *   "" turns proxies off, CURLOPT_NOPROXY "*" matches every host;
+ * - the CA: libcurl 7.88 (OpenSSL) reads no variable for it; its default
+ *   is the bundle and directory fixed when it was built (Debian:
+ *   /etc/ssl/certs/ca-certificates.crt and /etc/ssl/certs).  CURL_CA_BUNDLE
+ *   is read by the curl tool, not libcurl (not among libcurl.so.4's
+ *   strings); OpenSSL's SSL_CERT_FILE/SSL_CERT_DIR only through
+ *   SSL_CTX_set_default_verify_paths, libcurl's fallback when it has no
+ *   CA file or path at all (never here), and by secure_getenv.  With
+ *   ca_file it is the only CA: CURLOPT_CAPATH is cleared;
+ * - netrc (HOME, CURL_HOME): CURLOPT_NETRC is left off; no alt-svc, HSTS or
+ *   cookie file is set;
+ * - SSLKEYLOGFILE: read by libcurl's TLS set-up with no option to turn it
+ *   off, hence the rule above: libcurl never runs in the application.
+ */
 #define SETOPT(h, opt, val)                                                  \
 	do {                                                                 \
 		if (CURL_EASY_SETOPT(h, opt, val) != CURLE_OK) {          \
@@ -301,14 +321,17 @@ static int fetch(const rr_detection_cfg *cfg, const char *prefix,
 	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(h, CURLOPT_TIMEOUT_MS, timeout);
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-	SETOPT(h, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	SETOPT(h, CURLOPT_PROXY, "");
+	SETOPT(h, CURLOPT_NOPROXY, "*");
 	SETOPT(h, CURLOPT_USERAGENT, "pam_riskremediate");
 	SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
 	SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
 	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file)
+	if (cfg->ca_file) {
 		SETOPT(h, CURLOPT_CAINFO, cfg->ca_file);
+		SETOPT(h, CURLOPT_CAPATH, (char *)NULL);
+	}
 	SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(h, CURLOPT_WRITEDATA, &b);
 	rr_leak_stat(stats, range_requests);

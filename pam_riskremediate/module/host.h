@@ -93,6 +93,16 @@ typedef struct {
 
 struct rr_host {
 	const rr_host_ops *ops;
+	/*
+	 * True only in riskd: root, started by systemd with a clean
+	 * environment.  False in the application's process, whose
+	 * environment is its caller's (a set-user-ID su, chfn or passwd runs
+	 * with the unprivileged caller's SSLKEYLOGFILE, https_proxy, ...):
+	 * there the logic opens no network connection (the range API of
+	 * leakedCredentials is skipped) and acts on no environment variable.
+	 * Each host sets it; a host that does not is not allowed the network.
+	 */
+	bool network_allowed;
 };
 
 /* The module's logic (module.h): loaded by the entry points from the core

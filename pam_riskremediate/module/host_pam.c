@@ -33,6 +33,9 @@ static int get_item(rr_host *h, int item, const char **out)
 	return r;
 }
 
+/* The PAM handle's environment, which the application sets (sshd's
+ * SSH_AUTH_INFO_0), never the process's: under a set-user-ID program that
+ * is the caller's (host.h, network_allowed). */
 static const char *get_env(rr_host *h, const char *name)
 {
 	return pam_getenv(pamh_of(h), name);
@@ -108,5 +111,7 @@ static const rr_host_ops pam_host_ops = {
 void rr_pam_host_init(rr_pam_host *h, pam_handle_t *pamh)
 {
 	h->host.ops = &pam_host_ops;
+	/* the application's process: its caller's environment (host.h) */
+	h->host.network_allowed = false;
 	h->pamh = pamh;
 }

@@ -5,6 +5,11 @@
  * that the user's NEXT sign-in is judged by.  This sign-in is never held
  * up or denied by the check: failures are logged and the sign-in goes on.
  * Neither the password nor its hash is ever logged.
+ *
+ * The range API is asked only by riskd (c->host->network_allowed): in the
+ * application's process, a set-user-ID program's caller owns the
+ * environment libcurl and OpenSSL read (SSLKEYLOGFILE, https_proxy, ...),
+ * so there only the local hash file is checked.
  */
 #include "module.h"
 #include "rr_leak.h"
@@ -36,11 +41,25 @@ static const char *source_name(rr_leak_source s)
 	return s == RR_LEAK_SRC_HASH_FILE ? "hash file" : "range API";
 }
 
+/* The flags of rr_leak_check for this host; logs when the range API is
+ * skipped (once per call: the check runs once per sign-in). */
+static unsigned leak_flags(rr_ctx *c, const rr_detection_cfg *cfg)
+{
+	if (c->host->network_allowed || !cfg->range_url)
+		return 0;
+	rr_log(c, LOG_NOTICE, "user \"%s\": leaked-password range API check "
+		   "skipped: it runs only in riskd, and this call runs in the "
+		   "application's process%s (leakedCredentials)", c->user,
+		   cfg->hash_file ? "; hash file checked" : "");
+	return RR_LEAK_NO_NETWORK;
+}
+
 void rr_leak_after_signin(rr_ctx *c)
 {
 	const rr_detection_cfg *cfg;
 	rr_leak_source src = RR_LEAK_SRC_NONE;
 	const char *tok = NULL;
+	unsigned flags;
 	char dir[4096];
 	int r;
 
@@ -57,8 +76,12 @@ void rr_leak_after_signin(rr_ctx *c)
 				   "(leakedCredentials)", c->user);
 		return;
 	}
+	flags = leak_flags(c, cfg);
+	if ((flags & RR_LEAK_NO_NETWORK) && !cfg->hash_file)
+		return; /* nothing this process may check */
 	r = cache_dir(c, dir, sizeof(dir));
-	r = rr_leak_check(cfg, r == 0 ? dir : NULL, tok, c->now, NULL, &src);
+	r = rr_leak_check(cfg, r == 0 ? dir : NULL, tok, c->now, flags, NULL,
+			  &src);
 	tok = NULL;
 	if (r < 0) {
 		rr_log(c, LOG_WARNING, "user \"%s\": leaked-password "

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Run test_leak_range against a local HTTPS range server with real TLS.
 
-  range_server.py TEST_BINARY
+  range_server.py TEST_BINARY [ARGUMENT...]
 
 Makes a test CA, a second (wrong) CA and a server certificate for
 127.0.0.1 with `openssl`, serves Pwned-Passwords-style range files over
@@ -15,12 +15,18 @@ line and headers) in a log file the test reads.  Paths:
   /big/XXXXX       a valid range of about 5 MiB
   /redirect/XXXXX  302 to /range/XXXXX
 
+It also listens as a would-be proxy (plain TCP on 127.0.0.1) and records
+the first line of every connection it gets (RR_LEAK_PROXY, whose log is
+RR_LEAK_PROXY_LOG): the range request must never go there, whatever the
+environment's proxy variables say.
+
 Exit status: the test's.
 """
 import hashlib
 import http.server
 import os
 import shutil
+import socketserver
 import ssl
 import subprocess
 import sys
@@ -145,6 +151,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(200, body)
 
 
+class ProxyHandler(socketserver.StreamRequestHandler):
+    log_path = None
+
+    def handle(self):
+        line = self.rfile.readline(1024).decode(errors="replace").strip()
+        with Handler.log_lock, open(self.log_path, "a") as f:
+            f.write("CONN %s\n" % line)
+
+
+class ProxyServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
@@ -153,7 +172,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     d = tempfile.mkdtemp(prefix="rr-leak-range-")
@@ -169,17 +188,25 @@ def main():
         httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
         t = threading.Thread(target=httpd.serve_forever, daemon=True)
         t.start()
+        ProxyHandler.log_path = os.path.join(d, "proxy.log")
+        open(ProxyHandler.log_path, "w").close()
+        proxy = ProxyServer(("127.0.0.1", 0), ProxyHandler)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
         env = dict(os.environ,
                    RR_LEAK_BASE="https://127.0.0.1:%d/" %
                    httpd.server_address[1],
                    RR_LEAK_CA=os.path.join(d, "ca.pem"),
                    RR_LEAK_WRONG_CA=os.path.join(d, "wrong-ca.pem"),
                    RR_LEAK_LOG=Handler.log_path,
+                   RR_LEAK_PROXY="http://127.0.0.1:%d" %
+                   proxy.server_address[1],
+                   RR_LEAK_PROXY_LOG=ProxyHandler.log_path,
                    RR_LEAK_DIR=d,
                    RR_LEAK_PW_LEAKED=LEAKED, RR_LEAK_PW_CLEAN=CLEAN,
                    RR_LEAK_PW_PADDED=PADDED, RR_LEAK_PW_MISSING=MISSING)
-        rc = subprocess.run([sys.argv[1]], env=env).returncode
+        rc = subprocess.run(sys.argv[1:], env=env).returncode
         httpd.shutdown()
+        proxy.shutdown()
         return rc
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -366,7 +366,7 @@ static void test_range_cache(void **state)
 		rr_leak_source src = RR_LEAK_SRC_NONE;
 
 		assert_int_equal(rr_leak_check(&cfg, cache, "password", 5000,
-					       NULL, &src), 0);
+					       0, NULL, &src), 0);
 		assert_int_equal(src, RR_LEAK_SRC_RANGE_API);
 	}
 	/* stale (cache_s elapsed), from the future, or not trusted: fetched */
@@ -419,23 +419,60 @@ static void test_check_order(void **state)
 	(void)state;
 	path_in(file, sizeof(file), "order");
 	write_file("order", H_FIRST "\n" H_PW ":5\n", 0644);
-	assert_int_equal(rr_leak_check(&cfg, NULL, "password", 0, &st, &src),
-			 0);
+	assert_int_equal(rr_leak_check(&cfg, NULL, "password", 0, 0, &st,
+				       &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_HASH_FILE);
 	assert_int_equal(st.range_requests, 0);
 	/* not in the file: the range is asked, and its failure returned */
-	assert_int_equal(rr_leak_check(&cfg, NULL, "not leaked", 0, &st, &src),
-			 -ECONNREFUSED);
+	assert_int_equal(rr_leak_check(&cfg, NULL, "not leaked", 0, 0, &st,
+				       &src), -ECONNREFUSED);
 	assert_int_equal(st.range_requests, 1);
 	cfg.range_url = NULL;
-	assert_int_equal(rr_leak_check(&cfg, NULL, "not leaked", 0, &st, &src),
-			 0);
+	assert_int_equal(rr_leak_check(&cfg, NULL, "not leaked", 0, 0, &st,
+				       &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_NONE);
 	cfg.hash_file = NULL;
-	assert_int_equal(rr_leak_check(&cfg, NULL, "x", 0, &st, &src),
+	assert_int_equal(rr_leak_check(&cfg, NULL, "x", 0, 0, &st, &src),
 			 -EINVAL);
 	assert_string_equal(rr_leak_strerror(-ETIMEDOUT), "timed out");
 	assert_string_equal(rr_leak_strerror(-EPROTO), "malformed data");
+}
+
+/* RR_LEAK_NO_NETWORK: the hash file alone; the range API (and its
+ * cache) never touched, even when the file does not list the password. */
+static void test_check_no_network(void **state)
+{
+	char file[128], cache[128];
+	rr_detection_cfg cfg = {
+		.enabled = true,
+		.range_url = (char *)"https://127.0.0.1:1/range/",
+		.hash_file = file,
+		.timeout_ms = 1000,
+		.cache_s = 3600,
+	};
+	rr_leak_source src = RR_LEAK_SRC_RANGE_API;
+	rr_leak_stats st = { 0 };
+
+	(void)state;
+	path_in(file, sizeof(file), "nonet");
+	path_in(cache, sizeof(cache), "leak-cache");
+	write_file("nonet", H_FIRST "\n" H_PW ":5\n", 0644);
+	assert_int_equal(rr_leak_check(&cfg, cache, "password", 0,
+				       RR_LEAK_NO_NETWORK, &st, &src), 0);
+	assert_int_equal(src, RR_LEAK_SRC_HASH_FILE);
+	/* not in the file: no request, no error, not found */
+	src = RR_LEAK_SRC_RANGE_API;
+	assert_int_equal(rr_leak_check(&cfg, cache, "not leaked", 0,
+				       RR_LEAK_NO_NETWORK, &st, &src), 0);
+	assert_int_equal(src, RR_LEAK_SRC_NONE);
+	assert_int_equal(st.range_requests, 0);
+	assert_int_equal(st.cache_hits + st.cache_writes + st.cache_errors, 0);
+	assert_int_equal(access(cache, F_OK), -1);
+	/* the range API alone: nothing left to check */
+	cfg.hash_file = NULL;
+	assert_int_equal(rr_leak_check(&cfg, cache, "x", 0, RR_LEAK_NO_NETWORK,
+				       &st, &src), -EINVAL);
+	assert_int_equal(st.range_requests, 0);
 }
 
 static int setup(void **state)
@@ -450,7 +487,7 @@ static int teardown(void **state)
 {
 	static const char *const names[] = {
 		"counts", "plain", "crlf", "no-final-newline", "one", "empty",
-		"bad", "ok", "gw", "link", "million", "order",
+		"bad", "ok", "gw", "link", "million", "order", "nonet",
 	};
 	char path[128];
 	size_t i;
@@ -477,6 +514,7 @@ int main(void)
 		T(test_url_check),
 		T(test_range_cache),
 		T(test_check_order),
+		T(test_check_no_network),
 #undef T
 	};
 

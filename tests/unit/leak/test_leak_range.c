@@ -98,7 +98,7 @@ static int check(const rr_detection_cfg *c, const char *pw,
 		 rr_leak_source *src)
 {
 	*src = RR_LEAK_SRC_HASH_FILE; /* must be overwritten on success */
-	return rr_leak_check(c, NULL, pw, NOW, NULL, src);
+	return rr_leak_check(c, NULL, pw, NOW, 0, NULL, src);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -226,6 +226,37 @@ static void test_wrong_ca(void **state)
 	free(log);
 }
 
+/* The proxy variables of the environment are ignored: the request goes
+ * straight to the host (127.0.0.2, where nothing listens: refused),
+ * never to the proxy they name (which records every connection). */
+static void test_proxy_env_ignored(void **state)
+{
+	static const char *const vars[] = {
+		"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+		"all_proxy",
+	};
+	rr_detection_cfg c = cfg_for("range", NULL);
+	const char *port = strrchr(env("RR_LEAK_BASE"), ':');
+	struct stat st;
+	rr_leak_source src;
+	size_t i;
+	int r;
+
+	(void)state;
+	assert_non_null(port);
+	snprintf(g_url, sizeof(g_url), "https://127.0.0.2%srange/", port);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		assert_int_equal(setenv(vars[i], env("RR_LEAK_PROXY"), 1), 0);
+	unsetenv("NO_PROXY");
+	unsetenv("no_proxy");
+	r = check(&c, env("RR_LEAK_PW_LEAKED"), &src);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	assert_int_equal(r, -ECONNREFUSED);
+	assert_int_equal(stat(env("RR_LEAK_PROXY_LOG"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+}
+
 /* Second check of a prefix within cache_s: no request.  The cache holds
  * the public range, never the hash of a password that is not in it. */
 static void test_cache_hit(void **state)
@@ -246,12 +277,12 @@ static void test_cache_hit(void **state)
 	snprintf(dir, sizeof(dir), "%s/leak-cache", env("RR_LEAK_DIR"));
 	from = log_size();
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"), NOW,
-				       &st, &src), 0);
+				       0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_RANGE_API);
 	assert_int_equal(st.range_requests, 1);
 	assert_int_equal(st.cache_writes, 1);
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"),
-				       NOW + 3599, &st, &src), 0);
+				       NOW + 3599, 0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_RANGE_API);
 	assert_int_equal(st.range_requests, 1);
 	assert_int_equal(st.cache_hits, 1);
@@ -260,11 +291,11 @@ static void test_cache_hit(void **state)
 	free(log);
 	/* expired: asked again */
 	assert_int_equal(rr_leak_check(&c, dir, env("RR_LEAK_PW_LEAKED"),
-				       NOW + 3600, &st, &src), 0);
+				       NOW + 3600, 0, &st, &src), 0);
 	assert_int_equal(st.range_requests, 2);
 	/* clean password: cached file and directory are root-only and do
 	 * not contain its hash */
-	assert_int_equal(rr_leak_check(&c, dir, clean, NOW, &st, &src), 0);
+	assert_int_equal(rr_leak_check(&c, dir, clean, NOW, 0, &st, &src), 0);
 	assert_int_equal(src, RR_LEAK_SRC_NONE);
 	hash_of(clean, hash);
 	snprintf(path, sizeof(path), "%s/%.5s", dir, hash);
@@ -279,7 +310,8 @@ static void test_cache_hit(void **state)
 	fclose(f);
 	assert_non_null(strstr(buf, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF:1"));
 	assert_null(strstr(buf, hash + RR_LEAK_PREFIX_LEN));
-	assert_int_equal(rr_leak_check(&c, dir, clean, NOW + 1, &st, &src), 0);
+	assert_int_equal(rr_leak_check(&c, dir, clean, NOW + 1, 0, &st, &src),
+			 0);
 	assert_int_equal(st.range_requests, 3);
 }
 
@@ -292,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_and_limits),
 		cmocka_unit_test(test_wrong_ca),
 		cmocka_unit_test(test_cache_hit),
+		cmocka_unit_test(test_proxy_env_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 
 #include "rr_store.h"
 #include "rr_store_schema.h"
+#include "rr_store_int.h" /* the connection (test_temp_store_memory) */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1248,6 +1249,22 @@ static void test_busy(void **state)
 	assert_int_equal(fail_rec(s, "alice", "sshd", "", NOW),
 			 0);
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
+}
+
+/* The connection keeps temporary tables, indices and sorts in memory:
+ * SQLite never creates a file in TMPDIR, which in the application's
+ * process may be a set-user-ID program's caller's. */
+static void test_temp_store_memory(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(s->db, "PRAGMA temp_store", -1,
+					    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2); /* MEMORY */
+	sqlite3_finalize(st);
 }
 
 /* ---- schema v3 -------------------------------------------------------- */
@@ -3132,6 +3149,7 @@ int main(void)
 	    T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
 	    T(test_foreign_database), T(test_busy),
+	    T(test_temp_store_memory),
 	    T(test_schema_v3),        T(test_migrate_v2),
 	    T(test_migrate_v3_atomic), T(test_signin_mfa),
 	    T(test_mfa_empty),        T(test_mfa_bad_args),
