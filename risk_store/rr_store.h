@@ -368,16 +368,6 @@ int rr_store_mfa_register(rr_store *s, const char *user,
 			  unsigned alg, unsigned digits, unsigned period,
 			  int64_t step, int64_t now);
 
-/* Replay guard, atomic across processes: accept `step` only if it is newer
- * than the stored last step (then store it).  -EALREADY otherwise, -ENOENT
- * without a registered authenticator. */
-int rr_store_mfa_use_step(rr_store *s, const char *user, int64_t step);
-
-/* Record a wrong code at `now`; *count (may be NULL) receives the failures
- * in [now - window_s, now] including this one. */
-int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
-			 unsigned window_s, unsigned *count);
-
 /*
  * One typed code, checked against the rate limit and the replay guard in
  * one write transaction, so that parallel sign-ins (and, on a fleet,

@@ -284,18 +284,6 @@ static int use_step(rr_store *s, const char *user, int64_t step)
 	return rrs_fail(s, -EALREADY, "code already used");
 }
 
-int rr_store_mfa_use_step(rr_store *s, const char *user, int64_t step)
-{
-	int err;
-
-	if (!s || !rrs_user_ok(user) || step < 0)
-		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, use_step(s, user, step));
-}
-
 static int mfa_failure(rr_store *s, const char *user, int64_t now,
 		       unsigned window_s, unsigned *count)
 {
@@ -304,25 +292,6 @@ static int mfa_failure(rr_store *s, const char *user, int64_t now,
 	if (r < 0)
 		return r;
 	return fail_count(s, user, now, window_s, count);
-}
-
-int rr_store_mfa_failure(rr_store *s, const char *user, int64_t now,
-			 unsigned window_s, unsigned *count)
-{
-	unsigned n = 0;
-	int err;
-
-	if (!s || !rrs_user_ok(user))
-		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end_pruning(s, mfa_failure(s, user, now, window_s, &n), now);
-	if (err)
-		return err;
-	if (count)
-		*count = n;
-	return 0;
 }
 
 /* One attempt, inside the write transaction: 1 counted (wrong or

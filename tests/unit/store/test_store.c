@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sqlite3.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1551,6 +1552,41 @@ static void audit_is(rr_store *s, size_t idx, const char *action,
 	free(a);
 }
 
+/* The store's one verb for a typed code (rr_store_mfa_attempt) with a
+ * check that matches `step` exactly: what the replay guard stores. */
+static int check_fixed(void *ctx, int64_t last_step, int64_t *step)
+{
+	int64_t want = *(const int64_t *)ctx;
+
+	if (want == -1)
+		return -EACCES; /* a wrong code */
+	if (want <= last_step)
+		return -EALREADY;
+	*step = want;
+	return 0;
+}
+
+static int step_use(rr_store *s, const char *user, int64_t step)
+{
+	rr_store_attempt a = {.window_s = 900, .max_failures = UINT_MAX,
+			      .check = check_fixed, .ctx = &step};
+
+	return rr_store_mfa_attempt(s, user, NOW, &a, NULL);
+}
+
+/* A wrong code at t: 0 and the failures in the window, like the module's
+ * count. */
+static int code_wrong(rr_store *s, const char *user, int64_t t,
+		      unsigned window_s, unsigned *count)
+{
+	int64_t wrong = -1;
+	rr_store_attempt a = {.window_s = window_s, .max_failures = UINT_MAX,
+			      .check = check_fixed, .ctx = &wrong};
+	int r = rr_store_mfa_attempt(s, user, t, &a, count);
+
+	return r == -EACCES ? 0 : r;
+}
+
 static void test_mfa_empty(void **state)
 {
 	struct fx *f = *state;
@@ -1595,9 +1631,8 @@ static void test_mfa_bad_args(void **state)
 	assert_int_equal(
 	    rr_store_mfa_register(s, longname, big, 4, 0, 6, 30, 1, NOW),
 	    -EINVAL);
-	assert_int_equal(rr_store_mfa_use_step(s, longname, 5), -EINVAL);
-	assert_int_equal(rr_store_mfa_use_step(s, "a", -1), -EINVAL);
-	assert_int_equal(rr_store_mfa_failure(s, "", NOW, 9, NULL), -EINVAL);
+	assert_int_equal(step_use(s, longname, 5), -EINVAL);
+	assert_int_equal(code_wrong(s, "", NOW, 9, NULL), -EINVAL);
 	assert_int_equal(rr_store_mfa_reset(s, "a", "", NOW), -EINVAL);
 	assert_int_equal(rr_store_mfa_reset(s, "a", NULL, NOW), -EINVAL);
 	assert_int_equal(rr_store_mfa_grace_reset(s, longname, "root", NOW),
@@ -1672,9 +1707,9 @@ static void test_mfa_register_reset(void **state)
 	unsigned count = 0;
 	rr_store *s = fx_open(f);
 
-	assert_int_equal(
-	    rr_store_mfa_failure(s, "alice", NOW - 10, 900, &count), 0);
-	assert_int_equal(count, 1);
+	/* no authenticator: no code to count */
+	assert_int_equal(code_wrong(s, "alice", NOW - 10, 900, &count),
+			 -ENOENT);
 	assert_int_equal(rr_store_mfa_register(s, "alice", sealed1,
 					       sizeof(sealed1), 2, 8, 60,
 					       NOW / 60, NOW),
@@ -1688,7 +1723,6 @@ static void test_mfa_register_reset(void **state)
 	assert_int_equal(m.period, 60);
 	assert_int_equal(m.registered_at, NOW);
 	assert_int_equal(m.last_step, NOW / 60);
-	/* Registering cleared the failures. */
 	assert_int_equal(m.recent_failures, 0);
 
 	/* One authenticator per user; the first one stays. */
@@ -1702,7 +1736,7 @@ static void test_mfa_register_reset(void **state)
 			 1);
 
 	/* Reset removes the authenticator, failures and passes. */
-	assert_int_equal(rr_store_mfa_failure(s, "alice", NOW + 5, 900, NULL),
+	assert_int_equal(code_wrong(s, "alice", NOW + 5, 900, NULL),
 			 0);
 	memset(hash, 7, sizeof(hash));
 	assert_int_equal(
@@ -1718,7 +1752,7 @@ static void test_mfa_register_reset(void **state)
 	assert_false(m.tap_pending);
 	assert_int_equal(rr_store_tap_consume(s, "alice", hash, NOW + 11),
 			 -EACCES);
-	assert_int_equal(rr_store_mfa_use_step(s, "alice", NOW), -ENOENT);
+	assert_int_equal(step_use(s, "alice", NOW), -ENOENT);
 
 	/* And the user registers again, with a new secret. */
 	assert_int_equal(rr_store_mfa_register(s, "alice", sealed2,
@@ -1768,7 +1802,7 @@ static void test_mfa_use_step(void **state)
 			 0);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		int err =
-		    rr_store_mfa_use_step(s, steps[i].user, steps[i].step);
+		    step_use(s, steps[i].user, steps[i].step);
 
 		if (err != steps[i].err)
 			fail_msg("case %zu: got %d, want %d", i, err,
@@ -1800,7 +1834,7 @@ static int replayer(const char *path, int ready, int go, int64_t step)
 	close(ready);
 	if (read(go, &c, 1) != 0)
 		return 2;
-	err = rr_store_mfa_use_step(s, "alice", step);
+	err = step_use(s, "alice", step);
 	rr_store_close(s);
 	if (err == 0)
 		return 0;
@@ -1881,9 +1915,15 @@ static void test_mfa_failures(void **state)
 	rr_store *s = fx_open(f);
 	size_t i;
 
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed1,
+					       sizeof(sealed1), 0, 6, 30, 1,
+					       NOW - 2000), 0);
+	assert_int_equal(rr_store_mfa_register(s, "bob", sealed1,
+					       sizeof(sealed1), 0, 6, 30, 1,
+					       NOW - 2000), 0);
 	for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
 		count = 99;
-		assert_int_equal(rr_store_mfa_failure(s, fails[i].user,
+		assert_int_equal(code_wrong(s, fails[i].user,
 						      fails[i].at, 900, &count),
 				 0);
 		if (count != fails[i].count)
@@ -1993,13 +2033,16 @@ static void test_mfa_prune(void **state)
 	rr_store *s = fx_open(f);
 	int i;
 
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed1,
+					       sizeof(sealed1), 0, 6, 30, 1,
+					       NOW - 40 * DAY), 0);
 	/* More than one batch of old failures, and one recent. */
 	for (i = 0; i < 1100; i++)
 		assert_int_equal(
-		    rr_store_mfa_failure(s, "alice", NOW - 31 * DAY, 900, NULL),
+		    code_wrong(s, "alice", NOW - 31 * DAY, 900, NULL),
 		    0);
 	assert_int_equal(
-	    rr_store_mfa_failure(s, "alice", NOW - 29 * DAY, 900, NULL), 0);
+	    code_wrong(s, "alice", NOW - 29 * DAY, 900, NULL), 0);
 	/* Passes: used 100 days ago, expired unused 95 days ago, used 10
 	 * days ago, still usable. */
 	tap_hash(h, 1);
