@@ -160,10 +160,10 @@ pam_result login_as(uid_t ruid, const char *service, const char *user,
 
 /*
  * Gates for forked children: a scripted answer "@gN:ANSWER" (N in
- * 1..RR_TEST_GATES) counts an arrival, waits (at most 20 s) until the
- * parent opens gate N, then answers ANSWER ("@code" works).  "@die" ends
- * the process at the prompt (_exit), as when sshd kills its PAM process
- * because the client hung up.
+ * 1..RR_TEST_GATES) counts an arrival, waits (at most 120 s) until the
+ * parent opens gate N, then answers ANSWER ("@code" works).  "@die" kills
+ * the process at the prompt (SIGKILL), as sshd kills its PAM process when
+ * the client hung up.
  */
 #define RR_TEST_GATES 4
 void gates_reset(void);
