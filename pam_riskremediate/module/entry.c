@@ -206,6 +206,8 @@ static int serve(rr_host *h, int fd, const rr_wire_msg *m, int *rc)
 	case RR_W_HELLO:
 	case RR_W_REPLY:
 	case RR_W_FALLBACK:
+	case RR_W_ACCEPT:
+	case RR_W_COMMIT:
 		break;
 	}
 	return -EBADMSG;
