@@ -2,15 +2,16 @@
 /*
  * The floor of the riskd design, for bench_riskd.sh: a stand-in that
  * speaks riskd's protocol (pam_riskremediate/module/riskd_proto.h) and
- * does none of its work.  For each call it reads the module's HELLO and
- * answers what the real riskd answers on the allow path, with nothing
+ * does none of its work.  For each call it reads the module's HELLO, takes
+ * the call as riskd does (ACCEPT, the module's COMMIT) and answers what
+ * the real riskd answers on the allow path, with nothing
  * looked up, evaluated or recorded: the decision's log line (of the real
  * one's length), the "auth allowed" mark that settles the account call,
  * and END PAM_SUCCESS, in one write as riskd sends them.
  *
  * What bench_login measures against it is therefore what any design with
  * the logic in another process pays before doing anything: mapping the
- * module, connecting, two wake-ups across processes, and the module
+ * module, connecting, four wake-ups across processes, and the module
  * writing the log line and the PAM data.  Never install or run this
  * outside a benchmark: it allows every sign-in.
  *
@@ -44,8 +45,13 @@ static void answer(int fd)
 	rr_wire_queue q = {0};
 	rr_wire_msg m = {0};
 
-	if (rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) < 0)
+	if (rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) < 0 ||
+	    rr_wire_send(fd, RR_W_ACCEPT, NULL, 0, RR_RISKD_HELLO_MS) < 0 ||
+	    rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) < 0 ||
+	    m.type != RR_W_COMMIT) {
+		rr_wire_msg_clear(&m);
 		return;
+	}
 	rr_wire_msg_clear(&m);
 	snprintf(prio, sizeof(prio), "%d", LOG_NOTICE);
 	snprintf(rc, sizeof(rc), "%d", PAM_SUCCESS);

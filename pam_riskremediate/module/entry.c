@@ -8,9 +8,12 @@
  * the logic runs here, loaded for the call from
  * riskremediate/pam_riskremediate_core.so next to this module.
  *
- * Fail closed: once riskd has answered, any failure of the conversation
- * denies (the sign-in may already be recorded, a code already asked);
- * before that, the call runs here.  A core that cannot be loaded denies.
+ * Fail closed: once the module has committed the call to riskd (the
+ * handshake of riskd_proto.h), any failure of the conversation denies (the
+ * sign-in may already be recorded, a code already asked); before that --
+ * no ACCEPT within RR_RISKD_ACCEPT_MS, a riskd that stalled -- the call
+ * runs here, and riskd, never committed, does nothing of it.  A core that
+ * cannot be loaded denies.
  */
 #include "host.h"
 #include "riskd_proto.h"
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -99,7 +103,7 @@ static int riskd_connect(const char *path)
 /* HELLO: the call and what the logic reads from the handle, through the
  * PAM host (riskd_proto.h) */
 static int send_hello(rr_host *h, int fd, rr_type type, int flags, int argc,
-		      const char **argv)
+		      const char **argv, int timeout_ms)
 {
 	static const int items[] = {PAM_USER, PAM_SERVICE, PAM_RHOST, PAM_TTY};
 	static const int fields[] = {RR_H_USER, RR_H_SERVICE, RR_H_RHOST,
@@ -127,7 +131,7 @@ static int send_hello(rr_host *h, int fd, rr_type type, int flags, int argc,
 	for (i = 0; i < (size_t)argc; i++)
 		f[RR_H_ARGS + i] = argv[i];
 	return rr_wire_send(fd, RR_W_HELLO, f, RR_H_ARGS + (size_t)argc,
-			    RR_RISKD_WAIT_MS);
+			    timeout_ms);
 }
 
 static int reply(int fd, int rc, const char *value)
@@ -206,41 +210,95 @@ static int serve(rr_host *h, int fd, const rr_wire_msg *m, int *rc)
 	case RR_W_HELLO:
 	case RR_W_REPLY:
 	case RR_W_FALLBACK:
+	case RR_W_ACCEPT:
+	case RR_W_COMMIT:
 		break;
 	}
 	return -EBADMSG;
 }
 
-/* The call through riskd: its PAM code, RUN_HERE, or a negative errno
- * before riskd answered (*answered false) or after. */
-static int via_riskd(rr_pam_host *host, int fd, rr_type type, int flags,
-		     int argc, const char **argv, bool *answered)
+/* The milliseconds left of `budget` from `t0` on, 0 when spent. */
+static int ms_left(const struct timespec *t0, int budget)
 {
-	rr_host *h = &host->host;
+	struct timespec t;
+	long long ms;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t) < 0)
+		return 0;
+	ms = (long long)(t.tv_sec - t0->tv_sec) * 1000 +
+	     (t.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms >= budget ? 0 : budget - (int)ms;
+}
+
+/*
+ * The handshake (riskd_proto.h): HELLO, riskd's ACCEPT or FALLBACK within
+ * RR_RISKD_ACCEPT_MS of the start, COMMIT.  0 when the call is riskd's,
+ * RUN_HERE, or a negative errno (-ETIMEDOUT: no answer in time).
+ * *committed is set before COMMIT is sent: once a byte of it may have
+ * reached riskd, the call may be riskd's.
+ */
+static int handshake(rr_pam_host *host, int fd, rr_type type, int flags,
+		     int argc, const char **argv, bool *committed)
+{
+	rr_wire_msg m = {0};
+	struct timespec t0;
+	int r;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) < 0)
+		return -errno;
+	r = send_hello(&host->host, fd, type, flags, argc, argv,
+		       RR_RISKD_ACCEPT_MS);
+	if (r == 0)
+		r = rr_wire_recv(fd, &m, ms_left(&t0, RR_RISKD_ACCEPT_MS));
+	if (r < 0)
+		return r;
+	if (m.type == RR_W_FALLBACK) {
+		pam_syslog(host->pamh, LOG_NOTICE, "riskd: %s; running in "
+			   "process", m.n == 1 && m.f[0].s ? m.f[0].s :
+			   "sent the call back");
+		r = RUN_HERE;
+	} else if (m.type == RR_W_ACCEPT && m.n == 0) {
+		*committed = true;
+		r = rr_wire_send(fd, RR_W_COMMIT, NULL, 0, RR_RISKD_WAIT_MS);
+	} else {
+		r = -EBADMSG;
+	}
+	rr_wire_msg_clear(&m);
+	return r;
+}
+
+/* The call through riskd: its PAM code, RUN_HERE, or a negative errno
+ * before the call was committed to riskd (*committed false) or after. */
+static int via_riskd(rr_pam_host *host, int fd, rr_type type, int flags,
+		     int argc, const char **argv, bool *committed)
+{
 	rr_wire_msg m = {0};
 	int r, rc = PAM_AUTH_ERR;
 
-	*answered = false;
-	r = send_hello(h, fd, type, flags, argc, argv);
-	if (r < 0)
+	*committed = false;
+	r = handshake(host, fd, type, flags, argc, argv, committed);
+	if (r != 0)
 		return r;
 	for (;;) {
 		r = rr_wire_recv(fd, &m, RR_RISKD_WAIT_MS);
 		if (r < 0)
 			return r;
-		if (m.type == RR_W_FALLBACK && !*answered) {
-			pam_syslog(host->pamh, LOG_NOTICE, "riskd: %s; running "
-				   "in process", m.n == 1 && m.f[0].s ?
-				   m.f[0].s : "sent the call back");
-			rr_wire_msg_clear(&m);
-			return RUN_HERE;
-		}
-		*answered = true;
-		r = serve(h, fd, &m, &rc);
+		r = serve(&host->host, fd, &m, &rc);
 		rr_wire_msg_clear(&m);
 		if (r != 0)
 			return r < 0 ? r : rc;
 	}
+}
+
+/* The call was not committed to riskd (error `r`): it runs here. */
+static void log_taken_back(pam_handle_t *pamh, int r)
+{
+	if (r == -ETIMEDOUT)
+		pam_syslog(pamh, LOG_ERR, "riskd: no answer within %d s; "
+			   "running in process", RR_RISKD_ACCEPT_MS / 1000);
+	else
+		pam_syslog(pamh, LOG_ERR, "riskd: %s before answering; "
+			   "running in process", strerror(-r));
 }
 
 static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
@@ -249,7 +307,7 @@ static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 	const char *path;
 	rr_pam_host host;
 	rr_host *h = &host.host;
-	bool answered;
+	bool committed;
 	rr_args args;
 	int fd, rc, bad;
 
@@ -273,15 +331,14 @@ static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 			   "ignored", path);
 	if (fd < 0)
 		return run_here(&host, type, flags, argc, argv);
-	rc = via_riskd(&host, fd, type, flags, argc, argv, &answered);
+	rc = via_riskd(&host, fd, type, flags, argc, argv, &committed);
 	close(fd);
 	if (rc == RUN_HERE)
 		return run_here(&host, type, flags, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (!answered) {
-		pam_syslog(pamh, LOG_ERR, "riskd: %s before answering; "
-			   "running in process", strerror(-rc));
+	if (!committed) {
+		log_taken_back(pamh, rc);
 		return run_here(&host, type, flags, argc, argv);
 	}
 	pam_syslog(pamh, LOG_ERR, "riskd: %s during the call; denying",

@@ -38,7 +38,11 @@ typedef enum {
 	RR_W_GETITEM,   /* riskd -> front: [item] -> REPLY [rc, value?] */
 	RR_W_END,       /* riskd -> front: [pam rc] */
 	RR_W_FALLBACK,  /* riskd -> front: [reason]; first message only */
-	RR_W_TYPE_MAX = RR_W_FALLBACK
+	RR_W_ACCEPT,    /* riskd -> front: [], first message only: riskd
+			 * will serve the call once committed */
+	RR_W_COMMIT,    /* front -> riskd: [], answers ACCEPT: the call is
+			 * riskd's */
+	RR_W_TYPE_MAX = RR_W_COMMIT
 } rr_wire_type;
 
 typedef struct {

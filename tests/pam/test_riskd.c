@@ -5,9 +5,10 @@
  * directory): calls served by riskd (the service lines name a copy of the
  * module with no core library next to it, so that a call riskd did not
  * serve fails), the policy and store caches, the fallbacks to the
- * application's process (busy, another version, no riskd), fail closed
- * once riskd answered, root-only clients, and riskd's own start, stop and
- * exit statuses.  Asserts return codes, the messages the user sees, stored
+ * application's process (busy, another version, no riskd, riskd stalled),
+ * the commit handshake (a call riskd did not get COMMIT for is not run;
+ * fail closed once it did), root-only clients, and riskd's own start, stop
+ * and exit statuses.  Asserts return codes, the messages the user sees, stored
  * rows and log lines.  Forked children _exit() with a status the parent
  * checks (they never return through cmocka).
  */
@@ -170,6 +171,37 @@ static void wait_listening(pid_t pid, const char *sock)
 		}
 		if (ms_since(&t0) > DEADLINE_MS)
 			fail_msg("riskd did not listen on %s", sock);
+		usleep(2000);
+	}
+}
+
+/* Connections to `sock` riskd has not closed yet, waiting in its backlog
+ * or accepted: the entries of /proc/net/unix with its path that do not
+ * listen (a connection's server end keeps the path until closed). */
+static int calls_open(const char *sock)
+{
+	char line[512], flags[16], path[256];
+	int n = 0;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += sscanf(line, "%*s %*s %*s %15s %*s %*s %*s %255s", flags,
+			    path) == 2 &&
+		     !strcmp(path, sock) && strcmp(flags, "00010000");
+	fclose(f);
+	return n;
+}
+
+/* riskd has closed every connection made to it. */
+static void wait_calls_closed(const char *sock)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (calls_open(sock) > 0) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("riskd did not close its connections");
 		usleep(2000);
 	}
 }
@@ -779,6 +811,104 @@ static void test_busy_runs_in_process(void **state)
 	stop_riskd();
 }
 
+/* ---- riskd stalled ------------------------------------------------------ */
+
+/* 4b. riskd stalled (SIGSTOP) before it takes a call: no ACCEPT, so the
+ * module gives up within RR_RISKD_ACCEPT_MS and runs the call in process.
+ * riskd, continued, finds the call abandoned and does nothing of it (one
+ * row, the module's), and serves on. */
+static void test_stalled_runs_in_process(void **state)
+{
+	struct timespec t0;
+	pam_result r;
+	long ms;
+
+	(void)state;
+	start_riskd(NULL);
+	stop_and_wait(rd_pid);
+	answers(0, 0);
+	log_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = login("rrtest-real", "bob", "10.1.2.3", true);
+	ms = ms_since(&t0);
+	if (ms >= 3000)
+		fail_msg("the sign-in took %ld ms (riskd stalled)", ms);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(r.account, PAM_SUCCESS);
+	assert_string_equal(F.msgs, "");
+	assert_logged("^<[0-9]+>pam_riskremediate\\(rrtest-real:auth\\): riskd: "
+		      "no answer within 2 s; running in process\n"
+		      DECISION_ALLOW("rrtest-real", "bob") "$");
+	assert_int_equal(count_signins("bob"), 1);
+	/* continued: riskd takes the connection from its backlog and drops
+	 * it, having done nothing of the call */
+	assert_int_equal(kill(rd_pid, SIGCONT), 0);
+	wait_calls_closed(rd_sock);
+	assert_int_equal(count_signins("bob"), 1);
+	assert_string_equal(last_signin("bob").service, "rrtest-real");
+	/* and serves on (the copy of the module: only through riskd) */
+	log_reset();
+	assert_allowed("rrtest", "alice");
+	assert_logged("^" DECISION_ALLOW("rrtest", "alice") "$");
+	assert_int_equal(count_signins("alice"), 1);
+	assert_int_equal(count_signins("bob"), 1);
+	stop_riskd();
+}
+
+static pid_t stall_pid;
+
+/* At the first prompt: riskd stopped, and continued by a child after
+ * longer than the module waits for ACCEPT. */
+static void stall_riskd(void)
+{
+	struct timespec t = {.tv_sec = (RR_RISKD_ACCEPT_MS + 500) / 1000,
+			     .tv_nsec = (RR_RISKD_ACCEPT_MS + 500) % 1000 *
+					1000000L};
+
+	if (stall_pid)
+		return;
+	stop_and_wait(rd_pid);
+	stall_pid = fork();
+	assert_true(stall_pid >= 0);
+	if (stall_pid == 0) {
+		while (nanosleep(&t, &t) < 0)
+			;
+		_exit(kill(rd_pid, SIGCONT) == 0 ? 0 : 1);
+	}
+	track(stall_pid);
+}
+
+/* 4c. riskd stalled after the call was committed (the user at a prompt),
+ * for longer than the module waits for ACCEPT: the module keeps waiting
+ * for riskd, never runs the call itself (the copy of the module could
+ * not), and riskd, continued, completes it: one row. */
+static void test_stalled_after_commit_waits(void **state)
+{
+	static script s = {.answer = "n", .at_prompt = stall_riskd};
+	rr_store_signin si;
+	struct timespec t0;
+
+	(void)state;
+	write_policy(REG_ENABLED, NULL);
+	start_riskd(NULL);
+	stall_pid = 0;
+	log_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(script_auth("rrtest", "alice", &s), PAM_SUCCESS);
+	assert_true(ms_since(&t0) >= RR_RISKD_ACCEPT_MS + 500);
+	assert_true(stall_pid > 0);
+	assert_exited(wait_exit(stall_pid), 0);
+	assert_string_equal(s.msgs, SET_UP_NOW);
+	assert_logged("^" DECISION_ALLOW_MFA("rrtest", "alice", "skipped")
+		      "$");
+	assert_int_equal(count_signins("alice"), 1);
+	si = last_signin("alice");
+	assert_string_equal(si.service, "rrtest");
+	assert_string_equal(si.outcome, "success");
+	assert_string_equal(si.mfa, "skipped");
+	stop_riskd();
+}
+
 /* 5. A HELLO of another version is sent back, naming riskd's. */
 static void test_other_version_sent_back(void **state)
 {
@@ -794,7 +924,7 @@ static void test_other_version_sent_back(void **state)
 	assert_int_equal(m.type, RR_W_FALLBACK);
 	assert_int_equal(m.n, 1);
 	assert_non_null(m.f[0].s);
-	assert_string_equal(m.f[0].s, "riskd is of another version (riskd/1 "
+	assert_string_equal(m.f[0].s, "riskd is of another version (riskd/2 "
 			    RR_VERSION ")");
 	rr_wire_msg_clear(&m);
 	/* and nothing else: riskd closed the call */
@@ -805,14 +935,27 @@ static void test_other_version_sent_back(void **state)
 	stop_riskd();
 }
 
-/* The call of a HELLO sent: every message up to END, whose code is
- * returned. */
+/* riskd's answer to a HELLO: ACCEPT. */
+static void expect_accept(int fd)
+{
+	rr_wire_msg m = {0};
+
+	assert_int_equal(rr_wire_recv(fd, &m, 5000), 0);
+	assert_int_equal(m.type, RR_W_ACCEPT);
+	assert_int_equal(m.n, 0);
+	rr_wire_msg_clear(&m);
+}
+
+/* The call of a HELLO sent, committed: every message up to END, whose
+ * code is returned. */
 static long long served_call(int fd)
 {
 	rr_wire_msg m = {0};
 	long long rc = -1;
 	int i;
 
+	expect_accept(fd);
+	assert_int_equal(rr_wire_send(fd, RR_W_COMMIT, NULL, 0, 5000), 0);
 	for (i = 0; i < 64; i++) {
 		assert_int_equal(rr_wire_recv(fd, &m, 5000), 0);
 		assert_int_not_equal(m.type, RR_W_FALLBACK);
@@ -826,6 +969,41 @@ static long long served_call(int fd)
 	}
 	fail_msg("no END");
 	return rc;
+}
+
+/* 5b. The protocol: riskd runs a call only once the module committed it.
+ * A module gone after ACCEPT, or answering it with anything but COMMIT,
+ * leaves nothing recorded; with COMMIT the same call is served. */
+static void test_commit_required(void **state)
+{
+	const char *const reply[] = {"0", NULL};
+	rr_wire_msg m = {0};
+	int fd;
+
+	(void)state;
+	start_riskd(NULL);
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, RR_RISKD_PROTO, "bob"), 0);
+	expect_accept(fd);
+	close(fd);
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, RR_RISKD_PROTO, "bob"), 0);
+	expect_accept(fd);
+	assert_int_equal(rr_wire_send(fd, RR_W_REPLY, reply, 2, 5000), 0);
+	/* closed without a word */
+	assert_int_equal(rr_wire_recv(fd, &m, 5000), -ECONNRESET);
+	close(fd);
+	wait_calls_closed(rd_sock);
+	assert_int_equal(count_signins("bob"), 0);
+	fd = connect_to(rd_sock);
+	assert_true(fd >= 0);
+	assert_int_equal(send_hello(fd, RR_RISKD_PROTO, "bob"), 0);
+	assert_int_equal(served_call(fd), PAM_SUCCESS);
+	close(fd);
+	assert_int_equal(count_signins("bob"), 1);
+	stop_riskd();
 }
 
 /* The non-root client's child: 0 when riskd closed without a word. */
@@ -1185,6 +1363,9 @@ int main(void)
 		T(test_policy_reloaded),
 		T(test_store_replaced),
 		T(test_busy_runs_in_process),
+		T(test_stalled_runs_in_process),
+		T(test_stalled_after_commit_waits),
+		T(test_commit_required),
 		T(test_other_version_sent_back),
 		T(test_non_root_client_refused),
 		T(test_non_root_server_ignored),

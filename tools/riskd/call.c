@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * One call served: riskd's host for the module's logic.  What the module
+ * One call served: riskd's host for the module's logic.  The call is
+ * riskd's only once the module has committed it (ACCEPT, COMMIT:
+ * riskd_proto.h); until then nothing of it is done.  What the module
  * sent in HELLO (riskd_proto.h) answers the items, the environment, the
  * PAM data, the uid and the clock; prompts, the user name when unset and
  * the other items are asked over the connection; log lines and PAM data
@@ -302,6 +304,49 @@ static int read_hello(rd_call *k, int *flags, int *argc, const char **argv)
 	return 0;
 }
 
+/* ACCEPT, then the module's COMMIT (riskd_proto.h): 0 when the call is
+ * riskd's, else a negative errno (the module gave up: EPIPE, EOF, ...). */
+static int await_commit(int fd)
+{
+	rr_wire_msg m = {0};
+	int r = rr_wire_send(fd, RR_W_ACCEPT, NULL, 0, RR_RISKD_HELLO_MS);
+
+	if (r == 0)
+		r = rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS);
+	if (r == 0 && (m.type != RR_W_COMMIT || m.n != 0))
+		r = -EBADMSG;
+	rr_wire_msg_clear(&m);
+	return r;
+}
+
+/* HELLO read and checked, then the commit: 0 when the call is riskd's to
+ * run.  Anything else drops it with nothing of it done (no policy, store
+ * or log line of the call; only riskd's own line). */
+static int take_call(rd_call *k, int *flags, int *argc, const char **argv)
+{
+	const char *f[1] = {"riskd is of another version (" RR_RISKD_PROTO
+			    ")"};
+	int r = rr_wire_recv(k->fd, &k->hello, RR_RISKD_HELLO_MS);
+
+	if (r == 0)
+		r = read_hello(k, flags, argc, argv);
+	if (r == -EPROTO) {
+		rr_wire_send(k->fd, RR_W_FALLBACK, f, 1, RR_RISKD_HELLO_MS);
+		syslog(LOG_WARNING, "a module of another version called; sent "
+		       "back (restart riskd after an upgrade)");
+		return r;
+	}
+	if (r < 0) {
+		syslog(LOG_WARNING, "dropping a call: %s", strerror(-r));
+		return r;
+	}
+	r = await_commit(k->fd);
+	if (r < 0)
+		syslog(LOG_NOTICE, "call abandoned by the module before "
+		       "commit: %s", strerror(-r));
+	return r;
+}
+
 void rd_serve(int fd, rr_loader *l)
 {
 	/* riskd: root, systemd's clean environment (host.h) */
@@ -310,20 +355,10 @@ void rd_serve(int fd, rr_loader *l)
 	const char *argv[RR_WIRE_FIELDS_MAX];
 	const char *f[1];
 	char s[16];
-	int flags = 0, argc = 0, r, rc;
+	int flags = 0, argc = 0, rc;
 	size_t i;
 
-	r = rr_wire_recv(fd, &k.hello, RR_RISKD_HELLO_MS);
-	if (r == 0)
-		r = read_hello(&k, &flags, &argc, argv);
-	if (r == -EPROTO) {
-		f[0] = "riskd is of another version (" RR_RISKD_PROTO ")";
-		rr_wire_send(fd, RR_W_FALLBACK, f, 1, RR_RISKD_HELLO_MS);
-		syslog(LOG_WARNING, "a module of another version called; sent "
-		       "back (restart riskd after an upgrade)");
-	} else if (r < 0) {
-		syslog(LOG_WARNING, "dropping a call: %s", strerror(-r));
-	} else {
+	if (take_call(&k, &flags, &argc, argv) == 0) {
 		rc = rr_module_call(&k.host, l, k.type, flags, argc, argv);
 		snprintf(s, sizeof(s), "%d", rc);
 		f[0] = s;

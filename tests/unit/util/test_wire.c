@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * rr_wire: the exact bytes of a frame, round trips, every malformed frame
- * refused with its errno and nothing held, and send/recv over a socketpair
+ * refused with its errno and nothing held, the handshake's messages
+ * (ACCEPT, COMMIT) and a HELLO whose sender gave up, and send/recv over a
+ * socketpair
  * (blocking and non-blocking): messages larger than the socket buffer,
  * timeouts as one deadline, the peer gone before or during a frame, an
  * oversize length refused before the body is read.
@@ -188,7 +190,8 @@ static void test_encode_limits(void **state)
 	(void)state;
 	assert_int_equal(rr_wire_encode((rr_wire_type)0, NULL, 0, &out, &len),
 			 -EINVAL);
-	assert_int_equal(rr_wire_encode((rr_wire_type)10, NULL, 0, &out, &len),
+	assert_int_equal(rr_wire_encode((rr_wire_type)(RR_W_TYPE_MAX + 1), NULL,
+					0, &out, &len),
 			 -EINVAL);
 	assert_int_equal(
 	    rr_wire_encode(RR_W_HELLO, f, RR_WIRE_FIELDS_MAX + 1, &out, &len),
@@ -233,12 +236,14 @@ static const struct {
     {"ok: one field", {0, 0, 0, 8, 1, 1, 1, 0, 0, 0, 1, 'a'}, 12, 0},
     {"ok: no field", {0, 0, 0, 2, 9, 0}, 6, 0},
     {"ok: absent", {0, 0, 0, 7, 5, 1, 0, 0, 0, 0, 0}, 11, 0},
+    {"ok: ACCEPT", {0, 0, 0, 2, 10, 0}, 6, 0},
+    {"ok: COMMIT", {0, 0, 0, 2, 11, 0}, 6, 0},
     {"no input", {0}, 0, -EBADMSG},
     {"short length", {0, 0, 0}, 3, -EBADMSG},
     {"body_len 0", {0, 0, 0, 0}, 4, -EBADMSG},
     {"body_len 1", {0, 0, 0, 1, 1}, 5, -EBADMSG},
     {"type 0", {0, 0, 0, 2, 0, 0}, 6, -EBADMSG},
-    {"type 10", {0, 0, 0, 2, 10, 0}, 6, -EBADMSG},
+    {"type 12", {0, 0, 0, 2, 12, 0}, 6, -EBADMSG},
     {"type 255", {0, 0, 0, 2, 255, 0}, 6, -EBADMSG},
     {"present 2", {0, 0, 0, 7, 1, 1, 2, 0, 0, 0, 0}, 11, -EBADMSG},
     {"present 255", {0, 0, 0, 8, 1, 1, 255, 0, 0, 0, 1, 'a'}, 12, -EBADMSG},
@@ -328,6 +333,42 @@ static void test_parse_prefixes(void **state)
 	rr_wire_free(out, len);
 }
 
+/* ACCEPT and COMMIT: their numbers and bytes are the protocol's */
+static void test_handshake_encoding(void **state)
+{
+	static const unsigned char accept_b[] = {0, 0, 0, 2, 10, 0};
+	static const unsigned char commit_b[] = {0, 0, 0, 2, 11, 0};
+	rr_wire_msg m = {0};
+	unsigned char *out;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(RR_W_FALLBACK, 9);
+	assert_int_equal(RR_W_ACCEPT, 10);
+	assert_int_equal(RR_W_COMMIT, 11);
+	assert_int_equal(RR_W_TYPE_MAX, RR_W_COMMIT);
+	assert_int_equal(rr_wire_encode(RR_W_ACCEPT, NULL, 0, &out, &len), 0);
+	assert_int_equal(len, sizeof(accept_b));
+	assert_memory_equal(out, accept_b, len);
+	rr_wire_free(out, len);
+	assert_int_equal(rr_wire_encode(RR_W_COMMIT, NULL, 0, &out, &len), 0);
+	assert_int_equal(len, sizeof(commit_b));
+	assert_memory_equal(out, commit_b, len);
+	rr_wire_free(out, len);
+	assert_int_equal(rr_wire_parse(accept_b, sizeof(accept_b), &m), 0);
+	assert_msg(&m, RR_W_ACCEPT, NULL, 0);
+	assert_int_equal(rr_wire_parse(commit_b, sizeof(commit_b), &m), 0);
+	assert_msg(&m, RR_W_COMMIT, NULL, 0);
+	/* a field or a trailing byte is another frame, or none */
+	roundtrip(&m, RR_W_ACCEPT, (const char *const[]){NULL}, 1);
+	roundtrip(&m, RR_W_COMMIT, (const char *const[]){"x"}, 1);
+	assert_int_equal(rr_wire_parse((const unsigned char[]){0, 0, 0, 3, 11,
+							       0, 0},
+				       7, &m),
+			 -EBADMSG);
+	assert_empty(&m);
+}
+
 /* --- over a socketpair --- */
 
 static void pair(int sv[2], bool nonblock)
@@ -340,6 +381,41 @@ static void pair(int sv[2], bool nonblock)
 static void write_raw(int fd, const void *p, size_t len)
 {
 	assert_int_equal(send(fd, p, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* The handshake over a socketpair: HELLO, ACCEPT, COMMIT; and a front
+ * that gave up after HELLO: riskd still reads the HELLO, its ACCEPT fails
+ * with -EPIPE (no SIGPIPE: it would kill this test), and then EOF. */
+static void test_handshake_socket(void **state)
+{
+	const char *const hello[] = {"riskd/2 x", NULL};
+	rr_wire_msg m = {0};
+	int sv[2];
+
+	(void)state;
+	pair(sv, true);
+	assert_int_equal(rr_wire_send(sv[0], RR_W_HELLO, hello, 2, 100), 0);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_HELLO, hello, 2);
+	assert_int_equal(rr_wire_send(sv[1], RR_W_ACCEPT, NULL, 0, 100), 0);
+	assert_int_equal(rr_wire_recv(sv[0], &m, 100), 0);
+	assert_msg(&m, RR_W_ACCEPT, NULL, 0);
+	assert_int_equal(rr_wire_send(sv[0], RR_W_COMMIT, NULL, 0, 100), 0);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_COMMIT, NULL, 0);
+	close(sv[0]);
+	close(sv[1]);
+
+	pair(sv, false);
+	assert_int_equal(rr_wire_send(sv[0], RR_W_HELLO, hello, 2, 100), 0);
+	close(sv[0]);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), 0);
+	assert_msg(&m, RR_W_HELLO, hello, 2);
+	assert_int_equal(rr_wire_send(sv[1], RR_W_ACCEPT, NULL, 0, 100),
+			 -EPIPE);
+	assert_int_equal(rr_wire_recv(sv[1], &m, 100), -ECONNRESET);
+	assert_empty(&m);
+	close(sv[1]);
 }
 
 static void test_socket_roundtrip(void **state)
@@ -861,6 +937,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_malformed),
 	    cmocka_unit_test(test_parse_nfields),
 	    cmocka_unit_test(test_parse_prefixes),
+	    cmocka_unit_test(test_handshake_encoding),
+	    cmocka_unit_test(test_handshake_socket),
 	    cmocka_unit_test(test_socket_roundtrip),
 	    cmocka_unit_test(test_socket_big),
 	    cmocka_unit_test(test_send_timeout),
