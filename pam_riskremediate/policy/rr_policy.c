@@ -86,6 +86,9 @@ void rr_policy_free(rr_policy *p)
 	for (i = 0; i < p->n_policies; i++)
 		ca_policy_clear(&p->policies[i]);
 	free(p->policies);
+	for (i = 0; i < p->n_refs; i++)
+		free(p->refs[i].path);
+	free(p->refs);
 	free(p);
 }
 

@@ -41,9 +41,9 @@ int rr_secfile_check_dir(const char *path)
 	return check_stat(&st, S_IFDIR);
 }
 
-int rr_secfile_open(const char *path)
+static int open_nofollow(const char *path)
 {
-	int fd, r;
+	int fd;
 
 	if (!path || !*path)
 		return -EINVAL;
@@ -52,6 +52,30 @@ int rr_secfile_open(const char *path)
 			      O_NONBLOCK);
 	if (fd < 0)
 		return errno == EMLINK ? -ELOOP : -errno;
+	return fd;
+}
+
+int rr_secfile_stat(const char *path, struct stat *st)
+{
+	struct stat s;
+	int fd = open_nofollow(path), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &s) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*st = s;
+	return r;
+}
+
+int rr_secfile_open(const char *path)
+{
+	int fd = open_nofollow(path), r;
+
+	if (fd < 0)
+		return fd;
 	r = rr_secfile_check_fd(fd, S_IFREG);
 	if (r < 0) {
 		close(fd);

@@ -7,6 +7,7 @@
 #define RR_SECFILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -26,6 +27,11 @@ int rr_secfile_check_fd(int fd, mode_t type);
 /* lstat-based check of a directory: not a symlink, root-owned, not
  * group/other-writable.  0 or negative errno. */
 int rr_secfile_check_dir(const char *path);
+
+/* What the module's open would see at `path`: open(O_NOFOLLOW|O_NONBLOCK),
+ * fstat, close; no owner or mode check (the caller applies its rules).
+ * 0 and *st, or -ELOOP (symlink), -ENOENT, ... */
+int rr_secfile_stat(const char *path, struct stat *st);
 
 /* Short text for the errnos above, in admin words
  * ("is a symlink", "is not owned by root", "is group/other-writable"). */
