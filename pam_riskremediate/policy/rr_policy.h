@@ -7,6 +7,7 @@
 #define RR_POLICY_H
 
 #include "rr_engine.h"
+#include "rr_secfile.h"
 
 #define RR_POLICY_DEFAULT_PATH "/etc/security/riskremediate.yaml"
 #define RR_POLICY_MAX_BYTES (1024 * 1024)  /* file size cap */
@@ -40,6 +41,17 @@ typedef struct {
  * is left empty on success.  Errors are sorted by line and column.
  */
 int rr_policy_load(const char *path, rr_policy **out, rr_policy_errors *errs);
+
+/*
+ * rr_policy_load reads the file with rr_secfile_read_stable() (rr_secfile.h)
+ * and these options (NULL: the defaults): a policy rewritten in place is
+ * never parsed half-written.  Reading again while it changes, and waiting
+ * for one that changed less than a second ago to settle, at most about two
+ * seconds; then -EAGAIN, reported as "changed while it was read".  Callers
+ * must not fall back to on_error: no policy was read.
+ */
+int rr_policy_load_stable(const char *path, const rr_secfile_stable *o,
+			  rr_policy **out, rr_policy_errors *errs);
 
 /* Same, from a buffer; `name` is used in messages.  No owner checks. */
 int rr_policy_parse(const char *name, const char *buf, size_t len,

@@ -579,6 +579,7 @@ static void test_invalid_policy_fails_closed(void **state)
 	(void)state;
 	write_file(F.policy, "version: 1\npolicies:\n  - name: x\n"
 			     "    grnat: { block: true }\n", 0600);
+	policy_settled(F.policy);
 	r = login("rrtest", "alice", "10.1.2.3", true);
 	assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
 	assert_string_equal(F.msgs, "Sign-in denied: the sign-in risk check "

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EXPECT 32
@@ -1213,8 +1214,14 @@ static void write_file(const char *path, const char *text, size_t len,
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	assert_true(fd >= 0);
+	/* written a minute ago: a file written less than a second ago may
+	 * be mid-write, and the loader would wait for it (test_policy_read) */
+	struct timespec ago[2] = { { .tv_nsec = UTIME_OMIT },
+				   { .tv_sec = time(NULL) - 60 } };
+
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(futimens(fd, ago), 0);
 	assert_int_equal(close(fd), 0);
 }
 
