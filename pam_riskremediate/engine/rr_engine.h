@@ -144,6 +144,10 @@ typedef struct {
 	unsigned low_risk_expiry_days;     /* default 180 */
 	rr_ca_policy *policies;
 	size_t n_policies;
+	/* The files the policy names and where (rr_policy.h, for
+	 * rr_policy_check_files); the engine does not use them. */
+	struct rr_policy_ref *refs;
+	size_t n_refs;
 } rr_policy;
 
 /* Defaults used by the loader and by tests that build policies by hand. */

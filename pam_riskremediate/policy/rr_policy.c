@@ -86,6 +86,9 @@ void rr_policy_free(rr_policy *p)
 	for (i = 0; i < p->n_policies; i++)
 		ca_policy_clear(&p->policies[i]);
 	free(p->policies);
+	for (i = 0; i < p->n_refs; i++)
+		free(p->refs[i].path);
+	free(p->refs);
 	free(p);
 }
 
@@ -366,13 +369,19 @@ static int file_error(const char *path, int err, rr_policy_errors *errs)
 
 int rr_policy_load(const char *path, rr_policy **out, rr_policy_errors *errs)
 {
+	return rr_policy_load_stable(path, NULL, out, errs);
+}
+
+int rr_policy_load_stable(const char *path, const rr_secfile_stable *o,
+			  rr_policy **out, rr_policy_errors *errs)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	int r;
 
 	if (!path || !out)
 		return -EINVAL;
-	r = rr_secfile_read(path, RR_POLICY_MAX_BYTES, &buf, &len);
+	r = rr_secfile_read_stable(path, RR_POLICY_MAX_BYTES, o, &buf, &len);
 	if (r < 0)
 		return file_error(path, r, errs);
 	r = rr_policy_parse(path, buf, len, out, errs);

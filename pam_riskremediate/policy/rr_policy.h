@@ -7,6 +7,7 @@
 #define RR_POLICY_H
 
 #include "rr_engine.h"
+#include "rr_secfile.h"
 
 #define RR_POLICY_DEFAULT_PATH "/etc/security/riskremediate.yaml"
 #define RR_POLICY_MAX_BYTES (1024 * 1024)  /* file size cap */
@@ -41,9 +42,63 @@ typedef struct {
  */
 int rr_policy_load(const char *path, rr_policy **out, rr_policy_errors *errs);
 
+/*
+ * rr_policy_load reads the file with rr_secfile_read_stable() (rr_secfile.h)
+ * and these options (NULL: the defaults): a policy rewritten in place is
+ * never parsed half-written.  Reading again while it changes, and waiting
+ * for one that changed less than a second ago to settle, at most about two
+ * seconds; then -EAGAIN, reported as "changed while it was read".  Callers
+ * must not fall back to on_error: no policy was read.
+ */
+int rr_policy_load_stable(const char *path, const rr_secfile_stable *o,
+			  rr_policy **out, rr_policy_errors *errs);
+
 /* Same, from a buffer; `name` is used in messages.  No owner checks. */
 int rr_policy_parse(const char *name, const char *buf, size_t len,
 		    rr_policy **out, rr_policy_errors *errs);
+
+/* ---- files the policy names ---------------------------------------------- */
+
+typedef enum {
+	/* read by the module by rr_secfile rules: a regular file, not a
+	 * symlink, owned by root, not group/other-writable */
+	RR_REF_TRUSTED = 0,
+	/* created by the module on first use (mfa.key_file: 0600 root,
+	 * RR_POLICY_KEY_LEN bytes): absent is a warning */
+	RR_REF_KEY,
+	/* the store, created on first use (0600 root): absent is fine */
+	RR_REF_STORE,
+} rr_policy_ref_kind;
+
+#define RR_POLICY_REF_KEY_MAX 64
+#define RR_POLICY_KEY_LEN 32 /* = RR_MFA_KEY_LEN (checked in riskctl) */
+/* = RR_IPLIST_MAX_BYTES (checked in riskctl) */
+#define RR_POLICY_LIST_MAX_BYTES (256ull * 1024u * 1024u)
+
+/* One path in the policy: its key ("detections.maliciousIPAddress.lists"),
+ * the path, where its value is (1-based) and how it is used. */
+struct rr_policy_ref {
+	char key[RR_POLICY_REF_KEY_MAX];
+	char *path;
+	unsigned line;
+	unsigned column;
+	rr_policy_ref_kind kind;
+	unsigned long long max; /* size cap; 0: none */
+};
+
+/*
+ * Check every file `p` names (lists, leakedCredentials hash_file and
+ * ca_file, mfa.key_file, store.path, defaults included) by the rules the
+ * module applies when it uses them, without reading their content and
+ * without logging.  Each problem is appended to `errs`, or to `warns` when
+ * it is not one yet (a key file the module creates on first use), as
+ * "<key>: <path>: <reason>" at the line and column of the key's value
+ * (line 0 for a default not written in the policy); `name` is their file
+ * when they have none.  Either may be NULL.  Returns 0 when no error was
+ * found, -EINVAL when one was, -ENOMEM.
+ */
+int rr_policy_check_files(const rr_policy *p, const char *name,
+			  rr_policy_errors *errs, rr_policy_errors *warns);
 
 void rr_policy_free(rr_policy *p);
 void rr_policy_errors_clear(rr_policy_errors *e);

@@ -27,6 +27,7 @@ struct rr_pctx {
 	yaml_node_t *key; /* rr_pctx_walk: the key of the value handled */
 	/* for checks across sections, after the walk (NULL: default) */
 	yaml_node_t *agg_window;
+	size_t refs_cap; /* allocated entries of p->refs */
 };
 
 /* A value handler: 0, or a negative errno that aborts the parse (-ENOMEM).

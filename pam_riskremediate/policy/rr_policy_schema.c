@@ -7,6 +7,7 @@
 #include "rr_policy_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,6 +260,60 @@ static int path_value(struct rr_pctx *c, yaml_node_t *val, const char *what,
 		return 0;
 	}
 	return set_str(dst, s);
+}
+
+/* Remember where the policy names a file, for rr_policy_check_files(). */
+static int ref_add(struct rr_pctx *c, const yaml_node_t *val, const char *key,
+		   const char *path, rr_policy_ref_kind kind,
+		   unsigned long long max)
+{
+	rr_policy *p = c->p;
+	struct rr_policy_ref *r;
+
+	if (p->n_refs == c->refs_cap) {
+		size_t cap = c->refs_cap ? 2 * c->refs_cap : 8;
+
+		r = realloc(p->refs, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		p->refs = r;
+		c->refs_cap = cap;
+	}
+	r = &p->refs[p->n_refs];
+	memset(r, 0, sizeof(*r));
+	r->path = strdup(path);
+	if (!r->path)
+		return -ENOMEM;
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	r->line = (unsigned)val->start_mark.line + 1;
+	r->column = (unsigned)val->start_mark.column + 1;
+	r->kind = kind;
+	r->max = max;
+	p->n_refs++;
+	return 0;
+}
+
+/* path_value, and the path remembered under `key` when it was valid. */
+static int ref_value(struct rr_pctx *c, yaml_node_t *val, const char *what,
+		     const char *key, rr_policy_ref_kind kind,
+		     unsigned long long max, char **dst)
+{
+	const char *before = *dst;
+	int r = path_value(c, val, what, dst);
+
+	if (r < 0 || *dst == before)
+		return r;
+	return ref_add(c, val, key, *dst, kind, max);
+}
+
+/* "detections.NAME.leaf" for a detection's key. */
+static const char *det_key(struct rr_pctx *c, const rr_detection_cfg *d,
+			   const char *leaf, char *buf, size_t len)
+{
+	rr_event ev = (rr_event)(d - c->p->detections);
+
+	snprintf(buf, len, "detections.%s.%s", rr_event_name(ev), leaf);
+	return buf;
 }
 
 /* ---- names: users, groups, services -------------------------------------- */
@@ -776,15 +831,25 @@ static int det_window(struct rr_pctx *c, yaml_node_t *val, void *obj)
 
 /* A list entry written as a mapping: { file: /path, url: https://... }. */
 struct list_entry {
+	const rr_detection_cfg *d;
 	char *file;
 	char *url;
 };
+
+static int list_ref(struct rr_pctx *c, yaml_node_t *val, const char *what,
+		    const rr_detection_cfg *d, char **dst)
+{
+	char key[RR_POLICY_REF_KEY_MAX];
+
+	return ref_value(c, val, what, det_key(c, d, "lists", key, sizeof(key)),
+			 RR_REF_TRUSTED, RR_POLICY_LIST_MAX_BYTES, dst);
+}
 
 static int lentry_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	struct list_entry *e = obj;
 
-	return path_value(c, val, "file", &e->file);
+	return list_ref(c, val, "file", e->d, &e->file);
 }
 
 static int lentry_url(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -807,12 +872,12 @@ static const struct rr_schema list_entry_schema = RR_SCHEMA(list_entry_keys);
 static int list_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
 {
 	rr_detection_cfg *d = obj;
-	struct list_entry e = { 0 };
+	struct list_entry e = { .d = d };
 	unsigned seen;
 	int r;
 
 	if (item->type != YAML_MAPPING_NODE) {
-		r = path_value(c, item, "a list file", &d->lists[d->n_lists]);
+		r = list_ref(c, item, "a list file", d, &d->lists[d->n_lists]);
 		if (r == 0 && d->lists[d->n_lists])
 			d->n_lists++;
 		return r;
@@ -892,15 +957,21 @@ static int det_range_url(struct rr_pctx *c, yaml_node_t *val, void *obj)
 static int det_ca_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	rr_detection_cfg *d = obj;
+	char key[RR_POLICY_REF_KEY_MAX];
 
-	return path_value(c, val, "ca_file", &d->ca_file);
+	return ref_value(c, val, "ca_file",
+			 det_key(c, d, "ca_file", key, sizeof(key)),
+			 RR_REF_TRUSTED, 0, &d->ca_file);
 }
 
 static int det_hash_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	rr_detection_cfg *d = obj;
+	char key[RR_POLICY_REF_KEY_MAX];
 
-	return path_value(c, val, "hash_file", &d->hash_file);
+	return ref_value(c, val, "hash_file",
+			 det_key(c, d, "hash_file", key, sizeof(key)),
+			 RR_REF_TRUSTED, 0, &d->hash_file);
 }
 
 static int det_timeout(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1144,7 +1215,8 @@ static int store_path(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	struct store_st *st = obj;
 
-	return path_value(c, val, "path", &st->p->store_path);
+	return ref_value(c, val, "path", "store.path", RR_REF_STORE, 0,
+			 &st->p->store_path);
 }
 
 static int endpoint_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
@@ -1348,7 +1420,8 @@ static int mfa_key_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	rr_mfa_cfg *m = obj;
 
-	return path_value(c, val, "key_file", &m->key_file);
+	return ref_value(c, val, "key_file", "mfa.key_file", RR_REF_KEY, 0,
+			 &m->key_file);
 }
 
 static const struct rr_key mfa_cfg_keys[] = {

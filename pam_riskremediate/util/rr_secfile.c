@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int check_stat(const struct stat *st, mode_t type)
@@ -41,9 +42,9 @@ int rr_secfile_check_dir(const char *path)
 	return check_stat(&st, S_IFDIR);
 }
 
-int rr_secfile_open(const char *path)
+static int open_nofollow(const char *path)
 {
-	int fd, r;
+	int fd;
 
 	if (!path || !*path)
 		return -EINVAL;
@@ -52,6 +53,30 @@ int rr_secfile_open(const char *path)
 			      O_NONBLOCK);
 	if (fd < 0)
 		return errno == EMLINK ? -ELOOP : -errno;
+	return fd;
+}
+
+int rr_secfile_stat(const char *path, struct stat *st)
+{
+	struct stat s;
+	int fd = open_nofollow(path), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &s) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*st = s;
+	return r;
+}
+
+int rr_secfile_open(const char *path)
+{
+	int fd = open_nofollow(path), r;
+
+	if (fd < 0)
+		return fd;
 	r = rr_secfile_check_fd(fd, S_IFREG);
 	if (r < 0) {
 		close(fd);
@@ -114,6 +139,174 @@ int rr_secfile_read(const char *path, size_t max, char **buf, size_t *len)
 	return r;
 }
 
+/* ---- stable reads ------------------------------------------------------ */
+
+static long long real_now_ns(void *ud)
+{
+	struct timespec ts;
+
+	(void)ud;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void real_sleep_ns(void *ud, long long ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000LL),
+			       .tv_nsec = (long)(ns % 1000000000LL) };
+
+	(void)ud;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static const rr_secfile_clock real_clock = {
+	.now_ns = real_now_ns,
+	.sleep_ns = real_sleep_ns,
+};
+
+void rr_secfile_stable_init(rr_secfile_stable *o)
+{
+	o->settle_ns = RR_SECFILE_SETTLE_NS;
+	o->wait_ns = RR_SECFILE_WAIT_NS;
+	o->tries = RR_SECFILE_TRIES;
+	o->clock = &real_clock;
+}
+
+static bool same_ts(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+bool rr_secfile_same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size && same_ts(&a->st_mtim, &b->st_mtim) &&
+	       same_ts(&a->st_ctim, &b->st_ctim);
+}
+
+static long long mtime_ns(const struct stat *st)
+{
+	return (long long)st->st_mtim.tv_sec * 1000000000LL +
+	       st->st_mtim.tv_nsec;
+}
+
+bool rr_secfile_settled(const struct stat *st, long long now_ns,
+			long long settle_ns)
+{
+	long long age = now_ns - mtime_ns(st);
+
+	return age >= settle_ns || age < -settle_ns;
+}
+
+/* One read of the open file; -EAGAIN when it changed meanwhile.  *st: the
+ * version read. */
+static int read_version(int fd, size_t max, const rr_secfile_clock *clk,
+			char **buf, size_t *len, struct stat *st)
+{
+	struct stat before, after;
+	char *b = NULL;
+	size_t n = 0;
+	int r;
+
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	r = read_all(fd, max, &b, &n);
+	if (clk->after_read)
+		clk->after_read(clk->ud);
+	if (fstat(fd, &after) < 0)
+		r = -errno;
+	else if (!rr_secfile_same_version(&before, &after))
+		r = -EAGAIN; /* -EFBIG included: it grew while read */
+	if (r < 0) {
+		free(b);
+		return r;
+	}
+	*buf = b;
+	*len = n;
+	*st = after;
+	return 0;
+}
+
+/* Wait until the version read has been unchanged for settle_ns: 0, -EAGAIN
+ * when it changed (read it again), -ETIME when the wait is used up. */
+static int settle(int fd, const struct stat *st, const rr_secfile_stable *o,
+		  long long *waited)
+{
+	const rr_secfile_clock *clk = o->clock;
+	struct stat cur;
+
+	for (;;) {
+		long long now = clk->now_ns(clk->ud), d;
+
+		if (rr_secfile_settled(st, now, o->settle_ns))
+			return 0;
+		if (*waited >= o->wait_ns)
+			return -ETIME;
+		d = o->settle_ns - (now - mtime_ns(st));
+		if (d > RR_SECFILE_POLL_NS)
+			d = RR_SECFILE_POLL_NS;
+		if (d > o->wait_ns - *waited)
+			d = o->wait_ns - *waited;
+		clk->sleep_ns(clk->ud, d);
+		*waited += d;
+		if (fstat(fd, &cur) < 0)
+			return -errno;
+		if (!rr_secfile_same_version(st, &cur))
+			return -EAGAIN;
+	}
+}
+
+/* Open, read a version, let it settle: 0, -EAGAIN to try again, -ETIME,
+ * or an error of the file. */
+static int read_try(const char *path, size_t max, const rr_secfile_stable *o,
+		    long long *waited, char **buf, size_t *len)
+{
+	struct stat st;
+	int fd = rr_secfile_open(path), r;
+
+	if (fd < 0)
+		return fd;
+	r = read_version(fd, max, o->clock, buf, len, &st);
+	if (r == 0) {
+		r = settle(fd, &st, o, waited);
+		if (r < 0)
+			free(*buf);
+	}
+	close(fd);
+	return r;
+}
+
+int rr_secfile_read_stable(const char *path, size_t max,
+			   const rr_secfile_stable *o, char **buf, size_t *len)
+{
+	rr_secfile_stable def;
+	long long waited = 0;
+	char *b = NULL;
+	size_t n = 0;
+	unsigned i;
+	int r = -EAGAIN;
+
+	if (!buf || !len)
+		return -EINVAL;
+	if (!o || !o->clock) {
+		rr_secfile_stable_init(&def);
+		if (o)
+			def = (rr_secfile_stable){ o->settle_ns, o->wait_ns,
+						   o->tries, &real_clock };
+		o = &def;
+	}
+	for (i = 0; i < o->tries && r == -EAGAIN; i++)
+		r = read_try(path, max, o, &waited, &b, &n);
+	if (r == -ETIME)
+		r = -EAGAIN;
+	if (r < 0)
+		return r;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
 const char *rr_secfile_strerror(int err)
 {
 	switch (err < 0 ? -err : err) {
@@ -131,6 +324,8 @@ const char *rr_secfile_strerror(int err)
 		return "permission denied";
 	case ENOMEM:
 		return "out of memory";
+	case EAGAIN:
+		return "changed while it was read";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

@@ -87,6 +87,18 @@ void write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
+/* A policy written less than a second ago may be mid-write: the loader
+ * waits for it to settle (rr_secfile_read_stable).  The tests' policies
+ * are whole when written, so they are dated a minute back (test_riskd's
+ * policy_rewritten_in_place writes one with the current time). */
+void policy_settled(const char *path)
+{
+	struct timespec ago[2] = { { .tv_nsec = UTIME_OMIT },
+				   { .tv_sec = time(NULL) - 60 } };
+
+	assert_int_equal(utimensat(AT_FDCWD, path, ago, 0), 0);
+}
+
 /* The policy file: `head`, then the format. */
 static void write_policy_va(const char *head, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
@@ -102,6 +114,7 @@ static void write_policy_va(const char *head, const char *fmt, va_list ap)
 	assert_true(n >= 0 && (size_t)n < sizeof(text) - h);
 	assert_true(h + (size_t)n > 0);
 	write_file(F.policy, text, 0600);
+	policy_settled(F.policy);
 }
 
 void write_policy_fmt(const char *fmt, ...)

@@ -62,6 +62,8 @@ int nss_teardown(void **state);
 
 void write_file(const char *path, const char *text, mode_t mode);
 
+/* Date `path` a minute back: a whole policy, not one being written. */
+void policy_settled(const char *path);
 /* The policy file (mode 0600) from a printf format. */
 void write_policy_fmt(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

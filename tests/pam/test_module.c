@@ -6,6 +6,7 @@
  * Asserts return codes, the exact messages the user sees, stored rows and
  * the structured log line.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -855,6 +856,84 @@ static void test_authfail_then_brute_force(void **state)
 			    "bruteForce:high");
 }
 
+/*
+ * The finding: an admin rewrites the policy in place (cat > file) and a
+ * sign-in reads it between the first part, which parses but lacks the
+ * block, and the rest.  The high-risk user must not be let in: the module
+ * waits for the file to settle and reads the whole policy; riskd (suite
+ * pam-riskd) keeps the policy it parsed before.  Once the file is whole
+ * and settled, the next sign-in is decided by the new policy.
+ */
+#define HALF_HEAD                                                            \
+	"policies:\n"                                                         \
+	"  - name: Sign-in risk requires MFA\n"                               \
+	"    conditions: { signin_risk: [medium, high] }\n"                   \
+	"    grant: { require: [mfa] }\n"
+#define HALF_BLOCK(name)                                                     \
+	"  - name: " name "\n"                                                \
+	"    conditions: { user_risk: [high] }\n"                             \
+	"    grant: { block: true }\n"
+
+/* cat > F.policy, with a pause: the head (a fresh mtime), a byte on
+ * `ready`, then the rest after `pause_ms`.  Runs in a child. */
+static void rewrite_in_place(const char *head, const char *rest, int ready,
+			     unsigned pause_ms)
+{
+	int fd = open(F.policy, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	bool ok = fd >= 0;
+
+	ok = ok && write(fd, head, strlen(head)) == (ssize_t)strlen(head);
+	ok = ok && write(ready, "x", 1) == 1;
+	usleep(pause_ms * 1000);
+	ok = ok && write(fd, rest, strlen(rest)) == (ssize_t)strlen(rest);
+	_exit(ok && close(fd) == 0 ? 0 : 1);
+}
+
+static void test_policy_half_written_not_used(void **state)
+{
+	char head[2048];
+	int ready[2], st, tries;
+	pam_result r;
+	pid_t pid;
+
+	(void)state;
+	write_fixture_policy(HALF_HEAD HALF_BLOCK("Block high user risk"));
+	set_user_risk("alice", RR_LEVEL_HIGH, 0);
+	assert_int_equal(login("rrtest", "alice", "10.1.2.3", true).auth,
+			 PAM_AUTH_ERR);
+	snprintf(head, sizeof(head), "version: 1\nissuer: Test Corp\n"
+		 "store: { backend: sqlite, path: %s }\n"
+		 "mfa: { key_file: %s/mfa.key }\n" HALF_HEAD, F.store, F.dir);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		rewrite_in_place(head, HALF_BLOCK("Block high user risk v2"),
+				 ready[1], 300);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], head, 1), 1);
+	close(ready[0]);
+	/* the file holds the first part only, written just now */
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_string_equal(last_signin("alice").outcome, "blocked");
+	assert_matches(last_signin("alice").applied,
+		       "^Block high user risk( v2)?$");
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* whole: decided by the new policy (riskd: once it has settled) */
+	for (tries = 0; tries < 40; tries++) {
+		r = login("rrtest", "alice", "10.1.2.3", true);
+		assert_int_equal(r.auth, PAM_AUTH_ERR);
+		if (!strcmp(last_signin("alice").applied,
+			    "Block high user risk v2"))
+			break;
+		usleep(50 * 1000);
+	}
+	assert_string_equal(last_signin("alice").applied,
+			    "Block high user risk v2");
+}
+
 static void test_invalid_policy_fails_closed(void **state)
 {
 	pam_result r;
@@ -862,6 +941,7 @@ static void test_invalid_policy_fails_closed(void **state)
 	(void)state;
 	write_file(F.policy, "version: 1\npolicies:\n  - name: x\n"
 			     "    grnat: { block: true }\n", 0600);
+	policy_settled(F.policy);
 	r = login("rrtest", "alice", "10.1.2.3", true);
 	assert_int_equal(r.auth, PAM_AUTHINFO_UNAVAIL);
 	assert_string_equal(F.msgs, "Sign-in denied: the sign-in risk check "
@@ -966,6 +1046,7 @@ int main(void)
 		T(test_report_only_never_enforced),
 		T(test_unfamiliar_network_after_learning),
 		T(test_authfail_then_brute_force),
+		T(test_policy_half_written_not_used),
 		T(test_invalid_policy_fails_closed),
 		T(test_policy_permissions_fail_closed),
 		T(test_store_refused_fails_closed),

@@ -42,6 +42,7 @@ static const struct verb verbs[] = {
     {"confirm-safe", NULL, cmd_confirm_safe, OPT_REF, 0, 0},
     {"whatif", NULL, cmd_whatif, OPT_USER | OPT_RHOST | OPT_SERVICE, 0, 0},
     {"policy", "check", cmd_policy, 0, 0, 1},
+    {"policy", "install", cmd_policy_install, 0, 1, 1},
     {"audit", NULL, cmd_audit, OPT_LIMIT, 0, 0},
     {"mfa", "status", cmd_mfa_status, 0, 1, 1},
     {"mfa", "reset", cmd_mfa_reset, 0, 1, 1},
@@ -69,7 +70,8 @@ static const char usage_text[] =
     "  whatif --user U [--rhost IP] [--service S]\n"
     "                                    evaluate the policy without "
     "logging in\n"
-    "  policy check [FILE]               validate a policy file\n"
+    "  policy check [FILE]               validate a policy file and the "
+    "files it names\n"
     "  audit [--limit N]                 admin actions: who, what, when\n"
     "  mfa status USER                   authenticator, grace period, "
     "lock, pass\n"
@@ -90,6 +92,9 @@ static const char usage_text[] =
     "register again\n"
     "                                    (single use; DURATION 5m..30d, "
     "e.g. 2h)\n"
+    "  policy install FILE               check FILE, then atomically "
+    "replace the\n"
+    "                                    policy (--policy) with it\n"
     "\n"
     "IP lists (anonymizedIPAddress, maliciousIPAddress):\n"
     "  feeds update                      download the lists' feeds, "

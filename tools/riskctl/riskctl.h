@@ -110,6 +110,7 @@ int cmd_confirm_compromised(struct ctl *c);
 int cmd_confirm_safe(struct ctl *c);
 int cmd_whatif(struct ctl *c);
 int cmd_policy(struct ctl *c);
+int cmd_policy_install(struct ctl *c);
 int cmd_mfa_status(struct ctl *c);
 int cmd_mfa_reset(struct ctl *c);
 int cmd_mfa_grace_reset(struct ctl *c);

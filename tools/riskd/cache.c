@@ -6,6 +6,12 @@
  * and mode checks of rr_policy_load run again; owner and mode are
  * compared too).  A policy in use stays valid until its last call ends,
  * even when a newer one replaced it.
+ * A policy rewritten in place is not parsed half-written: while a cached
+ * version of it exists, a file that changed less than a second ago or
+ * changes while it is read is not waited for (rr_policy_load_stable with
+ * no wait): the cached version keeps serving, with a notice, and the next
+ * call tries again.  Without one, the load waits for the file to settle
+ * like the module's, then fails (the call is denied).
  * Store connections are kept idle between calls and reused only when
  * rr_store_still() says the file is still the one opened; rr_store_park()
  * readies them to wait.
@@ -17,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #define IDLE_STORES_MAX 16
 
@@ -80,11 +87,66 @@ static void pols_sweep(cache *c)
 	}
 }
 
+/* The current version of `path` (lock held); NULL when none. */
+static pol *pol_current(cache *c, const char *path)
+{
+	pol *e;
+
+	for (e = c->pols; e; e = e->next)
+		if (!e->stale && !strcmp(e->path, path))
+			return e;
+	return NULL;
+}
+
+/* The cached version of `path` when it matches st (or any cached version
+ * when st is NULL), referenced; NULL when none.  *cached: one exists. */
+static rr_policy *pol_take(cache *c, const char *path, const struct stat *st,
+			   bool *cached)
+{
+	rr_policy *p = NULL;
+	pol *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = pol_current(c, path);
+	if (cached)
+		*cached = e != NULL;
+	if (e && (!st || same_file(&e->id, st))) {
+		e->refs++;
+		p = e->p;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return p;
+}
+
+/* The file is being rewritten: keep serving the version parsed before. */
+static rr_policy *pol_keep(cache *c, const char *path)
+{
+	rr_policy *p = pol_take(c, path, NULL, NULL);
+
+	if (p)
+		syslog(LOG_NOTICE, "policy %s changed and is not stable yet "
+		       "(being written?); still using the version read "
+		       "before", path);
+	return p;
+}
+
+static int pol_load(const char *path, bool cached, rr_policy **out,
+		    rr_policy_errors *errs)
+{
+	rr_secfile_stable o;
+
+	rr_secfile_stable_init(&o);
+	if (cached)
+		o.wait_ns = 0; /* the cached version serves meanwhile */
+	return rr_policy_load_stable(path, &o, out, errs);
+}
+
 static int policy_get(rr_loader *l, const char *path, rr_policy **out,
 		      rr_policy_errors *errs)
 {
 	cache *c = (cache *)l;
 	struct stat st;
+	bool cached;
 	pol *e, *fresh;
 	int r;
 
@@ -92,31 +154,22 @@ static int policy_get(rr_loader *l, const char *path, rr_policy **out,
 	if (lstat(path, &st) < 0)
 		/* the parse reports why, with its usual messages */
 		return rr_policy_load(path, out, errs);
-	pthread_mutex_lock(&c->lock);
-	for (e = c->pols; e; e = e->next) {
-		if (e->stale || strcmp(e->path, path))
-			continue;
-		if (same_file(&e->id, &st)) {
-			e->refs++;
-			*out = e->p;
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
-		e->stale = true;
-	}
-	pols_sweep(c);
-	pthread_mutex_unlock(&c->lock);
+	*out = pol_take(c, path, &st, &cached);
+	if (*out)
+		return 0;
 
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh || !(fresh->path = strdup(path))) {
 		free(fresh);
 		return -ENOMEM;
 	}
-	r = rr_policy_load(path, &fresh->p, errs);
+	r = pol_load(path, cached, &fresh->p, errs);
+	if (r == -EAGAIN && (*out = pol_keep(c, path)))
+		rr_policy_errors_clear(errs);
 	if (r < 0) {
 		free(fresh->path);
 		free(fresh);
-		return r;
+		return *out ? 0 : r;
 	}
 	fresh->id = st;
 	fresh->refs = 1;

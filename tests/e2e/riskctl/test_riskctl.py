@@ -553,7 +553,7 @@ class RiskctlTest(ScratchTest):
         self.fails(2, "mfa", "reset", "a", "b")
         self.fails(2, "tap", "issue")
         _, err = self.fails(2, "policy", "lint")
-        self.assertIn("(expected check)", err)
+        self.assertIn("(expected check or install)", err)
         self.assertFalse(os.path.exists(self.store))
 
     def test_options_anywhere(self):
@@ -615,6 +615,231 @@ def local_time(text):
     """riskctl's local time; the tests run it with TZ=UTC."""
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(
         tzinfo=timezone.utc).timestamp()
+
+
+# A policy naming every kind of file; line 8 names the list (column 9),
+# line 10 the hash file (column 16), line 4 the key (column 18).
+FILES_POLICY = """\
+version: 1
+store: {{ backend: sqlite, path: {store} }}
+on_error: deny
+mfa: {{ key_file: {key} }}
+detections:
+  anonymizedIPAddress:
+    lists:
+      - {lst}
+  leakedCredentials:
+    hash_file: {hashes}
+policies:
+  - name: Block high user risk
+    conditions: {{ user_risk: [high] }}
+    grant: {{ block: true }}
+"""
+
+
+class PolicyFilesTest(ScratchTest):
+    """policy check and policy install check the files a policy names."""
+
+    def setUp(self):
+        super().setUp()
+        self.lst = os.path.join(self.dir, "anon.list")
+        self.hashes = os.path.join(self.dir, "pwned.txt")
+        self.key = os.path.join(self.dir, "mfa.key")
+        self.write_file(self.lst, "192.0.2.0/24\n", 0o644)
+        self.write_file(self.hashes, "", 0o644)
+        self.write_file(self.key, "k" * 32, 0o600)
+        self.policy = self.files_policy("files.yaml")
+
+    def write_file(self, path, text, mode):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    def files_policy(self, name, **over):
+        paths = dict(store=self.store, key=self.key, lst=self.lst,
+                     hashes=self.hashes)
+        paths.update(over)
+        path = os.path.join(self.dir, name)
+        self.write_file(path, FILES_POLICY.format(**paths), 0o644)
+        return path
+
+    def assert_file_error(self, err, line, col, key, path, why):
+        want = "%s:%d:%d: %s: %s: %s" % (self.policy, line, col, key, path,
+                                         why)
+        self.assertIn(want, err.splitlines(), err)
+
+    def test_all_present_and_safe(self):
+        out = self.ok("policy", "check")
+        self.assertEqual(out.strip(), "%s: OK (1 policy)" % self.policy)
+        rc, _, err = self.run_ctl("policy", "check")
+        self.assertEqual(err, "")
+        doc = self.ok_json("policy", "check")
+        self.assertTrue(doc["valid"])
+        self.assertEqual(doc["errors"], [])
+        self.assertEqual(doc["warnings"], [])
+
+    def test_missing_list(self):
+        os.unlink(self.lst)
+        out, err = self.fails(3, "policy", "check")
+        self.assertEqual(out, "")
+        self.assert_file_error(err, 8, 9,
+                               "detections.anonymizedIPAddress.lists",
+                               self.lst, "does not exist")
+        doc = json.loads(self.run_ctl("--json", "policy", "check")[1])
+        self.assertFalse(doc["valid"])
+        self.assertEqual([(e["line"], e["column"]) for e in doc["errors"]],
+                         [(8, 9)])
+
+    def test_group_writable_list(self):
+        os.chmod(self.lst, 0o664)
+        _, err = self.fails(3, "policy", "check")
+        self.assert_file_error(err, 8, 9,
+                               "detections.anonymizedIPAddress.lists",
+                               self.lst, "is group/other-writable (refused)")
+
+    def test_symlinked_list(self):
+        real = os.path.join(self.dir, "real.list")
+        os.rename(self.lst, real)
+        os.symlink(real, self.lst)
+        _, err = self.fails(3, "policy", "check")
+        self.assert_file_error(err, 8, 9,
+                               "detections.anonymizedIPAddress.lists",
+                               self.lst, "is a symbolic link (refused)")
+
+    def test_list_not_root_and_not_regular(self):
+        os.chown(self.lst, NOBODY, NOBODY)
+        os.unlink(self.hashes)
+        os.mkdir(self.hashes)
+        _, err = self.fails(3, "policy", "check")
+        self.assert_file_error(err, 8, 9,
+                               "detections.anonymizedIPAddress.lists",
+                               self.lst, "is not owned by root (refused)")
+        self.assert_file_error(err, 10, 16,
+                               "detections.leakedCredentials.hash_file",
+                               self.hashes, "is not a regular file "
+                               "(refused)")
+
+    def test_key_file_missing_is_a_warning_unsafe_an_error(self):
+        os.unlink(self.key)
+        rc, out, err = self.run_ctl("policy", "check")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.strip(), "%s: OK (1 policy)" % self.policy)
+        self.assertIn("%s:4:18: warning: mfa.key_file: %s: does not exist "
+                      "yet" % (self.policy, self.key), err)
+        doc = self.ok_json("policy", "check")
+        self.assertTrue(doc["valid"])
+        self.assertEqual([(w["line"], w["column"]) for w in doc["warnings"]],
+                         [(4, 18)])
+        self.write_file(self.key, "k" * 32, 0o644)
+        _, err = self.fails(3, "policy", "check")
+        self.assert_file_error(err, 4, 18, "mfa.key_file", self.key,
+                               "has mode 0644: group/other must have no "
+                               "access (chmod 0600)")
+
+    def test_every_verb_still_loads_the_policy(self):
+        # only policy check and install look at the files
+        os.unlink(self.lst)
+        self.ok("status", "alice")
+
+    # ---- policy install ------------------------------------------------
+
+    def dest_state(self, dest):
+        st = os.lstat(dest)
+        with open(dest, "rb") as f:
+            return st.st_ino, stat.S_IMODE(st.st_mode), f.read()
+
+    def test_install_replaces_atomically(self):
+        dest = os.path.join(self.dir, "installed.yaml")
+        self.write_file(dest, POLICY.format(store=self.store), 0o600)
+        ino, _, _ = self.dest_state(dest)
+        out = self.ok("--policy", dest, "policy", "install", self.policy,
+                      policy=False)
+        self.assertEqual(out.strip(), "%s: installed (1 policy)" % dest)
+        new_ino, mode, text = self.dest_state(dest)
+        self.assertNotEqual(new_ino, ino)
+        self.assertEqual(mode, 0o600)  # the stricter mode is kept
+        with open(self.policy, "rb") as f:
+            self.assertEqual(text, f.read())
+        self.assertEqual(os.stat(dest).st_uid, 0)
+        self.ok("--policy", dest, "policy", "check", policy=False)
+        self.assertEqual(sorted(os.listdir(self.dir)),
+                         sorted(["anon.list", "files.yaml", "installed.yaml",
+                                 "mfa.key", "policy.yaml", "pwned.txt"]))
+
+    def test_install_new_dest_is_0644(self):
+        dest = os.path.join(self.dir, "new.yaml")
+        self.ok("--policy", dest, "policy", "install", self.policy,
+                policy=False)
+        _, mode, _ = self.dest_state(dest)
+        self.assertEqual(mode, 0o644)
+
+    def test_install_refuses_invalid(self):
+        dest = os.path.join(self.dir, "installed.yaml")
+        self.write_file(dest, POLICY.format(store=self.store), 0o644)
+        before = self.dest_state(dest)
+        bad = self.write_policy("bad.yaml", BAD_POLICY)
+        os.chmod(bad, 0o644)
+        out, err = self.fails(3, "--policy", dest, "policy", "install", bad,
+                              policy=False)
+        self.assertEqual(out, "")
+        self.assertIn("%s: not installed; %s is unchanged" % (bad, dest),
+                      err)
+        self.assertEqual(self.dest_state(dest), before)
+        # valid YAML naming a missing list: refused too
+        os.unlink(self.lst)
+        _, err = self.fails(3, "--policy", dest, "policy", "install",
+                            self.policy, policy=False)
+        self.assert_file_error(err, 8, 9,
+                               "detections.anonymizedIPAddress.lists",
+                               self.lst, "does not exist")
+        self.assertEqual(self.dest_state(dest), before)
+        # an untrusted source, and one that does not exist
+        self.write_file(self.lst, "", 0o644)
+        os.chmod(self.policy, 0o666)
+        self.fails(3, "--policy", dest, "policy", "install", self.policy,
+                   policy=False)
+        self.fails(3, "--policy", dest, "policy", "install",
+                   os.path.join(self.dir, "nope.yaml"), policy=False)
+        self.assertEqual(self.dest_state(dest), before)
+        self.assertFalse([n for n in os.listdir(self.dir)
+                          if n.startswith(".")])
+
+
+class SamplePolicyTest(unittest.TestCase):
+    """conf/riskremediate.yaml as README.md installs it passes the check."""
+
+    # created on first use by the module: not installed, not commented
+    ON_DEMAND = {"/var/lib/riskremediate/risk.db",
+                 "/etc/security/riskremediate.key"}
+
+    def sample(self):
+        root = os.environ.get("RR_SOURCE_ROOT") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
+        return os.path.join(root, "conf", "riskremediate.yaml")
+
+    def test_paths_are_commented_or_created_on_demand(self):
+        named = set()
+        with open(self.sample()) as f:
+            for line in f:
+                code = line.split("#", 1)[0]
+                named.update(re.findall(r"(?:^|[\s\[{,\"'])(/[A-Za-z_][\w./-]*)",
+                                        code))
+        self.assertEqual(named - self.ON_DEMAND, set())
+
+    def test_check_as_installed(self):
+        d = tempfile.mkdtemp(prefix="riskctl-sample-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        dest = os.path.join(d, "riskremediate.yaml")
+        # README: install -m 0644 -o root -g root conf/riskremediate.yaml
+        shutil.copyfile(self.sample(), dest)
+        os.chmod(dest, 0o644)
+        os.chown(dest, 0, 0)
+        p = subprocess.run([RISKCTL, "policy", "check", dest],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "%s: OK (3 policies)" % dest)
+        for line in p.stderr.splitlines():
+            self.assertIn(": warning: ", line)
 
 
 class MfaTest(ScratchTest):

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EXPECT 32
@@ -1213,8 +1214,14 @@ static void write_file(const char *path, const char *text, size_t len,
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	assert_true(fd >= 0);
+	/* written a minute ago: a file written less than a second ago may
+	 * be mid-write, and the loader would wait for it (test_policy_read) */
+	struct timespec ago[2] = { { .tv_nsec = UTIME_OMIT },
+				   { .tv_sec = time(NULL) - 60 } };
+
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(futimens(fd, ago), 0);
 	assert_int_equal(close(fd), 0);
 }
 
@@ -1396,7 +1403,9 @@ static void test_sample_conf(void **state)
 			assert_int_equal(strncmp(d->lists[0],
 						 "/etc/riskremediate/", 19), 0);
 	}
-	assert_int_equal(p->detections[RR_EVENT_MALICIOUS_IP].n_lists, 1);
+	/* no list is installed, so the sample names none */
+	assert_int_equal(p->detections[RR_EVENT_MALICIOUS_IP].n_lists, 0);
+	assert_int_equal(p->detections[RR_EVENT_ANONYMIZED_IP].n_lists, 0);
 	assert_true(p->detections[RR_EVENT_PASSWORD_SPRAY].enabled);
 	assert_int_equal(p->detections[RR_EVENT_PASSWORD_SPRAY].spray_users,
 			 10);
@@ -1404,6 +1413,72 @@ static void test_sample_conf(void **state)
 	assert_true(p->aggregation.enabled);
 	assert_int_equal(p->aggregation.signins, 3);
 	check_sample_policies(p);
+	rr_policy_free(p);
+}
+
+/* Every path-valued key is remembered with the position of its value. */
+static void test_file_refs(void **state)
+{
+	static const char text[] =
+		"version: 1\n"
+		"store: { path: /nonexistent-rr/store/risk.db }\n"
+		"mfa: { key_file: /nonexistent-rr/key }\n"
+		"detections:\n"
+		"  maliciousIPAddress:\n"
+		"    lists:\n"
+		"      - /nonexistent-rr/a.list\n"
+		"      - { file: /nonexistent-rr/b.list,"
+		" url: https://example.org/b }\n"
+		"  leakedCredentials:\n"
+		"    range_url: https://example.org/range/\n"
+		"    ca_file: /nonexistent-rr/ca.pem\n"
+		"    hash_file: /nonexistent-rr/h.txt\n";
+	static const struct {
+		const char *key, *path;
+		unsigned line, column;
+		rr_policy_ref_kind kind;
+	} want[] = {
+		{ "store.path", "/nonexistent-rr/store/risk.db", 2, 16,
+		  RR_REF_STORE },
+		{ "mfa.key_file", "/nonexistent-rr/key", 3, 18, RR_REF_KEY },
+		{ "detections.maliciousIPAddress.lists",
+		  "/nonexistent-rr/a.list", 7, 9, RR_REF_TRUSTED },
+		{ "detections.maliciousIPAddress.lists",
+		  "/nonexistent-rr/b.list", 8, 17, RR_REF_TRUSTED },
+		{ "detections.leakedCredentials.ca_file",
+		  "/nonexistent-rr/ca.pem", 11, 14, RR_REF_TRUSTED },
+		{ "detections.leakedCredentials.hash_file",
+		  "/nonexistent-rr/h.txt", 12, 16, RR_REF_TRUSTED },
+	};
+	rr_policy_errors errs = {0}, warns = {0};
+	rr_policy *p = parse_ok(text);
+	char line[512];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(p->n_refs, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_string_equal(p->refs[i].key, want[i].key);
+		assert_string_equal(p->refs[i].path, want[i].path);
+		assert_int_equal(p->refs[i].line, want[i].line);
+		assert_int_equal(p->refs[i].column, want[i].column);
+		assert_int_equal(p->refs[i].kind, want[i].kind);
+	}
+	/* none exists: the store is created on first use (nothing), the key
+	 * too (a warning), every other file is an error at its value */
+	assert_int_equal(rr_policy_check_files(p, "t.yaml", &errs, &warns),
+			 -EINVAL);
+	assert_int_equal(errs.n, 4);
+	assert_int_equal(warns.n, 1);
+	rr_policy_error_format(&errs, 0, line, sizeof(line));
+	assert_string_equal(line, "t.yaml:7:9: detections.maliciousIPAddress."
+			    "lists: /nonexistent-rr/a.list: does not exist");
+	assert_int_equal(errs.items[3].line, 12);
+	rr_policy_error_format(&warns, 0, line, sizeof(line));
+	assert_non_null(strstr(line, "t.yaml:3:18: mfa.key_file: "
+			       "/nonexistent-rr/key: does not exist yet"));
+	rr_policy_errors_clear(&errs);
+	rr_policy_errors_clear(&warns);
 	rr_policy_free(p);
 }
 
@@ -1437,6 +1512,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_corpus),
+		cmocka_unit_test(test_file_refs),
 		cmocka_unit_test(test_invalid_corpus),
 		cmocka_unit_test(test_full_fields),
 		cmocka_unit_test(test_mfa_fields),
