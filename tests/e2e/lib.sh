@@ -381,3 +381,19 @@ dump_logs() {
 		tail -n "$lines" "$f"
 	done
 }
+
+# pam_backup_absent DIR: the e2e tests that replace system PAM files (su,
+# login, passwd) keep the originals in DIR while they run and remove it on
+# every exit path.  If DIR exists, an earlier run crashed: say how to
+# restore them and fail.
+pam_backup_absent() {
+	local f
+	[ -e "$1" ] || return 0
+	echo "Bail out! $1 exists: an earlier run of an e2e clients test did not" >&2
+	echo "restore /etc/pam.d files.  Check and restore them, e.g.:" >&2
+	for f in su login passwd; do
+		[ -e "$1/$f" ] && echo "    cp -p $1/$f /etc/pam.d/.$f.rr && mv -f /etc/pam.d/.$f.rr /etc/pam.d/$f" >&2
+	done
+	echo "    rm -r $1" >&2
+	return 1
+}

@@ -66,15 +66,7 @@ for f in pam.d/sshd pam.d/sshd-key pam.d/su pam.d/login pam.d/passwd \
 done
 
 BACKUP=/var/lib/rr-e2e-clients.backup
-if [ -e "$BACKUP" ]; then
-	echo "Bail out! $BACKUP exists: an earlier run of this test did not restore" >&2
-	echo "/etc/pam.d/su, login or passwd.  Check and restore them, e.g.:" >&2
-	for f in su login passwd; do
-		[ -e "$BACKUP/$f" ] && echo "    cp -p $BACKUP/$f /etc/pam.d/.$f.rr && mv -f /etc/pam.d/.$f.rr /etc/pam.d/$f" >&2
-	done
-	echo "    rm -r $BACKUP" >&2
-	exit 1
-fi
+pam_backup_absent "$BACKUP" || exit 1
 
 SUFFIX=$(random_suffix)
 UA=rrca-$SUFFIX   # (a) ssh password + keyboard-interactive

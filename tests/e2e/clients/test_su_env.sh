@@ -39,15 +39,7 @@ for v in RR_LEAK_BASE RR_LEAK_CA RR_LEAK_LOG RR_LEAK_PROXY \
 done
 
 BACKUP=/var/lib/rr-e2e-clients.backup
-if [ -e "$BACKUP" ]; then
-	echo "Bail out! $BACKUP exists: an earlier run of an e2e clients test did not" >&2
-	echo "restore /etc/pam.d files.  Check and restore them, e.g.:" >&2
-	for f in su login passwd; do
-		[ -e "$BACKUP/$f" ] && echo "    cp -p $BACKUP/$f /etc/pam.d/.$f.rr && mv -f /etc/pam.d/.$f.rr /etc/pam.d/$f" >&2
-	done
-	echo "    rm -r $BACKUP" >&2
-	exit 1
-fi
+pam_backup_absent "$BACKUP" || exit 1
 
 SUFFIX=$(random_suffix)
 UT=rrct-$SUFFIX   # the target of su; its password is in the range
