@@ -100,6 +100,8 @@ void rr_policy_init_defaults(rr_policy *p)
 	p->issuer = strdup(RR_DEFAULT_ISSUER);
 	p->backend = RR_BACKEND_SQLITE;
 	p->store_path = strdup(RR_DEFAULT_STORE_PATH);
+	p->offline.max_staleness_s = 30;
+	p->offline.mfa = RR_OFFLINE_MFA_DENY;
 	p->on_error_allow = false;
 	p->mfa_registration.state = RR_PSTATE_DISABLED;
 	p->mfa_registration.grace_days = 14;

@@ -127,11 +127,38 @@ typedef struct {
 
 typedef enum { RR_BACKEND_SQLITE = 0, RR_BACKEND_ETCD } rr_backend;
 
+/* A fleet (DESIGN §7.1, policy store.etcd and store.offline).  Set only
+ * with backend etcd; the loader validates every field. */
+#define RR_ETCD_MAX_ENDPOINTS 16
+#define RR_ETCD_DEFAULT_PREFIX "/riskremediate/"
+
+typedef struct {
+	char **endpoints;      /* http(s)://host:port, 1..16 */
+	size_t n_endpoints;
+	char *prefix;          /* NULL: RR_ETCD_DEFAULT_PREFIX */
+	char *host;            /* NULL: the machine's host name (run time) */
+	char *ca;              /* fleet CA; set whenever an endpoint is https */
+	char *cert;            /* client certificate and key: both or none */
+	char *key;
+	char *user;            /* etcd authentication: both or none */
+	char *password_file;
+} rr_etcd_cfg;
+
+/* What a host does when its replica of the fleet's state is stale. */
+typedef enum { RR_OFFLINE_MFA_DENY = 0, RR_OFFLINE_MFA_LOCAL } rr_offline_mfa;
+
+typedef struct {
+	unsigned max_staleness_s; /* default 30 */
+	rr_offline_mfa mfa;       /* default deny */
+} rr_offline_cfg;
+
 typedef struct {
 	int version;
 	char *issuer;
 	rr_backend backend;
 	char *store_path;
+	rr_etcd_cfg etcd;          /* backend etcd only */
+	rr_offline_cfg offline;
 	bool on_error_allow;
 	rr_location *locations;
 	size_t n_locations;

@@ -28,6 +28,7 @@ struct rr_pctx {
 	/* for checks across sections, after the walk (NULL: default) */
 	yaml_node_t *agg_window;
 	size_t refs_cap; /* allocated entries of p->refs */
+	yaml_node_t *backend; /* store.backend's value, for the etcd gate */
 };
 
 /* A value handler: 0, or a negative errno that aborts the parse (-ENOMEM).
@@ -38,11 +39,16 @@ typedef int (*rr_pair_fn)(struct rr_pctx *c, yaml_node_t *key,
 
 /* Every key the loader accepts is written KEY("name", handler): the man page
  * check (tests/unit/policy/check_man_keys.sh) extracts them from here. */
-#define KEY(n, f) { (n), (f) }
+#define KEY(n, f) { (n), (f), false }
+/* A key that is no longer accepted where it was: its handler reports where
+ * it went.  Not listed as expected in "unknown key" errors, not required in
+ * the man page. */
+#define MOVED_KEY(n, f) { (n), (f), true }
 
 struct rr_key {
 	const char *name;
 	rr_val_fn fn;
+	bool moved;
 };
 
 struct rr_schema {
@@ -126,5 +132,7 @@ int rr_policy_schema_policies(struct rr_pctx *c);
 /* Ownership helpers shared with rr_policy.c. */
 void rr_names_clear(rr_names *n);
 void rr_assign_clear(rr_assign *a);
+/* rr_policy_schema.c: store.etcd's strings. */
+void rr_etcd_cfg_clear(rr_etcd_cfg *e);
 
 #endif

@@ -124,19 +124,6 @@ static bool path_ok(const char *s)
 	return s[0] == '/' && label_ok(s, PATH_MAX_LEN - 1);
 }
 
-static bool url_ok(const char *s)
-{
-	const char *rest;
-
-	if (!strncmp(s, "https://", 8))
-		rest = s + 8;
-	else if (!strncmp(s, "http://", 7))
-		rest = s + 7;
-	else
-		return false;
-	return label_ok(rest, PATH_MAX_LEN) && !strchr(rest, ' ');
-}
-
 /* Hosts that may be reached over plain http://: the loopback. */
 static bool loopback_host(const char *h, size_t len)
 {
@@ -759,7 +746,7 @@ static int policy_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
 	return 0;
 }
 
-int rr_policy_schema_policies(struct rr_pctx *c)
+static int policies_walk(struct rr_pctx *c)
 {
 	size_t n, idx = 0;
 
@@ -772,6 +759,18 @@ int rr_policy_schema_policies(struct rr_pctx *c)
 		return -ENOMEM;
 	c->p->n_policies = n;
 	return rr_pctx_seq_each(c, c->policies, policy_item, &idx);
+}
+
+static void etcd_gate(struct rr_pctx *c);
+
+/* The last step of the schema: the policies, then the etcd gate. */
+int rr_policy_schema_policies(struct rr_pctx *c)
+{
+	int r = policies_walk(c);
+
+	if (r == 0)
+		etcd_gate(c);
+	return r;
 }
 
 /* ---- detections ---------------------------------------------------------- */
@@ -1190,12 +1189,414 @@ static int top_named_locations(struct rr_pctx *c, yaml_node_t *val,
 	return rr_pctx_for_each_pair(c, val, location_pair, NULL);
 }
 
+/* ---- store: etcd and offline (DESIGN §7.1) ------------------------------ */
+
+#define ETCD_URL_MAX 256
+#define ETCD_PREFIX_MIN 2
+#define ETCD_PREFIX_MAX 128
+#define ETCD_NAME_MAX 64 /* host and user */
+#define STALENESS_MAX 86400
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+		   "0123456789._-"
+
+static const struct rr_word offline_mfa_words[] = {
+	{ "deny", RR_OFFLINE_MFA_DENY },
+	{ "local", RR_OFFLINE_MFA_LOCAL },
+};
+
+/* The nodes of the keys given under etcd, for the checks across them. */
+struct etcd_st {
+	rr_etcd_cfg *e;
+	yaml_node_t *ca, *cert, *key, *user, *password_file;
+	yaml_node_t *http[RR_ETCD_MAX_ENDPOINTS]; /* http:// endpoints */
+	size_t n_http;
+	bool endpoints_ok; /* given, and every endpoint valid */
+	bool any_https;
+	bool any_remote;   /* an endpoint that is not loopback */
+};
+
+/* 1..max of `chars`. */
+static bool charset_ok(const char *s, size_t max, const char *chars)
+{
+	size_t len = strlen(s);
+
+	return len && len <= max && strspn(s, chars) == len;
+}
+
+/* Printable ASCII without spaces. */
+static bool ascii_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s > '~')
+			return false;
+	return true;
+}
+
+static bool loopback_addr(const rr_addr *a)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+
+	if (a->family == 4)
+		return a->bytes[0] == 127;
+	return !memcmp(a->bytes, v6, sizeof(v6));
+}
+
+/* "[IPv6]", an IPv4 address or a DNS name of A-Z a-z 0-9 . -.  *loopback:
+ * 127.0.0.0/8, ::1 or localhost (which curl never asks DNS for). */
+static bool endpoint_host(const char *h, size_t len, bool *loopback)
+{
+	char buf[ETCD_URL_MAX + 1];
+	rr_addr a;
+
+	if (!len || len >= sizeof(buf))
+		return false;
+	if (h[0] == '[') {
+		if (len < 3 || h[len - 1] != ']')
+			return false;
+		memcpy(buf, h + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (!strchr(buf, ':') || rr_addr_parse(buf, &a) < 0)
+			return false;
+		*loopback = loopback_addr(&a);
+		return true;
+	}
+	memcpy(buf, h, len);
+	buf[len] = '\0';
+	if (strspn(buf, NAME_CHARS) != len || strchr(buf, '_'))
+		return false;
+	*loopback = !strcmp(buf, "localhost") ||
+		    (rr_addr_parse(buf, &a) == 0 && loopback_addr(&a));
+	return true;
+}
+
+/* http[s]://host:port[/]: NULL, or why not. */
+static const char *endpoint_parse(const char *s, bool *https, bool *loopback)
+{
+	const char *rest, *end, *port;
+
+	if (strlen(s) > ETCD_URL_MAX || !ascii_ok(s))
+		return "at most 256 printable ASCII characters without spaces";
+	*https = !strncmp(s, "https://", 8);
+	if (*https)
+		rest = s + 8;
+	else if (!strncmp(s, "http://", 7))
+		rest = s + 7;
+	else
+		return "expected an http:// or https:// URL";
+	end = rest + strcspn(rest, "/?#");
+	if (memchr(rest, '@', (size_t)(end - rest)))
+		return "no user information: use user and password_file";
+	if (*end && strcmp(end, "/"))
+		return "no path, query or fragment";
+	port = rest[0] == '[' ? memchr(rest, ']', (size_t)(end - rest)) :
+				rest;
+	if (!port)
+		return "invalid host";
+	port = memchr(port, ':', (size_t)(end - port));
+	if (!port)
+		return "a port is required, such as :2379";
+	if (port == end - 1 || !port_ok(port, (size_t)(end - port)))
+		return "invalid port";
+	if (!endpoint_host(rest, (size_t)(port - rest), loopback))
+		return "invalid host";
+	return NULL;
+}
+
+static bool endpoint_dup(const rr_etcd_cfg *e, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_endpoints; i++)
+		if (!strcmp(e->endpoints[i], s))
+			return true;
+	return false;
+}
+
+static int endpoint_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
+{
+	struct etcd_st *st = obj;
+	const char *s = rr_pctx_str(c, item, "an etcd endpoint"), *why;
+	bool https = false, loopback = false;
+	char q[RR_QUOTE_MAX];
+
+	why = s ? endpoint_parse(s, &https, &loopback) : "";
+	if (!s || why) {
+		if (s)
+			rr_pctx_err(c, item, "invalid etcd endpoint \"%s\" "
+				    "(%s)", rr_pctx_quote(s, q, sizeof(q)),
+				    why);
+		st->endpoints_ok = false;
+		return 0;
+	}
+	if (endpoint_dup(st->e, s)) {
+		rr_pctx_err(c, item, "duplicate etcd endpoint \"%s\"",
+			    rr_pctx_quote(s, q, sizeof(q)));
+		return 0;
+	}
+	st->any_https |= https;
+	st->any_remote |= !loopback;
+	if (!https)
+		st->http[st->n_http++] = item;
+	st->e->endpoints[st->e->n_endpoints] = strdup(s);
+	if (!st->e->endpoints[st->e->n_endpoints])
+		return -ENOMEM;
+	st->e->n_endpoints++;
+	return 0;
+}
+
+static int etcd_endpoints(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+	size_t n;
+
+	if (!rr_pctx_seq_len(c, val, "endpoints", RR_ETCD_MAX_ENDPOINTS, &n))
+		return 0;
+	if (!n) {
+		rr_pctx_err(c, val, "endpoints needs at least one URL");
+		return 0;
+	}
+	st->e->endpoints = calloc(n, sizeof(*st->e->endpoints));
+	if (!st->e->endpoints)
+		return -ENOMEM;
+	st->endpoints_ok = true;
+	return rr_pctx_seq_each(c, val, endpoint_item, st);
+}
+
+static bool prefix_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= ETCD_PREFIX_MIN && len <= ETCD_PREFIX_MAX &&
+	       s[0] == '/' && s[len - 1] == '/' && !strstr(s, "//") &&
+	       ascii_ok(s);
+}
+
+static int etcd_prefix(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+	const char *s = rr_pctx_str(c, val, "prefix");
+	char q[RR_QUOTE_MAX];
+
+	if (!s)
+		return 0;
+	if (!prefix_ok(s)) {
+		rr_pctx_err(c, val, "invalid prefix \"%s\" (%d to %d printable "
+			    "ASCII characters without spaces, starting and "
+			    "ending with '/', no \"//\")",
+			    rr_pctx_quote(s, q, sizeof(q)), ETCD_PREFIX_MIN,
+			    ETCD_PREFIX_MAX);
+		return 0;
+	}
+	return set_str(&st->e->prefix, s);
+}
+
+/* host and user: 1..64 of A-Z a-z 0-9 . _ - */
+static int etcd_name(struct rr_pctx *c, yaml_node_t *val, const char *what,
+		     char **dst)
+{
+	const char *s = rr_pctx_str(c, val, what);
+	char q[RR_QUOTE_MAX];
+
+	if (!s)
+		return 0;
+	if (!charset_ok(s, ETCD_NAME_MAX, NAME_CHARS)) {
+		rr_pctx_err(c, val, "invalid %s \"%s\" (1 to %d of A-Z a-z 0-9 "
+			    ". _ -)", what, rr_pctx_quote(s, q, sizeof(q)),
+			    ETCD_NAME_MAX);
+		return 0;
+	}
+	return set_str(dst, s);
+}
+
+static int etcd_host(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	return etcd_name(c, val, "host", &st->e->host);
+}
+
+static int etcd_user(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	st->user = val;
+	return etcd_name(c, val, "user", &st->e->user);
+}
+
+static int etcd_ca(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	st->ca = val;
+	return path_value(c, val, "ca", &st->e->ca);
+}
+
+static int etcd_cert(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	st->cert = val;
+	return path_value(c, val, "cert", &st->e->cert);
+}
+
+static int etcd_key(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	st->key = val;
+	return path_value(c, val, "key", &st->e->key);
+}
+
+static int etcd_password_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st *st = obj;
+
+	st->password_file = val;
+	return path_value(c, val, "password_file", &st->e->password_file);
+}
+
+/* Index 0 (endpoints) is required. */
+static const struct rr_key etcd_keys[] = {
+	KEY("endpoints", etcd_endpoints),
+	KEY("prefix", etcd_prefix),
+	KEY("host", etcd_host),
+	KEY("ca", etcd_ca),
+	KEY("cert", etcd_cert),
+	KEY("key", etcd_key),
+	KEY("user", etcd_user),
+	KEY("password_file", etcd_password_file),
+};
+static const struct rr_schema etcd_schema = RR_SCHEMA(etcd_keys);
+
+/* Two keys that go together: an error at the one given alone. */
+static void etcd_pair(struct rr_pctx *c, const yaml_node_t *a,
+		      const char *an, const yaml_node_t *b, const char *bn)
+{
+	if (a && !b)
+		rr_pctx_err(c, a, "%s needs %s", an, bn);
+	else if (b && !a)
+		rr_pctx_err(c, b, "%s needs %s", bn, an);
+}
+
+/* Plain http:// only when every endpoint is loopback; https:// needs the
+ * fleet's CA (a private CA: the system's store is never used); TLS files
+ * without https:// would be silently unused.  What the valid endpoints
+ * show is reported even when others are invalid; the last rule needs them
+ * all. */
+static void etcd_transport(struct rr_pctx *c, const yaml_node_t *map,
+			   const struct etcd_st *st)
+{
+	const yaml_node_t *tls[] = { st->ca, st->cert, st->key };
+	static const char *const tls_names[] = { "ca", "cert", "key" };
+	char q[RR_QUOTE_MAX];
+	size_t i;
+
+	for (i = 0; st->any_remote && i < st->n_http; i++)
+		rr_pctx_err(c, st->http[i], "etcd endpoint \"%s\" must use "
+			    "https:// (http:// only when every endpoint is "
+			    "loopback: 127.0.0.0/8, [::1] or localhost)",
+			    rr_pctx_quote((const char *)
+					  st->http[i]->data.scalar.value, q,
+					  sizeof(q)));
+	if (st->any_https && !st->ca)
+		rr_pctx_err(c, map, "ca is required with https:// endpoints "
+			    "(the fleet's CA certificate; the system's CA "
+			    "store is not used)");
+	for (i = 0; st->endpoints_ok && !st->any_https && i < RR_N(tls); i++)
+		if (tls[i])
+			rr_pctx_err(c, tls[i], "%s is only used with https:// "
+				    "endpoints", tls_names[i]);
+}
+
+static int store_etcd(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct etcd_st st = { .e = &((rr_policy *)obj)->etcd };
+	unsigned seen;
+	int r;
+
+	r = rr_pctx_walk(c, val, "etcd", &etcd_schema, &st, &seen);
+	if (r < 0 || seen == ~0u)
+		return r;
+	rr_pctx_require(c, val, "etcd", &etcd_schema, seen, 0);
+	etcd_transport(c, val, &st);
+	etcd_pair(c, st.cert, "cert", st.key, "key");
+	etcd_pair(c, st.user, "user", st.password_file, "password_file");
+	return 0;
+}
+
+static int offline_max_staleness(struct rr_pctx *c, yaml_node_t *val,
+				 void *obj)
+{
+	rr_offline_cfg *o = obj;
+
+	rr_pctx_duration(c, val, "max_staleness", 1, STALENESS_MAX,
+			 &o->max_staleness_s);
+	return 0;
+}
+
+static int offline_mfa(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	rr_offline_cfg *o = obj;
+	int v;
+
+	if (rr_pctx_word(c, val, "mfa", offline_mfa_words,
+			 RR_N(offline_mfa_words), &v))
+		o->mfa = (rr_offline_mfa)v;
+	return 0;
+}
+
+static const struct rr_key offline_keys[] = {
+	KEY("max_staleness", offline_max_staleness),
+	KEY("mfa", offline_mfa),
+};
+static const struct rr_schema offline_schema = RR_SCHEMA(offline_keys);
+
+static int store_offline(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	unsigned seen;
+
+	return rr_pctx_walk(c, val, "offline", &offline_schema,
+			    &((rr_policy *)obj)->offline, &seen);
+}
+
+void rr_etcd_cfg_clear(rr_etcd_cfg *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_endpoints; i++)
+		free(e->endpoints[i]);
+	free(e->endpoints);
+	free(e->prefix);
+	free(e->host);
+	free(e->ca);
+	free(e->cert);
+	free(e->key);
+	free(e->user);
+	free(e->password_file);
+	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * THE ETCD GATE.  The etcd backend's runtime is not implemented yet (issue
+ * 12): a policy that selects it must not load, so that the module and riskd
+ * fail closed.  Once every other key is valid, it fails with this one error
+ * at the backend's value.  Remove this function and its call (the end of
+ * rr_policy_schema_policies) when the backend lands.
+ */
+static void etcd_gate(struct rr_pctx *c)
+{
+	if (c->p->backend == RR_BACKEND_ETCD && c->backend && !c->n_errors)
+		rr_pctx_err(c, c->backend, "etcd backend: not available in "
+			    "this build yet (see riskremediate.yaml(5))");
+}
+
 /* ---- store --------------------------------------------------------------- */
 
 struct store_st {
 	rr_policy *p;
-	yaml_node_t *backend;
-	yaml_node_t *endpoints;
+	bool backend_bad;
+	yaml_node_t *etcd;    /* the keys, when given */
+	yaml_node_t *offline;
 };
 
 static int store_backend(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1204,10 +1605,12 @@ static int store_backend(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	int v;
 
 	if (!rr_pctx_word(c, val, "backend", backend_words,
-			  RR_N(backend_words), &v))
+			  RR_N(backend_words), &v)) {
+		st->backend_bad = true;
 		return 0;
+	}
 	st->p->backend = (rr_backend)v;
-	st->backend = val;
+	c->backend = val;
 	return 0;
 }
 
@@ -1219,34 +1622,38 @@ static int store_path(struct rr_pctx *c, yaml_node_t *val, void *obj)
 			 &st->p->store_path);
 }
 
-static int endpoint_item(struct rr_pctx *c, yaml_node_t *item, void *obj)
-{
-	const char *s = rr_pctx_str(c, item, "an endpoint");
-	char q[RR_QUOTE_MAX];
-
-	(void)obj;
-	if (s && !url_ok(s))
-		rr_pctx_err(c, item, "invalid endpoint \"%s\" (expected an "
-			    "http:// or https:// URL)",
-			    rr_pctx_quote(s, q, sizeof(q)));
-	return 0;
-}
-
-static int store_endpoints(struct rr_pctx *c, yaml_node_t *val, void *obj)
+static int store_etcd_key(struct rr_pctx *c, yaml_node_t *val, void *obj)
 {
 	struct store_st *st = obj;
-	size_t n;
 
-	st->endpoints = val;
-	if (!rr_pctx_seq_len(c, val, "endpoints", RR_POLICY_MAX_LIST, &n))
-		return 0;
-	return rr_pctx_seq_each(c, val, endpoint_item, NULL);
+	st->etcd = c->key;
+	return store_etcd(c, val, st->p);
+}
+
+static int store_offline_key(struct rr_pctx *c, yaml_node_t *val, void *obj)
+{
+	struct store_st *st = obj;
+
+	st->offline = c->key;
+	return store_offline(c, val, st->p);
+}
+
+/* store.endpoints (never released as working) is store.etcd.endpoints. */
+static int store_endpoints_moved(struct rr_pctx *c, yaml_node_t *val,
+				 void *obj)
+{
+	(void)val;
+	(void)obj;
+	rr_pctx_err(c, c->key, "endpoints moved to store.etcd.endpoints");
+	return 0;
 }
 
 static const struct rr_key store_keys[] = {
 	KEY("backend", store_backend),
 	KEY("path", store_path),
-	KEY("endpoints", store_endpoints),
+	KEY("etcd", store_etcd_key),
+	KEY("offline", store_offline_key),
+	MOVED_KEY("endpoints", store_endpoints_moved),
 };
 static const struct rr_schema store_schema = RR_SCHEMA(store_keys);
 
@@ -1257,12 +1664,19 @@ static int top_store(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	int r;
 
 	r = rr_pctx_walk(c, val, "store", &store_schema, &st, &seen);
-	if (r < 0)
+	if (r < 0 || st.backend_bad)
 		return r;
-	if (st.backend && st.p->backend == RR_BACKEND_ETCD)
-		rr_pctx_err(c, st.backend, "etcd backend is not supported yet");
-	else if (st.endpoints)
-		rr_pctx_err(c, st.endpoints, "endpoints is only used with "
+	if (st.p->backend == RR_BACKEND_ETCD) {
+		if (!st.etcd && c->backend)
+			rr_pctx_err(c, c->backend, "backend etcd needs "
+				    "store.etcd with its endpoints");
+		return 0;
+	}
+	if (st.etcd)
+		rr_pctx_err(c, st.etcd, "etcd is only used with backend: "
+			    "etcd");
+	if (st.offline)
+		rr_pctx_err(c, st.offline, "offline is only used with "
 			    "backend: etcd");
 	return 0;
 }

@@ -200,8 +200,10 @@ static void unknown_key(struct rr_pctx *c, const yaml_node_t *key,
 	size_t i, o = 0;
 
 	for (i = 0; i < s->n && o < sizeof(list); i++)
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
-				      i ? ", " : "", s->keys[i].name);
+		if (!s->keys[i].moved)
+			o += (size_t)snprintf(list + o, sizeof(list) - o,
+					      "%s%s", o ? ", " : "",
+					      s->keys[i].name);
 	rr_pctx_err(c, key, "unknown key \"%s\" in %s (expected one of: %s)",
 		    rr_pctx_quote((const char *)key->data.scalar.value, q,
 				  sizeof(q)),

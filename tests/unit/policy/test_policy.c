@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "rr_policy.h"
+#include "rr_policy_int.h" /* the schema walk, for a policy that the etcd
+			      gate refuses (test_fleet_valid) */
 #include "rr_secfile.h"
 
 #include <dirent.h>
@@ -1176,6 +1178,498 @@ static void test_error_format(void **state)
 	rr_policy_errors_clear(&e);
 }
 
+/* ---- a fleet: store.etcd and store.offline ------------------------------- */
+
+#define GATE "etcd backend: not available in this build yet (see " \
+	     "riskremediate.yaml(5))"
+#define HTTP_ONLY_LOOPBACK "must use https:// (http:// only when every " \
+			   "endpoint is loopback: 127.0.0.0/8, [::1] or " \
+			   "localhost)"
+#define NEED_CA "ca is required with https:// endpoints (the fleet's CA " \
+		"certificate; the system's CA store is not used)"
+
+/* The contract's example (DESIGN §7.1). */
+static const char fleet_policy[] =
+	"version: 1\n"
+	"store:\n"
+	"  backend: etcd\n"
+	"  path: /var/lib/riskremediate/risk.db\n"
+	"  etcd:\n"
+	"    endpoints: [https://etcd1.example.org:2379, "
+	"https://etcd2.example.org:2379]\n"
+	"    prefix: /riskremediate/\n"
+	"    host: web01\n"
+	"    ca: /etc/riskremediate/etcd/ca.pem\n"
+	"    cert: /etc/riskremediate/etcd/host.pem\n"
+	"    key: /etc/riskremediate/etcd/host.key\n"
+	"    user: riskremediate\n"
+	"    password_file: /etc/riskremediate/etcd/password\n"
+	"  offline:\n"
+	"    max_staleness: 30s\n"
+	"    mfa: deny\n";
+
+struct want {
+	unsigned line;
+	unsigned column;
+	const char *message; /* exact */
+};
+
+/* Parse `text`: it must fail with exactly `w` (sorted), nothing else. */
+static void parse_exact_errors(const char *text, const struct want *w,
+			       size_t n)
+{
+	rr_policy_errors e = { 0 };
+	rr_policy *p = NULL;
+	bool same = true;
+	size_t i;
+	int r = parse(text, &p, &e);
+
+	for (i = 0; same && i < n && i < e.n; i++)
+		same = e.items[i].line == w[i].line &&
+		       e.items[i].column == w[i].column &&
+		       !strcmp(e.items[i].message, w[i].message);
+	if (!same || e.n != n) {
+		print_message("input:\n%s\nwanted %zu errors, first %u:%u: "
+			      "%s\n", text, n, w[0].line, w[0].column,
+			      w[0].message);
+		print_errors(&e);
+	}
+	assert_int_equal(r, -EINVAL);
+	assert_null(p);
+	assert_int_equal(e.n, n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(e.items[i].line, w[i].line);
+		assert_int_equal(e.items[i].column, w[i].column);
+		assert_string_equal(e.items[i].message, w[i].message);
+	}
+	rr_policy_errors_clear(&e);
+}
+
+#define ETCD_HEAD "version: 1\nstore:\n  backend: etcd\n  etcd:\n"
+#define EP1 "    endpoints: [https://e1:2379]\n"
+#define CA "    ca: /ca.pem\n"
+
+static void test_fleet_invalid(void **state)
+{
+	static const struct {
+		const char *text;
+		struct want w[3];
+		size_t n;
+	} cases[] = {
+		/* missing ca with https://: at the etcd mapping */
+		{ ETCD_HEAD EP1, { { 5, 5, NEED_CA } }, 1 },
+		{ ETCD_HEAD "    endpoints: [http://127.0.0.1:2379, "
+		  "https://127.0.0.1:2380]\n", { { 5, 5, NEED_CA } }, 1 },
+		/* http:// to a host that is not loopback */
+		{ ETCD_HEAD "    endpoints: [http://10.0.0.1:2379]\n",
+		  { { 5, 17, "etcd endpoint \"http://10.0.0.1:2379\" "
+		      HTTP_ONLY_LOOPBACK } }, 1 },
+		/* ... and to the loopback when another endpoint is not */
+		{ ETCD_HEAD "    endpoints:\n"
+		  "      - https://e1:2379\n"
+		  "      - http://127.0.0.1:2379\n" CA,
+		  { { 7, 9, "etcd endpoint \"http://127.0.0.1:2379\" "
+		      HTTP_ONLY_LOOPBACK } }, 1 },
+		{ ETCD_HEAD "    endpoints: [http://localhost:2379, "
+		  "http://e2:2379]\n",
+		  { { 5, 17, "etcd endpoint \"http://localhost:2379\" "
+		      HTTP_ONLY_LOOPBACK },
+		    { 5, 40, "etcd endpoint \"http://e2:2379\" "
+		      HTTP_ONLY_LOOPBACK } }, 2 },
+		/* bad prefix */
+		{ ETCD_HEAD EP1 CA "    prefix: /riskremediate\n",
+		  { { 7, 13, "invalid prefix \"/riskremediate\" (2 to 128 "
+		      "printable ASCII characters without spaces, starting "
+		      "and ending with '/', no \"//\")" } }, 1 },
+		/* cert without key, key without cert */
+		{ ETCD_HEAD EP1 CA "    cert: /c.pem\n",
+		  { { 7, 11, "cert needs key" } }, 1 },
+		{ ETCD_HEAD EP1 CA "    key: /k.pem\n",
+		  { { 7, 10, "key needs cert" } }, 1 },
+		/* user without password_file, and the reverse */
+		{ ETCD_HEAD EP1 CA "    user: rr\n",
+		  { { 7, 11, "user needs password_file" } }, 1 },
+		{ ETCD_HEAD EP1 CA "    password_file: /pw\n",
+		  { { 7, 20, "password_file needs user" } }, 1 },
+		/* relative paths */
+		{ ETCD_HEAD EP1 "    ca: ca.pem\n    cert: c.pem\n"
+		  "    key: ./k.pem\n",
+		  { { 6, 9, "ca must be an absolute path, found \"ca.pem\"" },
+		    { 7, 11, "cert must be an absolute path, found "
+		      "\"c.pem\"" },
+		    { 8, 10, "key must be an absolute path, found "
+		      "\"./k.pem\"" } }, 3 },
+		{ ETCD_HEAD EP1 CA "    user: rr\n    password_file: pw\n",
+		  { { 8, 20, "password_file must be an absolute path, "
+		      "found \"pw\"" } }, 1 },
+		/* TLS files with no https:// endpoint */
+		{ ETCD_HEAD "    endpoints: ['http://[::1]:2379']\n" CA,
+		  { { 6, 9, "ca is only used with https:// endpoints" } }, 1 },
+		/* staleness out of range, mfa value, unknown keys */
+		{ ETCD_HEAD EP1 CA "  offline: { max_staleness: 0s }\n",
+		  { { 7, 29, "max_staleness must be between 1s and 86400s" } },
+		  1 },
+		{ ETCD_HEAD EP1 CA "  offline: { max_staleness: 86401 }\n",
+		  { { 7, 29, "max_staleness must be between 1s and 86400s" } },
+		  1 },
+		{ ETCD_HEAD EP1 CA "  offline: { max_staleness: 30x }\n",
+		  { { 7, 29, "invalid duration \"30x\" for max_staleness "
+		      "(expected seconds, or a number with s, m, h or d)" } },
+		  1 },
+		{ ETCD_HEAD EP1 CA "  offline: { mfa: allow }\n",
+		  { { 7, 19, "invalid mfa \"allow\" (expected deny or "
+		      "local)" } }, 1 },
+		{ ETCD_HEAD EP1 CA "    timeout: 5s\n",
+		  { { 7, 5, "unknown key \"timeout\" in etcd (expected one of: "
+		      "endpoints, prefix, host, ca, cert, key, user, "
+		      "password_file)" } }, 1 },
+		{ ETCD_HEAD EP1 CA "  offline: { mfa: deny, retry: 1 }\n",
+		  { { 7, 25, "unknown key \"retry\" in offline (expected one "
+		      "of: max_staleness, mfa)" } }, 1 },
+		/* etcd or offline with backend sqlite (or no backend) */
+		{ "version: 1\nstore:\n  backend: sqlite\n  etcd:\n" EP1 CA,
+		  { { 4, 3, "etcd is only used with backend: etcd" } }, 1 },
+		{ "version: 1\nstore: { offline: { mfa: local } }\n",
+		  { { 2, 10, "offline is only used with backend: etcd" } }, 1 },
+		/* too many endpoints, none, missing */
+		{ ETCD_HEAD "    endpoints: [http://127.0.0.1:1, "
+		  "http://127.0.0.1:2, http://127.0.0.1:3, http://127.0.0.1:4, "
+		  "http://127.0.0.1:5, http://127.0.0.1:6, http://127.0.0.1:7, "
+		  "http://127.0.0.1:8, http://127.0.0.1:9, "
+		  "http://127.0.0.1:10, http://127.0.0.1:11, "
+		  "http://127.0.0.1:12, http://127.0.0.1:13, "
+		  "http://127.0.0.1:14, http://127.0.0.1:15, "
+		  "http://127.0.0.1:16, http://127.0.0.1:17]\n",
+		  { { 5, 16, "too many entries in endpoints (max 16)" } }, 1 },
+		{ ETCD_HEAD "    endpoints: []\n",
+		  { { 5, 16, "endpoints needs at least one URL" } }, 1 },
+		{ ETCD_HEAD CA, { { 5, 5, "missing required key \"endpoints\" "
+				    "in etcd" } }, 1 },
+		/* etcd missing or not a mapping */
+		{ "version: 1\nstore: { backend: etcd }\n",
+		  { { 2, 19, "backend etcd needs store.etcd with its "
+		      "endpoints" } }, 1 },
+		{ ETCD_HEAD "    - https://e1:2379\n",
+		  { { 5, 5, "expected a mapping for etcd, found a list" } },
+		  1 },
+		/* the old key */
+		{ "version: 1\nstore:\n  backend: etcd\n  endpoints: "
+		  "[https://e1:2379]\n  etcd: { endpoints: [https://e1:2379], "
+		  "ca: /ca }\n",
+		  { { 4, 3, "endpoints moved to store.etcd.endpoints" } }, 1 },
+		/* every other error first: no gate error with them */
+		{ ETCD_HEAD EP1 CA "policies: [{ name: x }]\n",
+		  { { 7, 12, "missing required key \"grant\" in policy" } },
+		  1 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		parse_exact_errors(cases[i].text, cases[i].w, cases[i].n);
+}
+
+/* One value in a fleet policy: NULL err = valid (only the gate error). */
+struct value_case {
+	const char *value;
+	const char *err;
+};
+
+static void check_values(const char *head, const char *tail, unsigned line,
+			 unsigned column, const struct value_case *v, size_t n)
+{
+	struct want w;
+	char *doc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		assert_true(asprintf(&doc, "%s%s%s", head, v[i].value,
+				     tail) > 0);
+		w.line = v[i].err ? line : 3;
+		w.column = v[i].err ? column : 12;
+		w.message = v[i].err ? v[i].err : GATE;
+		parse_exact_errors(doc, &w, 1);
+		free(doc);
+	}
+}
+
+static void test_fleet_endpoints(void **state)
+{
+	/* plain http://, no ca: only to the loopback */
+	static const struct value_case loopback[] = {
+		{ "http://127.0.0.1:2379", NULL },
+		{ "http://127.255.0.9:2379/", NULL },
+		{ "http://localhost:2379", NULL },
+		{ "'http://[::1]:2379'", NULL },
+		{ "'http://[0:0:0:0:0:0:0:1]:2379'", NULL },
+		{ "http://128.0.0.1:2379", "etcd endpoint "
+		  "\"http://128.0.0.1:2379\" " HTTP_ONLY_LOOPBACK },
+		{ "http://localhost.example.org:2379", "etcd endpoint "
+		  "\"http://localhost.example.org:2379\" " HTTP_ONLY_LOOPBACK },
+		{ "'http://[::2]:2379'", "etcd endpoint \"http://[::2]:2379\" "
+		  HTTP_ONLY_LOOPBACK },
+	};
+	/* with ca: https:// is valid */
+	static const struct value_case v[] = {
+		{ "https://e1:2379", NULL },
+		{ "https://e1:2379/", NULL },
+		{ "https://etcd-1.example.org:1", NULL },
+		{ "https://192.0.2.1:65535", NULL },
+		{ "'https://[2001:db8::1]:2379'", NULL },
+		{ "https://e1", "invalid etcd endpoint \"https://e1\" (a port "
+		  "is required, such as :2379)" },
+		{ "'https://[::1]'", "invalid etcd endpoint \"https://[::1]\" (a "
+		  "port is required, such as :2379)" },
+		{ "'https://e1:'", "invalid etcd endpoint \"https://e1:\" "
+		  "(invalid port)" },
+		{ "https://e1:0", "invalid etcd endpoint \"https://e1:0\" "
+		  "(invalid port)" },
+		{ "https://e1:65536", "invalid etcd endpoint "
+		  "\"https://e1:65536\" (invalid port)" },
+		{ "https://e1:23x9", "invalid etcd endpoint \"https://e1:23x9\" "
+		  "(invalid port)" },
+		{ "https://e1:2379/v3", "invalid etcd endpoint "
+		  "\"https://e1:2379/v3\" (no path, query or fragment)" },
+		{ "https://e1:2379?x", "invalid etcd endpoint "
+		  "\"https://e1:2379?x\" (no path, query or fragment)" },
+		{ "https://e1:2379#x", "invalid etcd endpoint "
+		  "\"https://e1:2379#x\" (no path, query or fragment)" },
+		{ "https://u:p@e1:2379", "invalid etcd endpoint "
+		  "\"https://u:p@e1:2379\" (no user information: use user and "
+		  "password_file)" },
+		{ "https://:2379", "invalid etcd endpoint \"https://:2379\" "
+		  "(invalid host)" },
+		{ "https://e_1:2379", "invalid etcd endpoint "
+		  "\"https://e_1:2379\" (invalid host)" },
+		{ "'https://[::1:2379'", "invalid etcd endpoint "
+		  "\"https://[::1:2379\" (invalid host)" },
+		{ "'https://[1.2.3.4]:2379'", "invalid etcd endpoint "
+		  "\"https://[1.2.3.4]:2379\" (invalid host)" },
+		{ "'https://[]:2379'", "invalid etcd endpoint \"https://[]:2379\" "
+		  "(invalid host)" },
+		{ "etcd1:2379", "invalid etcd endpoint \"etcd1:2379\" (expected "
+		  "an http:// or https:// URL)" },
+		{ "HTTPS://e1:2379", "invalid etcd endpoint \"HTTPS://e1:2379\" "
+		  "(expected an http:// or https:// URL)" },
+		{ "unix:///run/etcd.sock", "invalid etcd endpoint "
+		  "\"unix:///run/etcd.sock\" (expected an http:// or https:// "
+		  "URL)" },
+		{ "'https://e 1:2379'", "invalid etcd endpoint "
+		  "\"https://e 1:2379\" (at most 256 printable ASCII characters "
+		  "without spaces)" },
+		{ "https://\xc3\xa9:2379", "invalid etcd endpoint "
+		  "\"https://\xc3\xa9:2379\" (at most 256 printable ASCII "
+		  "characters without spaces)" },
+		{ "''", "invalid etcd endpoint \"\" (expected an http:// or "
+		  "https:// URL)" },
+		{ "{ url: https://e1:2379 }", "expected a string for an etcd "
+		  "endpoint, found a mapping" },
+	};
+	char *doc, host[300];
+	struct want w;
+
+	(void)state;
+	check_values(ETCD_HEAD "    endpoints: [", "]\n", 5, 17, loopback,
+		     sizeof(loopback) / sizeof(loopback[0]));
+	check_values(ETCD_HEAD "    endpoints: [", "]\n" CA, 5, 17, v,
+		     sizeof(v) / sizeof(v[0]));
+	/* 256 bytes, not 257 */
+	memset(host, 'h', sizeof(host));
+	host[256 - strlen("https://:1")] = '\0';
+	assert_true(asprintf(&doc, ETCD_HEAD "    endpoints: [https://%s:1]\n"
+			     CA, host) > 0);
+	w = (struct want){ 3, 12, GATE };
+	parse_exact_errors(doc, &w, 1);
+	free(doc);
+	host[256 - strlen("https://:1")] = 'h';
+	host[257 - strlen("https://:1")] = '\0';
+	assert_true(asprintf(&doc, ETCD_HEAD "    endpoints: [https://%s:1]\n"
+			     CA, host) > 0);
+	parse_one_error(doc, "(at most 256 printable ASCII characters");
+	free(doc);
+	/* the same endpoint twice */
+	w = (struct want){ 5, 34, "duplicate etcd endpoint "
+			   "\"https://e1:2379\"" };
+	parse_exact_errors(ETCD_HEAD "    endpoints: [https://e1:2379, "
+			   "https://e1:2379]\n" CA, &w, 1);
+}
+
+static void test_fleet_values(void **state)
+{
+	static const struct value_case prefix[] = {
+		{ "/riskremediate/", NULL },
+		{ "/a/", NULL },
+		{ "/rr/tenant-1/", NULL },
+		{ "/", "invalid prefix \"/\" (2 to 128 printable ASCII "
+		  "characters without spaces, starting and ending with '/', "
+		  "no \"//\")" },
+		{ "//", "invalid prefix \"//\" (2 to 128 printable ASCII "
+		  "characters without spaces, starting and ending with '/', "
+		  "no \"//\")" },
+		{ "/a//b/", "invalid prefix \"/a//b/\" (2 to 128 printable "
+		  "ASCII characters without spaces, starting and ending with "
+		  "'/', no \"//\")" },
+		{ "rr/", "invalid prefix \"rr/\" (2 to 128 printable ASCII "
+		  "characters without spaces, starting and ending with '/', "
+		  "no \"//\")" },
+		{ "'/a b/'", "invalid prefix \"/a b/\" (2 to 128 printable "
+		  "ASCII characters without spaces, starting and ending with "
+		  "'/', no \"//\")" },
+		{ "\"/a\\0/\"", "NUL byte in prefix" },
+		{ "[/rr/]", "expected a string for prefix, found a list" },
+	};
+	static const struct value_case host[] = {
+		{ "web01", NULL },
+		{ "web-01.example_org", NULL },
+		{ "''", "invalid host \"\" (1 to 64 of A-Z a-z 0-9 . _ -)" },
+		{ "web/01", "invalid host \"web/01\" (1 to 64 of A-Z a-z 0-9 . "
+		  "_ -)" },
+		{ "web@01", "invalid host \"web@01\" (1 to 64 of A-Z a-z 0-9 . "
+		  "_ -)" },
+	};
+	static const struct value_case staleness[] = {
+		{ "1s", NULL },
+		{ "1", NULL },
+		{ "1d", NULL },
+		{ "86400", NULL },
+		{ "24h", NULL },
+		{ "0", "max_staleness must be between 1s and 86400s" },
+		{ "2d", "max_staleness must be between 1s and 86400s" },
+		/* quoted: not a duration (the message cannot show it) */
+		{ "'30s'", "invalid duration \"\" for max_staleness "
+		  "(expected seconds, or a number with s, m, h or d)" },
+	};
+	char *doc, long_prefix[200];
+	struct want w;
+
+	(void)state;
+	check_values(ETCD_HEAD EP1 CA "    prefix: ", "\n", 7, 13, prefix,
+		     sizeof(prefix) / sizeof(prefix[0]));
+	check_values(ETCD_HEAD EP1 CA "    host: ", "\n", 7, 11, host,
+		     sizeof(host) / sizeof(host[0]));
+	check_values(ETCD_HEAD EP1 CA "  offline:\n    max_staleness: ", "\n",
+		     8, 20, staleness, sizeof(staleness) / sizeof(staleness[0]));
+	/* prefix: 128 bytes, not 129; host: 64, not 65 */
+	memset(long_prefix, 'p', sizeof(long_prefix));
+	long_prefix[0] = '/';
+	long_prefix[127] = '/';
+	long_prefix[128] = '\0';
+	assert_true(asprintf(&doc, ETCD_HEAD EP1 CA "    prefix: %s\n",
+			     long_prefix) > 0);
+	w = (struct want){ 3, 12, GATE };
+	parse_exact_errors(doc, &w, 1);
+	free(doc);
+	long_prefix[127] = 'p';
+	long_prefix[128] = '/';
+	long_prefix[129] = '\0';
+	assert_true(asprintf(&doc, ETCD_HEAD EP1 CA "    prefix: %s\n",
+			     long_prefix) > 0);
+	parse_one_error(doc, "invalid prefix");
+	free(doc);
+	assert_true(asprintf(&doc, ETCD_HEAD EP1 CA "    host: %.64s\n",
+			     long_prefix + 1) > 0);
+	parse_exact_errors(doc, &w, 1);
+	free(doc);
+	assert_true(asprintf(&doc, ETCD_HEAD EP1 CA "    host: %.65s\n",
+			     long_prefix + 1) > 0);
+	parse_one_error(doc, "invalid host");
+	free(doc);
+}
+
+/*
+ * The schema walk without the loader's wrapper, which frees the policy on
+ * any error: the fields of a fleet policy that the gate still refuses.
+ */
+static rr_policy *schema_walk(const char *text, rr_policy_errors *e)
+{
+	struct rr_pctx c = { .errs = e };
+	yaml_parser_t ps;
+	yaml_document_t doc;
+
+	c.p = calloc(1, sizeof(*c.p));
+	assert_non_null(c.p);
+	rr_policy_init_defaults(c.p);
+	assert_true(yaml_parser_initialize(&ps));
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text,
+				     strlen(text));
+	assert_true(yaml_parser_load(&ps, &doc));
+	c.doc = &doc;
+	c.n_nodes = (size_t)(doc.nodes.top - doc.nodes.start);
+	c.visited = calloc(c.n_nodes + 1, 1);
+	assert_non_null(c.visited);
+	c.visited[1] = 1;
+	assert_int_equal(rr_policy_schema_root(&c,
+			 yaml_document_get_root_node(&doc)), 0);
+	assert_int_equal(rr_policy_schema_policies(&c), 0);
+	free(c.visited);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&ps);
+	return c.p;
+}
+
+static void test_fleet_valid(void **state)
+{
+	static const struct want gate = { 3, 12, GATE };
+	rr_policy_errors e = { 0 };
+	rr_policy *p;
+
+	(void)state;
+	/* the loader: exactly the one error, at backend's value */
+	parse_exact_errors(fleet_policy, &gate, 1);
+	/* what was parsed before it */
+	p = schema_walk(fleet_policy, &e);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.items[0].line, 3);
+	assert_int_equal(e.items[0].column, 12);
+	assert_string_equal(e.items[0].message, GATE);
+	assert_int_equal(p->backend, RR_BACKEND_ETCD);
+	assert_string_equal(p->store_path, "/var/lib/riskremediate/risk.db");
+	assert_int_equal(p->etcd.n_endpoints, 2);
+	assert_string_equal(p->etcd.endpoints[0],
+			    "https://etcd1.example.org:2379");
+	assert_string_equal(p->etcd.endpoints[1],
+			    "https://etcd2.example.org:2379");
+	assert_string_equal(p->etcd.prefix, "/riskremediate/");
+	assert_string_equal(p->etcd.host, "web01");
+	assert_string_equal(p->etcd.ca, "/etc/riskremediate/etcd/ca.pem");
+	assert_string_equal(p->etcd.cert, "/etc/riskremediate/etcd/host.pem");
+	assert_string_equal(p->etcd.key, "/etc/riskremediate/etcd/host.key");
+	assert_string_equal(p->etcd.user, "riskremediate");
+	assert_string_equal(p->etcd.password_file,
+			    "/etc/riskremediate/etcd/password");
+	assert_int_equal(p->offline.max_staleness_s, 30);
+	assert_int_equal(p->offline.mfa, RR_OFFLINE_MFA_DENY);
+	rr_policy_free(p);
+	rr_policy_errors_clear(&e);
+
+	/* loopback only, plain http, defaults */
+	p = schema_walk(ETCD_HEAD "    endpoints: [http://127.0.0.1:2379, "
+			"http://localhost:22379/, 'http://[::1]:32379']\n"
+			"  offline: { mfa: local, max_staleness: 2m }\n", &e);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.items[0].message, GATE);
+	assert_int_equal(p->etcd.n_endpoints, 3);
+	assert_string_equal(p->etcd.endpoints[2], "http://[::1]:32379");
+	assert_null(p->etcd.prefix);
+	assert_null(p->etcd.host);
+	assert_null(p->etcd.ca);
+	assert_null(p->etcd.cert);
+	assert_null(p->etcd.user);
+	assert_int_equal(p->offline.max_staleness_s, 120);
+	assert_int_equal(p->offline.mfa, RR_OFFLINE_MFA_LOCAL);
+	rr_policy_free(p);
+	rr_policy_errors_clear(&e);
+
+	/* a sqlite policy: offline defaults, no etcd */
+	p = parse_ok("version: 1\n");
+	assert_int_equal(p->backend, RR_BACKEND_SQLITE);
+	assert_int_equal(p->etcd.n_endpoints, 0);
+	assert_null(p->etcd.endpoints);
+	assert_int_equal(p->offline.max_staleness_s, 30);
+	assert_int_equal(p->offline.mfa, RR_OFFLINE_MFA_DENY);
+	rr_policy_free(p);
+}
+
 /* ---- loading from a file ------------------------------------------------- */
 
 struct tmp {
@@ -1537,6 +2031,10 @@ int main(void)
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_error_format),
+		cmocka_unit_test(test_fleet_invalid),
+		cmocka_unit_test(test_fleet_endpoints),
+		cmocka_unit_test(test_fleet_values),
+		cmocka_unit_test(test_fleet_valid),
 		cmocka_unit_test_setup_teardown(test_load_ok, tmp_setup,
 						tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_load_content_error,
