@@ -1428,7 +1428,8 @@ static int etcd_ca(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	struct etcd_st *st = obj;
 
 	st->ca = val;
-	return path_value(c, val, "ca", &st->e->ca);
+	return ref_value(c, val, "ca", "store.etcd.ca", RR_REF_TRUSTED,
+			 0, &st->e->ca);
 }
 
 static int etcd_cert(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1436,7 +1437,8 @@ static int etcd_cert(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	struct etcd_st *st = obj;
 
 	st->cert = val;
-	return path_value(c, val, "cert", &st->e->cert);
+	return ref_value(c, val, "cert", "store.etcd.cert", RR_REF_TRUSTED,
+			 0, &st->e->cert);
 }
 
 static int etcd_key(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1444,7 +1446,8 @@ static int etcd_key(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	struct etcd_st *st = obj;
 
 	st->key = val;
-	return path_value(c, val, "key", &st->e->key);
+	return ref_value(c, val, "key", "store.etcd.key", RR_REF_TRUSTED,
+			 0, &st->e->key);
 }
 
 static int etcd_password_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
@@ -1452,7 +1455,8 @@ static int etcd_password_file(struct rr_pctx *c, yaml_node_t *val, void *obj)
 	struct etcd_st *st = obj;
 
 	st->password_file = val;
-	return path_value(c, val, "password_file", &st->e->password_file);
+	return ref_value(c, val, "password_file", "store.etcd.password_file", RR_REF_TRUSTED,
+			 0, &st->e->password_file);
 }
 
 /* Index 0 (endpoints) is required. */
