@@ -72,7 +72,7 @@ static int fail_count(rr_store *s, const char *user, int64_t now,
 
 	r = rrs_stmt(s, RRS_Q_MFA_FAIL_COUNT, &st);
 	if (!r)
-		r = rrs_bind(s, st, "sii", user, now - (int64_t)window_s, now);
+		r = rrs_bind(s, st, "si", user, now - (int64_t)window_s);
 	if (!r)
 		r = one_int(s, st, &n);
 	rrs_release(st);

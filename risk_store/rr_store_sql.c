@@ -234,10 +234,11 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	/* user, time */
 	[RRS_Q_MFA_FAIL_INSERT] =
 		"INSERT INTO mfa_failures(user, time) VALUES (?1, ?2)",
-	/* user, from, to */
+	/* user, from: every failure since `from`, also those a parallel
+	 * sign-in with a clock a little ahead recorded "later" */
 	[RRS_Q_MFA_FAIL_COUNT] =
 		"SELECT count(*) FROM mfa_failures WHERE user = ?1"
-		" AND time >= ?2 AND time <= ?3",
+		" AND time >= ?2",
 	/* user */
 	[RRS_Q_MFA_FAIL_DELETE] =
 		"DELETE FROM mfa_failures WHERE user = ?1",

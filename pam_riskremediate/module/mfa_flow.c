@@ -312,7 +312,10 @@ static int one_code(rr_ctx *c, const rr_store_mfa *m, const uint8_t *secret,
 	at = (rr_store_attempt){.window_s = c->policy->mfa.failure_window_s,
 				.max_failures = c->policy->mfa.max_failures,
 				.check = check_code, .ctx = &k};
-	r = rr_store_mfa_attempt(c->store, c->a.user, c->now, &at, failures);
+	/* counted at the time the code was typed: parallel sign-ins that
+	 * started seconds apart count in one window */
+	r = rr_store_mfa_attempt(c->store, c->a.user,
+				 c->host->ops->now(c->host), &at, failures);
 	rr_answer_free(answer);
 	return r == -EACCES ? 1 : r == -EALREADY ? 2 : r == -ENOLCK ? 3 : r;
 }

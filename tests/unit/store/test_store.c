@@ -1930,12 +1930,13 @@ static void test_mfa_failures(void **state)
 			fail_msg("case %zu: got %u, want %u", i, count,
 				 fails[i].count);
 	}
-	/* [now - 900, now]: -900 -100 0 0; -901 is out, +10 is after now. */
+	/* since now - 900: -900 -100 0 0 and +10 (a failure recorded by a
+	 * sign-in whose clock was ahead still counts); -901 is out */
 	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 900, &m), 0);
-	assert_int_equal(m.recent_failures, 4);
+	assert_int_equal(m.recent_failures, 5);
 	assert_int_equal(rr_store_mfa_get(s, "alice", NOW, 0, &m), 0);
-	assert_int_equal(m.recent_failures, 2);
-	/* Both ends are inclusive. */
+	assert_int_equal(m.recent_failures, 3);
+	/* The start is inclusive. */
 	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 10, 1009, &m), 0);
 	assert_int_equal(m.recent_failures, 6);
 	assert_int_equal(rr_store_mfa_get(s, "alice", NOW + 10, 1010, &m), 0);
