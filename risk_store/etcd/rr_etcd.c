@@ -329,8 +329,11 @@ int rr_etcd_rpc_errno(const rr_etcd_rpc_error *err, bool idempotent)
 	case 3:  /* INVALID_ARGUMENT */
 		if (strstr(m, "authentication failed"))
 			return -EACCES;
-		return strstr(m, "user name is empty") ? RR_ETCD_E_TOKEN :
-			-EINVAL;
+		/* what etcd's own client answers with a new token */
+		if (strstr(m, "user name is empty") ||
+		    strstr(m, "revision of auth store is old"))
+			return RR_ETCD_E_TOKEN;
+		return -EINVAL;
 	case 11: /* OUT_OF_RANGE */
 		return strstr(m, "compacted") ? -ESTALE : -ERANGE;
 	case 14: /* UNAVAILABLE */

@@ -49,7 +49,9 @@ static int canceled(rr_watch *w, const rr_etcd_watch_line *l)
 	if (l->error.code)
 		return rr_etcd_fail(w->e, rr_etcd_rpc_errno(&l->error, true),
 				    "watch: %s (code %d)", m, l->error.code);
-	if (strstr(m, "invalid auth token") || strstr(m, "Unauthenticated"))
+	if (strstr(m, "invalid auth token") || strstr(m, "Unauthenticated") ||
+	    strstr(m, "user name is empty") ||
+	    strstr(m, "revision of auth store is old"))
 		return RR_ETCD_E_TOKEN;
 	if (strstr(m, "permission denied"))
 		return rr_etcd_fail(w->e, -EACCES, "watch: %s", m);
