@@ -417,6 +417,18 @@ static int post_one(rr_etcd *e, size_t idx, const char *path,
 	return check_answer(e, path, status, b, idempotent);
 }
 
+int rr_etcd_all_failed(rr_etcd *e)
+{
+	char last[sizeof(e->err)];
+
+	memcpy(last, e->err, sizeof(last));
+	if (strstr(last, "no leader"))
+		return rr_etcd_fail(e, -EAGAIN, "no etcd endpoint with a "
+				    "leader (last: %.200s)", last);
+	return rr_etcd_fail(e, -ECONNREFUSED, "no etcd endpoint answered "
+			    "(last: %.200s)", last);
+}
+
 /* The endpoints in order from the last one that answered. */
 static int post_failover(rr_etcd *e, const char *path, const char *req,
 			 bool idempotent, rr_buf *b)
@@ -431,8 +443,7 @@ static int post_failover(rr_etcd *e, const char *path, const char *req,
 			e->cur = idx;
 	}
 	if (r == RR_ETCD_E_NEXT)
-		return rr_etcd_fail(e, -ECONNREFUSED, "no etcd endpoint "
-				    "answered (last: %s)", e->err);
+		return rr_etcd_all_failed(e);
 	return r;
 }
 

@@ -229,8 +229,7 @@ static int watch_failover(rr_watch *w, const char *body)
 			r = -ECONNRESET;
 	}
 	if (r == RR_ETCD_E_NEXT)
-		return rr_etcd_fail(w->e, -ECONNREFUSED, "no etcd endpoint "
-				    "answered (last: %s)", w->e->err);
+		return rr_etcd_all_failed(w->e);
 	return r;
 }
 
