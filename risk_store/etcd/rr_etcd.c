@@ -417,12 +417,12 @@ static int post_one(rr_etcd *e, size_t idx, const char *path,
 	return check_answer(e, path, status, b, idempotent);
 }
 
-int rr_etcd_all_failed(rr_etcd *e)
+int rr_etcd_all_failed(rr_etcd *e, bool no_leader)
 {
 	char last[sizeof(e->err)];
 
 	memcpy(last, e->err, sizeof(last));
-	if (strstr(last, "no leader"))
+	if (no_leader)
 		return rr_etcd_fail(e, -EAGAIN, "no etcd endpoint with a "
 				    "leader (last: %.200s)", last);
 	return rr_etcd_fail(e, -ECONNREFUSED, "no etcd endpoint answered "
@@ -433,6 +433,7 @@ int rr_etcd_all_failed(rr_etcd *e)
 static int post_failover(rr_etcd *e, const char *path, const char *req,
 			 bool idempotent, rr_buf *b)
 {
+	bool no_leader = false;
 	size_t i, idx;
 	int r = RR_ETCD_E_NEXT;
 
@@ -441,9 +442,11 @@ static int post_failover(rr_etcd *e, const char *path, const char *req,
 		r = post_one(e, idx, path, req, idempotent, b);
 		if (r != RR_ETCD_E_NEXT)
 			e->cur = idx;
+		else
+			no_leader |= strstr(e->err, "no leader") != NULL;
 	}
 	if (r == RR_ETCD_E_NEXT)
-		return rr_etcd_all_failed(e);
+		return rr_etcd_all_failed(e, no_leader);
 	return r;
 }
 

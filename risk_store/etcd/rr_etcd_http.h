@@ -43,9 +43,9 @@ struct curl_slist *rr_etcd_headers(const rr_etcd *e, bool hasleader);
 void rr_etcd_headers_free(struct curl_slist *h);
 /* The errno of an etcd error (RR_ETCD_E_TOKEN for a bad token). */
 int rr_etcd_rpc_errno(const rr_etcd_rpc_error *err, bool idempotent);
-/* Every endpoint failed with RR_ETCD_E_NEXT: -EAGAIN when the last had
- * no leader, else -ECONNREFUSED. */
-int rr_etcd_all_failed(rr_etcd *e);
+/* Every endpoint failed with RR_ETCD_E_NEXT: -EAGAIN when one of them
+ * had no leader, else -ECONNREFUSED. */
+int rr_etcd_all_failed(rr_etcd *e, bool no_leader);
 /* Authenticate (again): a new token. */
 int rr_etcd_authenticate(rr_etcd *e);
 /* Whether a failed transfer sent nothing (safe to try another endpoint). */

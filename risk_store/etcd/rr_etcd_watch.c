@@ -197,6 +197,8 @@ static int watch_one(rr_watch *w, size_t idx, const char *body)
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle);
 	}
 	cc = curl_easy_perform(c);
+	if (!w->stopped && cc == CURLE_OK && w->len > 0)
+		handle_line(w, w->line, w->len); /* the last, unterminated */
 	if (w->stopped)
 		r = w->result;
 	else if (cc == CURLE_OK)
@@ -217,6 +219,7 @@ out:
 
 static int watch_failover(rr_watch *w, const char *body)
 {
+	bool no_leader = false;
 	size_t i, idx;
 	int r = RR_ETCD_E_NEXT;
 
@@ -225,11 +228,13 @@ static int watch_failover(rr_watch *w, const char *body)
 		r = watch_one(w, idx, body);
 		if (r != RR_ETCD_E_NEXT)
 			w->e->cur = idx;
+		else
+			no_leader |= strstr(w->e->err, "no leader") != NULL;
 		if (w->delivered && r == RR_ETCD_E_NEXT)
 			r = -ECONNRESET;
 	}
 	if (r == RR_ETCD_E_NEXT)
-		return rr_etcd_all_failed(w->e);
+		return rr_etcd_all_failed(w->e, no_leader);
 	return r;
 }
 

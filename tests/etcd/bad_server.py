@@ -129,7 +129,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         for m in WATCH[mode]:
             line = m if isinstance(m, str) else json.dumps(m)
-            self.wfile.write(line.encode() + b"\n")
+            # etcd ends its error line without a newline
+            end = b"" if mode == "werror" else b"\n"
+            self.wfile.write(line.encode() + end)
             self.wfile.flush()
 
     def do_POST(self):

@@ -488,6 +488,38 @@ static void test_lease(void **state)
 	rr_etcd_free(e);
 }
 
+/* Members 2 and 3 stopped: member 1 has no leader, and a watch (sent with
+ * Grpc-Metadata-Hasleader) says so rather than waiting in silence.  The
+ * token is fetched while the cluster has its quorum. */
+static void test_no_quorum(void **state)
+{
+	rr_etcd *e = open_cluster();
+	rr_etcd_range *rg = NULL;
+	rr_etcd_watch_req req = {
+		.key = "/riskremediate/t/x", .key_len = 18,
+		.idle_timeout_ms = 5000,
+	};
+	int i, r = 0;
+
+	(void)state;
+	assert_int_equal(rr_etcd_get(e, K("/riskremediate/t/x"), &rg), 0);
+	rr_etcd_range_free(rg);
+	cluster("stop-member", "2");
+	cluster("stop-member", "3");
+	/* until member 1 notices (an election timeout, 0.5 s) */
+	for (i = 0; i < 50; i++) {
+		r = rr_etcd_watch(e, &req, stop_when_created, NULL, NULL);
+		if (r != 0)
+			break;
+		usleep(100 * 1000);
+	}
+	if (r != -EAGAIN)
+		fail_msg("watch without quorum: %d (%s)", r,
+			 rr_etcd_last_error(e));
+	assert_non_null(strstr(rr_etcd_last_error(e), "with a leader"));
+	rr_etcd_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_lease),
 		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_no_quorum), /* last: leaves no quorum */
 	};
 
 	eps[0] = env("ETCD_ENDPOINT_1");
