@@ -164,14 +164,16 @@ typedef struct {
 /* Follow changes (with progress notifications, and only from a member
  * with a leader) until the callback stops it.  A start_revision already
  * compacted: -ESTALE, *compact_revision (may be NULL) set to the oldest
- * revision still kept.  Blocks; uses a connection of its own. */
+ * revision still kept.  The stream ended or broke after it was set up:
+ * -ECONNRESET (resume from the last revision seen + 1); no member with a
+ * leader: -EAGAIN; silence for idle_timeout_ms: -ETIMEDOUT.  Blocks; uses
+ * a connection of its own. */
 int rr_etcd_watch(rr_etcd *e, const rr_etcd_watch_req *req,
 		  rr_etcd_watch_cb cb, void *ud, int64_t *compact_revision);
 
-/* The range_end of a prefix: the prefix with its last byte below 0xff
- * incremented, trailing 0xff bytes dropped.  `end` has room for
- * prefix_len bytes; *end_len 0 with a single "\0" meaning "to the end"
- * is not produced: a prefix of only 0xff bytes gives -EINVAL. */
+/* The range_end of a prefix: the prefix with trailing 0xff bytes dropped
+ * and its last byte incremented.  `end` has room for prefix_len bytes.
+ * A prefix of only 0xff bytes (no such end) gives -EINVAL. */
 int rr_etcd_prefix_end(const void *prefix, size_t prefix_len,
 		       unsigned char *end, size_t *end_len);
 
