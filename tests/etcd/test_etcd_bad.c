@@ -173,11 +173,27 @@ static void test_bad_config(void **state)
 	rr_etcd_free(NULL);
 }
 
+static void test_prefix_end(void **state)
+{
+	unsigned char end[8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(rr_etcd_prefix_end("/a/", 3, end, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(end, "/a0", 3);
+	assert_int_equal(rr_etcd_prefix_end("a\xff\xff", 3, end, &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(end, "b", 1);
+	assert_int_equal(rr_etcd_prefix_end("\xff", 1, end, &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_answers),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_prefix_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
