@@ -470,6 +470,53 @@ static void test_failover(void **state)
 	rr_etcd_free(e);
 }
 
+/* The output of `etcd-cluster VERB DIR`: one line. */
+static void cluster_out(const char *verb, char *out, size_t cap)
+{
+	char cmd[1024];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s '%s'", env("RR_ETCD_CLUSTER_TOOL"),
+		 verb, env("RR_ETCD_CLUSTER_DIR"));
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(out, (int)cap, f));
+	assert_int_equal(pclose(f), 0);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* kill -9 of the leader: after an election the cluster takes writes
+ * again, through whichever endpoint answers. */
+static void test_leader_killed(void **state)
+{
+	rr_etcd *e = open_cluster();
+	char n[16];
+	bool ok = false;
+	int i, r = -1;
+
+	(void)state;
+	expect_kv(e, "/riskremediate/t/cas", "c", 1);
+	cluster_out("kill-leader", n, sizeof(n));
+	assert_true(n[0] >= '1' && n[0] <= '3' && n[1] == '\0');
+	/* a read retried until the election is over (bounded: 10 s) */
+	for (i = 0; i < 100 && r != 0; i++) {
+		rr_etcd_range *rg = NULL;
+
+		r = rr_etcd_get(e, K("/riskremediate/t/cas"), &rg);
+		rr_etcd_range_free(rg);
+		if (r != 0)
+			usleep(100 * 1000);
+	}
+	if (r != 0)
+		fail_msg("no read after the leader's death: %s",
+			 rr_etcd_last_error(e));
+	assert_int_equal(rr_etcd_cas(e, K("/riskremediate/t/after-leader"), 0,
+				     "1", 1, &ok, NULL), 0);
+	assert_true(ok);
+	cluster("start-member", n);
+	rr_etcd_free(e);
+}
+
 static void test_lease(void **state)
 {
 	rr_etcd *e = open_cluster();
@@ -534,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_lease),
 		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_leader_killed),
 		cmocka_unit_test(test_no_quorum), /* last: leaves no quorum */
 	};
 
