@@ -132,7 +132,8 @@ static int set_endpoints(rr_etcd *e, const rr_etcd_cfg *cfg)
 	bool https, all_loop = true, any_http = false;
 	size_t i, n;
 
-	if (cfg->n_endpoints == 0 || cfg->n_endpoints > RR_ETCD_MAX_ENDPOINTS)
+	if (!cfg->endpoints || cfg->n_endpoints == 0 ||
+	    cfg->n_endpoints > RR_ETCD_MAX_ENDPOINTS)
 		return rr_etcd_fail(e, -EINVAL, "between 1 and %d endpoints",
 				    RR_ETCD_MAX_ENDPOINTS);
 	for (i = 0; i < cfg->n_endpoints; i++) {

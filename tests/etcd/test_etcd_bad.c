@@ -157,6 +157,8 @@ static void test_bad_config(void **state)
 		if (rr_etcd_open(&cfg, &e) != -EINVAL)
 			fail_msg("accepted %s", bad[i]);
 	}
+	cfg.endpoints = NULL;
+	assert_int_equal(rr_etcd_open(&cfg, &e), -EINVAL);
 	cfg.endpoints = mixed;
 	cfg.n_endpoints = 2;
 	assert_int_equal(rr_etcd_open(&cfg, &e), -EINVAL);
