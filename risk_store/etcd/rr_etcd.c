@@ -405,7 +405,7 @@ static int post_one(rr_etcd *e, size_t idx, const char *path,
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, NULL);
 	rr_etcd_headers_free(h);
 	if (cc == CURLE_WRITE_ERROR)
-		return rr_etcd_fail(e, -EPROTO, "%s: answer over %u bytes",
+		return rr_etcd_fail(e, -EPROTO, "%s: answer over %zu bytes",
 				    url, RR_ETCD_MAX_BODY);
 	if (cc != CURLE_OK) {
 		bool moveon = idempotent || rr_etcd_nothing_sent(e->curl, cc);
@@ -615,7 +615,7 @@ int rr_etcd_get(rr_etcd *e, const void *key, size_t key_len,
 	r = range_page(e, key, key_len, NULL, 0, 0, 0, &rg);
 	if (r == 0 && (rg->n > 1 || (rg->n == 1 &&
 		       (rg->kvs[0].key_len != key_len ||
-			memcmp(rg->kvs[0].key, key, key_len))))) {
+			memcmp(rg->kvs[0].key, key, key_len) != 0)))) {
 		rr_etcd_range_free(rg);
 		return rr_etcd_fail(e, -EPROTO, "range: another key answered");
 	}

@@ -33,9 +33,9 @@
 #define RR_ETCD_MAX_PASSWORD 1024
 #define RR_ETCD_MAX_TOKEN 1024
 #define RR_ETCD_DEFAULT_MAX_KEY 4096
-#define RR_ETCD_DEFAULT_MAX_VALUE (1024 * 1024)
+#define RR_ETCD_DEFAULT_MAX_VALUE ((size_t)1 << 20)
 #define RR_ETCD_DEFAULT_MAX_ITEMS 100000
-#define RR_ETCD_MAX_WATCH_LINE (8 * 1024 * 1024)
+#define RR_ETCD_MAX_WATCH_LINE ((size_t)8 << 20)
 
 typedef struct rr_etcd rr_etcd;
 

@@ -11,7 +11,7 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 
-#define RR_ETCD_MAX_BODY (64u * 1024 * 1024)
+#define RR_ETCD_MAX_BODY ((size_t)64 << 20)
 
 struct rr_etcd {
 	char urls[RR_ETCD_MAX_ENDPOINTS][RR_ETCD_MAX_URL + 1];

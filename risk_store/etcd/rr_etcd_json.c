@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RR_ETCD_MAX_JSON (64u * 1024 * 1024)
+#define RR_ETCD_MAX_JSON ((size_t)64 << 20)
 
 static int load(const char *body, size_t len, json_t **out)
 {
@@ -439,15 +439,13 @@ static int parse_event(const json_t *o, const rr_etcd_limits *lim,
 
 	if (!json_is_object(o))
 		return -EPROTO;
-	type = json_object_get(o, "type");
-	if (!type)
+	type = json_object_get(o, "type"); /* absent: PUT, the default */
+	if (type && !json_is_string(type))
+		return -EPROTO;
+	if (!type || !strcmp(json_string_value(type), "PUT"))
 		ev->type = RR_ETCD_EV_PUT;
-	else if (json_is_string(type) &&
-		 !strcmp(json_string_value(type), "DELETE"))
+	else if (!strcmp(json_string_value(type), "DELETE"))
 		ev->type = RR_ETCD_EV_DELETE;
-	else if (json_is_string(type) &&
-		 !strcmp(json_string_value(type), "PUT"))
-		ev->type = RR_ETCD_EV_PUT;
 	else
 		return -EPROTO;
 	r = get_obj(o, "kv", true, &kv);

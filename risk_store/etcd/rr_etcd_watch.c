@@ -116,7 +116,7 @@ static int drain(rr_watch *w)
 	}
 	if (!w->stopped && w->len > RR_ETCD_MAX_WATCH_LINE)
 		stop(w, rr_etcd_fail(w->e, -EPROTO, "watch: a message over "
-				     "%d bytes", RR_ETCD_MAX_WATCH_LINE));
+				     "%zu bytes", RR_ETCD_MAX_WATCH_LINE));
 	return 0;
 }
 
