@@ -9,6 +9,7 @@
 #include "rr_etcd_int.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdarg.h>
 
 #define RR_ETCD_MAX_BODY ((size_t)64 << 20)
@@ -50,5 +51,26 @@ int rr_etcd_all_failed(rr_etcd *e, bool no_leader);
 int rr_etcd_authenticate(rr_etcd *e);
 /* Whether a failed transfer sent nothing (safe to try another endpoint). */
 bool rr_etcd_nothing_sent(CURL *c, CURLcode cc);
+
+/* A response body (zeroed when wiped: it may hold a token or values). */
+typedef struct {
+	char *data;
+	size_t len, cap;
+} rr_buf;
+
+void rr_etcd_buf_wipe(rr_buf *b);
+/* POST `req` to `path` with authentication (a token fetched when there
+ * is none, and once more when etcd refuses it) and failover; 0 with the
+ * answer in *b, or a negative errno with the last error set.  A request
+ * that is not `idempotent` is not sent again once it may have been
+ * applied. */
+int rr_etcd_post(rr_etcd *e, const char *path, const char *req,
+		 bool idempotent, rr_buf *b);
+/* rr_etcd_post of a jansson object (consumed; NULL: -ENOMEM). */
+int rr_etcd_post_json(rr_etcd *e, const char *path, json_t *req,
+		      bool idempotent, rr_buf *b);
+/* JSON strings: base64 of bytes (NULL when over `max`), an int64. */
+json_t *rr_etcd_json_b64(const void *p, size_t n, size_t max);
+json_t *rr_etcd_json_i64(int64_t v);
 
 #endif
