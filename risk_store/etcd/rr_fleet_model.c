@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fleet model's values (rr_fleet_model.h): each kind checked by one
+ * function, encoded to compact JSON and decoded strictly.  Decoding works
+ * on a copy so that *out is written only on success.
+ */
+#include "rr_fleet_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const alg_names[] = { "SHA1", "SHA256", "SHA512" };
+#define ALG_COUNT (sizeof(alg_names) / sizeof(alg_names[0]))
+
+static bool time_ok(int64_t t)
+{
+	return t >= 0 && t <= RR_FLEET_TIME_MAX;
+}
+
+/* ---- enum spellings ----------------------------------------------------- */
+
+static int parse_level(const char *s, int *out)
+{
+	rr_level v;
+	int r = rr_level_parse(s, &v);
+
+	if (r == 0)
+		*out = (int)v;
+	return r;
+}
+
+static int parse_state(const char *s, int *out)
+{
+	rr_state v;
+	int r = rr_state_parse(s, &v);
+
+	if (r == 0)
+		*out = (int)v;
+	return r;
+}
+
+static int parse_detail(const char *s, int *out)
+{
+	rr_detail v;
+	int r = rr_detail_parse(s, &v);
+
+	if (r == 0)
+		*out = (int)v;
+	return r;
+}
+
+static int parse_event(const char *s, int *out)
+{
+	rr_event v;
+	int r = rr_event_parse(s, &v);
+
+	if (r == 0)
+		*out = (int)v;
+	return r;
+}
+
+static int parse_alg(const char *s, int *out)
+{
+	size_t i;
+
+	for (i = 0; i < ALG_COUNT; i++)
+		if (!strcmp(s, alg_names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int set_name(json_t *o, const char *field, const char *name)
+{
+	return name ? rr_fj_set(o, field, json_string(name)) : -EINVAL;
+}
+
+static int set_time(json_t *o, const char *field, int64_t t)
+{
+	return rr_fj_set(o, field, json_integer((json_int_t)t));
+}
+
+/* A new object with "v". */
+static json_t *versioned(void)
+{
+	json_t *o = json_object();
+
+	if (o && rr_fj_set(o, "v", json_integer(RR_FLEET_SCHEMA)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Dump o (consumed) to text. */
+static int finish(json_t *o, int r, char **out, size_t *len)
+{
+	if (r == 0)
+		r = rr_fj_dump(o, out, len);
+	json_decref(o);
+	return r;
+}
+
+/* ---- risk --------------------------------------------------------------- */
+
+static const char *const risk_fields[] = {
+	"v", "riskLevel", "riskState", "riskDetail", "riskLastUpdated",
+	"detections", NULL
+};
+static const char *const det_fields[] = {
+	"riskEventType", "riskLevel", "riskState", "riskDetail", "source",
+	"detected", "lastUpdated", NULL
+};
+
+static bool det_ok(const rr_fleet_detection *d)
+{
+	size_t n = strnlen(d->source, sizeof(d->source));
+
+	return rr_event_name(d->type) && rr_level_name(d->level) &&
+	       rr_state_name(d->state) && rr_detail_name(d->detail) &&
+	       n < sizeof(d->source) &&
+	       rr_fj_ascii(d->source, n, RR_RHOST_MAX) &&
+	       time_ok(d->detected) && time_ok(d->updated);
+}
+
+static bool risk_ok(const rr_fleet_risk *v)
+{
+	size_t i;
+
+	if (!rr_level_name(v->level) || !rr_state_name(v->state) ||
+	    !rr_detail_name(v->detail) || !time_ok(v->updated) ||
+	    v->n_detections > RR_FLEET_MAX_DETECTIONS)
+		return false;
+	for (i = 0; i < v->n_detections; i++)
+		if (!det_ok(&v->detections[i]))
+			return false;
+	return true;
+}
+
+static json_t *det_json(const rr_fleet_detection *d)
+{
+	json_t *o = json_object();
+	int r;
+
+	if (!o)
+		return NULL;
+	r = set_name(o, "riskEventType", rr_event_name(d->type));
+	if (r == 0)
+		r = set_name(o, "riskLevel", rr_level_name(d->level));
+	if (r == 0)
+		r = set_name(o, "riskState", rr_state_name(d->state));
+	if (r == 0)
+		r = set_name(o, "riskDetail", rr_detail_name(d->detail));
+	if (r == 0)
+		r = rr_fj_set(o, "source", json_string(d->source));
+	if (r == 0)
+		r = set_time(o, "detected", d->detected);
+	if (r == 0)
+		r = set_time(o, "lastUpdated", d->updated);
+	if (r < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int rr_fleet_risk_encode(const rr_fleet_risk *v, char **out, size_t *len)
+{
+	json_t *o, *a;
+	size_t i;
+	int r;
+
+	if (!v || !out || !len || !risk_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_name(o, "riskLevel", rr_level_name(v->level));
+	if (r == 0)
+		r = set_name(o, "riskState", rr_state_name(v->state));
+	if (r == 0)
+		r = set_name(o, "riskDetail", rr_detail_name(v->detail));
+	if (r == 0)
+		r = set_time(o, "riskLastUpdated", v->updated);
+	a = r == 0 ? json_array() : NULL;
+	if (r == 0)
+		r = rr_fj_set(o, "detections", a);
+	for (i = 0; r == 0 && i < v->n_detections; i++)
+		if (json_array_append_new(a, det_json(&v->detections[i])) < 0)
+			r = -ENOMEM;
+	return finish(o, r, out, len);
+}
+
+static int det_read(const json_t *o, rr_fleet_detection *d)
+{
+	int t, l, s, dt;
+
+	if (rr_fj_fields(o, det_fields) < 0 ||
+	    rr_fj_enum(o, "riskEventType", parse_event, &t) < 0 ||
+	    rr_fj_enum(o, "riskLevel", parse_level, &l) < 0 ||
+	    rr_fj_enum(o, "riskState", parse_state, &s) < 0 ||
+	    rr_fj_enum(o, "riskDetail", parse_detail, &dt) < 0 ||
+	    rr_fj_str(o, "source", 0, RR_RHOST_MAX, d->source) < 0 ||
+	    rr_fj_time(o, "detected", &d->detected) < 0 ||
+	    rr_fj_time(o, "lastUpdated", &d->updated) < 0)
+		return -EPROTO;
+	d->type = (rr_event)t;
+	d->level = (rr_level)l;
+	d->state = (rr_state)s;
+	d->detail = (rr_detail)dt;
+	return det_ok(d) ? 0 : -EPROTO;
+}
+
+static int risk_read(const json_t *o, rr_fleet_risk *v)
+{
+	const json_t *a = json_object_get(o, "detections");
+	int l, s, d;
+	size_t i;
+
+	if (rr_fj_fields(o, risk_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_enum(o, "riskLevel", parse_level, &l) < 0 ||
+	    rr_fj_enum(o, "riskState", parse_state, &s) < 0 ||
+	    rr_fj_enum(o, "riskDetail", parse_detail, &d) < 0 ||
+	    rr_fj_time(o, "riskLastUpdated", &v->updated) < 0 ||
+	    !json_is_array(a) || json_array_size(a) > RR_FLEET_MAX_DETECTIONS)
+		return -EPROTO;
+	v->level = (rr_level)l;
+	v->state = (rr_state)s;
+	v->detail = (rr_detail)d;
+	v->n_detections = json_array_size(a);
+	for (i = 0; i < v->n_detections; i++)
+		if (det_read(json_array_get(a, i), &v->detections[i]) < 0)
+			return -EPROTO;
+	return 0;
+}
+
+/* ---- mfa ---------------------------------------------------------------- */
+
+static const char *const mfa_fields[] = {
+	"v", "sealed", "alg", "digits", "period", "registeredAt", "lastStep",
+	"graceStart", "failures", NULL
+};
+
+static bool failures_ok(const int64_t *f, size_t n)
+{
+	size_t i;
+
+	if (n > RR_FLEET_MAX_FAILURES)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!time_ok(f[i]) || (i && f[i] < f[i - 1]))
+			return false;
+	return true;
+}
+
+static bool mfa_ok(const rr_fleet_mfa *v)
+{
+	bool reg = v->sealed_len > 0;
+
+	if (v->sealed_len > RR_STORE_SEALED_MAX || !time_ok(v->last_step) ||
+	    !time_ok(v->grace_start) || !time_ok(v->registered_at) ||
+	    !failures_ok(v->failures, v->n_failures))
+		return false;
+	if (!reg)
+		return !v->alg && !v->digits && !v->period &&
+		       !v->registered_at;
+	return v->alg < ALG_COUNT && v->digits >= 6 && v->digits <= 8 &&
+	       v->period >= 15 && v->period <= 120;
+}
+
+static int mfa_registration_json(json_t *o, const rr_fleet_mfa *v)
+{
+	int r;
+
+	if (!v->sealed_len)
+		return 0;
+	r = rr_fj_set_b64(o, "sealed", v->sealed, v->sealed_len);
+	if (r == 0)
+		r = rr_fj_set(o, "alg", json_string(alg_names[v->alg]));
+	if (r == 0)
+		r = rr_fj_set(o, "digits", json_integer(v->digits));
+	if (r == 0)
+		r = rr_fj_set(o, "period", json_integer(v->period));
+	if (r == 0)
+		r = set_time(o, "registeredAt", v->registered_at);
+	return r;
+}
+
+int rr_fleet_mfa_encode(const rr_fleet_mfa *v, char **out, size_t *len)
+{
+	json_t *o, *a;
+	size_t i;
+	int r;
+
+	if (!v || !out || !len || !mfa_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = mfa_registration_json(o, v);
+	if (r == 0)
+		r = set_time(o, "lastStep", v->last_step);
+	if (r == 0)
+		r = set_time(o, "graceStart", v->grace_start);
+	a = r == 0 ? json_array() : NULL;
+	if (r == 0)
+		r = rr_fj_set(o, "failures", a);
+	for (i = 0; r == 0 && i < v->n_failures; i++)
+		if (json_array_append_new(a, json_integer(v->failures[i])) < 0)
+			r = -ENOMEM;
+	rr_fj_wipe(o, "sealed");
+	return finish(o, r, out, len);
+}
+
+static int mfa_registration_read(const json_t *o, rr_fleet_mfa *v)
+{
+	int64_t digits, period;
+	int alg;
+
+	if (!json_object_get(o, "sealed"))
+		return (json_object_get(o, "alg") ||
+			json_object_get(o, "digits") ||
+			json_object_get(o, "period") ||
+			json_object_get(o, "registeredAt")) ? -EPROTO : 0;
+	if (rr_fj_b64(o, "sealed", RR_STORE_SEALED_MAX, v->sealed,
+		      &v->sealed_len) < 0 ||
+	    rr_fj_enum(o, "alg", parse_alg, &alg) < 0 ||
+	    rr_fj_int(o, "digits", 6, 8, &digits) < 0 ||
+	    rr_fj_int(o, "period", 15, 120, &period) < 0 ||
+	    rr_fj_time(o, "registeredAt", &v->registered_at) < 0)
+		return -EPROTO;
+	v->alg = (unsigned)alg;
+	v->digits = (unsigned)digits;
+	v->period = (unsigned)period;
+	return 0;
+}
+
+static int mfa_read(const json_t *o, rr_fleet_mfa *v)
+{
+	const json_t *a = json_object_get(o, "failures");
+	const json_t *e;
+	size_t i;
+
+	if (rr_fj_fields(o, mfa_fields) < 0 || rr_fj_version(o) < 0 ||
+	    mfa_registration_read(o, v) < 0 ||
+	    rr_fj_time(o, "lastStep", &v->last_step) < 0 ||
+	    rr_fj_time(o, "graceStart", &v->grace_start) < 0 ||
+	    !json_is_array(a) || json_array_size(a) > RR_FLEET_MAX_FAILURES)
+		return -EPROTO;
+	v->n_failures = json_array_size(a);
+	json_array_foreach (a, i, e) {
+		if (!json_is_integer(e))
+			return -EPROTO;
+		v->failures[i] = (int64_t)json_integer_value(e);
+	}
+	return failures_ok(v->failures, v->n_failures) ? 0 : -EPROTO;
+}
+
+void rr_fleet_mfa_clear(rr_fleet_mfa *v)
+{
+	if (v)
+		sodium_memzero(v, sizeof(*v));
+}
+
+int rr_fleet_mfa_failure_add(rr_fleet_mfa *v, int64_t t)
+{
+	if (!v || !time_ok(t) || v->n_failures > RR_FLEET_MAX_FAILURES ||
+	    (v->n_failures && t < v->failures[v->n_failures - 1]))
+		return -EINVAL;
+	if (v->n_failures == RR_FLEET_MAX_FAILURES) {
+		memmove(v->failures, v->failures + 1,
+			(RR_FLEET_MAX_FAILURES - 1) * sizeof(v->failures[0]));
+		v->n_failures--;
+	}
+	v->failures[v->n_failures++] = t;
+	return 0;
+}
+
+/* ---- tap ---------------------------------------------------------------- */
+
+static const char *const tap_fields[] = {
+	"v", "hash", "created", "expires", "used", NULL
+};
+
+int rr_fleet_tap_encode(const rr_fleet_tap *v, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !time_ok(v->created) ||
+	    !time_ok(v->expires))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = rr_fj_set_b64(o, "hash", v->hash, sizeof(v->hash));
+	if (r == 0)
+		r = set_time(o, "created", v->created);
+	if (r == 0)
+		r = set_time(o, "expires", v->expires);
+	if (r == 0)
+		r = rr_fj_set(o, "used", json_boolean(v->used));
+	rr_fj_wipe(o, "hash");
+	return finish(o, r, out, len);
+}
+
+static int tap_read(const json_t *o, rr_fleet_tap *v)
+{
+	size_t n = 0;
+
+	if (rr_fj_fields(o, tap_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_b64(o, "hash", sizeof(v->hash), v->hash, &n) < 0 ||
+	    n != sizeof(v->hash) ||
+	    rr_fj_time(o, "created", &v->created) < 0 ||
+	    rr_fj_time(o, "expires", &v->expires) < 0 ||
+	    rr_fj_bool(o, "used", &v->used) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+void rr_fleet_tap_clear(rr_fleet_tap *v)
+{
+	if (v)
+		sodium_memzero(v, sizeof(*v));
+}
+
+/* ---- pwchange ----------------------------------------------------------- */
+
+static const char *const pw_fields[] = { "v", "since", "actor", NULL };
+
+int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
+			     size_t *len)
+{
+	json_t *o, *actor;
+	size_t n;
+	int r;
+
+	if (!v || !out || !len)
+		return -EINVAL;
+	n = strnlen(v->actor, sizeof(v->actor));
+	if (!time_ok(v->since) || n == 0 || n == sizeof(v->actor) ||
+	    !rr_fj_printable(v->actor, n, RR_USER_MAX))
+		return -EINVAL;
+	actor = json_string(v->actor); /* NULL: not UTF-8 */
+	if (!actor)
+		return -EINVAL;
+	o = versioned();
+	if (!o) {
+		json_decref(actor);
+		return -ENOMEM;
+	}
+	r = rr_fj_set(o, "actor", actor);
+	if (r == 0)
+		r = set_time(o, "since", v->since);
+	return finish(o, r, out, len);
+}
+
+static int pwchange_read(const json_t *o, rr_fleet_pwchange *v)
+{
+	if (rr_fj_fields(o, pw_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_time(o, "since", &v->since) < 0 ||
+	    rr_fj_str(o, "actor", 1, RR_USER_MAX, v->actor) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+/* ---- familiar ----------------------------------------------------------- */
+
+static const char *const fam_fields[] = { "v", "networks", "devices", NULL };
+static const char *const seen_fields[] = {
+	"key", "firstSeen", "lastSeen", "count", NULL
+};
+
+static bool seen_ok(const rr_fleet_seen *e)
+{
+	size_t n = strnlen(e->key, sizeof(e->key));
+
+	return n > 0 && n < sizeof(e->key) &&
+	       rr_fj_ascii(e->key, n, RR_FLEET_FAMILIAR_KEY_MAX) &&
+	       time_ok(e->first_seen) && time_ok(e->last_seen) &&
+	       e->first_seen <= e->last_seen && time_ok(e->count);
+}
+
+/* Each entry valid and each key once. */
+static bool seen_list_ok(const rr_fleet_seen *l, size_t n)
+{
+	size_t i, j;
+
+	if (n > RR_FLEET_MAX_FAMILIAR)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!seen_ok(&l[i]))
+			return false;
+		for (j = 0; j < i; j++)
+			if (!strcmp(l[i].key, l[j].key))
+				return false;
+	}
+	return true;
+}
+
+static json_t *seen_json(const rr_fleet_seen *l, size_t n)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+	int r = a ? 0 : -ENOMEM;
+
+	for (i = 0; r == 0 && i < n; i++) {
+		o = json_object();
+		r = json_array_append_new(a, o) < 0 ? -ENOMEM : 0;
+		if (r == 0)
+			r = rr_fj_set(o, "key", json_string(l[i].key));
+		if (r == 0)
+			r = set_time(o, "firstSeen", l[i].first_seen);
+		if (r == 0)
+			r = set_time(o, "lastSeen", l[i].last_seen);
+		if (r == 0)
+			r = set_time(o, "count", l[i].count);
+	}
+	if (r < 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
+			     size_t *len)
+{
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !seen_list_ok(v->networks, v->n_networks) ||
+	    !seen_list_ok(v->devices, v->n_devices))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = rr_fj_set(o, "networks", seen_json(v->networks, v->n_networks));
+	if (r == 0)
+		r = rr_fj_set(o, "devices", seen_json(v->devices, v->n_devices));
+	return finish(o, r, out, len);
+}
+
+static int seen_read(const json_t *a, rr_fleet_seen *l, size_t *n)
+{
+	const json_t *e;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) > RR_FLEET_MAX_FAMILIAR)
+		return -EPROTO;
+	json_array_foreach (a, i, e)
+		if (rr_fj_fields(e, seen_fields) < 0 ||
+		    rr_fj_str(e, "key", 1, RR_FLEET_FAMILIAR_KEY_MAX,
+			      l[i].key) < 0 ||
+		    rr_fj_time(e, "firstSeen", &l[i].first_seen) < 0 ||
+		    rr_fj_time(e, "lastSeen", &l[i].last_seen) < 0 ||
+		    rr_fj_time(e, "count", &l[i].count) < 0)
+			return -EPROTO;
+	*n = json_array_size(a);
+	return seen_list_ok(l, *n) ? 0 : -EPROTO;
+}
+
+static int familiar_read(const json_t *o, rr_fleet_familiar *v)
+{
+	if (rr_fj_fields(o, fam_fields) < 0 || rr_fj_version(o) < 0 ||
+	    seen_read(json_object_get(o, "networks"), v->networks,
+		      &v->n_networks) < 0 ||
+	    seen_read(json_object_get(o, "devices"), v->devices,
+		      &v->n_devices) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+int rr_fleet_familiar_touch(rr_fleet_seen *list, size_t *n, const char *key,
+			    int64_t now)
+{
+	size_t i, k, oldest = 0;
+	rr_fleet_seen e = { .first_seen = now, .last_seen = now, .count = 1 };
+
+	if (!list || !n || !key || *n > RR_FLEET_MAX_FAMILIAR || !time_ok(now))
+		return -EINVAL;
+	k = strnlen(key, sizeof(e.key));
+	if (k == 0 || k == sizeof(e.key))
+		return -EINVAL;
+	memcpy(e.key, key, k + 1);
+	if (!seen_ok(&e))
+		return -EINVAL;
+	for (i = 0; i < *n; i++) {
+		if (!strcmp(list[i].key, key)) {
+			if (now > list[i].last_seen)
+				list[i].last_seen = now;
+			if (list[i].count < RR_FLEET_TIME_MAX)
+				list[i].count++;
+			return 0;
+		}
+		if (list[i].last_seen < list[oldest].last_seen)
+			oldest = i;
+	}
+	if (*n < RR_FLEET_MAX_FAMILIAR)
+		oldest = (*n)++;
+	list[oldest] = e;
+	return 0;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+/* Parse text, read it into a zeroed heap copy of `size` bytes, and copy
+ * that to out only on success.  Secret-bearing members are wiped. */
+static int decode(const char *text, size_t len, void *out, size_t size,
+		  int (*read)(const json_t *o, void *v), const char *secret)
+{
+	json_t *o = NULL;
+	void *tmp;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	r = rr_fj_load(text, len, &o);
+	if (r < 0)
+		return r;
+	tmp = calloc(1, size);
+	if (!tmp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = read(o, tmp);
+	if (r == 0)
+		memcpy(out, tmp, size);
+	sodium_memzero(tmp, size);
+	free(tmp);
+out:
+	if (secret)
+		rr_fj_wipe(o, secret);
+	json_decref(o);
+	return r;
+}
+
+static int risk_read_v(const json_t *o, void *v)
+{
+	return risk_read(o, v);
+}
+
+static int mfa_read_v(const json_t *o, void *v)
+{
+	return mfa_read(o, v);
+}
+
+static int tap_read_v(const json_t *o, void *v)
+{
+	return tap_read(o, v);
+}
+
+static int pwchange_read_v(const json_t *o, void *v)
+{
+	return pwchange_read(o, v);
+}
+
+static int familiar_read_v(const json_t *o, void *v)
+{
+	return familiar_read(o, v);
+}
+
+int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out)
+{
+	return decode(text, len, out, sizeof(*out), risk_read_v, NULL);
+}
+
+int rr_fleet_mfa_decode(const char *text, size_t len, rr_fleet_mfa *out)
+{
+	return decode(text, len, out, sizeof(*out), mfa_read_v, "sealed");
+}
+
+int rr_fleet_tap_decode(const char *text, size_t len, rr_fleet_tap *out)
+{
+	return decode(text, len, out, sizeof(*out), tap_read_v, "hash");
+}
+
+int rr_fleet_pwchange_decode(const char *text, size_t len,
+			     rr_fleet_pwchange *out)
+{
+	return decode(text, len, out, sizeof(*out), pwchange_read_v, NULL);
+}
+
+int rr_fleet_familiar_decode(const char *text, size_t len,
+			     rr_fleet_familiar *out)
+{
+	return decode(text, len, out, sizeof(*out), familiar_read_v, NULL);
+}
+
+void rr_fleet_text_free(char *text)
+{
+	if (!text)
+		return;
+	sodium_memzero(text, strlen(text));
+	free(text);
+}

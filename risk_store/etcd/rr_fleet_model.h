@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fleet's data model in etcd (DESIGN.md 7.1): where each record lives
+ * under the tenant prefix, and its value as compact JSON with a schema
+ * version ("v":1).  Pure: no I/O, no clock, does not log; used by nothing
+ * yet (the fleet backend will).  Returns 0 or a negative errno.
+ *
+ * Keys, under the tenant prefix P (non-empty, ending in '/'):
+ *   P "users/" U "/risk"      rr_fleet_risk
+ *   P "users/" U "/mfa"       rr_fleet_mfa
+ *   P "users/" U "/tap"       rr_fleet_tap
+ *   P "users/" U "/pwchange"  rr_fleet_pwchange
+ *   P "users/" U "/familiar"  rr_fleet_familiar
+ *   P "audit/" ID, P "signins/" REF, P "hosts/" H
+ * U is the user name percent-encoded: every byte outside [A-Za-z0-9._-]
+ * as %XX (uppercase hex), so a name never forges a path segment and each
+ * user has exactly one key.  ID, REF and H are one segment of
+ * [A-Za-z0-9._-] (not "." or ".."), at most RR_FLEET_SEGMENT_MAX bytes.
+ *
+ * Decoding is strict: text at most RR_FLEET_MAX_JSON bytes, one object,
+ * known fields only (a newer schema is refused, not half-read), every type,
+ * range and enum spelling checked, base64 strict and of the right size,
+ * arrays within their caps.  Any violation is -EPROTO and *out is left
+ * untouched.  Encoding checks the struct the same way (-EINVAL).
+ */
+#ifndef RR_FLEET_MODEL_H
+#define RR_FLEET_MODEL_H
+
+#include "rr_store.h"
+#include "rr_types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RR_FLEET_SCHEMA 1
+#define RR_FLEET_MAX_JSON ((size_t)64 << 10)
+#define RR_FLEET_TIME_MAX ((int64_t)1 << 62) /* times and counts: 0..this */
+#define RR_FLEET_MAX_DETECTIONS 64
+#define RR_FLEET_MAX_FAILURES 100
+#define RR_FLEET_MAX_FAMILIAR 256
+#define RR_FLEET_SEGMENT_MAX 128
+#define RR_FLEET_FAMILIAR_KEY_MAX 64 /* RR_NETKEY_MAX, RR_DEVICE_MAX */
+#define RR_FLEET_USER_ENC_MAX (3 * RR_USER_MAX) /* encoded name, no NUL */
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* Each writes a NUL-terminated key to buf: 0, -EINVAL (a bad prefix, an
+ * empty or over-long user, a bad segment) or -ENAMETOOLONG (cap). */
+int rr_fleet_key_risk(const char *prefix, const char *user, char *buf,
+		      size_t cap);
+int rr_fleet_key_mfa(const char *prefix, const char *user, char *buf,
+		     size_t cap);
+int rr_fleet_key_tap(const char *prefix, const char *user, char *buf,
+		     size_t cap);
+int rr_fleet_key_pwchange(const char *prefix, const char *user, char *buf,
+			  size_t cap);
+int rr_fleet_key_familiar(const char *prefix, const char *user, char *buf,
+			  size_t cap);
+int rr_fleet_key_audit(const char *prefix, const char *id, char *buf,
+		       size_t cap);
+int rr_fleet_key_signin(const char *prefix, const char *ref, char *buf,
+			size_t cap);
+int rr_fleet_key_host(const char *prefix, const char *host, char *buf,
+		      size_t cap);
+/* P "users/": the range of every user's records (its end:
+ * rr_etcd_prefix_end). */
+int rr_fleet_key_users(const char *prefix, char *buf, size_t cap);
+
+/* U of a user name (1..RR_USER_MAX bytes): 0, -EINVAL, -ENAMETOOLONG. */
+int rr_fleet_user_encode(const char *user, char *buf, size_t cap);
+/* The name back from exactly `len` bytes of U, strictly: a malformed or
+ * lowercase %XX, an encoded byte that needed no encoding, %00, a byte
+ * that needed encoding left bare, or a name over RR_USER_MAX is -EINVAL.
+ * user must hold RR_USER_MAX + 1 bytes. */
+int rr_fleet_user_decode(const char *enc, size_t len,
+			 char user[RR_USER_MAX + 1]);
+
+/* ---- values ----------------------------------------------------------- */
+
+typedef struct {
+	rr_event type;
+	rr_level level;
+	rr_state state;
+	rr_detail detail;
+	char source[RR_RHOST_MAX + 1]; /* "" for none */
+	int64_t detected;
+	int64_t updated;
+} rr_fleet_detection;
+
+/* The user's risk and its active detections. */
+typedef struct {
+	rr_level level;
+	rr_state state;
+	rr_detail detail;
+	int64_t updated;
+	size_t n_detections;
+	rr_fleet_detection detections[RR_FLEET_MAX_DETECTIONS];
+} rr_fleet_risk;
+
+/* The authenticator (sealed_len 0: none registered yet, and then alg,
+ * digits, period and registered_at are 0), the grace clock, the replay
+ * guard and the recent wrong codes (oldest first). */
+typedef struct {
+	uint8_t sealed[RR_STORE_SEALED_MAX];
+	size_t sealed_len;
+	unsigned alg;      /* rr_totp_alg: 0 SHA1, 1 SHA256, 2 SHA512 */
+	unsigned digits;   /* 6..8 */
+	unsigned period;   /* 15..120 */
+	int64_t registered_at;
+	int64_t last_step;
+	int64_t grace_start;
+	size_t n_failures;
+	int64_t failures[RR_FLEET_MAX_FAILURES];
+} rr_fleet_mfa;
+
+typedef struct {
+	uint8_t hash[RR_STORE_TAP_HASH_LEN];
+	int64_t created;
+	int64_t expires;
+	bool used;
+} rr_fleet_tap;
+
+/* A pending forced password change (root reset the password). */
+typedef struct {
+	int64_t since;
+	char actor[RR_USER_MAX + 1];
+} rr_fleet_pwchange;
+
+typedef struct {
+	char key[RR_FLEET_FAMILIAR_KEY_MAX + 1];
+	int64_t first_seen;
+	int64_t last_seen;
+	int64_t count;
+} rr_fleet_seen;
+
+typedef struct {
+	size_t n_networks;
+	rr_fleet_seen networks[RR_FLEET_MAX_FAMILIAR];
+	size_t n_devices;
+	rr_fleet_seen devices[RR_FLEET_MAX_FAMILIAR];
+} rr_fleet_familiar;
+
+/* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
+ * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
+ * that would not decode, -ENOMEM. */
+int rr_fleet_risk_encode(const rr_fleet_risk *v, char **out, size_t *len);
+int rr_fleet_mfa_encode(const rr_fleet_mfa *v, char **out, size_t *len);
+int rr_fleet_tap_encode(const rr_fleet_tap *v, char **out, size_t *len);
+int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
+			     size_t *len);
+int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
+			     size_t *len);
+
+/* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
+int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
+int rr_fleet_mfa_decode(const char *text, size_t len, rr_fleet_mfa *out);
+int rr_fleet_tap_decode(const char *text, size_t len, rr_fleet_tap *out);
+int rr_fleet_pwchange_decode(const char *text, size_t len,
+			     rr_fleet_pwchange *out);
+int rr_fleet_familiar_decode(const char *text, size_t len,
+			     rr_fleet_familiar *out);
+
+/* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
+ * it.  NULL is a no-op. */
+void rr_fleet_text_free(char *text);
+/* Zero the secret-bearing structs (explicit_bzero). */
+void rr_fleet_mfa_clear(rr_fleet_mfa *v);
+void rr_fleet_tap_clear(rr_fleet_tap *v);
+
+/* A wrong code at `t`: appended; when full the oldest is dropped.  Times
+ * before the newest are refused (-EINVAL), as is one out of range. */
+int rr_fleet_mfa_failure_add(rr_fleet_mfa *v, int64_t t);
+/* A sign-in seen from `key` at `now` in `list` (networks or devices): an
+ * entry is refreshed, or added; when full the least recently seen one is
+ * dropped first.  -EINVAL for a bad key or time. */
+int rr_fleet_familiar_touch(rr_fleet_seen *list, size_t *n, const char *key,
+			    int64_t now);
+
+#endif
