@@ -95,11 +95,14 @@ static json_t *versioned(void)
 	return o;
 }
 
-/* Dump o (consumed) to text. */
-static int finish(json_t *o, int r, char **out, size_t *len)
+/* Dump o (consumed) to text; then wipe its `secret` member (may be NULL). */
+static int finish(json_t *o, int r, const char *secret, char **out,
+		  size_t *len)
 {
 	if (r == 0)
 		r = rr_fj_dump(o, out, len);
+	if (secret)
+		rr_fj_wipe(o, secret);
 	json_decref(o);
 	return r;
 }
@@ -191,7 +194,7 @@ int rr_fleet_risk_encode(const rr_fleet_risk *v, char **out, size_t *len)
 	for (i = 0; r == 0 && i < v->n_detections; i++)
 		if (json_array_append_new(a, det_json(&v->detections[i])) < 0)
 			r = -ENOMEM;
-	return finish(o, r, out, len);
+	return finish(o, r, NULL, out, len);
 }
 
 static int det_read(const json_t *o, rr_fleet_detection *d)
@@ -311,8 +314,7 @@ int rr_fleet_mfa_encode(const rr_fleet_mfa *v, char **out, size_t *len)
 	for (i = 0; r == 0 && i < v->n_failures; i++)
 		if (json_array_append_new(a, json_integer(v->failures[i])) < 0)
 			r = -ENOMEM;
-	rr_fj_wipe(o, "sealed");
-	return finish(o, r, out, len);
+	return finish(o, r, "sealed", out, len);
 }
 
 static int mfa_registration_read(const json_t *o, rr_fleet_mfa *v)
@@ -403,8 +405,7 @@ int rr_fleet_tap_encode(const rr_fleet_tap *v, char **out, size_t *len)
 		r = set_time(o, "expires", v->expires);
 	if (r == 0)
 		r = rr_fj_set(o, "used", json_boolean(v->used));
-	rr_fj_wipe(o, "hash");
-	return finish(o, r, out, len);
+	return finish(o, r, "hash", out, len);
 }
 
 static int tap_read(const json_t *o, rr_fleet_tap *v)
@@ -455,7 +456,7 @@ int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
 	r = rr_fj_set(o, "actor", actor);
 	if (r == 0)
 		r = set_time(o, "since", v->since);
-	return finish(o, r, out, len);
+	return finish(o, r, NULL, out, len);
 }
 
 static int pwchange_read(const json_t *o, rr_fleet_pwchange *v)
@@ -541,7 +542,7 @@ int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 	r = rr_fj_set(o, "networks", seen_json(v->networks, v->n_networks));
 	if (r == 0)
 		r = rr_fj_set(o, "devices", seen_json(v->devices, v->n_devices));
-	return finish(o, r, out, len);
+	return finish(o, r, NULL, out, len);
 }
 
 static int seen_read(const json_t *a, rr_fleet_seen *l, size_t *n)
