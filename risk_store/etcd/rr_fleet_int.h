@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-int rr_fj_load(const char *text, size_t len, json_t **out);
+int rr_fj_load(const char *text, size_t len, size_t cap, json_t **out);
 /* Every member of o is one of `fields` (NULL-terminated). */
 int rr_fj_fields(const json_t *o, const char *const *fields);
 int rr_fj_version(const json_t *o);
@@ -31,6 +31,7 @@ void rr_fj_wipe(json_t *o, const char *name);
 int rr_fj_set(json_t *o, const char *name, json_t *v);
 int rr_fj_set_b64(json_t *o, const char *name, const uint8_t *bin,
 		  size_t len);
-int rr_fj_dump(json_t *o, char **out, size_t *len);
+/* Compact text of at most cap bytes (else -EINVAL). */
+int rr_fj_dump(json_t *o, size_t cap, char **out, size_t *len);
 
 #endif

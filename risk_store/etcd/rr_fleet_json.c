@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rr_fj_load(const char *text, size_t len, json_t **out)
+int rr_fj_load(const char *text, size_t len, size_t cap, json_t **out)
 {
 	json_t *j;
 
-	if (!text || len == 0 || len > RR_FLEET_MAX_JSON)
+	if (!text || len == 0 || len > cap)
 		return -EPROTO;
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!j)
@@ -195,12 +195,12 @@ int rr_fj_set_b64(json_t *o, const char *name, const uint8_t *bin,
 	return r;
 }
 
-int rr_fj_dump(json_t *o, char **out, size_t *len)
+int rr_fj_dump(json_t *o, size_t cap, char **out, size_t *len)
 {
 	size_t n = json_dumpb(o, NULL, 0, JSON_COMPACT);
 	char *buf;
 
-	if (n == 0 || n > RR_FLEET_MAX_JSON)
+	if (n == 0 || n > cap)
 		return n ? -EINVAL : -ENOMEM;
 	buf = malloc(n + 1);
 	if (!buf)

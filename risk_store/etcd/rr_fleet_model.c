@@ -96,11 +96,11 @@ static json_t *versioned(void)
 }
 
 /* Dump o (consumed) to text; then wipe its `secret` member (may be NULL). */
-static int finish(json_t *o, int r, const char *secret, char **out,
-		  size_t *len)
+static int finish(json_t *o, int r, const char *secret, size_t cap,
+		  char **out, size_t *len)
 {
 	if (r == 0)
-		r = rr_fj_dump(o, out, len);
+		r = rr_fj_dump(o, cap, out, len);
 	if (secret)
 		rr_fj_wipe(o, secret);
 	json_decref(o);
@@ -194,7 +194,7 @@ int rr_fleet_risk_encode(const rr_fleet_risk *v, char **out, size_t *len)
 	for (i = 0; r == 0 && i < v->n_detections; i++)
 		if (json_array_append_new(a, det_json(&v->detections[i])) < 0)
 			r = -ENOMEM;
-	return finish(o, r, NULL, out, len);
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
 }
 
 static int det_read(const json_t *o, rr_fleet_detection *d)
@@ -314,7 +314,7 @@ int rr_fleet_mfa_encode(const rr_fleet_mfa *v, char **out, size_t *len)
 	for (i = 0; r == 0 && i < v->n_failures; i++)
 		if (json_array_append_new(a, json_integer(v->failures[i])) < 0)
 			r = -ENOMEM;
-	return finish(o, r, "sealed", out, len);
+	return finish(o, r, "sealed", RR_FLEET_MAX_JSON, out, len);
 }
 
 static int mfa_registration_read(const json_t *o, rr_fleet_mfa *v)
@@ -405,7 +405,7 @@ int rr_fleet_tap_encode(const rr_fleet_tap *v, char **out, size_t *len)
 		r = set_time(o, "expires", v->expires);
 	if (r == 0)
 		r = rr_fj_set(o, "used", json_boolean(v->used));
-	return finish(o, r, "hash", out, len);
+	return finish(o, r, "hash", RR_FLEET_MAX_JSON, out, len);
 }
 
 static int tap_read(const json_t *o, rr_fleet_tap *v)
@@ -456,7 +456,7 @@ int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
 	r = rr_fj_set(o, "actor", actor);
 	if (r == 0)
 		r = set_time(o, "since", v->since);
-	return finish(o, r, NULL, out, len);
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
 }
 
 static int pwchange_read(const json_t *o, rr_fleet_pwchange *v)
@@ -541,8 +541,9 @@ int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 		return -ENOMEM;
 	r = rr_fj_set(o, "networks", seen_json(v->networks, v->n_networks));
 	if (r == 0)
-		r = rr_fj_set(o, "devices", seen_json(v->devices, v->n_devices));
-	return finish(o, r, NULL, out, len);
+		r = rr_fj_set(o, "devices",
+			      seen_json(v->devices, v->n_devices));
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON_FAMILIAR, out, len);
 }
 
 static int seen_read(const json_t *a, rr_fleet_seen *l, size_t *n)
@@ -608,10 +609,17 @@ int rr_fleet_familiar_touch(rr_fleet_seen *list, size_t *n, const char *key,
 
 /* ---- decoding ----------------------------------------------------------- */
 
+
 /* Parse text, read it into a zeroed heap copy of `size` bytes, and copy
  * that to out only on success.  Secret-bearing members are wiped. */
-static int decode(const char *text, size_t len, void *out, size_t size,
-		  int (*read)(const json_t *o, void *v), const char *secret)
+typedef struct {
+	size_t size; /* of the struct */
+	size_t cap;  /* of the text */
+	int (*read)(const json_t *o, void *v);
+	const char *secret; /* member to wipe, or NULL */
+} kind;
+
+static int decode(const char *text, size_t len, void *out, const kind *k)
 {
 	json_t *o = NULL;
 	void *tmp;
@@ -619,22 +627,22 @@ static int decode(const char *text, size_t len, void *out, size_t size,
 
 	if (!out)
 		return -EINVAL;
-	r = rr_fj_load(text, len, &o);
+	r = rr_fj_load(text, len, k->cap, &o);
 	if (r < 0)
 		return r;
-	tmp = calloc(1, size);
+	tmp = calloc(1, k->size);
 	if (!tmp) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read(o, tmp);
+	r = k->read(o, tmp);
 	if (r == 0)
-		memcpy(out, tmp, size);
-	sodium_memzero(tmp, size);
+		memcpy(out, tmp, k->size);
+	sodium_memzero(tmp, k->size);
 	free(tmp);
 out:
-	if (secret)
-		rr_fj_wipe(o, secret);
+	if (k->secret)
+		rr_fj_wipe(o, k->secret);
 	json_decref(o);
 	return r;
 }
@@ -666,29 +674,45 @@ static int familiar_read_v(const json_t *o, void *v)
 
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out)
 {
-	return decode(text, len, out, sizeof(*out), risk_read_v, NULL);
+	static const kind k = { sizeof(rr_fleet_risk), RR_FLEET_MAX_JSON,
+				risk_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_mfa_decode(const char *text, size_t len, rr_fleet_mfa *out)
 {
-	return decode(text, len, out, sizeof(*out), mfa_read_v, "sealed");
+	static const kind k = { sizeof(rr_fleet_mfa), RR_FLEET_MAX_JSON,
+				mfa_read_v, "sealed" };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_tap_decode(const char *text, size_t len, rr_fleet_tap *out)
 {
-	return decode(text, len, out, sizeof(*out), tap_read_v, "hash");
+	static const kind k = { sizeof(rr_fleet_tap), RR_FLEET_MAX_JSON,
+				tap_read_v, "hash" };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_pwchange_decode(const char *text, size_t len,
 			     rr_fleet_pwchange *out)
 {
-	return decode(text, len, out, sizeof(*out), pwchange_read_v, NULL);
+	static const kind k = { sizeof(rr_fleet_pwchange), RR_FLEET_MAX_JSON,
+				pwchange_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_familiar_decode(const char *text, size_t len,
 			     rr_fleet_familiar *out)
 {
-	return decode(text, len, out, sizeof(*out), familiar_read_v, NULL);
+	static const kind k = { sizeof(rr_fleet_familiar),
+				RR_FLEET_MAX_JSON_FAMILIAR, familiar_read_v,
+				NULL };
+
+	return decode(text, len, out, &k);
 }
 
 void rr_fleet_text_free(char *text)

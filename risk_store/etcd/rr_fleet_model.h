@@ -17,7 +17,8 @@
  * user has exactly one key.  ID, REF and H are one segment of
  * [A-Za-z0-9._-] (not "." or ".."), at most RR_FLEET_SEGMENT_MAX bytes.
  *
- * Decoding is strict: text at most RR_FLEET_MAX_JSON bytes, one object,
+ * Decoding is strict: text at most RR_FLEET_MAX_JSON bytes
+ * (RR_FLEET_MAX_JSON_FAMILIAR for rr_fleet_familiar), one object,
  * known fields only (a newer schema is refused, not half-read), every type,
  * range and enum spelling checked, base64 strict and of the right size,
  * arrays within their caps.  Any violation is -EPROTO and *out is left
@@ -35,6 +36,9 @@
 
 #define RR_FLEET_SCHEMA 1
 #define RR_FLEET_MAX_JSON ((size_t)64 << 10)
+/* The familiar record alone may be longer: 2 x 256 entries of a 64-byte
+ * key and three 19-digit numbers are ~87 KiB of JSON at most. */
+#define RR_FLEET_MAX_JSON_FAMILIAR ((size_t)128 << 10)
 #define RR_FLEET_TIME_MAX ((int64_t)1 << 62) /* times and counts: 0..this */
 #define RR_FLEET_MAX_DETECTIONS 64
 #define RR_FLEET_MAX_FAILURES 100

@@ -281,7 +281,7 @@ static void fill_familiar(rr_fleet_familiar *v)
 		assert_int_equal(rr_fleet_##kind##_encode(&(v), &text, &len),\
 				 0);                                         \
 		assert_int_equal(strlen(text), len);                         \
-		assert_true(len <= RR_FLEET_MAX_JSON);                       \
+		assert_true(len <= RR_FLEET_MAX_JSON_FAMILIAR);              \
 		assert_int_equal(text[0], '{');                              \
 		assert_non_null(strstr(text, "\"v\":1"));                    \
 		assert_int_equal(rr_fleet_##kind##_decode(text, len, back),  \
@@ -364,6 +364,40 @@ static void test_roundtrip_familiar(void **state)
 	ROUNDTRIP(familiar, v);
 }
 
+/* The longest familiar record there is: over 64 KiB, within its cap. */
+static void test_familiar_longest(void **state)
+{
+	static rr_fleet_familiar v;
+	char *out = NULL, *big;
+	size_t i, olen = 0;
+
+	(void)state;
+	fill_familiar(&v);
+	for (i = 0; i < RR_FLEET_MAX_FAMILIAR; i++) {
+		snprintf(v.networks[i].key, sizeof(v.networks[i].key),
+			 "%064zu", i);
+		snprintf(v.devices[i].key, sizeof(v.devices[i].key),
+			 "d%063zu", i);
+		v.networks[i].first_seen = v.devices[i].first_seen =
+			RR_FLEET_TIME_MAX;
+		v.networks[i].last_seen = v.devices[i].last_seen =
+			RR_FLEET_TIME_MAX;
+		v.networks[i].count = v.devices[i].count = RR_FLEET_TIME_MAX;
+	}
+	ROUNDTRIP(familiar, v);
+	assert_int_equal(rr_fleet_familiar_encode(&v, &out, &olen), 0);
+	assert_true(olen > RR_FLEET_MAX_JSON);
+	assert_true(olen <= RR_FLEET_MAX_JSON_FAMILIAR);
+	big = malloc(RR_FLEET_MAX_JSON_FAMILIAR + 1);
+	assert_non_null(big);
+	memcpy(big, out, olen);
+	memset(big + olen, ' ', RR_FLEET_MAX_JSON_FAMILIAR + 1 - olen);
+	assert_int_equal(rr_fleet_familiar_decode(big,
+			RR_FLEET_MAX_JSON_FAMILIAR + 1, &v), -EPROTO);
+	free(big);
+	rr_fleet_text_free(out);
+}
+
 /* ---- values: encode refuses what would not decode ------------------------ */
 
 static void test_encode_rejects(void **state)
@@ -431,6 +465,11 @@ static void test_encode_rejects(void **state)
 		  "\"riskDetail\":\"none\",\"riskLastUpdated\":5"
 #define H32 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
+#define DET_HEAD(type)                                                       \
+	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"" type "\","     \
+	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\","                    \
+	"\"riskDetail\":\"none\","
+
 static const char *const bad_risk[] = {
 	"",
 	"[]",
@@ -468,26 +507,19 @@ static const char *const bad_risk[] = {
 	"{" RISK_HEAD ",\"riskLevel\":\"low\",\"detections\":[]}",
 	"{" RISK_HEAD ",\"detections\":[1]}",
 	"{" RISK_HEAD ",\"detections\":[{}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteforce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteforce")
 	"\"source\":\"\",\"detected\":1,\"lastUpdated\":2}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"a\\nb\",\"detected\":1,\"lastUpdated\":2}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"a\\u0000b\",\"detected\":1,\"lastUpdated\":2}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"\\u00fc\",\"detected\":1,\"lastUpdated\":2}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"x\",\"detected\":1,\"lastUpdated\":2,\"ip\":\"x\"}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"x\",\"detected\":true,\"lastUpdated\":2}]}",
-	"{" RISK_HEAD ",\"detections\":[{\"riskEventType\":\"bruteForce\","
-	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\",\"riskDetail\":\"none\","
+	DET_HEAD("bruteForce")
 	"\"source\":\"x\",\"detected\":1}]}",
 };
 
@@ -501,7 +533,8 @@ static const char *const bad_mfa[] = {
 	"{\"v\":1,\"lastStep\":0,\"graceStart\":0,\"failures\":[\"1\"]}",
 	"{\"v\":1,\"lastStep\":0,\"graceStart\":null,\"failures\":[]}",
 	/* registration fields without a secret */
-	"{\"v\":1,\"digits\":6,\"lastStep\":0,\"graceStart\":0,\"failures\":[]}",
+	"{\"v\":1,\"digits\":6,\"lastStep\":0,\"graceStart\":0,"
+	"\"failures\":[]}",
 	/* a secret without its fields */
 	"{\"v\":1,\"sealed\":\"AAEC\",\"lastStep\":0,\"graceStart\":0,"
 	"\"failures\":[]}",
@@ -740,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_tap),
 		cmocka_unit_test(test_roundtrip_pwchange),
 		cmocka_unit_test(test_roundtrip_familiar),
+		cmocka_unit_test(test_familiar_longest),
 		cmocka_unit_test(test_encode_rejects),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_caps),
