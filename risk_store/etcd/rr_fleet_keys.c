@@ -231,3 +231,95 @@ int rr_fleet_key_users(const char *prefix, char *buf, size_t cap)
 		return r;
 	return join(buf, cap, parts, 2);
 }
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static const struct {
+	const char *suffix;
+	rr_fleet_key_kind kind;
+} user_kinds[] = {
+	{"/risk", RR_FLEET_KEY_RISK},
+	{"/mfa", RR_FLEET_KEY_MFA},
+	{"/tap", RR_FLEET_KEY_TAP},
+	{"/pwchange", RR_FLEET_KEY_PWCHANGE},
+	{"/familiar", RR_FLEET_KEY_FAMILIAR},
+};
+
+static const struct {
+	const char *dir;
+	rr_fleet_key_kind kind;
+} segment_kinds[] = {
+	{"audit/", RR_FLEET_KEY_AUDIT},
+	{"signins/", RR_FLEET_KEY_SIGNIN},
+	{"hosts/", RR_FLEET_KEY_HOST},
+};
+
+/* "users/U/KIND" (rest: after the prefix): 0, or -EPROTO. */
+static int parse_user(const char *rest, size_t len, rr_fleet_key *k)
+{
+	const char *slash;
+	size_t i, n;
+
+	if (len <= 6 || memcmp(rest, "users/", 6) != 0)
+		return -EPROTO;
+	rest += 6;
+	len -= 6;
+	slash = memchr(rest, '/', len);
+	if (!slash)
+		return -EPROTO;
+	n = (size_t)(slash - rest);
+	for (i = 0; i < sizeof(user_kinds) / sizeof(user_kinds[0]); i++) {
+		size_t sl = strlen(user_kinds[i].suffix);
+
+		if (len - n != sl || memcmp(slash, user_kinds[i].suffix, sl))
+			continue;
+		if (rr_fleet_user_decode(rest, n, k->name) < 0)
+			return -EPROTO;
+		k->kind = user_kinds[i].kind;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+/* "DIR/SEGMENT": 0, or -EPROTO. */
+static int parse_segment(const char *rest, size_t len, rr_fleet_key *k)
+{
+	size_t i, dl;
+
+	for (i = 0; i < sizeof(segment_kinds) / sizeof(segment_kinds[0]);
+	     i++) {
+		dl = strlen(segment_kinds[i].dir);
+		if (len <= dl || memcmp(rest, segment_kinds[i].dir, dl) ||
+		    len - dl > RR_FLEET_SEGMENT_MAX)
+			continue;
+		memcpy(k->name, rest + dl, len - dl);
+		k->name[len - dl] = '\0';
+		if (strlen(k->name) != len - dl || check_segment(k->name) < 0)
+			return -EPROTO;
+		k->kind = segment_kinds[i].kind;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int rr_fleet_key_parse(const char *prefix, const char *key, size_t len,
+		       rr_fleet_key *out)
+{
+	rr_fleet_key k;
+	size_t pl;
+	int r;
+
+	if (!key || !out || check_prefix(prefix) < 0)
+		return -EINVAL;
+	pl = strlen(prefix);
+	if (len < pl || memcmp(key, prefix, pl) != 0)
+		return -EINVAL;
+	memset(&k, 0, sizeof(k));
+	r = parse_user(key + pl, len - pl, &k);
+	if (r < 0)
+		r = parse_segment(key + pl, len - pl, &k);
+	if (r < 0)
+		return r;
+	*out = k;
+	return 0;
+}

@@ -80,6 +80,34 @@ int rr_fleet_user_encode(const char *user, char *buf, size_t cap);
 int rr_fleet_user_decode(const char *enc, size_t len,
 			 char user[RR_USER_MAX + 1]);
 
+/* What a key names (rr_fleet_key_parse): the replica files a watch
+ * event by it. */
+typedef enum {
+	RR_FLEET_KEY_RISK = 0,
+	RR_FLEET_KEY_MFA,
+	RR_FLEET_KEY_TAP,
+	RR_FLEET_KEY_PWCHANGE,
+	RR_FLEET_KEY_FAMILIAR,
+	RR_FLEET_KEY_AUDIT,
+	RR_FLEET_KEY_SIGNIN,
+	RR_FLEET_KEY_HOST
+} rr_fleet_key_kind;
+
+typedef struct {
+	rr_fleet_key_kind kind;
+	/* the user (RISK .. FAMILIAR) or the segment (AUDIT, SIGNIN, HOST) */
+	char name[RR_USER_MAX > RR_FLEET_SEGMENT_MAX ? RR_USER_MAX + 1 :
+						       RR_FLEET_SEGMENT_MAX + 1];
+} rr_fleet_key;
+
+/* The inverse of the rr_fleet_key_* builders: `len` bytes of a key read
+ * from etcd under `prefix` into *out.  Exactly the keys the builders make
+ * parse (a user decoded strictly, a segment checked); anything else under
+ * the prefix is -EPROTO (the replica refuses what it does not know), and
+ * a key outside the prefix -EINVAL.  *out is written only on success. */
+int rr_fleet_key_parse(const char *prefix, const char *key, size_t len,
+		       rr_fleet_key *out);
+
 /* ---- values ----------------------------------------------------------- */
 
 typedef struct {

@@ -67,6 +67,34 @@ static void user(const char *s, size_t n)
 	assert(strlen(enc) == n && !memcmp(enc, s, n));
 }
 
+/* A key under the prefix parses only if its builder makes exactly it. */
+static void key(const char *s, size_t n)
+{
+	typedef int (*build_fn)(const char *, const char *, char *, size_t);
+	static const build_fn build[] = {
+	    rr_fleet_key_risk,     rr_fleet_key_mfa,   rr_fleet_key_tap,
+	    rr_fleet_key_pwchange, rr_fleet_key_familiar,
+	    rr_fleet_key_audit,    rr_fleet_key_signin, rr_fleet_key_host,
+	};
+	static const char prefix[] = "/p/";
+	char buf[4096], again[4096];
+	rr_fleet_key k;
+	int r;
+
+	if (n + sizeof(prefix) > sizeof(buf))
+		return;
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	memcpy(buf + sizeof(prefix) - 1, s, n);
+	r = rr_fleet_key_parse(prefix, buf, n + sizeof(prefix) - 1, &k);
+	assert(r == 0 || r == -EPROTO);
+	if (r < 0)
+		return;
+	assert((size_t)k.kind < sizeof(build) / sizeof(build[0]));
+	assert(build[k.kind](prefix, k.name, again, sizeof(again)) == 0);
+	assert(strlen(again) == n + sizeof(prefix) - 1 &&
+	       !memcmp(again, buf, n + sizeof(prefix) - 1));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
@@ -77,5 +105,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ONE(pwchange, rr_fleet_pwchange);
 	ONE(familiar, rr_fleet_familiar);
 	user(s, size);
+	key(s, size);
 	return 0;
 }

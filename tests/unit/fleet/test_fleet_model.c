@@ -291,6 +291,74 @@ static void fill_familiar(rr_fleet_familiar *v)
 		free(back);                                                  \
 	} while (0)
 
+/* Every key a builder makes parses back to its kind and name; nothing
+ * else under the prefix does. */
+static void test_key_parse(void **state)
+{
+	typedef int (*build_fn)(const char *, const char *, char *, size_t);
+	static const struct {
+		build_fn build;
+		const char *name;
+		rr_fleet_key_kind kind;
+	} ok[] = {
+	    {rr_fleet_key_risk, "alice", RR_FLEET_KEY_RISK},
+	    {rr_fleet_key_mfa, "a/b%c", RR_FLEET_KEY_MFA},
+	    {rr_fleet_key_tap, "j\xc3\xb6rg", RR_FLEET_KEY_TAP},
+	    {rr_fleet_key_pwchange, "..", RR_FLEET_KEY_PWCHANGE},
+	    {rr_fleet_key_familiar, "bob.smith", RR_FLEET_KEY_FAMILIAR},
+	    {rr_fleet_key_audit, "000000000042", RR_FLEET_KEY_AUDIT},
+	    {rr_fleet_key_signin, "7F3A-91C2", RR_FLEET_KEY_SIGNIN},
+	    {rr_fleet_key_host, "web01", RR_FLEET_KEY_HOST},
+	};
+	static const char *const bad[] = {
+	    P "users/alice",          P "users/alice/",
+	    P "users/alice/riskx",    P "users//risk",
+	    P "users/a%2fb/risk",     P "users/%41/risk",
+	    P "users/a/b/risk",       P "users/alice/risk/x",
+	    P "audit/",               P "audit/a/b",
+	    P "audit/..",             P "signins/a b",
+	    P "other/x",              P "",
+	    P "hosts",
+	};
+	char key[1024];
+	rr_fleet_key k, untouched;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		print_message("parse: %s\n", ok[i].name);
+		assert_int_equal(ok[i].build(P, ok[i].name, key, sizeof(key)),
+				 0);
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(rr_fleet_key_parse(P, key, strlen(key), &k),
+				 0);
+		assert_int_equal(k.kind, ok[i].kind);
+		assert_string_equal(k.name, ok[i].name);
+		/* a user's key cut short names nothing (a segment cut short
+		 * is another segment) */
+		if (ok[i].kind <= RR_FLEET_KEY_FAMILIAR)
+			assert_int_equal(rr_fleet_key_parse(P, key,
+							    strlen(key) - 1,
+							    &k), -EPROTO);
+	}
+	memset(&untouched, 0x5a, sizeof(untouched));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("refused: %s\n", bad[i]);
+		k = untouched;
+		assert_int_equal(rr_fleet_key_parse(P, bad[i], strlen(bad[i]),
+						    &k), -EPROTO);
+		assert_memory_equal(&k, &untouched, sizeof(k));
+	}
+	/* outside the prefix, a NUL inside, bad arguments */
+	assert_int_equal(rr_fleet_key_parse(P, "/other/users/a/risk", 19, &k),
+			 -EINVAL);
+	assert_int_equal(rr_fleet_key_parse(P, P "hosts/a\0b",
+					    sizeof(P "hosts/a\0b") - 1, &k),
+			 -EPROTO);
+	assert_int_equal(rr_fleet_key_parse("x", "x", 1, &k), -EINVAL);
+	assert_int_equal(rr_fleet_key_parse(P, NULL, 0, &k), -EINVAL);
+}
+
 static void test_roundtrip_risk(void **state)
 {
 	static rr_fleet_risk v;
@@ -768,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_user_decode_rejects),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_key_segments),
+		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_roundtrip_risk),
 		cmocka_unit_test(test_roundtrip_mfa),
 		cmocka_unit_test(test_roundtrip_tap),
