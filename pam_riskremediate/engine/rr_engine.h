@@ -142,7 +142,7 @@ typedef struct {
 	char *key;
 	char *user;            /* etcd authentication: both or none */
 	char *password_file;
-} rr_etcd_cfg;
+} rr_policy_etcd;
 
 /* What a host does when its replica of the fleet's state is stale. */
 typedef enum { RR_OFFLINE_MFA_DENY = 0, RR_OFFLINE_MFA_LOCAL } rr_offline_mfa;
@@ -157,7 +157,7 @@ typedef struct {
 	char *issuer;
 	rr_backend backend;
 	char *store_path;
-	rr_etcd_cfg etcd;          /* backend etcd only */
+	rr_policy_etcd etcd;          /* backend etcd only */
 	rr_offline_cfg offline;
 	bool on_error_allow;
 	rr_location *locations;

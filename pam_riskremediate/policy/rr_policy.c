@@ -73,7 +73,7 @@ void rr_policy_free(rr_policy *p)
 		return;
 	free(p->issuer);
 	free(p->store_path);
-	rr_etcd_cfg_clear(&p->etcd);
+	rr_policy_etcd_clear(&p->etcd);
 	free(p->mfa.key_file);
 	for (i = 0; i < p->n_locations; i++) {
 		free(p->locations[i].name);

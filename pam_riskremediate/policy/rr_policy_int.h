@@ -133,6 +133,6 @@ int rr_policy_schema_policies(struct rr_pctx *c);
 void rr_names_clear(rr_names *n);
 void rr_assign_clear(rr_assign *a);
 /* rr_policy_schema.c: store.etcd's strings. */
-void rr_etcd_cfg_clear(rr_etcd_cfg *e);
+void rr_policy_etcd_clear(rr_policy_etcd *e);
 
 #endif

@@ -1206,7 +1206,7 @@ static const struct rr_word offline_mfa_words[] = {
 
 /* The nodes of the keys given under etcd, for the checks across them. */
 struct etcd_st {
-	rr_etcd_cfg *e;
+	rr_policy_etcd *e;
 	yaml_node_t *ca, *cert, *key, *user, *password_file;
 	yaml_node_t *http[RR_ETCD_MAX_ENDPOINTS]; /* http:// endpoints */
 	size_t n_http;
@@ -1302,7 +1302,7 @@ static const char *endpoint_parse(const char *s, bool *https, bool *loopback)
 	return NULL;
 }
 
-static bool endpoint_dup(const rr_etcd_cfg *e, const char *s)
+static bool endpoint_dup(const rr_policy_etcd *e, const char *s)
 {
 	size_t i;
 
@@ -1563,7 +1563,7 @@ static int store_offline(struct rr_pctx *c, yaml_node_t *val, void *obj)
 			    &((rr_policy *)obj)->offline, &seen);
 }
 
-void rr_etcd_cfg_clear(rr_etcd_cfg *e)
+void rr_policy_etcd_clear(rr_policy_etcd *e)
 {
 	size_t i;
 

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include "rr_fleet_int.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +19,7 @@
 
 static int load(const char *body, size_t len, json_t **out)
 {
-	json_t *j;
-
-	if (!body || len == 0 || len > RR_ETCD_MAX_JSON)
-		return -EPROTO;
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!j)
-		return -EPROTO;
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return -EPROTO;
-	}
-	*out = j;
-	return 0;
+	return rr_fj_load(body, len, RR_ETCD_MAX_JSON, out);
 }
 
 /* A decimal int64 in a JSON string; absent: `dflt`. */
@@ -349,7 +339,7 @@ int rr_etcd_parse_txn(const char *body, size_t len, bool *succeeded,
 {
 	const json_t *resp;
 	int64_t rev;
-	bool ok;
+	bool ok = false;
 	json_t *j;
 	int r;
 

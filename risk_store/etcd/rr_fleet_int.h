@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Internal to the fleet model: strict jansson helpers (rr_fleet_json.c). */
+/* Internal to risk_store/etcd: strict jansson helpers (rr_fleet_json.c),
+ * of the fleet model and of the etcd client's answers (rr_etcd_json.c). */
 #ifndef RR_FLEET_INT_H
 #define RR_FLEET_INT_H
 
@@ -7,6 +8,7 @@
 
 #include <jansson.h>
 
+/* A JSON object of 1..cap bytes, duplicate keys refused: 0 or -EPROTO. */
 int rr_fj_load(const char *text, size_t len, size_t cap, json_t **out);
 /* Every member of o is one of `fields` (NULL-terminated). */
 int rr_fj_fields(const json_t *o, const char *const *fields);
