@@ -6,8 +6,10 @@
 #define RR_STORE_INT_H
 
 #include "rr_store.h"
+#include "rr_store_replica.h"
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <stddef.h>
@@ -97,6 +99,37 @@ enum rrs_query {
 	RRS_Q_MUST_DELETE,
 	RRS_Q_SIGNIN_OUTCOME_SET,
 	RRS_Q_SIGNIN_DEVICE_SET,
+	/* the fleet replica (rr_store_shared.c) */
+	RRS_Q_SH_DETS_USER,
+	RRS_Q_SH_DETS_DROP,
+	RRS_Q_SH_DETS_CLOSE,
+	RRS_Q_SH_DET_PUT,
+	RRS_Q_SH_USER_DELETE,
+	RRS_Q_SH_FAILURES,
+	RRS_Q_SH_FAIL_PUT,
+	RRS_Q_SH_TAP_NEWEST,
+	RRS_Q_SH_TAP_DELETE,
+	RRS_Q_SH_TAP_PUT,
+	RRS_Q_SH_MUST_GET,
+	RRS_Q_SH_NETS,
+	RRS_Q_SH_NETS_MARK,
+	RRS_Q_SH_NET_PUT,
+	RRS_Q_SH_NETS_SWEEP,
+	RRS_Q_SH_DEVS,
+	RRS_Q_SH_DEVS_MARK,
+	RRS_Q_SH_DEV_PUT,
+	RRS_Q_SH_DEVS_SWEEP,
+	RRS_Q_SH_REV_GET,
+	RRS_Q_SH_REV_SET,
+	RRS_Q_SH_USERS,
+	RRS_Q_SH_BAD_SET,
+	RRS_Q_SH_BAD_CLEAR,
+	RRS_Q_SH_BAD_GET,
+	RRS_Q_SH_QUEUE_ADD,
+	RRS_Q_SH_QUEUE_LIST,
+	RRS_Q_SH_QUEUE_DONE,
+	RRS_Q_SH_QUEUE_COUNT,
+	RRS_Q_SH_QUEUE_PENDING,
 	RRS_Q__COUNT
 };
 
@@ -112,7 +145,49 @@ struct rr_store {
 	dev_t dev; /* the file opened (rr_store_park) */
 	ino_t ino;
 	char err[256];
+	/* the fleet link (rr_store_replica.h) and what the write in progress
+	 * changed of a user's shared records (rrs_shared_touch) */
+	const rr_store_link *link;
+	void *link_ctx;
+	bool mfa_local;
+	unsigned touched;      /* RR_SHARED_BIT()s */
+	bool touched_strict;   /* may not be queued */
+	char touched_user[RR_USER_MAX + 1];
+	bool audited;          /* an audit row to publish */
+	rr_store_audit_rec audit;
+	char audit_text[4][256];
 };
+
+/* ---- the fleet replica (rr_store_shared.c) ---------------------------- */
+
+/* How a shared record's change may wait while etcd is unreachable. */
+enum rrs_offline {
+	RRS_OFFLINE_QUEUE = 0, /* queued, published later */
+	RRS_OFFLINE_MFA,       /* queued with store.offline.mfa local */
+	RRS_OFFLINE_STRICT     /* refused: -ENOTCONN */
+};
+/* The write in progress changed `kinds` of `user`'s shared records (one
+ * user per transaction: another is -EINVAL).  No-op without a link. */
+int rrs_shared_touch(rr_store *s, const char *user, unsigned kinds,
+		     enum rrs_offline offline);
+/* rrs_end's part before COMMIT: publish what was touched (0: commit). */
+int rrs_shared_publish(rr_store *s);
+/* rrs_end's part after a ROLLBACK for -EXDEV: refresh the user. */
+void rrs_shared_after(rr_store *s, int err);
+/* A record of the user arrived malformed: -EBADMSG with the reason. */
+int rrs_shared_check(rr_store *s, const char *user);
+/* Run `expr` (a verb's single try) again while another host changed the
+ * user's records meanwhile (-EXDEV, refreshed); then -EBUSY. */
+#define RRS_RETRY(err, expr)                                                 \
+	do {                                                                 \
+		unsigned rrs_try_ = 0;                                       \
+		do {                                                         \
+			(err) = (expr);                                      \
+		} while ((err) == -EXDEV &&                                  \
+			 ++rrs_try_ < RR_STORE_PUBLISH_TRIES);               \
+		if ((err) == -EXDEV)                                         \
+			(err) = -EBUSY;                                      \
+	} while (0)
 
 /* ---- errors (rr_store_util.c) ------------------------------------------ */
 
@@ -135,6 +210,7 @@ void rrs_release(sqlite3_stmt *st);
  *   'b' const void *, size_t: a blob (static for the statement's use)
  */
 int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...);
+int rrs_vbind(rr_store *s, sqlite3_stmt *st, const char *fmt, va_list ap);
 /* Step a statement that returns no row. */
 int rrs_step_done(rr_store *s, sqlite3_stmt *st);
 /* Step once: 1 with a row, 0 at the end, or a negative errno. */

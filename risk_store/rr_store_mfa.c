@@ -164,7 +164,8 @@ int rr_store_mfa_get(rr_store *s, const char *user, int64_t now,
 	err = rrs_begin(s, false);
 	if (err)
 		return err;
-	err = rrs_end(s, mfa_read(s, user, now, fail_window_s, &m));
+	err = rrs_shared_check(s, user);
+	err = rrs_end(s, err ? err : mfa_read(s, user, now, fail_window_s, &m));
 	if (!err)
 		*out = m;
 	explicit_bzero(&m, sizeof(m));
@@ -179,11 +180,22 @@ static int grace_begin(rr_store *s, const char *user, int64_t now,
 	int r;
 
 	r = run(s, RRS_Q_MFA_GRACE_INSERT, user, &now);
+	if (r > 0)
+		r = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_MFA),
+				     RRS_OFFLINE_QUEUE);
 	if (r >= 0)
 		r = user_int(s, RRS_Q_MFA_GRACE_GET, user, start);
 	if (r == 0)
 		return rrs_fail(s, -EIO, "grace start not stored");
 	return r < 0 ? r : 0;
+}
+
+static int grace_begin_try(rr_store *s, const char *user, int64_t now,
+			   int64_t *start)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, grace_begin(s, user, now, start));
 }
 
 int rr_store_mfa_grace_begin(rr_store *s, const char *user, int64_t now,
@@ -194,10 +206,7 @@ int rr_store_mfa_grace_begin(rr_store *s, const char *user, int64_t now,
 
 	if (!s || !start || !rrs_user_ok(user))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end(s, grace_begin(s, user, now, &v));
+	RRS_RETRY(err, grace_begin_try(s, user, now, &v));
 	if (!err)
 		*start = v;
 	return err;
@@ -239,7 +248,17 @@ static int mfa_register(rr_store *s, const char *user, const struct method *m)
 	err = method_insert(s, user, m);
 	if (!err)
 		err = run(s, RRS_Q_MFA_FAIL_DELETE, user, NULL);
+	if (err >= 0)
+		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_MFA),
+				       RRS_OFFLINE_STRICT);
 	return err < 0 ? err : 0;
+}
+
+static int register_try(rr_store *s, const char *user, const struct method *m)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, mfa_register(s, user, m));
 }
 
 int rr_store_mfa_register(rr_store *s, const char *user, const uint8_t *sealed,
@@ -258,10 +277,8 @@ int rr_store_mfa_register(rr_store *s, const char *user, const uint8_t *sealed,
 	if (!s || !rrs_user_ok(user) || !sealed || !sealed_len ||
 	    sealed_len > RR_STORE_SEALED_MAX || !digits || !period || step < 0)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, mfa_register(s, user, &m));
+	RRS_RETRY(err, register_try(s, user, &m));
+	return err;
 }
 
 /* ---- verification ----------------------------------------------------- */
@@ -318,12 +335,35 @@ static int attempt(rr_store *s, const char *user, int64_t now,
 		r = a->check(a->ctx, m.last_step, &step);
 	explicit_bzero(&m, sizeof(m));
 	if (r == 0)
-		return use_step(s, user, step);
+		r = use_step(s, user, step);
+	if (r == 0 || r == -EACCES || r == -EALREADY) {
+		int t = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_MFA),
+					 RRS_OFFLINE_MFA);
+
+		if (t)
+			return t;
+	}
+	if (r == 0)
+		return 0;
 	if (r != -EACCES && r != -EALREADY)
 		return r;
 	*res = r;
 	r = mfa_failure(s, user, now, a->window_s, failures);
 	return r < 0 ? r : 1;
+}
+
+static int attempt_try(rr_store *s, const char *user, int64_t now,
+		       const rr_store_attempt *a, int *res, unsigned *n)
+{
+	int err;
+
+	*res = 0;
+	*n = 0;
+	err = rrs_begin(s, true);
+	if (err)
+		return err;
+	err = attempt(s, user, now, a, res, n);
+	return rrs_end_pruning(s, err < 0 ? err : 0, now);
 }
 
 int rr_store_mfa_attempt(rr_store *s, const char *user, int64_t now,
@@ -334,11 +374,7 @@ int rr_store_mfa_attempt(rr_store *s, const char *user, int64_t now,
 
 	if (!s || !a || !a->check || !rrs_user_ok(user) || !a->max_failures)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = attempt(s, user, now, a, &res, &n);
-	err = rrs_end_pruning(s, err < 0 ? err : 0, now);
+	RRS_RETRY(err, attempt_try(s, user, now, a, &res, &n));
 	if (err)
 		return err;
 	if (failures)
@@ -363,11 +399,28 @@ static int mfa_reset(rr_store *s, const char *user, const char *actor,
 	taps = run(s, RRS_Q_TAP_REVOKE, user, &now);
 	if (taps < 0)
 		return taps;
+	r = rrs_shared_touch(s, user,
+			     RR_SHARED_BIT(RR_SHARED_MFA) |
+				 RR_SHARED_BIT(RR_SHARED_TAP),
+			     RRS_OFFLINE_STRICT);
+	if (r)
+		return r;
 	snprintf(detail, sizeof(detail), "%s%s",
 		 had ? "authenticator removed"
 		     : "no authenticator was registered",
 		 taps ? ", unused access pass revoked" : "");
 	return rrs_audit(s, now, actor, "mfa-reset", user, detail);
+}
+
+typedef int (*admin_fn)(rr_store *s, const char *user, const char *actor,
+			int64_t now);
+
+static int reset_try(rr_store *s, const char *user, const char *actor,
+		     int64_t now, admin_fn fn)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, fn(s, user, actor, now));
 }
 
 int rr_store_mfa_reset(rr_store *s, const char *user, const char *actor,
@@ -377,19 +430,22 @@ int rr_store_mfa_reset(rr_store *s, const char *user, const char *actor,
 
 	if (!s || !rrs_user_ok(user) || !rrs_user_ok(actor))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, mfa_reset(s, user, actor, now));
+	RRS_RETRY(err, reset_try(s, user, actor, now, mfa_reset));
+	return err;
 }
 
 static int grace_reset(rr_store *s, const char *user, const char *actor,
 		       int64_t now)
 {
 	int had = run(s, RRS_Q_MFA_GRACE_DELETE, user, NULL);
+	int r;
 
 	if (had < 0)
 		return had;
+	r = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_MFA),
+			     RRS_OFFLINE_STRICT);
+	if (r)
+		return r;
 	return rrs_audit(s, now, actor, "mfa-grace-reset", user,
 			 had ? "grace period restarts at the next sign-in"
 			     : "no grace period had started");
@@ -402,10 +458,8 @@ int rr_store_mfa_grace_reset(rr_store *s, const char *user, const char *actor,
 
 	if (!s || !rrs_user_ok(user) || !rrs_user_ok(actor))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, grace_reset(s, user, actor, now));
+	RRS_RETRY(err, reset_try(s, user, actor, now, grace_reset));
+	return err;
 }
 
 /* ---- temporary access passes ------------------------------------------ */
@@ -448,9 +502,23 @@ static int tap_issue(rr_store *s, const char *user, const uint8_t *hash,
 	if (r < 0)
 		return r;
 	r = tap_insert(s, user, hash, expires, now);
+	if (!r)
+		r = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_TAP),
+				     RRS_OFFLINE_STRICT);
 	if (r)
 		return r;
 	return rrs_audit(s, now, actor, "tap-issue", user, detail);
+}
+
+static int tap_issue_try(rr_store *s, const char *user, const uint8_t *hash,
+			 int64_t expires, const char *actor, int64_t now,
+			 const char *detail)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err
+		   : rrs_end(s, tap_issue(s, user, hash, expires, actor, now,
+					  detail));
 }
 
 int rr_store_tap_issue(rr_store *s, const char *user,
@@ -463,11 +531,9 @@ int rr_store_tap_issue(rr_store *s, const char *user,
 	if (!s || !rrs_user_ok(user) || !hash || !rrs_user_ok(actor) ||
 	    expires <= now || expiry_text(expires, detail, sizeof(detail)))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s,
-		       tap_issue(s, user, hash, expires, actor, now, detail));
+	RRS_RETRY(err, tap_issue_try(s, user, hash, expires, actor, now,
+				     detail));
+	return err;
 }
 
 /* Constant time in the contents: every byte is compared. */
@@ -525,7 +591,18 @@ static int tap_consume(rr_store *s, const char *user, const uint8_t *hash,
 	if (!err && sqlite3_changes(s->db) != 1)
 		err = rrs_fail(s, -EACCES, "access pass already used");
 	rrs_release(st);
+	if (!err)
+		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_TAP),
+				       RRS_OFFLINE_STRICT);
 	return err;
+}
+
+static int tap_consume_try(rr_store *s, const char *user, const uint8_t *hash,
+			   int64_t now)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, tap_consume(s, user, hash, now));
 }
 
 int rr_store_tap_consume(rr_store *s, const char *user,
@@ -535,8 +612,6 @@ int rr_store_tap_consume(rr_store *s, const char *user,
 
 	if (!s || !rrs_user_ok(user) || !hash)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, tap_consume(s, user, hash, now));
+	RRS_RETRY(err, tap_consume_try(s, user, hash, now));
+	return err;
 }

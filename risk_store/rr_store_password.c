@@ -95,6 +95,11 @@ static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
 	if (!err)
 		err = admin ? must_change_set(s, user, actor, now) :
 			      must_change_delete(s, user);
+	if (err >= 0)
+		err = rrs_shared_touch(s, user,
+				       RR_SHARED_BIT(RR_SHARED_RISK) |
+					   RR_SHARED_BIT(RR_SHARED_PWCHANGE),
+				       RRS_OFFLINE_STRICT);
 	if (err < 0)
 		return err;
 	snprintf(text, sizeof(text), "%s; remediated %u detection%s%s",
@@ -102,6 +107,18 @@ static int remediate_apply(rr_store *s, const char *user, rr_detail detail,
 		 admin ? "; must change at next login" : "");
 	return rrs_audit(s, now, actor, admin ? "password-reset" :
 			 "secured-password-change", user, text);
+}
+
+static int remediate_try(rr_store *s, const char *user, rr_detail detail,
+			 const char *actor, const char *ref, int64_t now,
+			 unsigned *closed)
+{
+	int err = rrs_begin(s, true);
+
+	*closed = 0;
+	return err ? err
+		   : rrs_end(s, remediate_apply(s, user, detail, actor, ref,
+						now, closed));
 }
 
 int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
@@ -117,14 +134,30 @@ int rr_store_remediate_user(rr_store *s, const char *user, rr_detail detail,
 	     detail != RR_DETAIL_ADMIN_TEMP_PASSWORD) ||
 	    (ref && detail != RR_DETAIL_USER_SECURED_PASSWORD))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end(s, remediate_apply(s, user, detail, actor ? actor : user,
-					 ref, now, &n));
+	RRS_RETRY(err, remediate_try(s, user, detail, actor ? actor : user,
+				     ref, now, &n));
 	if (!err && closed)
 		*closed = n;
 	return err;
+}
+
+static int must_change_clear_try(rr_store *s, const char *user, int64_t now)
+{
+	int err = rrs_begin(s, true);
+
+	if (err)
+		return err;
+	err = must_change_delete(s, user);
+	if (err == 1)
+		err = rrs_shared_touch(s, user,
+				       RR_SHARED_BIT(RR_SHARED_PWCHANGE),
+				       RRS_OFFLINE_STRICT);
+	else if (err == 0)
+		return rrs_end(s, 0); /* no flag: nothing to audit */
+	if (err == 0)
+		err = rrs_audit(s, now, user, "password-changed", user,
+				"temporary password replaced");
+	return rrs_end(s, err);
 }
 
 int rr_store_must_change_clear(rr_store *s, const char *user, int64_t now)
@@ -133,12 +166,6 @@ int rr_store_must_change_clear(rr_store *s, const char *user, int64_t now)
 
 	if (!s || !rrs_user_ok(user))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = must_change_delete(s, user);
-	if (err == 1)
-		err = rrs_audit(s, now, user, "password-changed", user,
-				"temporary password replaced");
-	return rrs_end(s, err);
+	RRS_RETRY(err, must_change_clear_try(s, user, now));
+	return err;
 }

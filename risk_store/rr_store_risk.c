@@ -310,23 +310,35 @@ static int user_det_put(rr_store *s, const char *user, rr_event type,
 	return err;
 }
 
-int rr_store_user_detection_add(rr_store *s, const char *user, rr_event type,
-				rr_level level, const char *source, int64_t now)
+static int user_det_try(rr_store *s, const char *user, rr_event type,
+			rr_level level, const char *source, int64_t now)
 {
 	static const struct recompute rc = {.touch = true};
 	int err;
 
-	if (!s || !rrs_user_ok(user) || !rr_event_name(type) ||
-	    !rr_level_name(level) || level == RR_LEVEL_NONE ||
-	    !rrs_str_ok(source, RR_RHOST_MAX))
-		return -EINVAL;
 	err = rrs_begin(s, true);
 	if (err)
 		return err;
 	err = user_det_put(s, user, type, level, source, now);
 	if (!err)
 		err = user_recompute(s, user, now, &rc);
+	if (err >= 0)
+		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_RISK),
+				       RRS_OFFLINE_QUEUE);
 	return rrs_end(s, err < 0 ? err : 0);
+}
+
+int rr_store_user_detection_add(rr_store *s, const char *user, rr_event type,
+				rr_level level, const char *source, int64_t now)
+{
+	int err;
+
+	if (!s || !rrs_user_ok(user) || !rr_event_name(type) ||
+	    !rr_level_name(level) || level == RR_LEVEL_NONE ||
+	    !rrs_str_ok(source, RR_RHOST_MAX))
+		return -EINVAL;
+	RRS_RETRY(err, user_det_try(s, user, type, level, source, now));
+	return err;
 }
 
 /* ---- aggregation ------------------------------------------------------ */
@@ -353,7 +365,28 @@ static int aggregate_apply(rr_store *s, const char *user,
 	/* an earlier aggregation at a higher level stays until closed */
 	if (!err && (!cur.found || cand.level >= cur.level))
 		err = agg_put(s, user, &cand);
-	return err ? err : user_recompute(s, user, now, &rc);
+	if (!err)
+		err = user_recompute(s, user, now, &rc);
+	if (err == 1) {
+		int t = rrs_shared_touch(s, user,
+					 RR_SHARED_BIT(RR_SHARED_RISK),
+					 RRS_OFFLINE_QUEUE);
+
+		if (t)
+			return t;
+	}
+	return err;
+}
+
+static int aggregate_try(rr_store *s, const char *user,
+			 const rr_aggregation *agg, int64_t now, int *res)
+{
+	int r = rrs_begin(s, true);
+
+	if (r)
+		return r;
+	*res = aggregate_apply(s, user, agg, now);
+	return rrs_end(s, *res < 0 ? *res : 0);
 }
 
 int rr_store_aggregate(rr_store *s, const char *user, const rr_aggregation *agg,
@@ -368,11 +401,8 @@ int rr_store_aggregate(rr_store *s, const char *user, const rr_aggregation *agg,
 			*raised = false;
 		return 0;
 	}
-	r = rrs_begin(s, true);
-	if (r)
-		return r;
-	r = aggregate_apply(s, user, agg, now);
-	err = rrs_end(s, r < 0 ? r : 0);
+	r = 0;
+	RRS_RETRY(err, aggregate_try(s, user, agg, now, &r));
 	if (err)
 		return err;
 	if (raised)
@@ -426,10 +456,21 @@ static int confirm_apply(rr_store *s, const char *ref, const char *actor,
 	rrs_release(st);
 	if (!err)
 		err = user_recompute(s, user, now, &rc);
+	if (err >= 0)
+		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_RISK),
+				       RRS_OFFLINE_STRICT);
 	if (err < 0)
 		return err;
 	snprintf(detail, sizeof(detail), "ref %s", ref);
 	return rrs_audit(s, now, actor, "confirm-safe", user, detail);
+}
+
+static int confirm_try(rr_store *s, const char *ref, const char *actor,
+		       int64_t now, char user[RR_USER_MAX + 1])
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, confirm_apply(s, ref, actor, now, user));
 }
 
 int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
@@ -441,10 +482,7 @@ int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
 	if (!s || !ref || !*ref || !rrs_str_ok(ref, RR_REF_LEN) ||
 	    !rrs_user_ok(actor) || !user_out)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end(s, confirm_apply(s, ref, actor, now, user));
+	RRS_RETRY(err, confirm_try(s, ref, actor, now, user));
 	if (!err)
 		memcpy(user_out, user, strlen(user) + 1);
 	return err;

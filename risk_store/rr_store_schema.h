@@ -171,6 +171,22 @@
 	" time);" \
 	"ALTER TABLE familiar_networks ADD COLUMN fail_mark INTEGER NOT NULL" \
 	" DEFAULT 0;"
+/*
+ * Version 7: the fleet replica (rr_store_replica.h).  shared_revs: per user
+ * and record kind (rr_shared_kind) the etcd mod_revision the rows reflect
+ * (0: absent); shared_bad: records that arrived malformed; shared_queue:
+ * records changed while etcd was unreachable, oldest first.  The replica's
+ * revision is meta 'fleet_revision'.  Unused with the SQLite backend.
+ */
+#define RRS_DDL_SHARED_V7 \
+	"CREATE TABLE shared_revs(user TEXT NOT NULL, kind INTEGER NOT NULL," \
+	" mod_revision INTEGER NOT NULL, PRIMARY KEY (user, kind))" \
+	" WITHOUT ROWID;" \
+	"CREATE TABLE shared_bad(user TEXT NOT NULL, kind INTEGER NOT NULL," \
+	" reason TEXT NOT NULL, PRIMARY KEY (user, kind)) WITHOUT ROWID;" \
+	"CREATE TABLE shared_queue(id INTEGER PRIMARY KEY," \
+	" user TEXT NOT NULL, kinds INTEGER NOT NULL, time INTEGER NOT NULL);"
+
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -201,6 +217,11 @@
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 \
 	"PRAGMA user_version = 6;"
+#define RRS_SCHEMA_V7 \
+	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V5 RRS_DDL_DETECTIONS \
+	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
+	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 RRS_DDL_SHARED_V7 \
+	"PRAGMA user_version = 7;"
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -239,4 +260,9 @@
 #define RRS_MIGRATE_5_6 \
 	RRS_DDL_FAILURES_V6 \
 	"PRAGMA user_version = 6;"
+
+/* 6 -> 7: the fleet replica's tables, empty. */
+#define RRS_MIGRATE_6_7 \
+	RRS_DDL_SHARED_V7 \
+	"PRAGMA user_version = 7;"
 #endif

@@ -399,7 +399,22 @@ static int signin_write(rr_store *s, const rr_signin_rec *r, const char *dets,
 		err = det_insert(s, r, &r->dets[i], ref);
 	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS))
 		err = success_record(s, r);
+	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS) &&
+	    ((r->netkey && *r->netkey) || (r->device && *r->device)))
+		err = rrs_shared_touch(s, r->user,
+				       RR_SHARED_BIT(RR_SHARED_FAMILIAR),
+				       RRS_OFFLINE_QUEUE);
 	return err;
+}
+
+static int signin_try(rr_store *s, const rr_signin_rec *rec,
+		      const char *dets, char ref[RR_REF_LEN + 1])
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err
+		   : rrs_end_pruning(s, signin_write(s, rec, dets, ref),
+				     rec->time);
 }
 
 int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
@@ -412,10 +427,7 @@ int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 	if (!s || !rec || !ref || !rec_ok(rec) ||
 	    dets_text(rec, dets, sizeof(dets)))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end_pruning(s, signin_write(s, rec, dets, tmp), rec->time);
+	RRS_RETRY(err, signin_try(s, rec, dets, tmp));
 	if (err)
 		return err;
 	memcpy(ref, tmp, sizeof(tmp));
@@ -702,7 +714,21 @@ static int device_set(rr_store *s, const rr_signin_rec *r, const char *ref)
 	int err = rrs_signin_update(s, RRS_Q_SIGNIN_DEVICE_SET, r->device, ref,
 				    r->user, RRS_OUTCOME_SUCCESS);
 
-	return err ? err : device_record(s, r);
+	if (!err)
+		err = device_record(s, r);
+	if (!err)
+		err = rrs_shared_touch(s, r->user,
+				       RR_SHARED_BIT(RR_SHARED_FAMILIAR),
+				       RRS_OFFLINE_QUEUE);
+	return err;
+}
+
+static int device_set_try(rr_store *s, const rr_signin_rec *r,
+			  const char *ref)
+{
+	int err = rrs_begin(s, true);
+
+	return err ? err : rrs_end(s, device_set(s, r, ref));
 }
 
 int rr_store_signin_device_set(rr_store *s, const char *user,
@@ -716,8 +742,6 @@ int rr_store_signin_device_set(rr_store *s, const char *user,
 	    !device || !*device || strnlen(device, RR_DEVICE_MAX + 1) >
 	    RR_DEVICE_MAX)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	return rrs_end(s, device_set(s, &r, ref));
+	RRS_RETRY(err, device_set_try(s, &r, ref));
+	return err;
 }

@@ -343,5 +343,126 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNIN_OUTCOME_SET] =
 		"UPDATE signins SET outcome = ?1"
 		" WHERE ref = ?2 AND user = ?3 AND outcome = ?4",
+
+	/* ---- the fleet replica (rr_store_shared.c) ---- */
+	/* user, atRisk, limit: the active user-scope detections, newest
+	 * first */
+	[RRS_Q_SH_DETS_USER] =
+		"SELECT type, level, state, detail, source, detected, updated"
+		" FROM detections WHERE user = ?1 AND state = ?2"
+		" AND scope = '" RRS_SCOPE_USER "' ORDER BY id DESC LIMIT ?3",
+	/* user, atRisk */
+	[RRS_Q_SH_DETS_DROP] =
+		"DELETE FROM detections WHERE user = ?1 AND state = ?2"
+		" AND scope = '" RRS_SCOPE_USER "'",
+	/* user, state, detail, updated, atRisk: the user's risk was closed
+	 * on another host; so are its sign-ins' detections up to then */
+	[RRS_Q_SH_DETS_CLOSE] =
+		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
+		" WHERE user = ?1 AND state = ?5 AND detected <= ?4",
+	/* user, type, level, state, detail, source, detected, updated */
+	[RRS_Q_SH_DET_PUT] =
+		"INSERT INTO detections(user, type, level, state, detail,"
+		" scope, ref, source, detected, updated)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, '" RRS_SCOPE_USER "', '', ?6,"
+		" ?7, ?8)",
+	/* user */
+	[RRS_Q_SH_USER_DELETE] =
+		"DELETE FROM users WHERE user = ?1",
+	/* user, limit: the newest wrong codes, newest first */
+	[RRS_Q_SH_FAILURES] =
+		"SELECT time FROM mfa_failures WHERE user = ?1"
+		" ORDER BY time DESC, id DESC LIMIT ?2",
+	/* user, time */
+	[RRS_Q_SH_FAIL_PUT] =
+		"INSERT INTO mfa_failures(user, time) VALUES (?1, ?2)",
+	/* user */
+	[RRS_Q_SH_TAP_NEWEST] =
+		"SELECT hash, created, expires, used FROM tap WHERE user = ?1"
+		" ORDER BY id DESC LIMIT 1",
+	/* user */
+	[RRS_Q_SH_TAP_DELETE] =
+		"DELETE FROM tap WHERE user = ?1",
+	/* user, hash, created, expires, used */
+	[RRS_Q_SH_TAP_PUT] =
+		"INSERT INTO tap(user, hash, created, expires, used)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* user */
+	[RRS_Q_SH_MUST_GET] =
+		"SELECT since, actor FROM must_change WHERE user = ?1",
+	/* user, limit: most recently seen first */
+	[RRS_Q_SH_NETS] =
+		"SELECT netkey, first_seen, last_seen, count"
+		" FROM familiar_networks WHERE user = ?1"
+		" ORDER BY last_seen DESC, netkey LIMIT ?2",
+	/* user: marked; the record's entries unmark, the rest is swept */
+	[RRS_Q_SH_NETS_MARK] =
+		"UPDATE familiar_networks SET count = -1 WHERE user = ?1",
+	/* user, netkey, first_seen, last_seen, count (fail_mark kept) */
+	[RRS_Q_SH_NET_PUT] =
+		"INSERT INTO familiar_networks(user, netkey, first_seen,"
+		" last_seen, count) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT(user, netkey) DO UPDATE SET"
+		" first_seen = excluded.first_seen,"
+		" last_seen = excluded.last_seen, count = excluded.count",
+	/* user */
+	[RRS_Q_SH_NETS_SWEEP] =
+		"DELETE FROM familiar_networks WHERE user = ?1 AND count = -1",
+	/* user, limit */
+	[RRS_Q_SH_DEVS] =
+		"SELECT device, first_seen, last_seen, count"
+		" FROM familiar_devices WHERE user = ?1"
+		" ORDER BY last_seen DESC, device LIMIT ?2",
+	/* user */
+	[RRS_Q_SH_DEVS_MARK] =
+		"UPDATE familiar_devices SET count = -1 WHERE user = ?1",
+	/* user, device, first_seen, last_seen, count */
+	[RRS_Q_SH_DEV_PUT] =
+		"INSERT INTO familiar_devices(user, device, first_seen,"
+		" last_seen, count) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT(user, device) DO UPDATE SET"
+		" first_seen = excluded.first_seen,"
+		" last_seen = excluded.last_seen, count = excluded.count",
+	/* user */
+	[RRS_Q_SH_DEVS_SWEEP] =
+		"DELETE FROM familiar_devices WHERE user = ?1 AND count = -1",
+	/* user, kind */
+	[RRS_Q_SH_REV_GET] =
+		"SELECT mod_revision FROM shared_revs WHERE user = ?1"
+		" AND kind = ?2",
+	/* user, kind, mod_revision */
+	[RRS_Q_SH_REV_SET] =
+		"INSERT INTO shared_revs(user, kind, mod_revision)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT(user, kind) DO UPDATE SET"
+		" mod_revision = excluded.mod_revision",
+	/* limit */
+	[RRS_Q_SH_USERS] =
+		"SELECT DISTINCT user FROM shared_revs ORDER BY user LIMIT ?1",
+	/* user, kind, reason */
+	[RRS_Q_SH_BAD_SET] =
+		"INSERT INTO shared_bad(user, kind, reason) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(user, kind) DO UPDATE SET reason = excluded.reason",
+	/* user, kind */
+	[RRS_Q_SH_BAD_CLEAR] =
+		"DELETE FROM shared_bad WHERE user = ?1 AND kind = ?2",
+	/* user */
+	[RRS_Q_SH_BAD_GET] =
+		"SELECT kind, reason FROM shared_bad WHERE user = ?1 LIMIT 1",
+	/* user, kinds, time */
+	[RRS_Q_SH_QUEUE_ADD] =
+		"INSERT INTO shared_queue(user, kinds, time) VALUES (?1, ?2, ?3)",
+	/* limit */
+	[RRS_Q_SH_QUEUE_LIST] =
+		"SELECT id, user, kinds, time FROM shared_queue ORDER BY id"
+		" LIMIT ?1",
+	/* id */
+	[RRS_Q_SH_QUEUE_DONE] =
+		"DELETE FROM shared_queue WHERE id = ?1",
+	[RRS_Q_SH_QUEUE_COUNT] =
+		"SELECT count(*) FROM shared_queue",
+	/* user, bit */
+	[RRS_Q_SH_QUEUE_PENDING] =
+		"SELECT 1 FROM shared_queue WHERE user = ?1 AND (kinds & ?2) != 0"
+		" LIMIT 1",
 };
 /* clang-format on */

@@ -86,7 +86,9 @@ int rr_store_user_get(rr_store *s, const char *user, rr_store_user *out)
 	err = rrs_begin(s, false);
 	if (err)
 		return err;
-	err = rrs_user_row(s, user, &u);
+	err = rrs_shared_check(s, user);
+	if (!err)
+		err = rrs_user_row(s, user, &u);
 	if (err >= 0)
 		err = user_active(s, user, &u);
 	if (!err)
@@ -262,6 +264,23 @@ int rrs_audit(rr_store *s, int64_t now, const char *actor, const char *action,
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
+	if (!err && s->link) {
+		/* published with the write (rrs_shared_publish) */
+		snprintf(s->audit_text[0], sizeof(s->audit_text[0]), "%s",
+			 actor ? actor : "");
+		snprintf(s->audit_text[1], sizeof(s->audit_text[1]), "%s",
+			 action ? action : "");
+		snprintf(s->audit_text[2], sizeof(s->audit_text[2]), "%s",
+			 target ? target : "");
+		snprintf(s->audit_text[3], sizeof(s->audit_text[3]), "%s",
+			 detail ? detail : "");
+		s->audit = (rr_store_audit_rec){.time = now,
+						.actor = s->audit_text[0],
+						.action = s->audit_text[1],
+						.target = s->audit_text[2],
+						.detail = s->audit_text[3]};
+		s->audited = true;
+	}
 	return err;
 }
 
@@ -331,9 +350,22 @@ static int admin_apply(rr_store *s, rr_admin_action a, const char *user,
 		snprintf(detail, sizeof(detail), "closed %u detection%s",
 			 *changed, *changed == 1 ? "" : "s");
 	}
+	if (!err)
+		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_RISK),
+				       RRS_OFFLINE_STRICT);
 	if (err)
 		return err;
 	return rrs_audit(s, now, actor, rr_admin_action_name(a), user, detail);
+}
+
+static int admin_try(rr_store *s, rr_admin_action a, const char *user,
+		     const char *actor, int64_t now, unsigned *changed)
+{
+	int err = rrs_begin(s, true);
+
+	*changed = 0;
+	return err ? err
+		   : rrs_end(s, admin_apply(s, a, user, actor, now, changed));
 }
 
 int rr_store_admin(rr_store *s, rr_admin_action a, const char *user,
@@ -345,10 +377,7 @@ int rr_store_admin(rr_store *s, rr_admin_action a, const char *user,
 	if (!s || !rr_admin_action_name(a) || !rrs_user_ok(user) ||
 	    !rrs_user_ok(actor))
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
-		return err;
-	err = rrs_end(s, admin_apply(s, a, user, actor, now, &n));
+	RRS_RETRY(err, admin_try(s, a, user, actor, now, &n));
 	if (!err && changed)
 		*changed = n;
 	return err;

@@ -97,12 +97,21 @@ static int bind_blob(sqlite3_stmt *st, int col, const void *v, size_t len)
 
 int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
 {
-	const void *b;
-	const char *v;
 	va_list ap;
-	int i, rc = SQLITE_OK;
+	int err;
 
 	va_start(ap, fmt);
+	err = rrs_vbind(s, st, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int rrs_vbind(rr_store *s, sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	const void *b;
+	const char *v;
+	int i, rc = SQLITE_OK;
+
 	for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
 		if (fmt[i] == 'i') {
 			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
@@ -120,7 +129,6 @@ int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
 			rc = sqlite3_bind_text(st, i + 1, v ? v : "", -1,
 					       SQLITE_STATIC);
 	}
-	va_end(ap);
 	return rc == SQLITE_OK ? 0 : rrs_error(s, rc);
 }
 
@@ -159,6 +167,9 @@ int rrs_begin(rr_store *s, bool write)
 		return rrs_fail(s, -EBUSY, "write inside a read snapshot");
 	if (s->in_snapshot)
 		return 0; /* joins it; rr_store_read_end ends it */
+	s->touched = 0;
+	s->touched_strict = false;
+	s->audited = false;
 	return rrs_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
@@ -166,10 +177,13 @@ int rrs_end(rr_store *s, int err)
 {
 	if (s->in_snapshot)
 		return err; /* rr_store_read_end ends it */
+	if (!err && s->touched)
+		err = rrs_shared_publish(s);
 	if (!err)
 		err = rrs_exec(s, "COMMIT");
 	if (err && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	rrs_shared_after(s, err);
 	return err;
 }
 

@@ -1319,20 +1319,23 @@ static void test_schema_v3(void **state)
 	    "failures_user_netkey_time",
 	    "detections_ref",
 	    "aggregations",
+	    "shared_revs",
+	    "shared_bad",
+	    "shared_queue",
 	};
 	struct fx *f = *state;
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 6);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 7);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -1382,7 +1385,7 @@ static void test_migrate_v2(void **state)
 
 	make_v2(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
 	mode_is(f->path, 0100600);
 
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
@@ -2705,7 +2708,7 @@ static void test_migrate_v3(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
 	assert_int_equal(object_count(f->path, "failures_rhost_time"), 1);
 	assert_int_equal(object_count(f->path, "aggregations"), 1);
 	assert_int_equal(spray(f->s, SPRAY_IP, 1600, 600), 2);
@@ -2741,7 +2744,7 @@ static void test_migrate_v4(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].reason, "ok");

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The store as a host's replica of a fleet's shared state (DESIGN.md 7.1).
+ * Still only SQLite, no network: the fleet layer (risk_store/etcd,
+ * rr_fleet.h) brings etcd's records in through the rr_store_replica_*
+ * verbs and publishes the store's writes through a link.
+ *
+ * Each user has five shared records (rr_shared_kind).  Their rows here are
+ * the ones the ordinary verbs read and write (users and user-scope
+ * detections, mfa_*, tap, must_change, familiar_*), so every reader works
+ * unchanged on a replica.  Per user and record the store keeps the etcd
+ * mod_revision its rows reflect (0: the record is absent), the revision of
+ * the whole replica (meta), records that arrived malformed (the user's
+ * sign-ins are then refused with -EBADMSG), and the queue of records
+ * changed while etcd was unreachable.
+ *
+ * With a link set (rr_store_link_set), a write that changes a user's shared
+ * records publishes them before its COMMIT, in the same SQLite
+ * transaction: published, it commits with the new revisions; changed
+ * elsewhere meanwhile, it is rolled back, the user's records are refreshed
+ * through the link and the verb runs again (at most RR_STORE_PUBLISH_TRIES
+ * times, then -EBUSY); etcd unreachable, it commits and queues when the
+ * write may wait (familiar networks and devices, risk raised by
+ * detections, the grace clock, and with offline MFA checking the MFA
+ * record), else it is rolled back with -ENOTCONN.
+ */
+#ifndef RR_STORE_REPLICA_H
+#define RR_STORE_REPLICA_H
+
+#include "rr_fleet_model.h"
+#include "rr_store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RR_STORE_PUBLISH_TRIES 8
+
+typedef enum {
+	RR_SHARED_RISK = 0,
+	RR_SHARED_MFA,
+	RR_SHARED_TAP,
+	RR_SHARED_PWCHANGE,
+	RR_SHARED_FAMILIAR,
+	RR_SHARED__COUNT
+} rr_shared_kind;
+
+#define RR_SHARED_BIT(k) (1u << (k))
+#define RR_SHARED_ALL ((1u << RR_SHARED__COUNT) - 1)
+
+/* The name of a kind as in its key ("risk", "mfa", ...), NULL if none. */
+const char *rr_shared_kind_name(rr_shared_kind k);
+
+/* A user's shared records; has[k] false: record k is absent. */
+typedef struct {
+	bool has[RR_SHARED__COUNT];
+	rr_fleet_risk risk;
+	rr_fleet_mfa mfa;
+	rr_fleet_tap tap;
+	rr_fleet_pwchange pwchange;
+	rr_fleet_familiar familiar;
+} rr_fleet_user;
+
+/* Zeroes the secret-bearing parts (sealed secret, pass hash), then frees. */
+void rr_fleet_user_free(rr_fleet_user *u);
+
+/* ---- publishing -------------------------------------------------------- */
+
+/* One audit row, published with the write that made it. */
+typedef struct {
+	int64_t time;
+	const char *actor, *action, *target, *detail;
+} rr_store_audit_rec;
+
+typedef struct {
+	const char *user;
+	unsigned kinds;               /* RR_SHARED_BIT()s of the records */
+	const rr_fleet_user *now;     /* their new values */
+	const int64_t *base;          /* [RR_SHARED__COUNT]: the revisions the
+				       * write was made on (0: absent) */
+	const rr_store_audit_rec *audit; /* or NULL */
+} rr_store_publish;
+
+typedef struct {
+	/* 0: published, revs[k] the new mod_revision of each record in
+	 * p->kinds (0 for one deleted); -EXDEV: a record is no longer at its
+	 * base revision (nothing applied); -ENOTCONN: etcd unreachable or
+	 * without a leader (nothing applied); -ETIMEDOUT: sent, its outcome
+	 * unknown; another negative errno: refused. */
+	int (*publish)(void *ctx, const rr_store_publish *p,
+		       int64_t revs[RR_SHARED__COUNT]);
+	/* After -EXDEV, outside any transaction: bring the user's records up
+	 * to date (rr_store_replica_put).  0 or a negative errno. */
+	int (*refresh)(void *ctx, rr_store *s, const char *user);
+} rr_store_link;
+
+/* Set (or, with link NULL, remove) the link of this connection.
+ * mfa_local: the MFA record may be queued too (store.offline.mfa local). */
+void rr_store_link_set(rr_store *s, const rr_store_link *link, void *ctx,
+		       bool mfa_local);
+
+/* ---- the replica -------------------------------------------------------- */
+
+/* The etcd revision the replica reflects (0: never loaded). */
+int rr_store_replica_revision(rr_store *s, int64_t *rev);
+
+/* A batch of puts in one write transaction; _end commits it (err 0) with
+ * `revision` as the replica's revision (when > 0), else rolls back. */
+int rr_store_replica_begin(rr_store *s);
+int rr_store_replica_end(rr_store *s, int err, int64_t revision);
+
+/*
+ * Record `kind` of `user` as etcd holds it at `mod_revision`: v->has[kind]
+ * false means absent (mod_revision then only orders it).  Ignored (0) when
+ * the replica already reflects that revision or a newer one.  A record
+ * that was malformed before is good again.  Inside a batch or alone.
+ */
+int rr_store_replica_put(rr_store *s, const char *user, rr_shared_kind kind,
+			 const rr_fleet_user *v, int64_t mod_revision);
+/* The record arrived malformed: remembered with `reason` (one line, no
+ * value in it); the user's sign-ins are refused until a good one arrives.
+ * The rows already held are kept. */
+int rr_store_replica_bad(rr_store *s, const char *user, rr_shared_kind kind,
+			 const char *reason, int64_t mod_revision);
+/* The user's records of `kinds` as this store holds them (own snapshot;
+ * out is zeroed first).  revs (may be NULL): their revisions. */
+int rr_store_replica_export(rr_store *s, const char *user, unsigned kinds,
+			    rr_fleet_user *out,
+			    int64_t revs[RR_SHARED__COUNT]);
+/* Every user with a record in the replica (for a full reload: those etcd
+ * no longer has become absent).  *users: n names of RR_USER_MAX + 1. */
+int rr_store_replica_users(rr_store *s, char (**users)[RR_USER_MAX + 1],
+			   size_t *n);
+
+/* ---- the queue of writes made while etcd was unreachable --------------- */
+
+typedef struct {
+	int64_t id;
+	char user[RR_USER_MAX + 1];
+	unsigned kinds;
+	int64_t time;
+} rr_store_queued;
+
+/* Oldest first, at most `limit` (0: RR_STORE_MAX_ROWS). */
+int rr_store_queue_list(rr_store *s, size_t limit, rr_store_queued **rows,
+			size_t *n);
+/* Entry published: removed. */
+int rr_store_queue_done(rr_store *s, int64_t id);
+int rr_store_queue_count(rr_store *s, uint64_t *n);
+/* Whether `kind` of `user` waits in the queue (a put then merges). */
+int rr_store_queue_pending(rr_store *s, const char *user, rr_shared_kind kind,
+			   bool *pending);
+
+#endif
