@@ -91,12 +91,19 @@ typedef struct {
 	/* After -EXDEV, outside any transaction: bring the user's records up
 	 * to date (rr_store_replica_put).  0 or a negative errno. */
 	int (*refresh)(void *ctx, rr_store *s, const char *user);
+	/* Milliseconds since the replica last heard from etcd (an event or
+	 * a progress notification), -1 when it never did. */
+	int64_t (*staleness_ms)(void *ctx);
 } rr_store_link;
 
 /* Set (or, with link NULL, remove) the link of this connection.
  * mfa_local: the MFA record may be queued too (store.offline.mfa local). */
 void rr_store_link_set(rr_store *s, const rr_store_link *link, void *ctx,
 		       bool mfa_local);
+
+/* Whether this connection is a fleet replica: 0 with *ms its staleness
+ * (-1: never heard from etcd), -ENOENT without a link. */
+int rr_store_link_staleness(const rr_store *s, int64_t *ms);
 
 /* ---- the replica -------------------------------------------------------- */
 

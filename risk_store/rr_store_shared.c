@@ -43,6 +43,16 @@ void rr_store_link_set(rr_store *s, const rr_store_link *link, void *ctx,
 	s->mfa_local = link && mfa_local;
 }
 
+int rr_store_link_staleness(const rr_store *s, int64_t *ms)
+{
+	if (!s || !ms)
+		return -EINVAL;
+	if (!s->link)
+		return -ENOENT;
+	*ms = s->link->staleness_ms ? s->link->staleness_ms(s->link_ctx) : -1;
+	return 0;
+}
+
 /* ---- statements ------------------------------------------------------- */
 
 /* Run q (no rows) with the parameters of fmt (rrs_bind). */
@@ -690,11 +700,14 @@ int rr_store_replica_export(rr_store *s, const char *user, unsigned kinds,
 	unsigned k;
 	int err;
 
+	bool own;
+
 	if (!s || !user_ok(user) || !out || (kinds & ~RR_SHARED_ALL))
 		return -EINVAL;
 	sodium_memzero(out, sizeof(*out));
-	err = rrs_begin(s, false);
-	if (err)
+	/* inside a batch (rr_store_replica_begin) it reads the batch */
+	own = sqlite3_get_autocommit(s->db);
+	if (own && (err = rrs_begin(s, false)))
 		return err;
 	err = export_kinds(s, user, kinds, out);
 	for (k = 0; !err && revs && k < RR_SHARED__COUNT; k++) {
@@ -703,7 +716,8 @@ int rr_store_replica_export(rr_store *s, const char *user, unsigned kinds,
 		if (err == -ENOENT)
 			err = 0;
 	}
-	err = rrs_end(s, err);
+	if (own)
+		err = rrs_end(s, err);
 	if (err)
 		sodium_memzero(out, sizeof(*out));
 	return err;

@@ -6,6 +6,7 @@
  * and passes are zeroed after use and never logged.
  */
 #include "module.h"
+#include "rr_store_replica.h"
 #include "rr_mfa.h"
 
 #include <errno.h>
@@ -518,11 +519,53 @@ static int interrupt(rr_ctx *c, const rr_store_mfa *m,
 	}
 }
 
+/*
+ * A fleet replica that has not heard from etcd for longer than
+ * store.offline.max_staleness (DESIGN 7.1): blocks and user risk are
+ * decided from it as always; a sign-in that needs MFA is denied unless the
+ * admin chose offline.mfa local (then the code is checked against the
+ * replica and the writes are published when etcd is back); registering an
+ * authenticator needs etcd (one authenticator fleet-wide) and is not
+ * offered.  1: denied, 0: go on (*stale tells whether the replica is).
+ */
+static int offline_gate(rr_ctx *c, bool needs_mfa, bool *stale)
+{
+	const rr_offline_cfg *o = &c->policy->offline;
+	int64_t ms = -1;
+
+	*stale = false;
+	if (rr_store_link_staleness(c->store, &ms) < 0)
+		return 0; /* not a fleet replica */
+	if (ms >= 0 && ms <= (int64_t)o->max_staleness_s * 1000)
+		return 0;
+	*stale = true;
+	if (!needs_mfa)
+		return 0;
+	if (ms < 0)
+		rr_log(c, LOG_WARNING, "fleet replica has not heard from etcd "
+		       "since riskd started (offline.mfa %s)",
+		       o->mfa == RR_OFFLINE_MFA_LOCAL ? "local" : "deny");
+	else
+		rr_log(c, LOG_WARNING, "fleet replica stale: nothing heard "
+		       "from etcd for %lld s, over max_staleness %u s "
+		       "(offline.mfa %s)", (long long)(ms / 1000),
+		       o->max_staleness_s,
+		       o->mfa == RR_OFFLINE_MFA_LOCAL ? "local" : "deny");
+	if (o->mfa == RR_OFFLINE_MFA_LOCAL)
+		return 0;
+	c->mfa_note = "offline";
+	snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in denied: "
+		 "multifactor authentication is needed and the risk service "
+		 "is unreachable. Try again later.");
+	return 1;
+}
+
 int rr_mfa_controls(rr_ctx *c)
 {
 	const rr_decision *d = &c->a.decision;
 	rr_registration reg;
 	rr_store_mfa m;
+	bool stale = false;
 	int r;
 
 	r = rr_store_mfa_get(c->store, c->a.user, c->now,
@@ -538,6 +581,27 @@ int rr_mfa_controls(rr_ctx *c)
 	}
 	rr_engine_registration(c->policy, &c->a.facts, m.registered,
 			       m.grace_start, d, c->now, &reg);
+	r = offline_gate(c, (d->require & RR_REQUIRE_MFA) ||
+				    reg.action == RR_REG_REQUIRED ||
+				    reg.action == RR_REG_REFUSED,
+			 &stale);
+	if (r)
+		goto out;
+	if (stale && reg.action == RR_REG_OFFER) {
+		rr_log(c, LOG_NOTICE, "fleet replica stale: not offering "
+		       "\"%s\" to register now", c->a.user);
+		reg.action = RR_REG_NONE;
+	}
+	if (stale && (reg.action == RR_REG_REQUIRED ||
+		      reg.action == RR_REG_REFUSED)) {
+		c->mfa_note = "offline";
+		snprintf(c->deny_msg, sizeof(c->deny_msg), "Sign-in denied: "
+			 "you must register an authenticator app, which needs "
+			 "the risk service; it is unreachable. Try again "
+			 "later.");
+		r = 1;
+		goto out;
+	}
 	r = interrupt(c, &m, &reg);
 	if (r != 0 || !(d->require & RR_REQUIRE_MFA))
 		goto out;

@@ -42,7 +42,11 @@ struct rr_loader {
 	int (*policy_get)(rr_loader *l, const char *path, rr_policy **out,
 			  rr_policy_errors *errs);
 	void (*policy_put)(rr_loader *l, rr_policy *p);
-	int (*store_get)(rr_loader *l, const char *path, rr_store **out);
+	/* The store of policy p at path; with a fleet policy (store.backend
+	 * etcd) riskd's replica, linked to the fleet; in the application's
+	 * process -ENOTSUP (riskd is required, DESIGN 7.1). */
+	int (*store_get)(rr_loader *l, const rr_policy *p, const char *path,
+			 rr_store **out);
 	void (*store_put)(rr_loader *l, rr_store *s);
 };
 

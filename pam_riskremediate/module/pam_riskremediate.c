@@ -136,7 +136,13 @@ static int open_store(rr_ctx *c)
 	const char *path = p->store_path ? p->store_path : RR_STORE_DEFAULT_PATH;
 	int r;
 
-	r = c->loader->store_get(c->loader, path, &c->store);
+	r = c->loader->store_get(c->loader, p, path, &c->store);
+	if (r == -ENOTSUP) {
+		rr_log(c, LOG_ERR, "policy %s: a fleet store (store.backend "
+		       "etcd) is used through riskd only, and riskd did not "
+		       "take this call; denying", c->policy_path);
+		return r;
+	}
 	if (r < 0) {
 		rr_log(c, LOG_ERR, "risk store %s: %s", path,
 			   strerror(-r));
@@ -761,9 +767,14 @@ static void fresh_policy_put(rr_loader *l, rr_policy *p)
 	rr_policy_free(p);
 }
 
-static int fresh_store_get(rr_loader *l, const char *path, rr_store **out)
+static int fresh_store_get(rr_loader *l, const rr_policy *p, const char *path,
+			   rr_store **out)
 {
 	(void)l;
+	/* never etcd from the application's process: riskd keeps the
+	 * replica and is the fleet's only client on the host */
+	if (p->backend != RR_BACKEND_SQLITE)
+		return -ENOTSUP;
 	return rr_store_open(path, out);
 }
 

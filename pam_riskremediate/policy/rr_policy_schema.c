@@ -761,16 +761,10 @@ static int policies_walk(struct rr_pctx *c)
 	return rr_pctx_seq_each(c, c->policies, policy_item, &idx);
 }
 
-static void etcd_gate(struct rr_pctx *c);
-
-/* The last step of the schema: the policies, then the etcd gate. */
+/* The last step of the schema: the policies. */
 int rr_policy_schema_policies(struct rr_pctx *c)
 {
-	int r = policies_walk(c);
-
-	if (r == 0)
-		etcd_gate(c);
-	return r;
+	return policies_walk(c);
 }
 
 /* ---- detections ---------------------------------------------------------- */
@@ -1578,20 +1572,6 @@ void rr_policy_etcd_clear(rr_policy_etcd *e)
 	free(e->user);
 	free(e->password_file);
 	memset(e, 0, sizeof(*e));
-}
-
-/*
- * THE ETCD GATE.  The etcd backend's runtime is not implemented yet (issue
- * 12): a policy that selects it must not load, so that the module and riskd
- * fail closed.  Once every other key is valid, it fails with this one error
- * at the backend's value.  Remove this function and its call (the end of
- * rr_policy_schema_policies) when the backend lands.
- */
-static void etcd_gate(struct rr_pctx *c)
-{
-	if (c->p->backend == RR_BACKEND_ETCD && c->backend && !c->n_errors)
-		rr_pctx_err(c, c->backend, "etcd backend: not available in "
-			    "this build yet (see riskremediate.yaml(5))");
 }
 
 /* ---- store --------------------------------------------------------------- */

@@ -159,6 +159,9 @@ typedef struct {
 	long idle_timeout_ms;   /* nothing at all for this long: -ETIMEDOUT;
 				 * 0: none (progress notifications keep a
 				 * healthy stream busy) */
+	/* NULL, or asked about once a second while the stream waits: true
+	 * ends the watch at once (rr_etcd_watch returns 0) */
+	bool (*cancelled)(void *ud);
 } rr_etcd_watch_req;
 
 /* Follow changes (with progress notifications, and only from a member

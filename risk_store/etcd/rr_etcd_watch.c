@@ -172,6 +172,22 @@ static char *watch_body(const rr_etcd *e, const rr_etcd_watch_req *req)
 	return s;
 }
 
+static int watch_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+			  curl_off_t ultotal, curl_off_t ulnow)
+{
+	rr_watch *w = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (w->stopped || !w->req->cancelled || !w->req->cancelled(w->ud))
+		return 0;
+	w->stopped = true;
+	w->result = 0;
+	return 1; /* abort the transfer */
+}
+
 static int watch_one(rr_watch *w, size_t idx, const char *body)
 {
 	char url[RR_ETCD_MAX_URL + 16];
@@ -192,6 +208,11 @@ static int watch_one(rr_watch *w, size_t idx, const char *body)
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+	if (w->req->cancelled) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (idle > 0) {
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle);

@@ -607,6 +607,63 @@ int rr_fleet_familiar_touch(rr_fleet_seen *list, size_t *n, const char *key,
 	return 0;
 }
 
+/* ---- audit -------------------------------------------------------------- */
+
+static const char *const audit_fields[] = {
+	"v", "time", "actor", "action", "target", "detail", "host", NULL
+};
+
+static int set_text(json_t *o, const char *field, const char *text,
+		    size_t min, size_t max)
+{
+	size_t n = strnlen(text, max + 1);
+	json_t *j;
+
+	if (n < min || n > max || !rr_fj_printable(text, n, max))
+		return -EINVAL;
+	j = json_string(text); /* NULL: not UTF-8 */
+	return j ? rr_fj_set(o, field, j) : -EINVAL;
+}
+
+int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !time_ok(v->time))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_time(o, "time", v->time);
+	if (r == 0)
+		r = set_text(o, "actor", v->actor, 1, RR_USER_MAX);
+	if (r == 0)
+		r = set_text(o, "action", v->action, 1,
+			     RR_FLEET_AUDIT_TEXT_MAX);
+	if (r == 0)
+		r = set_text(o, "target", v->target, 0, RR_USER_MAX);
+	if (r == 0)
+		r = set_text(o, "detail", v->detail, 0,
+			     RR_FLEET_AUDIT_TEXT_MAX);
+	if (r == 0)
+		r = set_text(o, "host", v->host, 1, RR_FLEET_SEGMENT_MAX);
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
+}
+
+static int audit_read(const json_t *o, rr_fleet_audit *v)
+{
+	if (rr_fj_fields(o, audit_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_time(o, "time", &v->time) < 0 ||
+	    rr_fj_str(o, "actor", 1, RR_USER_MAX, v->actor) < 0 ||
+	    rr_fj_str(o, "action", 1, RR_FLEET_AUDIT_TEXT_MAX, v->action) < 0 ||
+	    rr_fj_str(o, "target", 0, RR_USER_MAX, v->target) < 0 ||
+	    rr_fj_str(o, "detail", 0, RR_FLEET_AUDIT_TEXT_MAX, v->detail) < 0 ||
+	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0)
+		return -EPROTO;
+	return 0;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 
@@ -670,6 +727,19 @@ static int pwchange_read_v(const json_t *o, void *v)
 static int familiar_read_v(const json_t *o, void *v)
 {
 	return familiar_read(o, v);
+}
+
+static int audit_read_v(const json_t *o, void *v)
+{
+	return audit_read(o, v);
+}
+
+int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out)
+{
+	static const kind k = { sizeof(rr_fleet_audit), RR_FLEET_MAX_JSON,
+				audit_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out)

@@ -173,6 +173,18 @@ typedef struct {
 	rr_fleet_seen devices[RR_FLEET_MAX_FAMILIAR];
 } rr_fleet_familiar;
 
+/* One admin action (P "audit/" ID): who did what to whom, from which
+ * host.  Texts printable UTF-8 without control characters. */
+#define RR_FLEET_AUDIT_TEXT_MAX 255
+typedef struct {
+	int64_t time;
+	char actor[RR_USER_MAX + 1];
+	char action[RR_FLEET_AUDIT_TEXT_MAX + 1];
+	char target[RR_USER_MAX + 1];
+	char detail[RR_FLEET_AUDIT_TEXT_MAX + 1];
+	char host[RR_FLEET_SEGMENT_MAX + 1];
+} rr_fleet_audit;
+
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
  * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
  * that would not decode, -ENOMEM. */
@@ -183,6 +195,7 @@ int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
 			     size_t *len);
 int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 			     size_t *len);
+int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len);
 
 /* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
@@ -192,6 +205,7 @@ int rr_fleet_pwchange_decode(const char *text, size_t len,
 			     rr_fleet_pwchange *out);
 int rr_fleet_familiar_decode(const char *text, size_t len,
 			     rr_fleet_familiar *out);
+int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out);
 
 /* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
  * it.  NULL is a no-op. */

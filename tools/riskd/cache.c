@@ -15,8 +15,14 @@
  * Store connections are kept idle between calls and reused only when
  * rr_store_still() says the file is still the one opened; rr_store_park()
  * readies them to wait.
+ * A fleet policy (store.backend etcd) has one rr_fleet per store: it keeps
+ * the store a replica of the tenant (a thread of its own) and each
+ * connection to that store is linked to it (its writes are published to
+ * etcd).  A policy whose fleet section changed gets a new one; the old
+ * one stops and is freed with the cache.
  */
 #include "riskd.h"
+#include "rr_fleet.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -36,10 +42,18 @@ typedef struct pol {
 	bool stale; /* replaced: freed when its last call ends */
 } pol;
 
+typedef struct fleet {
+	struct fleet *next;
+	rr_fleet *f;
+	bool retired; /* replaced by a changed policy */
+} fleet;
+
 typedef struct sconn {
 	struct sconn *next;
 	rr_store *s;
 	char *path;
+	rr_fleet *fleet;     /* linked to it, or NULL */
+	rr_fleet_conn *link;
 } sconn;
 
 typedef struct {
@@ -48,6 +62,7 @@ typedef struct {
 	pol *pols;
 	sconn *idle, *busy;
 	size_t n_idle;
+	fleet *fleets;
 } cache;
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -220,12 +235,106 @@ static sconn *unlink_conn(sconn **list, const char *path, const rr_store *s)
 
 static void conn_free(sconn *e)
 {
+	rr_fleet_unlink(e->link);
 	rr_store_close(e->s);
 	free(e->path);
 	free(e);
 }
 
-static int store_get(rr_loader *l, const char *path, rr_store **out)
+static void fleet_log(int priority, const char *msg)
+{
+	syslog(priority, "%s", msg);
+}
+
+/* The fleet of policy p and store path, started when new (lock held). */
+static rr_fleet *fleet_for(cache *c, const rr_policy *p, const char *path,
+			   int *err)
+{
+	fleet *e;
+	rr_fleet *f = NULL;
+	int r;
+
+	*err = 0;
+	for (e = c->fleets; e; e = e->next)
+		if (!e->retired && rr_fleet_same(e->f, p, path))
+			return e->f;
+	e = calloc(1, sizeof(*e));
+	r = e ? rr_fleet_new(p, path, fleet_log, &f) : -ENOMEM;
+	if (!r)
+		r = rr_fleet_replicate(f);
+	if (r) {
+		rr_fleet_free(f);
+		free(e);
+		*err = r;
+		return NULL;
+	}
+	/* the store's previous fleet (its policy changed) stops */
+	for (fleet *o = c->fleets; o; o = o->next)
+		if (!o->retired && !strcmp(path, rr_fleet_store(o->f))) {
+			o->retired = true;
+			rr_fleet_stop(o->f);
+		}
+	e->f = f;
+	e->next = c->fleets;
+	c->fleets = e;
+	syslog(LOG_INFO, "fleet %s (host %s): keeping %s a replica",
+	       rr_fleet_prefix(f), rr_fleet_host(f), path);
+	return f;
+}
+
+/* Link (or re-link) a connection to the fleet of p; unlink it for a
+ * SQLite policy. */
+static int conn_fleet(cache *c, sconn *e, const rr_policy *p)
+{
+	rr_fleet *f = NULL;
+	int r = 0;
+
+	if (p->backend == RR_BACKEND_ETCD) {
+		pthread_mutex_lock(&c->lock);
+		f = fleet_for(c, p, e->path, &r);
+		pthread_mutex_unlock(&c->lock);
+		if (!f)
+			return r;
+	}
+	if (e->fleet == f)
+		return 0;
+	rr_fleet_unlink(e->link);
+	e->link = NULL;
+	e->fleet = NULL;
+	if (!f)
+		return 0;
+	r = rr_fleet_link(f, e->s, &e->link);
+	if (!r)
+		e->fleet = f;
+	return r;
+}
+
+int rd_cache_preload(rr_loader *l, const char *policy_path)
+{
+	cache *c = (cache *)l;
+	rr_policy_errors errs = {0};
+	rr_policy *p = NULL;
+	const char *path;
+	rr_fleet *f;
+	int r;
+
+	r = policy_get(l, policy_path, &p, &errs);
+	rr_policy_errors_clear(&errs);
+	if (r < 0)
+		return r;
+	if (p->backend == RR_BACKEND_ETCD) {
+		path = p->store_path ? p->store_path : RR_STORE_DEFAULT_PATH;
+		pthread_mutex_lock(&c->lock);
+		f = fleet_for(c, p, path, &r);
+		pthread_mutex_unlock(&c->lock);
+		(void)f;
+	}
+	policy_put(l, p);
+	return r;
+}
+
+static int store_get(rr_loader *l, const rr_policy *p, const char *path,
+		     rr_store **out)
 {
 	cache *c = (cache *)l;
 	sconn *e;
@@ -254,6 +363,12 @@ static int store_get(rr_loader *l, const char *path, rr_store **out)
 			return r;
 		}
 		rr_store_keep_open(e->s);
+	}
+	r = conn_fleet(c, e, p);
+	if (r < 0) {
+		syslog(LOG_ERR, "fleet of %s: %s", path, strerror(-r));
+		conn_free(e);
+		return r;
 	}
 	pthread_mutex_lock(&c->lock);
 	e->next = c->busy;
@@ -303,6 +418,7 @@ void rd_cache_free(rr_loader *l)
 	cache *c = (cache *)l;
 	sconn *e;
 	pol *p;
+	fleet *f;
 
 	if (!c)
 		return;
@@ -317,6 +433,11 @@ void rd_cache_free(rr_loader *l)
 	while ((p = c->pols)) {
 		c->pols = p->next;
 		pol_free(p);
+	}
+	while ((f = c->fleets)) {
+		c->fleets = f->next;
+		rr_fleet_free(f->f);
+		free(f);
 	}
 	pthread_mutex_destroy(&c->lock);
 	free(c);

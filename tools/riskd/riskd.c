@@ -43,14 +43,19 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: riskd [--socket PATH] [--max-clients N]\n"
+	fprintf(f, "usage: riskd [--socket PATH] [--max-clients N] "
+		   "[--policy PATH]\n"
 		   "       riskd --version | --help\n"
 		   "Serves pam_riskremediate's calls with the policy and the "
 		   "risk store kept open.\n"
 		   "  --socket PATH      listen here (default %s)\n"
 		   "  --max-clients N    calls served at once, more run in "
 		   "their process (default %d)\n"
-		   "See riskd(8).\n", RR_RISKD_SOCKET, MAX_CLIENTS_DEFAULT);
+		   "  --policy PATH      load this policy at start: a fleet "
+		   "policy starts its\n"
+		   "                     replica at once (default %s)\n"
+		   "See riskd(8).\n", RR_RISKD_SOCKET, MAX_CLIENTS_DEFAULT,
+		   RR_POLICY_DEFAULT_PATH);
 }
 
 static bool peer_is_root(int fd)
@@ -283,10 +288,11 @@ static int serve_until_signal(server *s, int sfd)
 }
 
 static int parse_args(int argc, char **argv, const char **path,
-		      unsigned *max)
+		      unsigned *max, const char **policy)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
+		{"policy", required_argument, NULL, 'p'},
 		{"max-clients", required_argument, NULL, 'm'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -300,6 +306,9 @@ static int parse_args(int argc, char **argv, const char **path,
 		switch (o) {
 		case 's':
 			*path = optarg;
+			break;
+		case 'p':
+			*policy = optarg;
 			break;
 		case 'm':
 			errno = 0;
@@ -339,13 +348,13 @@ static int parse_args(int argc, char **argv, const char **path,
 
 int main(int argc, char **argv)
 {
-	const char *path = RR_RISKD_SOCKET;
+	const char *path = RR_RISKD_SOCKET, *policy = RR_POLICY_DEFAULT_PATH;
 	server s = {.max = MAX_CLIENTS_DEFAULT};
 	sigset_t sigs;
 	unsigned i;
 	int r, sfd;
 
-	r = parse_args(argc, argv, &path, &s.max);
+	r = parse_args(argc, argv, &path, &s.max, &policy);
 	if (r >= 0)
 		return r;
 	if (geteuid() != 0) {
@@ -381,6 +390,11 @@ int main(int argc, char **argv)
 		r = -EADDRINUSE;
 		goto out;
 	}
+	/* a policy that cannot be read now is reported by the first call */
+	r = rd_cache_preload(s.cache, policy);
+	if (r < 0 && r != -ENOENT)
+		syslog(LOG_WARNING, "policy %s not loaded at start: %s", policy,
+		       strerror(-r));
 	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once)",
 	       path, RR_RISKD_PROTO, s.max);
 	r = serve_until_signal(&s, sfd);
