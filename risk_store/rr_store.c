@@ -132,7 +132,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-static int configure(rr_store *s)
+static int configure(rr_store *s, bool memory)
 {
 	int rc, err;
 
@@ -148,7 +148,7 @@ static int configure(rr_store *s)
 		sqlite3_wal_hook(s->db, wal_hook, s);
 	if (rc != SQLITE_OK)
 		return rrs_error(s, rc);
-	err = journal_wal(s);
+	err = memory ? 0 : journal_wal(s);
 	if (err)
 		return err;
 	/* temp_store: temporary data in memory, never a file in TMPDIR (the
@@ -179,7 +179,7 @@ static int store_new(const char *path, rr_store **out)
 		err = rrs_error(s, rc);
 		goto out;
 	}
-	err = configure(s);
+	err = configure(s, false);
 	if (!err)
 		err = rrs_schema_init(s);
 	if (!err)
@@ -295,4 +295,30 @@ const char *rr_admin_action_name(rr_admin_action a)
 		return "confirm-compromised";
 	}
 	return NULL;
+}
+
+int rr_store_open_memory(rr_store **out)
+{
+	rr_store *s;
+	int rc, err;
+
+	if (!out)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->signin_days = RRS_DEFAULT_SIGNIN_DAYS;
+	s->detection_days = RRS_DEFAULT_DETECTION_DAYS;
+	rc = sqlite3_open_v2(":memory:", &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	err = rc == SQLITE_OK ? configure(s, true) : rrs_error(s, rc);
+	if (!err)
+		err = rrs_schema_init(s);
+	if (err)
+		rr_store_close(s);
+	else
+		*out = s;
+	return err;
 }

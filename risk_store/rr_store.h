@@ -29,6 +29,9 @@ typedef struct rr_store rr_store;
  */
 int rr_store_open(const char *path, rr_store **out);
 void rr_store_close(rr_store *s);
+/* A private store in memory (riskctl's copy of a fleet's records:
+ * rr_fleet_load), gone when closed. */
+int rr_store_open_memory(rr_store **out);
 /* For a process that keeps the connection open between calls (riskd):
  * checkpoint the WAL less often (see rr_store.c). */
 void rr_store_keep_open(rr_store *s);

@@ -110,6 +110,10 @@ int rr_store_link_staleness(const rr_store *s, int64_t *ms);
 /* The etcd revision the replica reflects (0: never loaded). */
 int rr_store_replica_revision(rr_store *s, int64_t *rev);
 
+/* When (wall clock, seconds) the replica last recorded news from etcd
+ * (0: never): its staleness for another process (riskctl). */
+int rr_store_replica_heard(rr_store *s, int64_t *when);
+
 /* A batch of puts in one write transaction; _end commits it (err 0) with
  * `revision` as the replica's revision (when > 0), else rolls back. */
 int rr_store_replica_begin(rr_store *s);

@@ -616,6 +616,25 @@ int rr_store_replica_revision(rr_store *s, int64_t *rev)
 	return r < 0 ? r : 0;
 }
 
+int rr_store_replica_heard(rr_store *s, int64_t *when)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !when)
+		return -EINVAL;
+	*when = 0;
+	r = rrs_stmt(s, RRS_Q_META_GET, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", "fleet_heard");
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1)
+		*when = sqlite3_column_int64(st, 0);
+	rrs_release(st);
+	return r < 0 ? r : 0;
+}
+
 int rr_store_replica_begin(rr_store *s)
 {
 	return s ? rrs_begin(s, true) : -EINVAL;
@@ -630,6 +649,11 @@ int rr_store_replica_end(rr_store *s, int err, int64_t revision)
 	if (!err && revision > 0) {
 		snprintf(text, sizeof(text), "%lld", (long long)revision);
 		err = exec_q(s, RRS_Q_META_SET, "ss", "fleet_revision", text);
+	}
+	if (!err && revision > 0) {
+		/* for `riskctl fleet status` (another process) */
+		snprintf(text, sizeof(text), "%lld", (long long)time(NULL));
+		err = exec_q(s, RRS_Q_META_SET, "ss", "fleet_heard", text);
 	}
 	return rrs_end(s, err);
 }

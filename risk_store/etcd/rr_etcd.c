@@ -564,3 +564,78 @@ json_t *rr_etcd_json_i64(int64_t v)
 	snprintf(s, sizeof(s), "%lld", (long long)v);
 	return json_string(s);
 }
+
+/* ---- a member's status ------------------------------------------------ */
+
+static int status_str(json_t *o, const char *name, char *dst, size_t cap,
+		      bool digits)
+{
+	json_t *v = json_object_get(o, name);
+	const char *s = v ? json_string_value(v) : NULL;
+	size_t n, i;
+
+	if (!s)
+		return -EPROTO;
+	n = strlen(s);
+	if (!n || n >= cap)
+		return -EPROTO;
+	for (i = 0; i < n; i++)
+		if (digits ? (s[i] < '0' || s[i] > '9')
+			   : (s[i] < 0x21 || s[i] > 0x7e))
+			return -EPROTO;
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+int rr_etcd_member_status(rr_etcd *e, size_t idx, rr_etcd_member *out)
+{
+	char member[24], leader[24], rev[24];
+	json_t *o = NULL, *h;
+	rr_buf b = {0};
+	int r, tries;
+
+	if (!e || !out || idx >= e->n_urls)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	r = RR_ETCD_E_TOKEN;
+	for (tries = 0; tries < 2 && r == RR_ETCD_E_TOKEN; tries++) {
+		if (e->user && !e->token[0]) {
+			r = rr_etcd_authenticate(e);
+			if (r < 0)
+				break;
+		}
+		r = post_one(e, idx, "/v3/maintenance/status", "{}", true, &b);
+		if (r == RR_ETCD_E_TOKEN)
+			explicit_bzero(e->token, sizeof(e->token));
+	}
+	if (r == RR_ETCD_E_NEXT)
+		r = -ECONNREFUSED;
+	if (r == RR_ETCD_E_TOKEN)
+		r = rr_etcd_fail(e, -EACCES, "status: auth token refused");
+	if (r < 0)
+		goto out;
+	o = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+	h = o ? json_object_get(o, "header") : NULL;
+	r = h && json_is_object(h) ? 0 : -EPROTO;
+	if (!r)
+		r = status_str(h, "member_id", member, sizeof(member), true);
+	if (!r)
+		r = status_str(h, "revision", rev, sizeof(rev), true);
+	if (!r)
+		r = status_str(o, "version", out->version,
+			       sizeof(out->version), false);
+	/* no leader: the field is absent (0 is omitted) */
+	if (!r && status_str(o, "leader", leader, sizeof(leader), true) < 0)
+		leader[0] = '\0';
+	if (r) {
+		r = rr_etcd_fail(e, -EPROTO, "status: unexpected answer");
+		goto out;
+	}
+	out->revision = strtoll(rev, NULL, 10);
+	out->has_leader = leader[0] != '\0';
+	out->leader = out->has_leader && !strcmp(member, leader);
+out:
+	json_decref(o);
+	rr_etcd_buf_wipe(&b);
+	return r;
+}

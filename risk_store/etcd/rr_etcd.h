@@ -124,6 +124,17 @@ int rr_etcd_cas(rr_etcd *e, const void *key, size_t key_len,
 int rr_etcd_lease_grant(rr_etcd *e, int64_t ttl, int64_t *id,
 			int64_t *granted_ttl);
 
+/* One member's status (POST /v3/maintenance/status to endpoint idx only,
+ * no failover). */
+typedef struct {
+	int64_t revision;
+	bool has_leader; /* it knows a leader */
+	bool leader;     /* it is the leader */
+	char version[32];
+} rr_etcd_member;
+
+int rr_etcd_member_status(rr_etcd *e, size_t idx, rr_etcd_member *out);
+
 /* ---- watch ------------------------------------------------------------ */
 
 typedef enum {

@@ -1069,3 +1069,40 @@ int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 	*n = k < limit ? k : limit;
 	return 0;
 }
+
+/* ---- members ---------------------------------------------------------------- */
+
+int rr_fleet_members(rr_fleet *f, rr_fleet_member **rows, size_t *n)
+{
+	rr_fleet_member *out;
+	rr_etcd_member m;
+	size_t i;
+	int r;
+
+	if (!f || !rows || !n)
+		return -EINVAL;
+	out = calloc(f->n_endpoints, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->e_lock);
+	for (i = 0; i < f->n_endpoints; i++) {
+		snprintf(out[i].endpoint, sizeof(out[i].endpoint), "%s",
+			 f->endpoints[i]);
+		r = rr_etcd_member_status(f->e, i, &m);
+		if (r < 0) {
+			snprintf(out[i].error, sizeof(out[i].error), "%s",
+				 rr_etcd_last_error(f->e));
+			continue;
+		}
+		out[i].reachable = true;
+		out[i].leader = m.leader;
+		out[i].has_leader = m.has_leader;
+		out[i].revision = m.revision;
+		snprintf(out[i].version, sizeof(out[i].version), "%s",
+			 m.version);
+	}
+	pthread_mutex_unlock(&f->e_lock);
+	*rows = out;
+	*n = f->n_endpoints;
+	return 0;
+}

@@ -108,6 +108,7 @@ int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 typedef struct {
 	char endpoint[RR_ETCD_MAX_URL];
 	bool reachable;
+	bool has_leader;
 	bool leader;
 	int64_t revision;
 	char version[32];

@@ -2,8 +2,10 @@
 /* Read verbs: status, list, detections, audit. */
 #include "json.h"
 #include "riskctl.h"
+#include "rr_fleet.h"
 #include "table.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +333,40 @@ int cmd_detections(struct ctl *c)
 
 /* ---- audit [--limit N] ------------------------------------------------ */
 
+/* A fleet's audit log is etcd's (every host's and admin machine's
+ * actions): the detail names the host. */
+static int fleet_audit(struct ctl *c, rr_store_audit **out, size_t *n)
+{
+	rr_fleet_audit *rows = NULL;
+	rr_store_audit *a;
+	size_t i, k = 0;
+	int r;
+
+	r = rr_fleet_audit_list(c->fleet, c->limit, &rows, &k);
+	if (r < 0)
+		return r;
+	a = calloc(k ? k : 1, sizeof(*a));
+	if (!a) {
+		free(rows);
+		return -ENOMEM;
+	}
+	for (i = 0; i < k; i++) {
+		a[i].id = (int64_t)(k - i);
+		a[i].time = rows[i].time;
+		snprintf(a[i].actor, sizeof(a[i].actor), "%s", rows[i].actor);
+		snprintf(a[i].action, sizeof(a[i].action), "%.31s",
+			 rows[i].action);
+		snprintf(a[i].target, sizeof(a[i].target), "%s",
+			 rows[i].target);
+		snprintf(a[i].detail, sizeof(a[i].detail), "%.190s (host %.48s)",
+			 rows[i].detail, rows[i].host);
+	}
+	free(rows);
+	*out = a;
+	*n = k;
+	return 0;
+}
+
 static int audit_json(const rr_store_audit *a, size_t n)
 {
 	struct json j;
@@ -389,7 +425,10 @@ int cmd_audit(struct ctl *c)
 	r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
-	r = rr_store_audit_list(c->store, c->limit, &a, &n);
+	if (c->fleet)
+		r = fleet_audit(c, &a, &n);
+	else
+		r = rr_store_audit_list(c->store, c->limit, &a, &n);
 	if (r < 0)
 		r = ctl_store_fail(c, "cannot read the audit log", r);
 	else if (c->json)

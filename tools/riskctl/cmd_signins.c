@@ -182,7 +182,7 @@ int cmd_signins(struct ctl *c)
 	size_t n = 0;
 	int r;
 
-	r = ctl_open(c);
+	r = ctl_open_host(c); /* the host's own log, also on a fleet */
 	if (r != RC_OK)
 		return r;
 	r = rr_store_signins_list(c->store, &f, &s, &n);

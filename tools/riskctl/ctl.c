@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Shared plumbing for the verbs: errors, policy and store, times. */
 #include "riskctl.h"
+#include "rr_fleet.h"
 #include "rr_secfile.h"
 #include "table.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +74,50 @@ static const char *store_strerror(int r)
 	}
 }
 
+static void fleet_log(int priority, const char *msg)
+{
+	if (priority <= LOG_WARNING)
+		ctl_err("%s", msg);
+}
+
+int ctl_fleet_new(struct ctl *c, rr_fleet **out)
+{
+	int r = rr_fleet_new(c->policy, NULL, fleet_log, out);
+
+	if (r < 0)
+		ctl_err("%s: cannot set up the fleet's etcd client: %s",
+			c->policy_path, strerror(-r));
+	return r < 0 ? RC_STORE : RC_OK;
+}
+
+/* A fleet: the tenant's records, read from etcd now, in a store in
+ * memory linked to the fleet (its writes are compare-and-swap
+ * transactions on etcd). */
+static int open_fleet(struct ctl *c)
+{
+	int r;
+
+	r = ctl_fleet_new(c, &c->fleet);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_open_memory(&c->store);
+	if (!r)
+		r = rr_fleet_load(c->fleet, c->store);
+	if (r < 0) {
+		ctl_err("cannot read the fleet's records from etcd (prefix %s):"
+			" %s", rr_fleet_prefix(c->fleet),
+			r == -ENOTCONN ? "no member reachable, or no leader"
+				       : strerror(-r));
+		return RC_STORE;
+	}
+	r = rr_fleet_link(c->fleet, c->store, &c->fleet_link);
+	if (r < 0) {
+		ctl_err("fleet: %s", strerror(-r));
+		return RC_STORE;
+	}
+	return RC_OK;
+}
+
 int ctl_open(struct ctl *c)
 {
 	int r;
@@ -79,12 +125,8 @@ int ctl_open(struct ctl *c)
 	r = ctl_load_policy(c, NULL);
 	if (r != RC_OK)
 		return r;
-	if (c->policy->backend != RR_BACKEND_SQLITE) {
-		ctl_err("%s: store backend etcd is not supported by this "
-			"version of riskctl",
-			c->policy_path);
-		return RC_STORE;
-	}
+	if (c->policy->backend == RR_BACKEND_ETCD)
+		return open_fleet(c);
 	r = rr_store_open(c->policy->store_path, &c->store);
 	if (r < 0) {
 		c->store = NULL;
@@ -97,10 +139,31 @@ int ctl_open(struct ctl *c)
 	return RC_OK;
 }
 
+int ctl_open_host(struct ctl *c)
+{
+	int r;
+
+	r = ctl_load_policy(c, NULL);
+	if (r != RC_OK)
+		return r;
+	r = rr_store_open(c->policy->store_path, &c->store);
+	if (r < 0) {
+		c->store = NULL;
+		ctl_err("cannot open the risk store %s: %s",
+			c->policy->store_path, store_strerror(r));
+		return RC_STORE;
+	}
+	return RC_OK;
+}
+
 void ctl_close(struct ctl *c)
 {
+	rr_fleet_unlink(c->fleet_link);
+	c->fleet_link = NULL;
 	rr_store_close(c->store);
 	c->store = NULL;
+	rr_fleet_free(c->fleet);
+	c->fleet = NULL;
 	rr_policy_free(c->policy);
 	c->policy = NULL;
 }
@@ -111,7 +174,11 @@ int ctl_store_fail(struct ctl *c, const char *what, int err)
 
 	if (!msg || !*msg)
 		msg = strerror(-err);
-	ctl_err("%s: %s (store %s)", what, msg, c->policy->store_path);
+	if (c->fleet)
+		ctl_err("%s: %s (fleet %s)", what, msg,
+			rr_fleet_prefix(c->fleet));
+	else
+		ctl_err("%s: %s (store %s)", what, msg, c->policy->store_path);
 	return RC_STORE;
 }
 

@@ -50,6 +50,7 @@ static const struct verb verbs[] = {
     {"tap", "issue", cmd_tap_issue, OPT_TTL, 1, 1},
     {"feeds", "update", cmd_feeds_update, 0, 0, 0},
     {"lists", "compile", cmd_lists_compile, 0, 0, 0},
+    {"fleet", "status", cmd_fleet_status, 0, 0, 0},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -75,6 +76,10 @@ static const char usage_text[] =
     "  audit [--limit N]                 admin actions: who, what, when\n"
     "  mfa status USER                   authenticator, grace period, "
     "lock, pass\n"
+    "  fleet status                      a fleet policy: etcd members, "
+    "this host's\n"
+    "                                    replica (lag, staleness, queued "
+    "writes)\n"
     "\n"
     "Admin verbs (recorded in the audit log):\n"
     "  unblock USER                      dismiss risk so USER can sign "

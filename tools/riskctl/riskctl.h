@@ -63,6 +63,10 @@ struct ctl {
 	size_t n_args;
 	rr_policy *policy;
 	rr_store *store;
+	/* a fleet policy: the tenant's records copied from etcd into a store
+	 * in memory (store), whose writes publish to etcd (DESIGN 7.1) */
+	struct rr_fleet *fleet;
+	struct rr_fleet_conn *fleet_link;
 };
 
 /* Print "riskctl: ..." to stderr. */
@@ -70,8 +74,14 @@ void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Load ctl->policy_path (or `path`): every error on stderr, RC_POLICY. */
 int ctl_load_policy(struct ctl *c, const char *path);
-/* Load the policy and open its store.  RC_* */
+/* Load the policy and open its store: with a fleet policy, a copy of
+ * the tenant read from etcd now, its writes published to etcd.  RC_* */
 int ctl_open(struct ctl *c);
+/* Load the policy and open this host's own store file, whatever the
+ * backend (the sign-in log is the host's).  RC_* */
+int ctl_open_host(struct ctl *c);
+/* A client of the policy's fleet (message on failure).  RC_* */
+int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
 void ctl_close(struct ctl *c);
 /* Report a failed store call: message from the store, RC_STORE. */
 int ctl_store_fail(struct ctl *c, const char *what, int err);
@@ -117,5 +127,6 @@ int cmd_mfa_grace_reset(struct ctl *c);
 int cmd_tap_issue(struct ctl *c);
 int cmd_feeds_update(struct ctl *c);
 int cmd_lists_compile(struct ctl *c);
+int cmd_fleet_status(struct ctl *c);
 
 #endif
