@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The store as a fleet replica (rr_store_replica.h) and the offline merges
+ * (rr_fleet_merge), without etcd: records exported from one store and put
+ * into another read back the same through the ordinary verbs; revisions
+ * order puts; a malformed record refuses its user; the publish protocol of
+ * a write (published, changed elsewhere, unreachable) through a link.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "rr_fleet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rr_store *mem(void)
+{
+	rr_store *s = NULL;
+
+	assert_int_equal(rr_store_open_memory(&s), 0);
+	return s;
+}
+
+static rr_fleet_user *export_all(rr_store *s, const char *user)
+{
+	rr_fleet_user *u = calloc(1, sizeof(*u));
+
+	assert_non_null(u);
+	assert_int_equal(rr_store_replica_export(s, user, RR_SHARED_ALL, u,
+						 NULL),
+			 0);
+	return u;
+}
+
+static int wrong_code(void *ctx, int64_t last_step, int64_t *step)
+{
+	(void)ctx;
+	(void)last_step;
+	(void)step;
+	return -EACCES;
+}
+
+static const uint8_t sealed[40] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+static const uint8_t tap_hash[RR_STORE_TAP_HASH_LEN] = {7, 7, 7};
+
+/* Some of everything, through the ordinary verbs. */
+static void fill(rr_store *s)
+{
+	rr_store_attempt a = {.window_s = 900, .max_failures = 5,
+			      .check = wrong_code};
+	rr_signin_rec rec = {.time = 1000, .user = "alice", .service = "sshd",
+			     .rhost = "192.0.2.7", .tty = "ssh",
+			     .netkey = "192.0.2.0/24", .device = "SHA256:abc",
+			     .action = RR_ACTION_ALLOW, .outcome = "success",
+			     .reason = "ok", .mfa = ""};
+	char ref[RR_REF_LEN + 1];
+	int64_t start = 0;
+
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "bob",
+					"root", 900, NULL),
+			 0);
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed,
+					       sizeof(sealed), 0, 6, 30, 33,
+					       950),
+			 0);
+	assert_int_equal(rr_store_mfa_attempt(s, "alice", 990, &a, NULL),
+			 -EACCES);
+	assert_int_equal(rr_store_mfa_grace_begin(s, "carol", 970, &start), 0);
+	assert_int_equal(rr_store_tap_issue(s, "carol", tap_hash, 5000, "root",
+					    980),
+			 0);
+	assert_int_equal(rr_store_remediate_user(
+			     s, "dave", RR_DETAIL_ADMIN_TEMP_PASSWORD, "root",
+			     NULL, 985, NULL),
+			 0);
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+}
+
+/* Every record of a user survives export -> put -> export unchanged, and
+ * the verbs read the same on the replica. */
+static void test_roundtrip(void **state)
+{
+	static const char *const users[] = {"alice", "bob", "carol", "dave"};
+	rr_store *a = mem(), *b = mem();
+	rr_store_user ua, ub;
+	rr_store_mfa ma, mb;
+	rr_history h;
+	bool seen = false;
+	size_t i;
+	unsigned k;
+
+	(void)state;
+	fill(a);
+	for (i = 0; i < 4; i++) {
+		rr_fleet_user *x = export_all(a, users[i]), *y;
+
+		for (k = 0; k < RR_SHARED__COUNT; k++)
+			assert_int_equal(rr_store_replica_put(b, users[i], k, x,
+							      10 + k),
+					 0);
+		y = export_all(b, users[i]);
+		assert_memory_equal(x, y, sizeof(*x));
+		rr_fleet_user_free(x);
+		rr_fleet_user_free(y);
+		assert_int_equal(rr_store_user_get(a, users[i], &ua), 0);
+		assert_int_equal(rr_store_user_get(b, users[i], &ub), 0);
+		assert_int_equal(ua.level, ub.level);
+		assert_int_equal(ua.state, ub.state);
+		assert_int_equal(ua.detail, ub.detail);
+		assert_int_equal(ua.active_detections, ub.active_detections);
+		assert_int_equal(ua.must_change, ub.must_change);
+		assert_int_equal(rr_store_mfa_get(a, users[i], 1000, 900, &ma),
+				 0);
+		assert_int_equal(rr_store_mfa_get(b, users[i], 1000, 900, &mb),
+				 0);
+		assert_memory_equal(&ma, &mb, sizeof(ma));
+	}
+	assert_int_equal(rr_store_user_get(b, "bob", &ub), 0);
+	assert_int_equal(ub.level, RR_LEVEL_HIGH);
+	assert_int_equal(ub.state, RR_STATE_CONFIRMED_COMPROMISED);
+	assert_int_equal(rr_store_mfa_get(b, "alice", 1000, 900, &mb), 0);
+	assert_true(mb.registered);
+	assert_int_equal(mb.last_step, 33);
+	assert_int_equal(mb.recent_failures, 1);
+	assert_int_equal(rr_store_mfa_get(b, "carol", 1000, 900, &mb), 0);
+	assert_true(mb.tap_pending);
+	assert_int_equal(mb.grace_start, 970);
+	assert_int_equal(rr_store_user_get(b, "dave", &ub), 0);
+	assert_true(ub.must_change);
+	/* familiar on the replica: the network and the device */
+	assert_int_equal(rr_store_history(b, "alice", "192.0.2.0/24", 1000,
+					  600, &h),
+			 0);
+	assert_true(h.network_seen);
+	assert_int_equal(rr_store_device_seen(b, "alice", "SHA256:abc", &seen),
+			 0);
+	assert_true(seen);
+	rr_store_close(a);
+	rr_store_close(b);
+}
+
+/* Puts are ordered by revision; absent removes; a malformed record refuses
+ * the user until a valid one arrives. */
+static void test_revisions_and_bad(void **state)
+{
+	rr_store *a = mem(), *b = mem();
+	rr_fleet_user *hi, *none = calloc(1, sizeof(*none));
+	rr_store_user u;
+	rr_store_mfa m;
+
+	(void)state;
+	assert_non_null(none);
+	assert_int_equal(rr_store_admin(a, RR_ADMIN_CONFIRM_COMPROMISED, "bob",
+					"root", 900, NULL),
+			 0);
+	hi = export_all(a, "bob");
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_RISK, hi, 20),
+			 0);
+	/* an older revision (absent at 15) is not applied */
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_RISK, none,
+					      15),
+			 0);
+	assert_int_equal(rr_store_user_get(b, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+	/* a newer delete is */
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_RISK, none,
+					      25),
+			 0);
+	assert_int_equal(rr_store_user_get(b, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_NONE);
+	/* malformed: bob refused, alice not */
+	assert_int_equal(rr_store_replica_bad(b, "bob", RR_SHARED_MFA,
+					      "not a valid record", 30),
+			 0);
+	assert_int_equal(rr_store_user_get(b, "bob", &u), -EBADMSG);
+	assert_non_null(strstr(rr_store_last_error(b), "mfa record"));
+	assert_int_equal(rr_store_mfa_get(b, "bob", 1000, 900, &m), -EBADMSG);
+	assert_int_equal(rr_store_user_get(b, "alice", &u), 0);
+	/* a valid record later lets bob in again */
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_MFA, none,
+					      31),
+			 0);
+	assert_int_equal(rr_store_user_get(b, "bob", &u), 0);
+	rr_fleet_user_free(hi);
+	rr_fleet_user_free(none);
+	rr_store_close(a);
+	rr_store_close(b);
+}
+
+/* ---- the publish protocol through a link ----------------------------- */
+
+struct fake {
+	int results[8]; /* what publish answers, in turn (then 0) */
+	size_t n, next;
+	unsigned publishes, refreshes;
+	unsigned last_kinds;
+	bool audited;
+};
+
+static int fake_publish(void *ctx, const rr_store_publish *p,
+			int64_t revs[RR_SHARED__COUNT])
+{
+	struct fake *f = ctx;
+	unsigned k;
+
+	f->publishes++;
+	f->last_kinds = p->kinds;
+	f->audited = p->audit != NULL;
+	for (k = 0; k < RR_SHARED__COUNT; k++)
+		revs[k] = 100 + f->publishes;
+	return f->next < f->n ? f->results[f->next++] : 0;
+}
+
+static int fake_refresh(void *ctx, rr_store *s, const char *user)
+{
+	struct fake *f = ctx;
+
+	(void)s;
+	(void)user;
+	f->refreshes++;
+	return 0;
+}
+
+static const rr_store_link fake_link = {
+	.publish = fake_publish,
+	.refresh = fake_refresh,
+};
+
+static void test_publish_protocol(void **state)
+{
+	struct fake f = {.results = {-EXDEV, -EXDEV}, .n = 2};
+	rr_store *s = mem();
+	rr_store_mfa m;
+	rr_store_user u;
+	uint64_t queued = 0;
+	int64_t start = 0;
+
+	(void)state;
+	rr_store_link_set(s, &fake_link, &f, false);
+	/* changed elsewhere twice: refreshed and decided again, then done */
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "bob",
+					"root", 900, NULL),
+			 0);
+	assert_int_equal(f.publishes, 3);
+	assert_int_equal(f.refreshes, 2);
+	assert_int_equal(f.last_kinds, RR_SHARED_BIT(RR_SHARED_RISK));
+	assert_true(f.audited);
+	assert_int_equal(rr_store_user_get(s, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+
+	/* always changed elsewhere: -EBUSY after the tries, nothing kept */
+	f = (struct fake){.results = {-EXDEV, -EXDEV, -EXDEV, -EXDEV, -EXDEV,
+				      -EXDEV, -EXDEV, -EXDEV},
+			  .n = 8};
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_UNBLOCK, "bob", "root",
+					950, NULL),
+			 -EBUSY);
+	assert_int_equal(f.publishes, RR_STORE_PUBLISH_TRIES);
+	assert_int_equal(rr_store_user_get(s, "bob", &u), 0);
+	assert_int_equal(u.level, RR_LEVEL_HIGH);
+
+	/* unreachable: a registration is refused (nothing stored)... */
+	f = (struct fake){.results = {-ENOTCONN}, .n = 1};
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed,
+					       sizeof(sealed), 0, 6, 30, 3,
+					       960),
+			 -ENOTCONN);
+	assert_int_equal(rr_store_mfa_get(s, "alice", 1000, 900, &m), 0);
+	assert_false(m.registered);
+	/* ...the grace clock waits in the queue */
+	f = (struct fake){.results = {-ENOTCONN}, .n = 1};
+	assert_int_equal(rr_store_mfa_grace_begin(s, "alice", 970, &start), 0);
+	assert_int_equal(start, 970);
+	assert_int_equal(rr_store_queue_count(s, &queued), 0);
+	assert_int_equal(queued, 1);
+	/* an unknown outcome of a strict write is refused too */
+	f = (struct fake){.results = {-ETIMEDOUT}, .n = 1};
+	assert_int_equal(rr_store_tap_issue(s, "alice", tap_hash, 5000, "root",
+					    980),
+			 -ETIMEDOUT);
+	assert_int_equal(rr_store_mfa_get(s, "alice", 1000, 900, &m), 0);
+	assert_false(m.tap_pending);
+	rr_store_link_set(s, NULL, NULL, false);
+	rr_store_close(s);
+}
+
+/* ---- merges ----------------------------------------------------------- */
+
+static void test_merges(void **state)
+{
+	rr_fleet_user *mine = calloc(1, sizeof(*mine));
+	rr_fleet_user *theirs = calloc(1, sizeof(*theirs));
+	rr_fleet_user *copy = calloc(1, sizeof(*copy));
+	unsigned k;
+
+	(void)state;
+	assert_non_null(mine);
+	assert_non_null(theirs);
+	assert_non_null(copy);
+	mine->has[RR_SHARED_FAMILIAR] = theirs->has[RR_SHARED_FAMILIAR] = true;
+	assert_int_equal(rr_fleet_familiar_touch(mine->familiar.networks,
+						 &mine->familiar.n_networks,
+						 "n1", 100),
+			 0);
+	assert_int_equal(rr_fleet_familiar_touch(theirs->familiar.networks,
+						 &theirs->familiar.n_networks,
+						 "n2", 200),
+			 0);
+	mine->has[RR_SHARED_MFA] = theirs->has[RR_SHARED_MFA] = true;
+	memcpy(mine->mfa.sealed, sealed, sizeof(sealed));
+	memcpy(theirs->mfa.sealed, sealed, sizeof(sealed));
+	mine->mfa.sealed_len = theirs->mfa.sealed_len = sizeof(sealed);
+	mine->mfa.last_step = 50;
+	theirs->mfa.last_step = 40;
+	mine->mfa.failures[0] = 10;
+	mine->mfa.failures[1] = 20;
+	mine->mfa.n_failures = 2;
+	theirs->mfa.failures[0] = 20;
+	theirs->mfa.failures[1] = 30;
+	theirs->mfa.n_failures = 2;
+	mine->has[RR_SHARED_RISK] = theirs->has[RR_SHARED_RISK] = true;
+	mine->risk.level = RR_LEVEL_HIGH;
+	mine->risk.state = RR_STATE_AT_RISK;
+	mine->risk.updated = 300;
+	theirs->risk.state = RR_STATE_DISMISSED;
+	theirs->risk.updated = 200;
+	for (k = 0; k < RR_SHARED__COUNT; k++)
+		rr_fleet_merge(k, mine, theirs);
+	assert_int_equal(mine->familiar.n_networks, 2);
+	assert_int_equal(mine->mfa.last_step, 50);
+	assert_int_equal(mine->mfa.n_failures, 3); /* 10, 20, 30 */
+	assert_int_equal(mine->mfa.failures[2], 30);
+	assert_int_equal(mine->risk.level, RR_LEVEL_HIGH); /* newer */
+	/* idempotent: merging the same again, or itself, changes nothing */
+	memcpy(copy, mine, sizeof(*copy));
+	for (k = 0; k < RR_SHARED__COUNT; k++)
+		rr_fleet_merge(k, mine, theirs);
+	assert_memory_equal(copy, mine, sizeof(*copy));
+	for (k = 0; k < RR_SHARED__COUNT; k++)
+		rr_fleet_merge(k, mine, copy);
+	assert_memory_equal(copy, mine, sizeof(*copy));
+	rr_fleet_user_free(mine);
+	rr_fleet_user_free(theirs);
+	rr_fleet_user_free(copy);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_revisions_and_bad),
+		cmocka_unit_test(test_publish_protocol),
+		cmocka_unit_test(test_merges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
