@@ -956,7 +956,8 @@ static void *replicate_main(void *arg)
 			};
 			watch_ctx w = {.f = f, .s = s};
 
-			heard(f, rev);
+			/* heard only when etcd answers (on_watch): a watch
+			 * that cannot start leaves the replica going stale */
 			backoff = BACKOFF_MIN_MS;
 			r = rr_etcd_watch(e, &req, on_watch, &w, &compact);
 			pthread_mutex_lock(&f->lock);
