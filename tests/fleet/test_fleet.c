@@ -912,6 +912,270 @@ static void kill_hosts(void)
 		}
 }
 
+
+/* ---- riskctl and the cluster tool, with their output ---------------------- */
+
+/* Run `prog` with argv (NULL-terminated); stdout into out (NUL-terminated,
+ * may be NULL).  Its exit status, or -1. */
+static int run_out(const char *prog, char *const argv[], char *out,
+		   size_t len)
+{
+	char path[160];
+	pid_t pid;
+	ssize_t n;
+	int fd, st;
+
+	fmtp(path, sizeof(path), "%s/out.txt", F.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (dup2(fd, STDOUT_FILENO) < 0)
+			_exit(126);
+		execv(prog, argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (out) {
+		n = pread(fd, out, len - 1, 0);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* riskctl --policy (host i's) ARGS...: its exit status. */
+static int riskctl_on(int i, char *out, size_t len, const char *a1,
+		      const char *a2, const char *a3)
+{
+	char *argv[] = {(char *)"riskctl", (char *)"--policy", H[i].policy,
+			(char *)a1, (char *)a2, (char *)a3, NULL};
+
+	return run_out(RR_RISKCTL_PATH, argv, out, len);
+}
+
+/* etcd-cluster VERB DIR [ARG]: its stdout (trimmed) in out. */
+static void cluster_out(const char *verb, const char *arg, char *out,
+			size_t len)
+{
+	char *argv[] = {(char *)"etcd-cluster", (char *)verb,
+			(char *)env("RR_ETCD_CLUSTER_DIR"), (char *)arg, NULL};
+	size_t n;
+
+	assert_int_equal(run_out(env("RR_ETCD_CLUSTER_TOOL"), argv, out, len),
+			 0);
+	n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+}
+
+static void wait_all_caught_up(void)
+{
+	int64_t rev = etcd_revision();
+	int i;
+
+	for (i = 0; i < N_HOSTS; i++)
+		if (H[i].pid > 0)
+			wait_revision(&H[i], rev);
+}
+
+/* Every admin verb made with riskctl on one host (or through any host's
+ * policy) is enforced by every host; the audit log is the fleet's. */
+static void test_admin_verbs_propagate(void **state)
+{
+	char out[8192];
+	int i;
+
+	(void)state;
+	/* confirm-compromised on B: A and C have bob high, and block him */
+	assert_int_equal(riskctl_on(1, out, sizeof(out),
+				    "confirm-compromised", "bob", NULL),
+			 0);
+	wait_all_caught_up();
+	for (i = 0; i < N_HOSTS; i++) {
+		on(i);
+		assert_int_equal(user_of("bob").level, RR_LEVEL_HIGH);
+		assert_int_equal(user_of("bob").state,
+				 RR_STATE_CONFIRMED_COMPROMISED);
+	}
+	on(0);
+	assert_int_not_equal(login(H[0].service, "bob", "10.1.2.3", true).auth,
+			     PAM_SUCCESS);
+	/* unblock on C: dismissed everywhere */
+	assert_int_equal(riskctl_on(2, out, sizeof(out), "unblock", "bob",
+				    NULL),
+			 0);
+	wait_all_caught_up();
+	for (i = 0; i < N_HOSTS; i++) {
+		on(i);
+		assert_int_equal(user_of("bob").level, RR_LEVEL_NONE);
+		assert_int_equal(user_of("bob").state, RR_STATE_DISMISSED);
+	}
+	/* alice registers on A; mfa reset on B removes it on C */
+	on(0);
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	wait_all_caught_up();
+	on(2);
+	assert_true(mfa_of("alice").registered);
+	assert_int_equal(riskctl_on(1, out, sizeof(out), "mfa", "reset",
+				    "alice"),
+			 0);
+	wait_all_caught_up();
+	assert_false(mfa_of("alice").registered);
+	/* a pass issued through A is pending on B */
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "tap", "issue",
+				    "alice"),
+			 0);
+	wait_all_caught_up();
+	on(1);
+	assert_true(mfa_of("alice").tap_pending);
+	/* status and the audit log from C: the fleet's, with their hosts */
+	assert_int_equal(riskctl_on(2, out, sizeof(out), "status", "bob",
+				    NULL),
+			 0);
+	assert_non_null(strstr(out, "dismissed"));
+	assert_int_equal(riskctl_on(2, out, sizeof(out), "audit", NULL, NULL),
+			 0);
+	assert_matches_line(out, ".*confirm-compromised +bob .*\\(host hostb\\)$");
+	assert_matches_line(out, ".*unblock +bob .*\\(host hostc\\)$");
+	assert_matches_line(out, ".*mfa-reset +alice .*\\(host hostb\\)$");
+	assert_matches_line(out, ".*tap-issue +alice .*\\(host hosta\\)$");
+	/* the sign-in log stays the host's own: B has none of A's */
+	assert_int_equal(riskctl_on(1, out, sizeof(out), "signins", NULL,
+				    NULL),
+			 0);
+	assert_null(strstr(out, "alice"));
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "signins", NULL,
+				    NULL),
+			 0);
+	assert_non_null(strstr(out, "alice"));
+	/* fleet status: a leader, this host's replica, nothing queued */
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "--json", "fleet",
+				    "status"),
+			 0);
+	assert_non_null(strstr(out, "\"leader\": true"));
+	assert_non_null(strstr(out, "\"stale\": false"));
+	assert_non_null(strstr(out, "\"queued\": 0"));
+}
+
+/* A host whose riskd was down while the history it missed was compacted
+ * reads everything again and catches up. */
+static void test_compaction_while_down(void **state)
+{
+	char out[256];
+
+	(void)state;
+	stop_host(&H[1]);
+	assert_int_equal(riskctl_on(0, out, sizeof(out),
+				    "confirm-compromised", "bob", NULL),
+			 0);
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "mfa", "grace-reset",
+				    "carol"),
+			 0);
+	cluster_out("compact", NULL, out, sizeof(out));
+	assert_true(replica_revision(&H[1]) < strtoll(out, NULL, 10));
+	start_host(&H[1]);
+	wait_caught_up(&H[1]);
+	on(1);
+	assert_int_equal(user_of("bob").level, RR_LEVEL_HIGH);
+	assert_int_equal(user_of("bob").state, RR_STATE_CONFIRMED_COMPROMISED);
+}
+
+/* Tokens expire: riskd's clients (its watch and its writes) authenticate
+ * again and go on. */
+static void test_expired_tokens(void **state)
+{
+	char out[256];
+
+	(void)state;
+	on(0);
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "bob", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	cluster_out("expire-tokens", NULL, out, sizeof(out));
+	/* a write with the old token: refused, authenticated again, done */
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	assert_true(mfa_of("alice").registered);
+	/* and the other hosts still follow */
+	wait_all_caught_up();
+	on(2);
+	assert_true(mfa_of("alice").registered);
+}
+
+#define PARALLEL 64
+
+/* The leader killed -9 during 64 parallel sign-ins across the hosts:
+ * every sign-in ends, none wrongly, and every familiar network of a
+ * successful one reaches etcd (published at once, or queued and
+ * published after the election). */
+static void test_leader_killed_during_logins(void **state)
+{
+	char rhost[32], key[32], leader[16];
+	pid_t pids[PARALLEL];
+	int i, ok = 0, st;
+	struct timespec t0;
+	char *fam;
+
+	(void)state;
+	on(0);
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "bob", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	wait_all_caught_up();
+	for (i = 0; i < PARALLEL; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			pam_result r;
+
+			snprintf(rhost, sizeof(rhost), "10.77.%d.5", i);
+			answers(0, 0);
+			if (pam_run(H[i % N_HOSTS].service, "bob", rhost,
+				    RUN_AUTH | RUN_ACCOUNT, &r) != PAM_SUCCESS)
+				_exit(2);
+			_exit(r.auth == PAM_SUCCESS &&
+					  r.account == PAM_SUCCESS
+				      ? 0
+				      : 1);
+		}
+		if (i == PARALLEL / 4)
+			cluster_out("kill-leader", NULL, leader,
+				    sizeof(leader));
+	}
+	for (i = 0; i < PARALLEL; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) <= 1);
+		ok += WEXITSTATUS(st) == 0;
+	}
+	/* familiar networks wait in a queue at worst: every sign-in passes */
+	assert_int_equal(ok, PARALLEL);
+	cluster_out("start-member", leader, key, sizeof(key));
+	/* every network reached etcd (queues drained within the deadline) */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int missing = 0;
+
+		fam = etcd_value("bob", "familiar");
+		assert_non_null(fam);
+		for (i = 0; i < PARALLEL; i++) {
+			snprintf(key, sizeof(key), "\"10.77.%d.0/24\"", i);
+			missing += strstr(fam, key) == NULL;
+		}
+		free(fam);
+		if (!missing)
+			break;
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("%d familiar networks never reached etcd",
+				 missing);
+		usleep(50000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1191,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_fleet_policy_without_riskd_denies, setup_no_riskd,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_admin_verbs_propagate,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compaction_while_down,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_tokens, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_leader_killed_during_logins, setup, teardown),
 		/* last: it stops and starts every member */
 		cmocka_unit_test_setup_teardown(
 		    test_offline_denies_mfa_and_queues_familiar, setup,
