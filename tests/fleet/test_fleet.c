@@ -1176,6 +1176,52 @@ static void test_leader_killed_during_logins(void **state)
 	}
 }
 
+
+/* Two members stopped: the one left has no leader (its watches are
+ * cancelled: Grpc-Metadata-Hasleader), so the replicas go stale and a
+ * sign-in that needs MFA is denied; riskctl fleet status says so (exit
+ * 5).  With quorum back, the replicas catch up and MFA works again. */
+static void test_member_without_quorum(void **state)
+{
+	char out[8192];
+	struct timespec t0;
+	pam_result r;
+	int m;
+
+	(void)state;
+	on(0);
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+	for (m = 2; m <= 3; m++)
+		cluster("stop-member", m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms_since(&t0) < 6500) /* max_staleness 5 s, and a margin */
+		usleep(50000);
+	answers(1, 1, "@code");
+	r = login(H[1].service, "alice", "10.1.2.3", true);
+	assert_int_not_equal(r.auth, PAM_SUCCESS);
+	assert_int_equal(F_next_answer, 0);
+	assert_matches(F.msgs, ".*" OFFLINE_MSG ".*");
+	assert_int_equal(riskctl_on(1, out, sizeof(out), "fleet", "status",
+				    NULL),
+			 5);
+	assert_matches_line(out, ".* (no leader|unreachable).*");
+	assert_matches_line(out, "^replica: .*\\(STALE\\).*");
+	for (m = 2; m <= 3; m++)
+		cluster("start-member", m);
+	wait_all_caught_up();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (riskctl_on(1, out, sizeof(out), "fleet", "status", NULL) != 0) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("fleet status still failing:\n%s", out);
+		usleep(100000);
+	}
+	answers(1, 1, "@code");
+	assert_int_equal(login(H[1].service, "alice", "10.1.2.3", true).auth,
+			 PAM_SUCCESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1199,6 +1245,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_leader_killed_during_logins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_without_quorum,
+						setup, teardown),
 		/* last: it stops and starts every member */
 		cmocka_unit_test_setup_teardown(
 		    test_offline_denies_mfa_and_queues_familiar, setup,
