@@ -381,6 +381,10 @@ static int publish(rr_fleet *f, rr_etcd *e, const rr_store_publish *p,
 		goto out;
 	}
 	r = net_errno(rr_etcd_txn(e, cmp, n_cmp, ops, n_ops, &ok, &rev));
+	/* sent, and the connection broke (a member killed under it): the
+	 * outcome is unknown, as after a timeout */
+	if (r == -EIO)
+		r = -ETIMEDOUT;
 	if (r < 0) {
 		set_error(f, "write", rr_etcd_last_error(e));
 		goto out;
