@@ -261,6 +261,15 @@ int rrs_user_set(rr_store *s, const char *user, rr_level level,
 int rrs_signin_update(rr_store *s, enum rrs_query q, const char *value,
 		      const char *ref, const char *user, const char *outcome);
 
+/* ---- meta (rr_store_signin.c) ----------------------------------------- */
+
+/* 1 with the value in buf, 0 when the key is not set, negative errno. */
+int rrs_meta_get_text(rr_store *s, const char *key, char *buf, size_t len);
+int rrs_meta_set_text(rr_store *s, const char *key, const char *value);
+/* 0 (and 0 in *out) when the key is not set. */
+int rrs_meta_get_int(rr_store *s, const char *key, int64_t *out);
+int rrs_meta_set_int(rr_store *s, const char *key, int64_t v);
+
 /* ---- user risk (rr_store_risk.c) ------------------------------------- */
 
 /* Forget the user's aggregation (admin dismiss/unblock), in the caller's

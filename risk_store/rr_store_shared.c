@@ -599,40 +599,12 @@ int rrs_shared_check(rr_store *s, const char *user)
 
 int rr_store_replica_revision(rr_store *s, int64_t *rev)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if (!s || !rev)
-		return -EINVAL;
-	*rev = 0;
-	r = rrs_stmt(s, RRS_Q_META_GET, &st);
-	if (!r)
-		r = rrs_bind(s, st, "s", "fleet_revision");
-	if (!r)
-		r = rrs_step_row(s, st);
-	if (r == 1)
-		*rev = sqlite3_column_int64(st, 0);
-	rrs_release(st);
-	return r < 0 ? r : 0;
+	return s && rev ? rrs_meta_get_int(s, "fleet_revision", rev) : -EINVAL;
 }
 
 int rr_store_replica_heard(rr_store *s, int64_t *when)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if (!s || !when)
-		return -EINVAL;
-	*when = 0;
-	r = rrs_stmt(s, RRS_Q_META_GET, &st);
-	if (!r)
-		r = rrs_bind(s, st, "s", "fleet_heard");
-	if (!r)
-		r = rrs_step_row(s, st);
-	if (r == 1)
-		*when = sqlite3_column_int64(st, 0);
-	rrs_release(st);
-	return r < 0 ? r : 0;
+	return s && when ? rrs_meta_get_int(s, "fleet_heard", when) : -EINVAL;
 }
 
 int rr_store_replica_begin(rr_store *s)
@@ -642,19 +614,12 @@ int rr_store_replica_begin(rr_store *s)
 
 int rr_store_replica_end(rr_store *s, int err, int64_t revision)
 {
-	char text[24];
-
 	if (!s)
 		return -EINVAL;
-	if (!err && revision > 0) {
-		snprintf(text, sizeof(text), "%lld", (long long)revision);
-		err = exec_q(s, RRS_Q_META_SET, "ss", "fleet_revision", text);
-	}
-	if (!err && revision > 0) {
-		/* for `riskctl fleet status` (another process) */
-		snprintf(text, sizeof(text), "%lld", (long long)time(NULL));
-		err = exec_q(s, RRS_Q_META_SET, "ss", "fleet_heard", text);
-	}
+	if (!err && revision > 0)
+		err = rrs_meta_set_int(s, "fleet_revision", revision);
+	if (!err && revision > 0) /* for `riskctl fleet status` */
+		err = rrs_meta_set_int(s, "fleet_heard", (int64_t)time(NULL));
 	return rrs_end(s, err);
 }
 

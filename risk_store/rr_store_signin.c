@@ -144,8 +144,7 @@ int rr_store_device_seen(rr_store *s, const char *user, const char *device,
 
 /* ---- meta ----------------------------------------------------------- */
 
-/* 1 with the value in buf, 0 when the key is not set, negative errno. */
-static int meta_get_text(rr_store *s, const char *key, char *buf, size_t len)
+int rrs_meta_get_text(rr_store *s, const char *key, char *buf, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -161,7 +160,7 @@ static int meta_get_text(rr_store *s, const char *key, char *buf, size_t len)
 	return r;
 }
 
-static int meta_set_text(rr_store *s, const char *key, const char *value)
+int rrs_meta_set_text(rr_store *s, const char *key, const char *value)
 {
 	sqlite3_stmt *st = NULL;
 	int err;
@@ -441,7 +440,7 @@ int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 static int tag_key(rr_store *s, unsigned char key[crypto_shorthash_KEYBYTES])
 {
 	char hex[2 * crypto_shorthash_KEYBYTES + 1] = "";
-	int r = meta_get_text(s, "failure_tag_key", hex, sizeof(hex));
+	int r = rrs_meta_get_text(s, "failure_tag_key", hex, sizeof(hex));
 
 	if (r < 0)
 		return r;
@@ -450,7 +449,7 @@ static int tag_key(rr_store *s, unsigned char key[crypto_shorthash_KEYBYTES])
 		return 0;
 	randombytes_buf(key, crypto_shorthash_KEYBYTES);
 	sodium_bin2hex(hex, sizeof(hex), key, crypto_shorthash_KEYBYTES);
-	return meta_set_text(s, "failure_tag_key", hex);
+	return rrs_meta_set_text(s, "failure_tag_key", hex);
 }
 
 static int name_tag(rr_store *s, const char *name, char tag[17])
@@ -597,22 +596,22 @@ int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
 
 /* ---- pruning ---------------------------------------------------------- */
 
-static int meta_get_int(rr_store *s, const char *key, int64_t *out)
+int rrs_meta_get_int(rr_store *s, const char *key, int64_t *out)
 {
 	char buf[24] = "";
-	int r = meta_get_text(s, key, buf, sizeof(buf));
+	int r = rrs_meta_get_text(s, key, buf, sizeof(buf));
 
 	if (r >= 0)
 		*out = r == 1 ? strtoll(buf, NULL, 10) : 0;
 	return r < 0 ? r : 0;
 }
 
-static int meta_set_int(rr_store *s, const char *key, int64_t v)
+int rrs_meta_set_int(rr_store *s, const char *key, int64_t v)
 {
 	char buf[24];
 
 	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return meta_set_text(s, key, buf);
+	return rrs_meta_set_text(s, key, buf);
 }
 
 /* In the caller's write transaction: true when this writer is to prune
@@ -623,11 +622,11 @@ static bool prune_claim(rr_store *s, int64_t now)
 {
 	int64_t last = 0;
 
-	if (meta_get_int(s, "last_prune", &last) < 0 ||
+	if (rrs_meta_get_int(s, "last_prune", &last) < 0 ||
 	    (last >= now - RRS_PRUNE_INTERVAL &&
 	     last <= now + RRS_PRUNE_INTERVAL))
 		return false;
-	return meta_set_int(s, "last_prune", now) == 0;
+	return rrs_meta_set_int(s, "last_prune", now) == 0;
 }
 
 /* One batch in its own transaction: 1 when the batch was full. */
@@ -679,7 +678,7 @@ static void prune_run(rr_store *s, int64_t now)
 	left |= prune_table(s, RRS_Q_PRUNE_MFA_FAILURES, sig) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_TAPS, det) == 1;
 	if (left && !rrs_begin(s, true))
-		rrs_end(s, meta_set_int(s, "last_prune", 0));
+		rrs_end(s, rrs_meta_set_int(s, "last_prune", 0));
 }
 
 int rrs_end_pruning(rr_store *s, int err, int64_t now)

@@ -374,20 +374,6 @@ static void write_host_policy(const host *h)
 	policy_settled(h->policy);
 }
 
-static bool listening(const char *sock)
-{
-	char line[512], flags[16], path[256];
-	bool found = false;
-	FILE *f = fopen("/proc/net/unix", "re");
-
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %*s %*s %15s %*s %*s %*s %255s",
-			       flags, path) == 2 &&
-			!strcmp(path, sock) && !strcmp(flags, "00010000");
-	fclose(f);
-	return found;
-}
 
 static void start_host(host *h)
 {
@@ -402,7 +388,7 @@ static void start_host(host *h)
 		_exit(127);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!listening(h->sock)) {
+	while (!socket_listening(h->sock)) {
 		if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
 			h->pid = 0;
 			fail_msg("riskd %s exited (0x%x)", h->name, st);

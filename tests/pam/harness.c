@@ -768,3 +768,18 @@ void assert_logged(const char *pattern)
 {
 	assert_matches(g_log, pattern);
 }
+
+bool socket_listening(const char *sock)
+{
+	char line[512], flags[16], path[256];
+	bool found = false;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %15s %*s %*s %*s %255s",
+			       flags, path) == 2 &&
+			!strcmp(path, sock) && !strcmp(flags, "00010000");
+	fclose(f);
+	return found;
+}

@@ -189,6 +189,10 @@ void set_grace_start(const char *user, int64_t start);
  * `service`, answering with the code of step offset `offset`. */
 void register_alice(const char *service, int offset);
 
+/* Something listens on the Unix socket `sock` (/proc/net/unix: a
+ * connection to find out would occupy one of riskd's workers). */
+bool socket_listening(const char *sock);
+
 /* ---- assertions -------------------------------------------------------- */
 
 /* `text` matches the extended regex `pattern` (^ and $ at its ends). */

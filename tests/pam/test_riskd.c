@@ -140,22 +140,6 @@ static pid_t riskd_spawn(const char *sock, const char *max, bool nobody,
 	return pid;
 }
 
-/* Something listens on `sock` (/proc/net/unix: a connection to find out
- * would occupy one of riskd's workers). */
-static bool listening(const char *sock)
-{
-	char line[512], flags[16], path[256];
-	bool found = false;
-	FILE *f = fopen("/proc/net/unix", "re");
-
-	assert_non_null(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %*s %*s %15s %*s %*s %*s %255s",
-			       flags, path) == 2 &&
-			!strcmp(path, sock) && !strcmp(flags, "00010000");
-	fclose(f);
-	return found;
-}
 
 static void wait_listening(pid_t pid, const char *sock)
 {
@@ -163,7 +147,7 @@ static void wait_listening(pid_t pid, const char *sock)
 	int st = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!listening(sock)) {
+	while (!socket_listening(sock)) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			untrack(pid);
 			fail_msg("riskd exited before listening (wait status "
@@ -1276,7 +1260,7 @@ static void test_riskd_second_instance(void **state)
 	assert_exited(riskd_run(rd_sock, false, err, sizeof(err)), 1);
 	assert_matches_line(err, "^riskd: another riskd answers on [^\n]*"
 			    "/run/riskd\\.sock$");
-	assert_true(listening(rd_sock));
+	assert_true(socket_listening(rd_sock));
 	assert_allowed("rrtest", "alice");
 	stop_riskd();
 }
@@ -1319,7 +1303,7 @@ static void test_riskd_stale_socket(void **state)
 	rd_pid = 0;
 	assert_int_equal(lstat(rd_sock, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	assert_false(listening(rd_sock));
+	assert_false(socket_listening(rd_sock));
 	start_riskd(NULL);
 	assert_allowed("rrtest", "alice");
 	stop_riskd();
