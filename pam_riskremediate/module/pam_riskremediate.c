@@ -228,8 +228,14 @@ static int assess(rr_ctx *c)
 		return r;
 	r = rr_assess(c->policy, c->store, &in, c->now, &c->a);
 	if (r < 0) {
-		rr_log(c, LOG_ERR, "assessing sign-in of %s: %s",
-			   in.user, strerror(-r));
+		/* a fleet record that arrived malformed: the store says
+		 * which (never a value) */
+		const char *why = r == -EBADMSG ? rr_store_last_error(c->store)
+						: NULL;
+
+		rr_log(c, LOG_ERR, "assessing sign-in of %s: %s%s%s",
+		       in.user, strerror(-r), why && *why ? ": " : "",
+		       why && *why ? why : "");
 		return r;
 	}
 	c->assessed = true;

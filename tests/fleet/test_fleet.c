@@ -824,7 +824,10 @@ static void test_malformed_record_refuses_its_user(void **state)
 		assert_matches(F.msgs, "Sign-in denied: the sign-in risk check "
 			       "is unavailable\\. Contact your IT help "
 			       "desk\\.\n");
-		assert_logged(".*: assessing sign-in of bob: Bad message\n");
+		assert_logged(".*: assessing sign-in of bob: Bad message: the "
+			      "fleet's risk record of this user is malformed "
+			      "\\(not a valid record\\): refused until a "
+			      "valid one arrives\n");
 	}
 
 	/* alice's records are sound: she signs in (the next step's code) */
