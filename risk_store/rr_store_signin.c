@@ -36,6 +36,27 @@ static int history_stats(rr_store *s, const char *user, rr_history *h,
 		r = 0;
 	}
 	rrs_release(st);
+	if (r < 0)
+		return r;
+	/* The familiar networks count successes too, and on a fleet replica
+	 * those of every host: a user the fleet knows is not learning again
+	 * on each new host.  On one host they never count more. */
+	r = rrs_stmt(s, RRS_Q_SEEN_TOTALS, &st);
+	if (!r)
+		r = rrs_bind(s, st, "s", user);
+	if (!r)
+		r = rrs_step_row(s, st);
+	if (r == 1) {
+		int64_t n = sqlite3_column_int64(st, 0);
+		int64_t first = sqlite3_column_int64(st, 1);
+
+		if (n > 0 && (uint64_t)n > h->successes)
+			h->successes = (uint64_t)n;
+		if (first > 0 && (!h->first_success || first < h->first_success))
+			h->first_success = first;
+		r = 0;
+	}
+	rrs_release(st);
 	return r;
 }
 

@@ -461,6 +461,11 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SH_QUEUE_COUNT] =
 		"SELECT count(*) FROM shared_queue",
 	/* user, bit */
+	/* user: successes the familiar networks counted, and the first (on a
+	 * fleet replica: on every host) */
+	[RRS_Q_SEEN_TOTALS] =
+		"SELECT coalesce(sum(count), 0), coalesce(min(first_seen), 0)"
+		" FROM familiar_networks WHERE user = ?1 AND count > 0",
 	[RRS_Q_SH_QUEUE_PENDING] =
 		"SELECT 1 FROM shared_queue WHERE user = ?1 AND (kinds & ?2) != 0"
 		" LIMIT 1",

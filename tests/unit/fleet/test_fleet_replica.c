@@ -137,6 +137,14 @@ static void test_roundtrip(void **state)
 					  600, &h),
 			 0);
 	assert_true(h.network_seen);
+	/* the replica has none of alice's sign-ins, yet knows her: she is
+	 * not learning again on this host (fleet-wide familiarity) */
+	assert_int_equal(rr_store_history(b, "alice", "198.51.100.0/24", 1000,
+					  600, &h),
+			 0);
+	assert_false(h.network_seen);
+	assert_int_equal(h.successes, 1);
+	assert_int_equal(h.first_success, 1000);
 	assert_int_equal(rr_store_device_seen(b, "alice", "SHA256:abc", &seen),
 			 0);
 	assert_true(seen);
