@@ -171,6 +171,13 @@ enum rrs_offline {
  * user per transaction: another is -EINVAL).  No-op without a link. */
 int rrs_shared_touch(rr_store *s, const char *user, unsigned kinds,
 		     enum rrs_offline offline);
+/* A successful sign-in changed the user's familiar record.  known: its
+ * network and device were familiar already, so only counts and last seen
+ * change: queued as a deferred write (one per user at a time), which the
+ * fleet's publisher sends after the sign-in; else (something new the
+ * fleet must learn now) touched as RRS_OFFLINE_QUEUE.  No-op without a
+ * link. */
+int rrs_shared_familiar(rr_store *s, const char *user, bool known);
 /* rrs_end's part before COMMIT: publish what was touched (0: commit). */
 int rrs_shared_publish(rr_store *s);
 /* rrs_end's part after a ROLLBACK for -EXDEV: refresh the user. */

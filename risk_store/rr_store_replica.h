@@ -12,7 +12,7 @@
  * mod_revision its rows reflect (0: the record is absent), the revision of
  * the whole replica (meta), records that arrived malformed (the user's
  * sign-ins are then refused with -EBADMSG), and the queue of records
- * changed while etcd was unreachable.
+ * changed while etcd was unreachable or deferred (RR_STORE_QUEUE_DEFERRED).
  *
  * With a link set (rr_store_link_set), a write that changes a user's shared
  * records publishes them before its COMMIT, in the same SQLite
@@ -22,7 +22,9 @@
  * times, then -EBUSY); etcd unreachable, it commits and queues when the
  * write may wait (familiar networks and devices, risk raised by
  * detections, the grace clock, and with offline MFA checking the MFA
- * record), else it is rolled back with -ENOTCONN.
+ * record), else it is rolled back with -ENOTCONN.  A sign-in from a
+ * familiar network and device does not publish: its familiar record is
+ * queued as deferred.
  */
 #ifndef RR_STORE_REPLICA_H
 #define RR_STORE_REPLICA_H
@@ -142,19 +144,30 @@ int rr_store_replica_export(rr_store *s, const char *user, unsigned kinds,
 int rr_store_replica_users(rr_store *s, char (**users)[RR_USER_MAX + 1],
 			   size_t *n);
 
-/* ---- the queue of writes made while etcd was unreachable --------------- */
+/* ---- the queue: writes made while etcd was unreachable, and deferred ---- */
+
+/*
+ * A queued entry names the user's records to publish as they are when it
+ * is published (merged with etcd's then).  Deferred entries: a sign-in
+ * from a familiar network and device changes only the familiar record's
+ * counts and last seen; that waits for the fleet's publisher (riskd, in
+ * the background) instead of holding the sign-in for an etcd round trip.
+ * Stored as a bit of the kinds column.
+ */
+#define RR_STORE_QUEUE_DEFERRED (1u << 16)
 
 typedef struct {
 	int64_t id;
 	char user[RR_USER_MAX + 1];
 	unsigned kinds;
+	bool deferred;
 	int64_t time;
 } rr_store_queued;
 
 /* Oldest first, at most `limit` (0: RR_STORE_MAX_ROWS). */
 int rr_store_queue_list(rr_store *s, size_t limit, rr_store_queued **rows,
 			size_t *n);
-/* Entry published: removed. */
+/* Entry published: removed.  Inside a batch or alone. */
 int rr_store_queue_done(rr_store *s, int64_t id);
 int rr_store_queue_count(rr_store *s, uint64_t *n);
 /* Whether `kind` of `user` waits in the queue (a put then merges). */

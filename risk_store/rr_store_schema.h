@@ -175,7 +175,8 @@
  * Version 7: the fleet replica (rr_store_replica.h).  shared_revs: per user
  * and record kind (rr_shared_kind) the etcd mod_revision the rows reflect
  * (0: absent); shared_bad: records that arrived malformed; shared_queue:
- * records changed while etcd was unreachable, oldest first.  The replica's
+ * records changed while etcd was unreachable, or deferred (kinds has bit
+ * RR_STORE_QUEUE_DEFERRED), oldest first.  The replica's
  * revision is meta 'fleet_revision'.  Unused with the SQLite backend.
  */
 #define RRS_DDL_SHARED_V7 \

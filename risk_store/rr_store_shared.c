@@ -504,6 +504,41 @@ static int queue_add(rr_store *s, const char *user, unsigned kinds)
 		      (int64_t)time(NULL));
 }
 
+static int queue_pending(rr_store *s, const char *user, unsigned kinds,
+			 bool *pending)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = rrs_stmt(s, RRS_Q_SH_QUEUE_PENDING, &st);
+	if (!r)
+		r = rrs_bind(s, st, "si", user, (int64_t)kinds);
+	if (!r)
+		r = rrs_step_row(s, st);
+	rrs_release(st);
+	if (r < 0)
+		return r;
+	*pending = r == 1;
+	return 0;
+}
+
+int rrs_shared_familiar(rr_store *s, const char *user, bool known)
+{
+	unsigned kind = RR_SHARED_BIT(RR_SHARED_FAMILIAR);
+	bool pending = false;
+	int r;
+
+	if (!s->link)
+		return 0;
+	if (!known)
+		return rrs_shared_touch(s, user, kind, RRS_OFFLINE_QUEUE);
+	/* an entry waiting already publishes the record as it is then */
+	r = queue_pending(s, user, kind, &pending);
+	if (!r && !pending)
+		r = queue_add(s, user, kind | RR_STORE_QUEUE_DEFERRED);
+	return r;
+}
+
 int rrs_shared_publish(rr_store *s)
 {
 	const char *user = s->touched_user;
@@ -758,7 +793,9 @@ static int queued_fill(sqlite3_stmt *st, void *row)
 
 	q->id = sqlite3_column_int64(st, 0);
 	rrs_col_text(st, 1, q->user, sizeof(q->user));
-	q->kinds = (unsigned)sqlite3_column_int64(st, 2) & RR_SHARED_ALL;
+	q->kinds = (unsigned)sqlite3_column_int64(st, 2);
+	q->deferred = (q->kinds & RR_STORE_QUEUE_DEFERRED) != 0;
+	q->kinds &= RR_SHARED_ALL;
 	q->time = sqlite3_column_int64(st, 3);
 	return 0;
 }
@@ -796,14 +833,16 @@ int rr_store_queue_list(rr_store *s, size_t limit, rr_store_queued **rows,
 
 int rr_store_queue_done(rr_store *s, int64_t id)
 {
+	bool own;
 	int err;
 
 	if (!s)
 		return -EINVAL;
-	err = rrs_begin(s, true);
-	if (err)
+	own = sqlite3_get_autocommit(s->db);
+	if (own && (err = rrs_begin(s, true)))
 		return err;
-	return rrs_end(s, exec_q(s, RRS_Q_SH_QUEUE_DONE, "i", id));
+	err = exec_q(s, RRS_Q_SH_QUEUE_DONE, "i", id);
+	return own ? rrs_end(s, err) : err;
 }
 
 int rr_store_queue_count(rr_store *s, uint64_t *n)
@@ -826,20 +865,8 @@ int rr_store_queue_count(rr_store *s, uint64_t *n)
 int rr_store_queue_pending(rr_store *s, const char *user, rr_shared_kind kind,
 			   bool *pending)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
 	if (!s || !user_ok(user) || (unsigned)kind >= RR_SHARED__COUNT ||
 	    !pending)
 		return -EINVAL;
-	*pending = false;
-	r = rrs_stmt(s, RRS_Q_SH_QUEUE_PENDING, &st);
-	if (!r)
-		r = rrs_bind(s, st, "si", user, (int64_t)RR_SHARED_BIT(kind));
-	if (!r)
-		r = rrs_step_row(s, st);
-	if (r == 1)
-		*pending = true;
-	rrs_release(st);
-	return r < 0 ? r : 0;
+	return queue_pending(s, user, RR_SHARED_BIT(kind), pending);
 }

@@ -60,24 +60,37 @@ static int history_stats(rr_store *s, const char *user, rr_history *h,
 	return r;
 }
 
-static int history_network(rr_store *s, const char *user, const char *netkey,
-			   rr_history *h)
+/* Whether (user, key) has a row in the familiar table of query q
+ * (RRS_Q_NET_SEEN, RRS_Q_DEV_SEEN); an empty key is never seen. */
+static int seen_row(rr_store *s, enum rrs_query q, const char *user,
+		    const char *key, bool *seen)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if (!netkey || !*netkey)
+	*seen = false;
+	if (!key || !*key)
 		return 0;
-	r = rrs_stmt(s, RRS_Q_NET_SEEN, &st);
+	r = rrs_stmt(s, q, &st);
 	if (!r)
-		r = rrs_bind(s, st, "ss", user, netkey);
+		r = rrs_bind(s, st, "ss", user, key);
 	if (!r)
 		r = rrs_step_row(s, st);
-	if (r >= 0) {
-		h->network_seen = r == 1;
-		r = 0;
-	}
 	rrs_release(st);
+	if (r < 0)
+		return r;
+	*seen = r == 1;
+	return 0;
+}
+
+static int history_network(rr_store *s, const char *user, const char *netkey,
+			   rr_history *h)
+{
+	bool seen;
+	int r = seen_row(s, RRS_Q_NET_SEEN, user, netkey, &seen);
+
+	if (!r)
+		h->network_seen = seen;
 	return r;
 }
 
@@ -141,26 +154,10 @@ int rr_store_history(rr_store *s, const char *user, const char *netkey,
 int rr_store_device_seen(rr_store *s, const char *user, const char *device,
 			 bool *seen)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
 	if (!s || !seen || !rrs_user_ok(user) ||
 	    !rrs_str_ok(device, RR_DEVICE_MAX))
 		return -EINVAL;
-	if (!device || !*device) {
-		*seen = false;
-		return 0;
-	}
-	r = rrs_stmt(s, RRS_Q_DEV_SEEN, &st);
-	if (!r)
-		r = rrs_bind(s, st, "ss", user, device);
-	if (!r)
-		r = rrs_step_row(s, st);
-	rrs_release(st);
-	if (r < 0)
-		return r;
-	*seen = r == 1;
-	return 0;
+	return seen_row(s, RRS_Q_DEV_SEEN, user, device, seen);
 }
 
 /* ---- meta ----------------------------------------------------------- */
@@ -345,9 +342,12 @@ static int device_record(rr_store *s, const rr_signin_rec *r)
 	return err;
 }
 
-static int success_record(rr_store *s, const rr_signin_rec *r)
+/* *known: the sign-in's network and device were both familiar already
+ * (only their counts and last seen change). */
+static int success_record(rr_store *s, const rr_signin_rec *r, bool *known)
 {
 	sqlite3_stmt *st = NULL;
+	bool net = true, dev = true;
 	int err;
 
 	err = rrs_stmt(s, RRS_Q_STATS_UPSERT, &st);
@@ -356,6 +356,11 @@ static int success_record(rr_store *s, const rr_signin_rec *r)
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
+	if (!err && r->device && *r->device)
+		err = seen_row(s, RRS_Q_DEV_SEEN, r->user, r->device, &dev);
+	if (!err && r->netkey && *r->netkey)
+		err = seen_row(s, RRS_Q_NET_SEEN, r->user, r->netkey, &net);
+	*known = net && dev;
 	if (!err)
 		err = device_record(s, r);
 	if (err || !r->netkey || !*r->netkey)
@@ -405,6 +410,7 @@ static int signin_rewrite(rr_store *s, const rr_signin_rec *r,
 static int signin_write(rr_store *s, const rr_signin_rec *r, const char *dets,
 			char ref[RR_REF_LEN + 1])
 {
+	bool known = false;
 	size_t i;
 	int err;
 
@@ -417,13 +423,11 @@ static int signin_write(rr_store *s, const rr_signin_rec *r, const char *dets,
 	}
 	for (i = 0; !err && i < r->n_dets; i++)
 		err = det_insert(s, r, &r->dets[i], ref);
-	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS))
-		err = success_record(s, r);
-	if (!err && !strcmp(r->outcome, RRS_OUTCOME_SUCCESS) &&
-	    ((r->netkey && *r->netkey) || (r->device && *r->device)))
-		err = rrs_shared_touch(s, r->user,
-				       RR_SHARED_BIT(RR_SHARED_FAMILIAR),
-				       RRS_OFFLINE_QUEUE);
+	if (err || strcmp(r->outcome, RRS_OUTCOME_SUCCESS))
+		return err;
+	err = success_record(s, r, &known);
+	if (!err && ((r->netkey && *r->netkey) || (r->device && *r->device)))
+		err = rrs_shared_familiar(s, r->user, known);
 	return err;
 }
 
@@ -733,13 +737,14 @@ static int device_set(rr_store *s, const rr_signin_rec *r, const char *ref)
 {
 	int err = rrs_signin_update(s, RRS_Q_SIGNIN_DEVICE_SET, r->device, ref,
 				    r->user, RRS_OUTCOME_SUCCESS);
+	bool known = false;
 
+	if (!err)
+		err = seen_row(s, RRS_Q_DEV_SEEN, r->user, r->device, &known);
 	if (!err)
 		err = device_record(s, r);
 	if (!err)
-		err = rrs_shared_touch(s, r->user,
-				       RR_SHARED_BIT(RR_SHARED_FAMILIAR),
-				       RRS_OFFLINE_QUEUE);
+		err = rrs_shared_familiar(s, r->user, known);
 	return err;
 }
 

@@ -21,6 +21,7 @@
 #define DRAIN_BATCH 256
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 2000
+#define PUBLISH_EVERY_MS 500
 
 struct rr_fleet {
 	char *endpoints[RR_ETCD_MAX_ENDPOINTS];
@@ -39,8 +40,13 @@ struct rr_fleet {
 	pthread_mutex_t e_lock; /* e: load, drain, audit, members */
 	rr_etcd *e;
 
+	/* one drain at a time: the replicator's (reconnected) and the
+	 * publisher's (deferred writes, leftovers) */
+	pthread_mutex_t drain_lock;
+
 	pthread_mutex_t lock; /* the state below */
-	pthread_t thread;
+	pthread_cond_t wake;  /* stop */
+	pthread_t thread, publisher;
 	bool started, stop;
 	int64_t heard_ns; /* monotonic; 0: never */
 	int64_t revision;
@@ -485,6 +491,15 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		return -ENOMEM;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_init(&f->e_lock, NULL);
+	pthread_mutex_init(&f->drain_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&f->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	f->log = log;
 	f->mfa_local = p->offline.mfa == RR_OFFLINE_MFA_LOCAL;
 	f->max_staleness_s = p->offline.max_staleness_s;
@@ -537,11 +552,11 @@ void rr_fleet_free(rr_fleet *f)
 
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->lock);
-	f->stop = true;
-	pthread_mutex_unlock(&f->lock);
-	if (f->started)
+	rr_fleet_stop(f);
+	if (f->started) {
 		pthread_join(f->thread, NULL);
+		pthread_join(f->publisher, NULL);
+	}
 	rr_etcd_free(f->e);
 	for (i = 0; i < f->n_endpoints; i++)
 		free(f->endpoints[i]);
@@ -554,6 +569,8 @@ void rr_fleet_free(rr_fleet *f)
 	free(f->store_path);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->e_lock);
+	pthread_mutex_destroy(&f->drain_lock);
+	pthread_cond_destroy(&f->wake);
 	free(f);
 }
 
@@ -563,6 +580,7 @@ void rr_fleet_stop(rr_fleet *f)
 		return;
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
+	pthread_cond_broadcast(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -731,15 +749,77 @@ int rr_fleet_load(rr_fleet *f, rr_store *s)
 
 /* ---- the queue ------------------------------------------------------------ */
 
+/* Whether a and b hold the same record of kind k (compared encoded). */
+static bool same_record(rr_shared_kind k, const rr_fleet_user *a,
+			const rr_fleet_user *b)
+{
+	char *ta = NULL, *tb = NULL;
+	size_t la = 0, lb = 0;
+	bool same;
+
+	if (a->has[k] != b->has[k])
+		return false;
+	if (!a->has[k])
+		return true;
+	same = !encode(k, a, &ta, &la) && !encode(k, b, &tb, &lb) &&
+	       la == lb && !memcmp(ta, tb, la);
+	rr_fleet_text_free(ta);
+	rr_fleet_text_free(tb);
+	return same;
+}
+
+/*
+ * After a queued entry's records were published as `now` (revs): recorded
+ * at those revisions and the entry removed, in one batch.  A sign-in that
+ * changed them meanwhile (rows no longer `now`) keeps its change: the rows
+ * become the merge of both at the new revisions and the entry stays for
+ * the next round (*kept).
+ */
+static int drain_record(rr_store *s, const rr_store_queued *q,
+			const rr_fleet_user *now,
+			const int64_t revs[RR_SHARED__COUNT], bool *kept)
+{
+	rr_fleet_user *cur;
+	unsigned k;
+	int r;
+
+	*kept = false;
+	cur = calloc(1, sizeof(*cur));
+	if (!cur)
+		return -ENOMEM;
+	r = rr_store_replica_begin(s);
+	if (!r)
+		r = rr_store_replica_export(s, q->user, q->kinds, cur, NULL);
+	for (k = 0; !r && k < RR_SHARED__COUNT; k++) {
+		/* an absent record's revision only orders */
+		int64_t rev = revs[k] ? revs[k] : INT64_MAX;
+
+		if (!(q->kinds & RR_SHARED_BIT(k)))
+			continue;
+		if (same_record(k, cur, now)) {
+			r = rr_store_replica_put(s, q->user, k, now, rev);
+			continue;
+		}
+		rr_fleet_merge(k, cur, now);
+		r = rr_store_replica_put(s, q->user, k, cur, rev);
+		*kept = true;
+	}
+	if (!r && !*kept)
+		r = rr_store_queue_done(s, q->id);
+	r = rr_store_replica_end(s, r, 0);
+	rr_fleet_user_free(cur);
+	return r;
+}
+
 /* One queued entry: refreshed (merging), published on the merge's
  * revisions, recorded; again while another host writes meanwhile. */
 static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
-		     const rr_store_queued *q)
+		     const rr_store_queued *q, bool *kept)
 {
 	int64_t base[RR_SHARED__COUNT], revs[RR_SHARED__COUNT];
 	rr_store_publish p = {0};
 	rr_fleet_user *now;
-	unsigned tries, k;
+	unsigned tries;
 	int r = -EBUSY;
 
 	now = calloc(1, sizeof(*now));
@@ -759,18 +839,8 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 		r = publish(f, e, &p, revs);
 		if (r == -EXDEV)
 			continue;
-		if (r)
-			break;
-		r = rr_store_replica_begin(s);
-		for (k = 0; !r && k < RR_SHARED__COUNT; k++)
-			if (q->kinds & RR_SHARED_BIT(k))
-				/* an absent record's revision only orders */
-				r = rr_store_replica_put(s, q->user, k, now,
-							 revs[k] ? revs[k]
-								 : INT64_MAX);
-		r = rr_store_replica_end(s, r, 0);
 		if (!r)
-			r = rr_store_queue_done(s, q->id);
+			r = drain_record(s, q, now, revs, kept);
 		break;
 	}
 	if (r == -EXDEV)
@@ -786,10 +856,13 @@ static int drain_with(rr_fleet *f, rr_etcd *e, rr_store *s, uint64_t *left)
 	uint64_t count = 0;
 	int r;
 
+	pthread_mutex_lock(&f->drain_lock);
 	r = rr_store_queue_list(s, DRAIN_BATCH, &rows, &n);
 	for (i = 0; !r && i < n; i++) {
-		r = drain_one(f, e, s, &rows[i]);
-		if (!r)
+		bool kept = false;
+
+		r = drain_one(f, e, s, &rows[i], &kept);
+		if (!r && !rows[i].deferred)
 			flog(f, LOG_NOTICE, "fleet: published the %s write of "
 			     "user %s queued while etcd was unreachable",
 			     rows[i].kinds & RR_SHARED_BIT(RR_SHARED_MFA)
@@ -803,6 +876,7 @@ static int drain_with(rr_fleet *f, rr_etcd *e, rr_store *s, uint64_t *left)
 		f->queued = count;
 		pthread_mutex_unlock(&f->lock);
 	}
+	pthread_mutex_unlock(&f->drain_lock);
 	if (left)
 		*left = count;
 	return r;
@@ -842,7 +916,6 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 {
 	watch_ctx *w = ud;
 	int64_t rev = 0;
-	uint64_t queued = 0;
 	size_t i;
 	int r = 0;
 
@@ -876,8 +949,6 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 		rev = m->revision;
 		r = rr_store_replica_begin(w->s);
 		r = rr_store_replica_end(w->s, r, rev);
-		if (!r && rr_store_queue_count(w->s, &queued) == 0 && queued)
-			r = 1; /* publish them first (replicate_main) */
 		break;
 	}
 	if (r < 0) {
@@ -996,6 +1067,59 @@ again:
 	return NULL;
 }
 
+/*
+ * The publisher: while the replica follows etcd, every PUBLISH_EVERY_MS
+ * it publishes what waits in the queue (deferred writes of sign-ins, and
+ * offline writes a sign-in queued after the replicator reconnected),
+ * with its own client and store connection.
+ */
+static void *publish_main(void *arg)
+{
+	rr_fleet *f = arg;
+	rr_etcd *e = NULL;
+	rr_store *s = NULL;
+	uint64_t n;
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		struct timespec ts;
+		bool online;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += PUBLISH_EVERY_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&f->wake, &f->lock, &ts);
+		online = f->watching && !f->stop;
+		pthread_mutex_unlock(&f->lock);
+		if (online && !s) {
+			if (rr_store_open(f->store_path, &s))
+				s = NULL;
+			else
+				rr_store_keep_open(s);
+		}
+		if (online && s && !e && open_etcd(f, &e))
+			e = NULL;
+		if (online && s && e && rr_store_queue_count(s, &n) == 0 &&
+		    n) {
+			r = drain_with(f, e, s, NULL);
+			if (r && r != -ENOTCONN && r != -ETIMEDOUT)
+				flog(f, LOG_ERR, "fleet: publishing queued "
+				     "writes: %s", strerror(-r));
+		}
+		if (s && !rr_store_park(s)) {
+			rr_store_close(s);
+			s = NULL;
+		}
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	rr_store_close(s);
+	rr_etcd_free(e);
+	return NULL;
+}
+
 int rr_fleet_replicate(rr_fleet *f)
 {
 	int r;
@@ -1005,6 +1129,12 @@ int rr_fleet_replicate(rr_fleet *f)
 	r = pthread_create(&f->thread, NULL, replicate_main, f);
 	if (r)
 		return -r;
+	r = pthread_create(&f->publisher, NULL, publish_main, f);
+	if (r) {
+		rr_fleet_stop(f);
+		pthread_join(f->thread, NULL);
+		return -r;
+	}
 	f->started = true;
 	return 0;
 }

@@ -61,9 +61,10 @@ void rr_fleet_unlink(rr_fleet_conn *c);
  */
 int rr_fleet_load(rr_fleet *f, rr_store *s);
 
-/* Publish the writes queued in s while etcd was unreachable, in order
- * (each merged with etcd's record, rr_fleet_merge).  *left (may be NULL):
- * entries still queued. */
+/* Publish the writes queued in s (made while etcd was unreachable, and
+ * deferred ones), in order (each merged with etcd's record,
+ * rr_fleet_merge; an entry whose records changed here meanwhile stays for
+ * the next round).  *left (may be NULL): entries still queued. */
 int rr_fleet_drain(rr_fleet *f, rr_store *s, uint64_t *left);
 
 /*
@@ -71,7 +72,9 @@ int rr_fleet_drain(rr_fleet *f, rr_store *s, uint64_t *left);
  * resumes from its revision), follows the tenant with a watch (progress
  * notifications, only from a member with a leader), starts over on a
  * compaction, publishes queued writes when etcd is back, and retries
- * forever with a back-off.  Once per rr_fleet.
+ * forever with a back-off; a second thread publishes what is queued
+ * while the watch runs (deferred writes), every half second.  Once per
+ * rr_fleet.
  */
 int rr_fleet_replicate(rr_fleet *f);
 

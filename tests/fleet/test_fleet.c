@@ -783,6 +783,109 @@ static void test_offline_denies_mfa_and_queues_familiar(void **state)
 	free(fam);
 }
 
+/* ---- familiar sign-ins: counts published later --------------------------- */
+
+/* bob's count of network `netkey` in etcd (-1: none). */
+static int64_t etcd_familiar_count(const char *netkey)
+{
+	rr_fleet_familiar *v = calloc(1, sizeof(*v));
+	int64_t count = -1;
+	char *fam = etcd_value("bob", "familiar");
+	size_t i;
+
+	assert_non_null(v);
+	if (fam) {
+		assert_int_equal(rr_fleet_familiar_decode(fam, strlen(fam), v),
+				 0);
+		for (i = 0; i < v->n_networks; i++)
+			if (!strcmp(v->networks[i].key, netkey))
+				count = v->networks[i].count;
+	}
+	free(fam);
+	free(v);
+	return count;
+}
+
+/* bob's count of network `netkey` in host h's replica (-1: none). */
+static int64_t replica_familiar_count(const host *h, const char *netkey)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t count = -1;
+
+	if (sqlite3_open_v2(h->store, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT count FROM familiar_networks WHERE "
+			       "user = 'bob' AND netkey = ?1",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, netkey, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return count;
+}
+
+/* A sign-in from a familiar network and device does not wait for an etcd
+ * write: its counts are queued and riskd's publisher sends them.  None is
+ * lost while sign-ins keep coming during the publishes: 1 + 4 x 25
+ * sign-ins (4 at a time), and etcd and the other host's replica count
+ * 101. */
+static void test_familiar_counts_published_later(void **state)
+{
+	const char *net = "10.5.6.0/24";
+	struct timespec t0;
+	pid_t pids[4];
+	int i, st;
+
+	(void)state;
+	on(0);
+	answers(0, 1, "@code");
+	assert_int_equal(login(H[0].service, "bob", "10.5.6.7", true).auth,
+			 PAM_SUCCESS);
+	/* a new network is published with the sign-in */
+	assert_int_equal(etcd_familiar_count(net), 1);
+	for (i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			int j;
+
+			for (j = 0; j < 25; j++) {
+				pam_result r;
+
+				answers(0, 0);
+				if (pam_run(H[0].service, "bob", "10.5.6.8",
+					    RUN_AUTH | RUN_ACCOUNT,
+					    &r) != PAM_SUCCESS ||
+				    r.auth != PAM_SUCCESS ||
+				    r.account != PAM_SUCCESS)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(replica_familiar_count(&H[0], net), 101);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (queued_kinds("bob") || etcd_familiar_count(net) != 101 ||
+	       replica_familiar_count(&H[1], net) != 101) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("bob's counts: etcd %lld, host a %lld, host "
+				 "b %lld, queued kinds %u",
+				 (long long)etcd_familiar_count(net),
+				 (long long)replica_familiar_count(&H[0], net),
+				 (long long)replica_familiar_count(&H[1], net),
+				 queued_kinds("bob"));
+		usleep(50000);
+	}
+	assert_int_equal(replica_familiar_count(&H[0], net), 101);
+}
+
 /* ---- a malformed record in etcd ----------------------------------------- */
 
 /* A value under P users/bob/risk that is not a valid record refuses bob's
@@ -1185,9 +1288,18 @@ static void test_member_without_quorum(void **state)
 			 PAM_SUCCESS);
 	for (m = 2; m <= 3; m++)
 		cluster("stop-member", m);
+	/* the member left notices it has no leader (an election timeout),
+	 * cancels the watches a few ticks later, then max_staleness runs */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (ms_since(&t0) < 6500) /* max_staleness 5 s, and a margin */
-		usleep(50000);
+	while (riskctl_on(1, out, sizeof(out), "fleet", "status", NULL) !=
+		   5 ||
+	       !strstr(out, "(STALE)")) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("host b's replica never went stale:\n%s",
+				 out);
+		usleep(200000);
+	}
+	usleep(1500000); /* the store's clock has whole seconds: riskd's too */
 	answers(1, 1, "@code");
 	r = login(H[1].service, "alice", "10.1.2.3", true);
 	assert_int_not_equal(r.auth, PAM_SUCCESS);
@@ -1227,6 +1339,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_fleet_policy_without_riskd_denies, setup_no_riskd,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_familiar_counts_published_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_verbs_propagate,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_while_down,

@@ -297,6 +297,71 @@ static void test_publish_protocol(void **state)
 	rr_store_close(s);
 }
 
+/* A sign-in from a new network or device publishes its familiar record
+ * at once; one from a familiar network and device only queues a deferred
+ * entry (one per user while it waits), so the sign-in makes no round
+ * trip; the local counts go on. */
+static void test_familiar_deferred(void **state)
+{
+	struct fake f = {0};
+	rr_signin_rec rec = {.time = 1000, .user = "alice", .service = "sshd",
+			     .rhost = "192.0.2.7", .tty = "ssh",
+			     .netkey = "192.0.2.0/24", .device = "SHA256:abc",
+			     .action = RR_ACTION_ALLOW, .outcome = "success",
+			     .reason = "ok", .mfa = ""};
+	rr_store *s = mem();
+	rr_store_queued *rows = NULL;
+	rr_fleet_user *u;
+	char ref[RR_REF_LEN + 1];
+	uint64_t queued = 9;
+	size_t n = 0;
+
+	(void)state;
+	rr_store_link_set(s, &fake_link, &f, false);
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+	assert_int_equal(f.publishes, 1);
+	assert_int_equal(f.last_kinds, RR_SHARED_BIT(RR_SHARED_FAMILIAR));
+	assert_int_equal(rr_store_queue_count(s, &queued), 0);
+	assert_int_equal(queued, 0);
+
+	/* familiar network and device: nothing published, one entry */
+	rec.time = 1010;
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+	rec.time = 1020;
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+	assert_int_equal(f.publishes, 1);
+	assert_int_equal(rr_store_queue_list(s, 0, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].user, "alice");
+	assert_int_equal(rows[0].kinds, RR_SHARED_BIT(RR_SHARED_FAMILIAR));
+	assert_true(rows[0].deferred);
+	free(rows);
+	u = export_all(s, "alice");
+	assert_int_equal(u->familiar.n_networks, 1);
+	assert_int_equal(u->familiar.networks[0].count, 3);
+	assert_int_equal(u->familiar.networks[0].last_seen, 1020);
+	rr_fleet_user_free(u);
+
+	/* a new device, on the same network: published at once */
+	rec.time = 1030;
+	rec.device = "SHA256:def";
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+	assert_int_equal(f.publishes, 2);
+	assert_int_equal(rr_store_queue_count(s, &queued), 0);
+	assert_int_equal(queued, 1);
+
+	/* a failed sign-in changes no familiar record */
+	rec.time = 1040;
+	rec.outcome = "failure";
+	rec.action = RR_ACTION_BLOCK;
+	assert_int_equal(rr_store_signin_record(s, &rec, ref), 0);
+	assert_int_equal(f.publishes, 2);
+	assert_int_equal(rr_store_queue_count(s, &queued), 0);
+	assert_int_equal(queued, 1);
+	rr_store_link_set(s, NULL, NULL, false);
+	rr_store_close(s);
+}
+
 /* ---- merges ----------------------------------------------------------- */
 
 static void test_merges(void **state)
@@ -363,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_revisions_and_bad),
 		cmocka_unit_test(test_publish_protocol),
+		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_merges),
 	};
 
