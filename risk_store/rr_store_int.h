@@ -219,6 +219,9 @@ void rrs_release(sqlite3_stmt *st);
  */
 int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...);
 int rrs_vbind(rr_store *s, sqlite3_stmt *st, const char *fmt, va_list ap);
+/* Whether query q, bound as rrs_bind's fmt, returns a row. */
+int rrs_row_exists(rr_store *s, enum rrs_query q, bool *yes, const char *fmt,
+		   ...);
 /* Step a statement that returns no row. */
 int rrs_step_done(rr_store *s, sqlite3_stmt *st);
 /* Step once: 1 with a row, 0 at the end, or a negative errno. */

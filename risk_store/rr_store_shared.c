@@ -507,19 +507,8 @@ static int queue_add(rr_store *s, const char *user, unsigned kinds)
 static int queue_pending(rr_store *s, const char *user, unsigned kinds,
 			 bool *pending)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	r = rrs_stmt(s, RRS_Q_SH_QUEUE_PENDING, &st);
-	if (!r)
-		r = rrs_bind(s, st, "si", user, (int64_t)kinds);
-	if (!r)
-		r = rrs_step_row(s, st);
-	rrs_release(st);
-	if (r < 0)
-		return r;
-	*pending = r == 1;
-	return 0;
+	return rrs_row_exists(s, RRS_Q_SH_QUEUE_PENDING, pending, "si", user,
+			      (int64_t)kinds);
 }
 
 int rrs_shared_familiar(rr_store *s, const char *user, bool known)

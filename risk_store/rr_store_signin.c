@@ -65,22 +65,8 @@ static int history_stats(rr_store *s, const char *user, rr_history *h,
 static int seen_row(rr_store *s, enum rrs_query q, const char *user,
 		    const char *key, bool *seen)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
 	*seen = false;
-	if (!key || !*key)
-		return 0;
-	r = rrs_stmt(s, q, &st);
-	if (!r)
-		r = rrs_bind(s, st, "ss", user, key);
-	if (!r)
-		r = rrs_step_row(s, st);
-	rrs_release(st);
-	if (r < 0)
-		return r;
-	*seen = r == 1;
-	return 0;
+	return key && *key ? rrs_row_exists(s, q, seen, "ss", user, key) : 0;
 }
 
 static int history_network(rr_store *s, const char *user, const char *netkey,

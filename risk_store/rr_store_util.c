@@ -106,6 +106,29 @@ int rrs_bind(rr_store *s, sqlite3_stmt *st, const char *fmt, ...)
 	return err;
 }
 
+int rrs_row_exists(rr_store *s, enum rrs_query q, bool *yes, const char *fmt,
+		   ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int r;
+
+	*yes = false;
+	r = rrs_stmt(s, q, &st);
+	if (!r) {
+		va_start(ap, fmt);
+		r = rrs_vbind(s, st, fmt, ap);
+		va_end(ap);
+	}
+	if (!r)
+		r = rrs_step_row(s, st);
+	rrs_release(st);
+	if (r < 0)
+		return r;
+	*yes = r == 1;
+	return 0;
+}
+
 int rrs_vbind(rr_store *s, sqlite3_stmt *st, const char *fmt, va_list ap)
 {
 	const void *b;
