@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,11 @@ static char module_copy[200];
 /* set by a test's setup before the hosts' policies are written */
 static const char *extra_policy = "";
 static const char *mfa_extra = "";  /* more keys of the mfa mapping */
+static bool with_anon; /* 198.51.100.0/24 an anonymizing network */
+static int riskctl_on(int i, char *out, size_t len, const char *a1,
+		      const char *a2, const char *a3);
+static void wait_all_caught_up(void);
+static char anon_extra[400];
 
 static const char *env(const char *name)
 {
@@ -427,6 +433,15 @@ static int setup(void **state)
 
 	(void)state;
 	fixture_setup("rr-fleet");
+	if (with_anon) {
+		fmtp(dir, sizeof(dir), "%s/anon.list", F.dir);
+		write_file(dir, "# anonymizers\n198.51.100.0/24\n", 0644);
+		fmtp(anon_extra, sizeof(anon_extra),
+		     "detections:\n  anonymizedIPAddress: { level: medium, "
+		     "lists: [%s] }\n",
+		     dir);
+		extra_policy = anon_extra;
+	}
 	base = strrchr(F.dir, '/') + 1;
 	fmtp(prefix, sizeof(prefix), "/riskremediate/%s/", base);
 	fmtp(dir, sizeof(dir), "%s/mod", F.dir);
@@ -472,6 +487,12 @@ static int setup_race(void **state)
 	return setup(state);
 }
 
+static int setup_anon(void **state)
+{
+	with_anon = true;
+	return setup(state);
+}
+
 static int setup_lockout(void **state)
 {
 	mfa_extra = ", max_failures: 3, failure_window: 10m";
@@ -502,6 +523,7 @@ static int teardown(void **state)
 
 	extra_policy = "";
 	mfa_extra = "";
+	with_anon = false;
 	for (i = 0; i < N_HOSTS; i++)
 		stop_host(&H[i]);
 	return fixture_teardown(state);
@@ -884,6 +906,94 @@ static void test_familiar_counts_published_later(void **state)
 		usleep(50000);
 	}
 	assert_int_equal(replica_familiar_count(&H[0], net), 101);
+}
+
+/* ---- a temporary access pass: used once in the fleet ----------------------- */
+
+/* A pass issued on host A lets bob, unregistered and signing in from an
+ * anonymizing network (risky: registration needs the pass), register
+ * once: the same pass typed on hosts B and C at the same moment is
+ * accepted on one of them only, and refused on A afterwards. */
+static void test_tap_used_once(void **state)
+{
+	char out[4096], pass[32];
+	regmatch_t mt[1];
+	regex_t re;
+	pid_t pids[2];
+	int i, st, ok = 0;
+
+	(void)state;
+	on(0);
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "tap", "issue",
+				    "bob"),
+			 0);
+	assert_int_equal(regcomp(&re, "[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-"
+				      "[A-Z2-9]{4}",
+				 REG_EXTENDED),
+			 0);
+	assert_int_equal(regexec(&re, out, 1, mt, 0), 0);
+	regfree(&re);
+	fmtp(pass, sizeof(pass), "%.*s", (int)(mt[0].rm_eo - mt[0].rm_so),
+	     out + mt[0].rm_so);
+	wait_all_caught_up();
+	gates_reset();
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char gated[48];
+			pam_result r;
+
+			/* both at the pass prompt, then both answer */
+			fmtp(gated, sizeof(gated), "@g1:%s", pass);
+			answers(0, 2, gated, "@code");
+			if (pam_run(H[1 + i].service, "bob", "198.51.100.7",
+				    RUN_AUTH | RUN_ACCOUNT,
+				    &r) != PAM_SUCCESS)
+				_exit(2);
+			_exit(r.auth == PAM_SUCCESS &&
+					  r.account == PAM_SUCCESS
+				      ? 0
+				      : 1);
+		}
+	}
+	{
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (gate_arrivals() < 2) {
+			if (ms_since(&t0) > DEADLINE_MS)
+				fail_msg("%d of 2 sign-ins reached the pass "
+					 "prompt", gate_arrivals());
+			usleep(10000);
+		}
+	}
+	gate_open(1);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) <= 1);
+		ok += WEXITSTATUS(st) == 0;
+	}
+	assert_int_equal(ok, 1);
+	wait_all_caught_up();
+	on(0);
+	assert_true(mfa_of("bob").registered);
+	assert_false(mfa_of("bob").tap_pending);
+	/* unregistered again (reset on A): A has no pass pending for bob,
+	 * so it asks for none and refuses the risky registration */
+	assert_int_equal(riskctl_on(0, out, sizeof(out), "mfa", "reset",
+				    "bob"),
+			 0);
+	wait_all_caught_up();
+	answers(0, 2, pass, "@code");
+	assert_int_not_equal(login(H[0].service, "bob", "198.51.100.7", true)
+				 .auth,
+			     PAM_SUCCESS);
+	assert_int_equal(F_next_answer, 0);
+	assert_matches(F.msgs, "^Sign-in blocked: .*one cannot be registered "
+		       "during a risky sign-in.*");
+	wait_all_caught_up();
+	assert_false(mfa_of("bob").registered);
 }
 
 /* ---- a malformed record in etcd ----------------------------------------- */
@@ -1341,6 +1451,8 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_familiar_counts_published_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tap_used_once, setup_anon,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_admin_verbs_propagate,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_while_down,
