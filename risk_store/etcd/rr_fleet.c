@@ -773,17 +773,17 @@ static bool same_record(rr_shared_kind k, const rr_fleet_user *a,
  * at those revisions and the entry removed, in one batch.  A sign-in that
  * changed them meanwhile (rows no longer `now`) keeps its change: the rows
  * become the merge of both at the new revisions and the entry stays for
- * the next round (*kept).
+ * the next round.
  */
 static int drain_record(rr_store *s, const rr_store_queued *q,
 			const rr_fleet_user *now,
-			const int64_t revs[RR_SHARED__COUNT], bool *kept)
+			const int64_t revs[RR_SHARED__COUNT])
 {
 	rr_fleet_user *cur;
+	bool kept = false;
 	unsigned k;
 	int r;
 
-	*kept = false;
 	cur = calloc(1, sizeof(*cur));
 	if (!cur)
 		return -ENOMEM;
@@ -802,9 +802,9 @@ static int drain_record(rr_store *s, const rr_store_queued *q,
 		}
 		rr_fleet_merge(k, cur, now);
 		r = rr_store_replica_put(s, q->user, k, cur, rev);
-		*kept = true;
+		kept = true;
 	}
-	if (!r && !*kept)
+	if (!r && !kept)
 		r = rr_store_queue_done(s, q->id);
 	r = rr_store_replica_end(s, r, 0);
 	rr_fleet_user_free(cur);
@@ -814,7 +814,7 @@ static int drain_record(rr_store *s, const rr_store_queued *q,
 /* One queued entry: refreshed (merging), published on the merge's
  * revisions, recorded; again while another host writes meanwhile. */
 static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
-		     const rr_store_queued *q, bool *kept)
+		     const rr_store_queued *q)
 {
 	int64_t base[RR_SHARED__COUNT], revs[RR_SHARED__COUNT];
 	rr_store_publish p = {0};
@@ -840,7 +840,7 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 		if (r == -EXDEV)
 			continue;
 		if (!r)
-			r = drain_record(s, q, now, revs, kept);
+			r = drain_record(s, q, now, revs);
 		break;
 	}
 	if (r == -EXDEV)
@@ -859,9 +859,7 @@ static int drain_with(rr_fleet *f, rr_etcd *e, rr_store *s, uint64_t *left)
 	pthread_mutex_lock(&f->drain_lock);
 	r = rr_store_queue_list(s, DRAIN_BATCH, &rows, &n);
 	for (i = 0; !r && i < n; i++) {
-		bool kept = false;
-
-		r = drain_one(f, e, s, &rows[i], &kept);
+		r = drain_one(f, e, s, &rows[i]);
 		if (!r && !rows[i].deferred)
 			flog(f, LOG_NOTICE, "fleet: published the %s write of "
 			     "user %s queued while etcd was unreachable",
@@ -1039,7 +1037,7 @@ static void *replicate_main(void *arg)
 			f->watching = false;
 			pthread_mutex_unlock(&f->lock);
 			if (r == 0)
-				continue; /* stopped to drain, or to end */
+				continue; /* on_watch ended it: stopping */
 			if (r == -ESTALE) {
 				flog(f, LOG_NOTICE, "fleet: history compacted "
 				     "past revision %lld (now %lld): reading "
