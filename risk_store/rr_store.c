@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Create the store's directory (one level, 0700) and check it; dir gets
@@ -132,12 +133,48 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Waiting for another connection's write lock.  SQLite's own handler
+ * (sqlite3_busy_timeout) sleeps 1 ms at first, then longer; riskd's
+ * connections to one store (a sign-in, the fleet's replicator and
+ * publisher) hold the lock for tens of microseconds, so that first
+ * millisecond was most of a sign-in's wait.  Here: 20 us, doubling up to
+ * 1 ms, for RR_STORE_BUSY_TIMEOUT_MS in all; then SQLITE_BUSY.
+ */
+static int busy_wait(void *arg, int n)
+{
+	rr_store *s = arg;
+	int64_t now = mono_ns();
+	long us = 20L << (n < 6 ? n : 6);
+	struct timespec ts;
+
+	if (n == 0)
+		s->busy_since_ns = now;
+	if (now - s->busy_since_ns >=
+	    (int64_t)RR_STORE_BUSY_TIMEOUT_MS * 1000000)
+		return 0;
+	if (us > 1000)
+		us = 1000;
+	ts.tv_sec = 0;
+	ts.tv_nsec = us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static int configure(rr_store *s, bool memory)
 {
 	int rc, err;
 
 	sqlite3_extended_result_codes(s->db, 1);
-	rc = sqlite3_busy_timeout(s->db, RR_STORE_BUSY_TIMEOUT_MS);
+	rc = sqlite3_busy_handler(s->db, busy_wait, s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1,
 				       NULL);

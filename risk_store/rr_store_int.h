@@ -146,6 +146,7 @@ struct rr_store {
 	dev_t dev; /* the file opened (rr_store_park) */
 	ino_t ino;
 	char err[256];
+	int64_t busy_since_ns; /* monotonic: the lock wait in progress */
 	/* the fleet link (rr_store_replica.h) and what the write in progress
 	 * changed of a user's shared records (rrs_shared_touch) */
 	const rr_store_link *link;

@@ -96,6 +96,10 @@ typedef struct {
 	/* Milliseconds since the replica last heard from etcd (an event or
 	 * a progress notification), -1 when it never did. */
 	int64_t (*staleness_ms)(void *ctx);
+	/* Each time a transaction of this connection has ended (a write
+	 * committed or rolled back, its publish, if any, over).  May be
+	 * NULL. */
+	void (*settled)(void *ctx);
 } rr_store_link;
 
 /* Set (or, with link NULL, remove) the link of this connection.
@@ -129,6 +133,13 @@ int rr_store_replica_end(rr_store *s, int err, int64_t revision);
  */
 int rr_store_replica_put(rr_store *s, const char *user, rr_shared_kind kind,
 			 const rr_fleet_user *v, int64_t mod_revision);
+/* Whether the replica reflects a record of `kind` (present, or deleted)
+ * at mod_revision: it holds that revision or a newer one, so
+ * rr_store_replica_put would change nothing (*yes).  A read: outside a
+ * batch it sees what is committed. */
+int rr_store_replica_reflects(rr_store *s, const char *user,
+			      rr_shared_kind kind, bool present,
+			      int64_t mod_revision, bool *yes);
 /* The record arrived malformed: remembered with `reason` (one line, no
  * value in it); the user's sign-ins are refused until a good one arrives.
  * The rows already held are kept. */

@@ -586,6 +586,8 @@ void rrs_shared_after(rr_store *s, int err)
 	bool refresh = err == -EXDEV && s->link && s->touched;
 
 	snprintf(user, sizeof(user), "%s", s->touched_user);
+	if (s->link && s->link->settled)
+		s->link->settled(s->link_ctx);
 	s->touched = 0;
 	s->touched_strict = false;
 	s->audited = false;
@@ -652,6 +654,16 @@ static bool user_ok(const char *user)
 	return rrs_user_ok(user);
 }
 
+/* Whether a record (present, or deleted) at mod_revision is reflected by
+ * the one held (rev_get's r and cur): that revision or a newer one. */
+static bool reflected(bool present, int r, int64_t cur, int64_t mod_revision)
+{
+	if (present)
+		return r == 0 && cur >= mod_revision;
+	return r == -ENOENT || cur == 0 ||
+	       (mod_revision > 0 && cur >= mod_revision);
+}
+
 static int replica_put(rr_store *s, const char *user, rr_shared_kind kind,
 		       const rr_fleet_user *v, int64_t mod_revision)
 {
@@ -661,10 +673,8 @@ static int replica_put(rr_store *s, const char *user, rr_shared_kind kind,
 	r = rev_get(s, user, kind, &cur);
 	if (r && r != -ENOENT)
 		return r;
-	if (v->has[kind] ? (r == 0 && cur >= mod_revision)
-			 : (r == -ENOENT || cur == 0 ||
-			    (mod_revision > 0 && cur >= mod_revision)))
-		return 0; /* reflected already */
+	if (reflected(v->has[kind], r, cur, mod_revision))
+		return 0;
 	r = importers[kind](s, user, v);
 	return r ? r : rev_set(s, user, kind, v->has[kind] ? mod_revision : 0);
 }
@@ -683,6 +693,24 @@ int rr_store_replica_put(rr_store *s, const char *user, rr_shared_kind kind,
 		return err;
 	err = replica_put(s, user, kind, v, mod_revision);
 	return own ? rrs_end(s, err) : err;
+}
+
+int rr_store_replica_reflects(rr_store *s, const char *user,
+			      rr_shared_kind kind, bool present,
+			      int64_t mod_revision, bool *yes)
+{
+	int64_t cur = -1;
+	int r;
+
+	if (!s || !user_ok(user) || (unsigned)kind >= RR_SHARED__COUNT ||
+	    mod_revision < 0 || !yes)
+		return -EINVAL;
+	*yes = false;
+	r = rev_get(s, user, kind, &cur);
+	if (r && r != -ENOENT)
+		return r;
+	*yes = reflected(present, r, cur, mod_revision);
+	return 0;
 }
 
 int rr_store_replica_bad(rr_store *s, const char *user, rr_shared_kind kind,

@@ -22,6 +22,15 @@
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 2000
 #define PUBLISH_EVERY_MS 500
+/* Writes of this host whose publish is in flight, users at once; more
+ * are not tracked (their echoes are applied as anyone's). */
+#define MINE_SLOTS 64
+/* How long the replicator waits for one to settle before it applies the
+ * echo the ordinary way (the store's lock orders it then). */
+#define MINE_WAIT_MS 1000
+/* An echo's revision, not written with it, is saved within this long (or
+ * with the next write or progress notification). */
+#define UNSAVED_MAX_MS 250
 
 struct rr_fleet {
 	char *endpoints[RR_ETCD_MAX_ENDPOINTS];
@@ -53,12 +62,20 @@ struct rr_fleet {
 	uint64_t queued;
 	bool watching;
 	char last_error[160];
+	/* users with a write of this host being published (count each) */
+	struct {
+		char user[RR_USER_MAX + 1];
+		unsigned n;
+	} mine[MINE_SLOTS];
+	pthread_cond_t settled; /* a count of mine[] went to 0 */
 };
 
 struct rr_fleet_conn {
 	rr_fleet *f;
 	rr_etcd *e;
 	rr_store *s;
+	bool mine; /* a publish of mine_user is in flight (settled ends it) */
+	char mine_user[RR_USER_MAX + 1];
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -98,6 +115,71 @@ static void heard(rr_fleet *f, int64_t revision)
 	f->heard_ns = mono_ns();
 	if (revision > f->revision)
 		f->revision = revision;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * This host's own writes.  A publish marks its user from before the txn
+ * until the write is committed (or rolled back) here; the replicator
+ * waits for that before it looks at the user's echo, which the replica
+ * then already reflects (nothing to write).
+ */
+static bool mine_begin(rr_fleet *f, const char *user)
+{
+	size_t i, free_slot = MINE_SLOTS;
+	bool ok = true;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < MINE_SLOTS; i++) {
+		if (f->mine[i].n && !strcmp(f->mine[i].user, user))
+			break;
+		if (!f->mine[i].n && free_slot == MINE_SLOTS)
+			free_slot = i;
+	}
+	if (i == MINE_SLOTS && free_slot < MINE_SLOTS) {
+		i = free_slot;
+		snprintf(f->mine[i].user, sizeof(f->mine[i].user), "%s", user);
+	}
+	if (i < MINE_SLOTS)
+		f->mine[i].n++;
+	else
+		ok = false;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}
+
+static void mine_end(rr_fleet *f, const char *user)
+{
+	size_t i;
+
+	pthread_mutex_lock(&f->lock);
+	for (i = 0; i < MINE_SLOTS; i++)
+		if (f->mine[i].n && !strcmp(f->mine[i].user, user)) {
+			if (--f->mine[i].n == 0)
+				pthread_cond_broadcast(&f->settled);
+			break;
+		}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Until no write of `user` is in flight here, at most until deadline_ns
+ * (monotonic). */
+static void mine_wait(rr_fleet *f, const char *user, int64_t deadline_ns)
+{
+	struct timespec ts = {deadline_ns / 1000000000,
+			      deadline_ns % 1000000000};
+	size_t i;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		for (i = 0; i < MINE_SLOTS; i++)
+			if (f->mine[i].n && !strcmp(f->mine[i].user, user))
+				break;
+		if (i == MINE_SLOTS || f->stop ||
+		    pthread_cond_timedwait(&f->settled, &f->lock, &ts) ==
+			ETIMEDOUT)
+			break;
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -414,7 +496,21 @@ static int conn_publish(void *ctx, const rr_store_publish *p,
 {
 	rr_fleet_conn *c = ctx;
 
+	if (!c->mine && mine_begin(c->f, p->user)) {
+		c->mine = true;
+		snprintf(c->mine_user, sizeof(c->mine_user), "%s", p->user);
+	}
 	return publish(c->f, c->e, p, revs);
+}
+
+static void conn_settled(void *ctx)
+{
+	rr_fleet_conn *c = ctx;
+
+	if (!c->mine)
+		return;
+	c->mine = false;
+	mine_end(c->f, c->mine_user);
 }
 
 static int conn_refresh(void *ctx, rr_store *s, const char *user)
@@ -444,6 +540,7 @@ static const rr_store_link link_ops = {
 	.publish = conn_publish,
 	.refresh = conn_refresh,
 	.staleness_ms = conn_staleness,
+	.settled = conn_settled,
 };
 
 /* ---- the handle ---------------------------------------------------------- */
@@ -498,6 +595,7 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&f->wake, &ca);
+		pthread_cond_init(&f->settled, &ca);
 		pthread_condattr_destroy(&ca);
 	}
 	f->log = log;
@@ -571,6 +669,7 @@ void rr_fleet_free(rr_fleet *f)
 	pthread_mutex_destroy(&f->e_lock);
 	pthread_mutex_destroy(&f->drain_lock);
 	pthread_cond_destroy(&f->wake);
+	pthread_cond_destroy(&f->settled);
 	free(f);
 }
 
@@ -581,6 +680,7 @@ void rr_fleet_stop(rr_fleet *f)
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
 	pthread_cond_broadcast(&f->wake);
+	pthread_cond_broadcast(&f->settled);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -653,6 +753,7 @@ void rr_fleet_unlink(rr_fleet_conn *c)
 {
 	if (!c)
 		return;
+	conn_settled(c);
 	rr_store_link_set(c->s, NULL, NULL, false);
 	rr_etcd_free(c->e);
 	free(c);
@@ -820,6 +921,7 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 	rr_store_publish p = {0};
 	rr_fleet_user *now;
 	unsigned tries;
+	bool mine;
 	int r = -EBUSY;
 
 	now = calloc(1, sizeof(*now));
@@ -836,11 +938,14 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 		p.kinds = q->kinds;
 		p.now = now;
 		p.base = base;
+		mine = mine_begin(f, q->user);
 		r = publish(f, e, &p, revs);
-		if (r == -EXDEV)
-			continue;
 		if (!r)
 			r = drain_record(s, q, now, revs);
+		if (mine)
+			mine_end(f, q->user);
+		if (r == -EXDEV)
+			continue;
 		break;
 	}
 	if (r == -EXDEV)
@@ -898,6 +1003,8 @@ typedef struct {
 	rr_fleet *f;
 	rr_store *s;
 	int err; /* a store error that stopped the watch */
+	/* the newest revision of echoes not written (0: none), since when */
+	int64_t unsaved, unsaved_ns;
 } watch_ctx;
 
 static bool stopping(rr_fleet *f)
@@ -908,6 +1015,53 @@ static bool stopping(rr_fleet *f)
 	stop = f->stop;
 	pthread_mutex_unlock(&f->lock);
 	return stop;
+}
+
+/*
+ * Whether the replica reflects every event of m already: the echo of this
+ * host's own writes (a user's is looked at once its write has settled
+ * here), or of records a reload read.  Keys of kinds the replica does not
+ * keep need nothing either; a key that is not ours goes the ordinary way
+ * (it is logged there).
+ */
+static bool echo_only(watch_ctx *w, const rr_etcd_watch_msg *m)
+{
+	int64_t deadline = mono_ns() + (int64_t)MINE_WAIT_MS * 1000000;
+	rr_shared_kind kind;
+	rr_fleet_key k;
+	size_t i;
+	bool yes;
+
+	for (i = 0; i < m->n_events; i++) {
+		const rr_etcd_event *ev = &m->events[i];
+
+		if (rr_fleet_key_parse(w->f->prefix, (const char *)ev->kv.key,
+				       ev->kv.key_len, &k) < 0)
+			return false;
+		if (kind_of(k.kind, &kind) < 0)
+			continue;
+		mine_wait(w->f, k.name, deadline);
+		if (rr_store_replica_reflects(w->s, k.name, kind,
+					      ev->type == RR_ETCD_EV_PUT,
+					      ev->kv.mod_revision, &yes) < 0 ||
+		    !yes)
+			return false;
+	}
+	return true;
+}
+
+/* The revision of echoes not written, saved now (0 or a store error). */
+static int save_unsaved(watch_ctx *w)
+{
+	int r;
+
+	if (!w->unsaved)
+		return 0;
+	r = rr_store_replica_begin(w->s);
+	r = rr_store_replica_end(w->s, r, w->unsaved);
+	if (!r)
+		w->unsaved = w->unsaved_ns = 0;
+	return r;
 }
 
 static int on_watch(const rr_etcd_watch_msg *m, void *ud)
@@ -928,6 +1082,20 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 		heard(w->f, 0);
 		return 0;
 	case RR_ETCD_WATCH_EVENTS:
+		for (i = 0; i < m->n_events; i++)
+			if (m->events[i].kv.mod_revision > rev)
+				rev = m->events[i].kv.mod_revision;
+		if (echo_only(w, m)) {
+			/* nothing to write; the revision is saved a little
+			 * later (a restart resumes before it: harmless) */
+			if (rev > w->unsaved)
+				w->unsaved = rev;
+			if (!w->unsaved_ns)
+				w->unsaved_ns = mono_ns();
+			break;
+		}
+		if (w->unsaved > rev)
+			rev = w->unsaved;
 		r = rr_store_replica_begin(w->s);
 		for (i = 0; !r && i < m->n_events; i++) {
 			const rr_etcd_event *ev = &m->events[i];
@@ -937,16 +1105,20 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 								: NULL,
 				     ev->kv.value_len, ev->kv.mod_revision,
 				     NULL, NULL);
-			if (ev->kv.mod_revision > rev)
-				rev = ev->kv.mod_revision;
 		}
 		r = rr_store_replica_end(w->s, r, rev);
+		if (!r)
+			w->unsaved = w->unsaved_ns = 0;
 		break;
 	case RR_ETCD_WATCH_PROGRESS:
 		/* every event up to the header's revision was delivered */
 		rev = m->revision;
+		if (w->unsaved > rev)
+			rev = w->unsaved;
 		r = rr_store_replica_begin(w->s);
 		r = rr_store_replica_end(w->s, r, rev);
+		if (!r)
+			w->unsaved = w->unsaved_ns = 0;
 		break;
 	}
 	if (r < 0) {
@@ -957,9 +1129,16 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 	return r;
 }
 
+/* Asked by the watch every so often (at least once a second): stop?  And
+ * the time to save an echo's revision. */
 static bool watch_cancelled(void *ud)
 {
-	return stopping(((watch_ctx *)ud)->f);
+	watch_ctx *w = ud;
+
+	if (w->unsaved &&
+	    mono_ns() - w->unsaved_ns >= (int64_t)UNSAVED_MAX_MS * 1000000)
+		(void)save_unsaved(w); /* busy: the next call tries again */
+	return stopping(w->f);
 }
 
 static void nap_ms(unsigned ms)
@@ -1033,6 +1212,7 @@ static void *replicate_main(void *arg)
 			 * that cannot start leaves the replica going stale */
 			backoff = BACKOFF_MIN_MS;
 			r = rr_etcd_watch(e, &req, on_watch, &w, &compact);
+			(void)save_unsaved(&w);
 			pthread_mutex_lock(&f->lock);
 			f->watching = false;
 			pthread_mutex_unlock(&f->lock);

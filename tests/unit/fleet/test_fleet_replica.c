@@ -200,14 +200,85 @@ static void test_revisions_and_bad(void **state)
 	rr_store_close(b);
 }
 
+/* Whether the replica reflects a record at a revision: the watch's test
+ * for the echo of a host's own write (nothing to write then). */
+static void test_reflects(void **state)
+{
+	rr_store *a = mem(), *b = mem();
+	rr_fleet_user *hi, *none = calloc(1, sizeof(*none));
+	bool yes = true;
+
+	(void)state;
+	assert_non_null(none);
+	assert_int_equal(rr_store_admin(a, RR_ADMIN_CONFIRM_COMPROMISED, "bob",
+					"root", 900, NULL),
+			 0);
+	hi = export_all(a, "bob");
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_RISK, hi, 20),
+			 0);
+	/* held at 20: that revision and older ones are reflected, a newer
+	 * one (present or deleted) is not */
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   true, 20, &yes),
+			 0);
+	assert_true(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   true, 19, &yes),
+			 0);
+	assert_true(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   true, 21, &yes),
+			 0);
+	assert_false(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   false, 25, &yes),
+			 0);
+	assert_false(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   false, 15, &yes),
+			 0);
+	assert_true(yes);
+	/* another kind of bob's, and a user never seen: absent, so only a
+	 * delete is reflected */
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_MFA,
+						   true, 5, &yes),
+			 0);
+	assert_false(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "carol", RR_SHARED_RISK,
+						   false, 5, &yes),
+			 0);
+	assert_true(yes);
+	/* what reflects says is what a put does: the delete at 25 applies,
+	 * after it a delete at 30 has nothing to do */
+	assert_int_equal(rr_store_replica_put(b, "bob", RR_SHARED_RISK, none,
+					      25),
+			 0);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   false, 30, &yes),
+			 0);
+	assert_true(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "bob", RR_SHARED_RISK,
+						   true, 26, &yes),
+			 0);
+	assert_false(yes);
+	assert_int_equal(rr_store_replica_reflects(b, "", RR_SHARED_RISK,
+						   true, 1, &yes),
+			 -EINVAL);
+	rr_fleet_user_free(hi);
+	rr_fleet_user_free(none);
+	rr_store_close(a);
+	rr_store_close(b);
+}
+
 /* ---- the publish protocol through a link ----------------------------- */
 
 struct fake {
 	int results[8]; /* what publish answers, in turn (then 0) */
 	size_t n, next;
-	unsigned publishes, refreshes;
+	unsigned publishes, refreshes, settled;
 	unsigned last_kinds;
 	bool audited;
+	bool settled_since; /* settled after the last publish */
 };
 
 static int fake_publish(void *ctx, const rr_store_publish *p,
@@ -217,6 +288,7 @@ static int fake_publish(void *ctx, const rr_store_publish *p,
 	unsigned k;
 
 	f->publishes++;
+	f->settled_since = false;
 	f->last_kinds = p->kinds;
 	f->audited = p->audit != NULL;
 	for (k = 0; k < RR_SHARED__COUNT; k++)
@@ -234,9 +306,18 @@ static int fake_refresh(void *ctx, rr_store *s, const char *user)
 	return 0;
 }
 
+static void fake_settled(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->settled++;
+	f->settled_since = true;
+}
+
 static const rr_store_link fake_link = {
 	.publish = fake_publish,
 	.refresh = fake_refresh,
+	.settled = fake_settled,
 };
 
 static void test_publish_protocol(void **state)
@@ -256,6 +337,10 @@ static void test_publish_protocol(void **state)
 			 0);
 	assert_int_equal(f.publishes, 3);
 	assert_int_equal(f.refreshes, 2);
+	/* each publish's write ended (rolled back twice, then committed)
+	 * and said so: the fleet's replicator waits for that */
+	assert_true(f.settled >= 3);
+	assert_true(f.settled_since);
 	assert_int_equal(f.last_kinds, RR_SHARED_BIT(RR_SHARED_RISK));
 	assert_true(f.audited);
 	assert_int_equal(rr_store_user_get(s, "bob", &u), 0);
@@ -427,6 +512,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_revisions_and_bad),
+		cmocka_unit_test(test_reflects),
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_merges),

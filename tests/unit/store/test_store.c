@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <sqlite3.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1249,6 +1250,37 @@ static void test_busy(void **state)
 	sqlite3_close(db);
 	assert_int_equal(fail_rec(s, "alice", "sshd", "", NOW),
 			 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
+}
+
+/* Another connection's write lock, held for 50 ms: the writer waits for
+ * it (in short steps, rr_store.c busy_wait) and then writes. */
+static void *hold_lock(void *arg)
+{
+	sqlite3 *db = arg;
+	struct timespec ts = {0, 50 * 1000000L};
+
+	nanosleep(&ts, NULL);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+static void test_busy_waits(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db = NULL;
+	rr_store *s = fx_open(f);
+	pthread_t t;
+
+	assert_int_equal(
+	    sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(pthread_create(&t, NULL, hold_lock, db), 0);
+	assert_int_equal(fail_rec(s, "alice", "sshd", "", NOW), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	sqlite3_close(db);
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM failures"), 1);
 }
 
@@ -3195,7 +3227,7 @@ int main(void)
 	    T(test_parallel_writers), T(test_parallel_first_open),
 	    T(test_migrate_v1),
 	    T(test_migrate_atomic),   T(test_future_version),
-	    T(test_foreign_database), T(test_busy),
+	    T(test_foreign_database), T(test_busy), T(test_busy_waits),
 	    T(test_temp_store_memory),
 	    T(test_schema_v3),        T(test_migrate_v2),
 	    T(test_migrate_v3_atomic), T(test_signin_mfa),
