@@ -123,6 +123,9 @@ int rr_etcd_cas(rr_etcd *e, const void *key, size_t key_len,
 
 int rr_etcd_lease_grant(rr_etcd *e, int64_t ttl, int64_t *id,
 			int64_t *granted_ttl);
+/* Renew lease `id` once: *ttl its TTL again, or 0 when it expired or
+ * never existed (grant another). */
+int rr_etcd_lease_keepalive(rr_etcd *e, int64_t id, int64_t *ttl);
 
 /* One member's status (POST /v3/maintenance/status to endpoint idx only,
  * no failover). */

@@ -39,6 +39,10 @@ int rr_etcd_parse_txn(const char *body, size_t len, bool *succeeded,
 		      int64_t *revision);
 int rr_etcd_parse_lease(const char *body, size_t len, int64_t *id,
 			int64_t *ttl);
+/* One lease keepalive answer for lease `id`: its TTL left (0: expired or
+ * unknown). */
+int rr_etcd_parse_keepalive(const char *body, size_t len, int64_t id,
+			    int64_t *ttl);
 /* authenticate: the token, printable ASCII without spaces, < cap bytes. */
 int rr_etcd_parse_token(const char *body, size_t len, char *token,
 			size_t cap);

@@ -389,6 +389,34 @@ int rr_etcd_parse_lease(const char *body, size_t len, int64_t *id,
 	return r;
 }
 
+int rr_etcd_parse_keepalive(const char *body, size_t len, int64_t id,
+			    int64_t *ttl)
+{
+	const json_t *res = NULL;
+	int64_t i = 0, t = 0, rev;
+	json_t *j;
+	int r;
+
+	r = load(body, len, &j);
+	if (r < 0)
+		return r;
+	/* a stream's message: {"result": {header, ID, TTL}}; an expired or
+	 * unknown lease has no TTL (0, omitted) */
+	r = get_obj(j, "result", true, &res);
+	if (r == 0)
+		r = header_revision(res, true, &rev);
+	if (r == 0)
+		r = get_i64(res, "ID", 0, &i);
+	if (r == 0)
+		r = get_i64(res, "TTL", 0, &t);
+	if (r == 0 && (i != id || t < 0))
+		r = -EPROTO;
+	json_decref(j);
+	if (r == 0)
+		*ttl = t;
+	return r;
+}
+
 int rr_etcd_parse_token(const char *body, size_t len, char *token, size_t cap)
 {
 	const json_t *t;

@@ -346,6 +346,28 @@ int rr_etcd_cas(rr_etcd *e, const void *key, size_t key_len,
 	return rr_etcd_txn(e, &c, 1, &op, 1, succeeded, revision);
 }
 
+int rr_etcd_lease_keepalive(rr_etcd *e, int64_t id, int64_t *ttl)
+{
+	rr_buf b = { 0 };
+	int64_t t = 0;
+	int r;
+
+	if (!e || id <= 0 || !ttl)
+		return -EINVAL;
+	/* one message on the gateway's stream (LeaseKeepAlive); renewing is
+	 * idempotent, so it may go to another member */
+	r = rr_etcd_post_json(e, "/v3/lease/keepalive",
+			      json_pack("{s:o}", "ID", rr_etcd_json_i64(id)),
+			      true, &b);
+	if (r == 0 && rr_etcd_parse_keepalive(b.data, b.len, id, &t) < 0)
+		r = rr_etcd_fail(e, -EPROTO, "lease keepalive: malformed "
+				 "answer");
+	rr_etcd_buf_wipe(&b);
+	if (r == 0)
+		*ttl = t;
+	return r;
+}
+
 int rr_etcd_lease_grant(rr_etcd *e, int64_t ttl, int64_t *id,
 			int64_t *granted_ttl)
 {

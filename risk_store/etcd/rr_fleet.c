@@ -5,6 +5,7 @@
  * load, watch and queue.
  */
 #include "rr_fleet.h"
+#include "rr_fleet_hosts.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +69,10 @@ struct rr_fleet {
 		unsigned n;
 	} mine[MINE_SLOTS];
 	pthread_cond_t settled; /* a count of mine[] went to 0 */
+
+	/* this host's record (the publisher thread's) */
+	char version[RR_FLEET_VERSION_MAX + 1];
+	rr_fleet_beat beat;
 };
 
 struct rr_fleet_conn {
@@ -626,6 +631,15 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		r = -errno;
 	if (!r && !valid_host(f->host))
 		r = -EINVAL; /* the policy checks its own; the machine's */
+	if (!r) {
+		f->beat.prefix = f->prefix;
+		f->beat.host = f->host;
+		f->beat.version = f->version;
+		f->beat.started = (int64_t)time(NULL);
+		f->beat.max_staleness_ms =
+		    (int64_t)(f->max_staleness_s ? f->max_staleness_s : 30) *
+		    1000;
+	}
 	if (!r)
 		r = rr_fleet_key_users(f->prefix, f->users_key,
 				       sizeof(f->users_key));
@@ -1251,11 +1265,28 @@ again:
  * offline writes a sign-in queued after the replicator reconnected),
  * with its own client and store connection.
  */
+/* This host's record, when it is due (0, or the write's error). */
+static int beat(rr_fleet *f, rr_etcd *e, int64_t *next_ns)
+{
+	int64_t now = mono_ns();
+	rr_fleet_state st;
+
+	if (now < *next_ns)
+		return 0;
+	*next_ns = now + rr_fleet_beat_every_ms(f->beat.max_staleness_ms) *
+			     1000000;
+	rr_fleet_state_get(f, &st);
+	return rr_fleet_beat_send(&f->beat, e, st.revision, st.staleness_ms,
+				  st.queued, (int64_t)time(NULL));
+}
+
 static void *publish_main(void *arg)
 {
 	rr_fleet *f = arg;
 	rr_etcd *e = NULL;
 	rr_store *s = NULL;
+	int64_t next_beat = 0;
+	bool beat_failed = false;
 	uint64_t n;
 	int r;
 
@@ -1277,8 +1308,19 @@ static void *publish_main(void *arg)
 			else
 				rr_store_keep_open(s);
 		}
-		if (online && s && !e && open_etcd(f, &e))
+		if (!e && open_etcd(f, &e))
 			e = NULL;
+		if (e) {
+			r = beat(f, e, &next_beat);
+			if (r && !beat_failed)
+				flog(f, LOG_WARNING, "fleet: this host's record "
+				     "(hosts/%s) cannot be written: %s",
+				     f->host, rr_etcd_last_error(e));
+			else if (!r && beat_failed)
+				flog(f, LOG_INFO, "fleet: this host's record "
+				     "(hosts/%s) is written again", f->host);
+			beat_failed = r != 0;
+		}
 		if (online && s && e && rr_store_queue_count(s, &n) == 0 &&
 		    n) {
 			r = drain_with(f, e, s, NULL);
@@ -1298,12 +1340,14 @@ static void *publish_main(void *arg)
 	return NULL;
 }
 
-int rr_fleet_replicate(rr_fleet *f)
+int rr_fleet_replicate(rr_fleet *f, const char *version)
 {
 	int r;
 
-	if (!f || !f->store_path || f->started)
+	if (!f || !f->store_path || f->started || !version ||
+	    !*version || strlen(version) > RR_FLEET_VERSION_MAX)
 		return -EINVAL;
+	snprintf(f->version, sizeof(f->version), "%s", version);
 	r = pthread_create(&f->thread, NULL, replicate_main, f);
 	if (r)
 		return -r;
@@ -1381,6 +1425,21 @@ int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 	*rows = out;
 	*n = k < limit ? k : limit;
 	return 0;
+}
+
+/* ---- hosts ------------------------------------------------------------------ */
+
+int rr_fleet_hosts(rr_fleet *f, rr_fleet_host_rec **rows, size_t *n,
+		   size_t *malformed)
+{
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	pthread_mutex_lock(&f->e_lock);
+	r = rr_fleet_hosts_read(f->e, f->prefix, rows, n, malformed);
+	pthread_mutex_unlock(&f->e_lock);
+	return r;
 }
 
 /* ---- members ---------------------------------------------------------------- */

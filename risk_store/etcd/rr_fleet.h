@@ -73,10 +73,11 @@ int rr_fleet_drain(rr_fleet *f, rr_store *s, uint64_t *left);
  * notifications, only from a member with a leader), starts over on a
  * compaction, publishes queued writes when etcd is back, and retries
  * forever with a back-off; a second thread publishes what is queued
- * while the watch runs (deferred writes), every half second.  Once per
- * rr_fleet.
+ * while the watch runs (deferred writes), every half second, and keeps
+ * this host's record in the inventory (rr_fleet_hosts.h; `version`:
+ * riskd's).  Once per rr_fleet.
  */
-int rr_fleet_replicate(rr_fleet *f);
+int rr_fleet_replicate(rr_fleet *f, const char *version);
 
 typedef struct {
 	int64_t staleness_ms;  /* since the replica last heard from etcd;
@@ -107,6 +108,10 @@ void rr_fleet_merge(rr_shared_kind kind, rr_fleet_user *mine,
  * newest first. */
 int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 			size_t *n);
+
+/* Every host's record (rr_fleet_hosts_read): *rows by name, free(). */
+int rr_fleet_hosts(rr_fleet *f, rr_fleet_host_rec **rows, size_t *n,
+		   size_t *malformed);
 
 typedef struct {
 	char endpoint[RR_ETCD_MAX_URL];

@@ -124,6 +124,11 @@ static int check_segment(const char *s)
 	return 0;
 }
 
+bool rr_fleet_segment_ok(const char *s)
+{
+	return check_segment(s) == 0;
+}
+
 /* buf = the parts, NUL-terminated. */
 static int join(char *buf, size_t cap, const char *const *parts, size_t n)
 {

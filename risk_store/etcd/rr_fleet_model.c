@@ -664,6 +664,71 @@ static int audit_read(const json_t *o, rr_fleet_audit *v)
 	return 0;
 }
 
+/* ---- host ---------------------------------------------------------------- */
+
+static const char *const host_fields[] = {
+	"v", "host", "version", "started", "seen", "everyMs", "revision",
+	"stalenessMs", "maxStalenessMs", "queued", NULL
+};
+
+static bool host_ok(const rr_fleet_host_rec *v)
+{
+	return time_ok(v->started) && time_ok(v->seen) &&
+	       v->every_ms > 0 && v->every_ms <= RR_FLEET_TIME_MAX &&
+	       time_ok(v->revision) && v->staleness_ms >= -1 &&
+	       v->staleness_ms <= RR_FLEET_TIME_MAX &&
+	       time_ok(v->max_staleness_ms) && time_ok(v->queued) &&
+	       rr_fleet_segment_ok(v->host);
+}
+
+int rr_fleet_host_encode(const rr_fleet_host_rec *v, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !host_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_text(o, "host", v->host, 1, RR_FLEET_SEGMENT_MAX);
+	if (r == 0)
+		r = set_text(o, "version", v->version, 1,
+			     RR_FLEET_VERSION_MAX);
+	if (r == 0)
+		r = set_time(o, "started", v->started);
+	if (r == 0)
+		r = set_time(o, "seen", v->seen);
+	if (r == 0)
+		r = set_time(o, "everyMs", v->every_ms);
+	if (r == 0)
+		r = set_time(o, "revision", v->revision);
+	if (r == 0)
+		r = set_time(o, "stalenessMs", v->staleness_ms);
+	if (r == 0)
+		r = set_time(o, "maxStalenessMs", v->max_staleness_ms);
+	if (r == 0)
+		r = set_time(o, "queued", v->queued);
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
+}
+
+static int host_read(const json_t *o, rr_fleet_host_rec *v)
+{
+	if (rr_fj_fields(o, host_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0 ||
+	    rr_fj_str(o, "version", 1, RR_FLEET_VERSION_MAX, v->version) < 0 ||
+	    rr_fj_time(o, "started", &v->started) < 0 ||
+	    rr_fj_time(o, "seen", &v->seen) < 0 ||
+	    rr_fj_int(o, "everyMs", 1, RR_FLEET_TIME_MAX, &v->every_ms) < 0 ||
+	    rr_fj_time(o, "revision", &v->revision) < 0 ||
+	    rr_fj_int(o, "stalenessMs", -1, RR_FLEET_TIME_MAX,
+		      &v->staleness_ms) < 0 ||
+	    rr_fj_time(o, "maxStalenessMs", &v->max_staleness_ms) < 0 ||
+	    rr_fj_time(o, "queued", &v->queued) < 0 || !host_ok(v))
+		return -EPROTO;
+	return 0;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 
@@ -732,6 +797,19 @@ static int familiar_read_v(const json_t *o, void *v)
 static int audit_read_v(const json_t *o, void *v)
 {
 	return audit_read(o, v);
+}
+
+static int host_read_v(const json_t *o, void *v)
+{
+	return host_read(o, v);
+}
+
+int rr_fleet_host_decode(const char *text, size_t len, rr_fleet_host_rec *out)
+{
+	static const kind k = { sizeof(rr_fleet_host_rec), RR_FLEET_MAX_JSON,
+				host_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out)

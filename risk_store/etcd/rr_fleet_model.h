@@ -11,7 +11,8 @@
  *   P "users/" U "/tap"       rr_fleet_tap
  *   P "users/" U "/pwchange"  rr_fleet_pwchange
  *   P "users/" U "/familiar"  rr_fleet_familiar
- *   P "audit/" ID, P "signins/" REF, P "hosts/" H
+ *   P "audit/" ID, P "signins/" REF
+ *   P "hosts/" H              rr_fleet_host_rec (under a lease)
  * U is the user name percent-encoded: every byte outside [A-Za-z0-9._-]
  * as %XX (uppercase hex), so a name never forges a path segment and each
  * user has exactly one key.  ID, REF and H are one segment of
@@ -70,6 +71,9 @@ int rr_fleet_key_host(const char *prefix, const char *host, char *buf,
 /* P "users/": the range of every user's records (its end:
  * rr_etcd_prefix_end). */
 int rr_fleet_key_users(const char *prefix, char *buf, size_t cap);
+
+/* Whether s is one segment of a key (ID, REF, H above). */
+bool rr_fleet_segment_ok(const char *s);
 
 /* U of a user name (1..RR_USER_MAX bytes): 0, -EINVAL, -ENAMETOOLONG. */
 int rr_fleet_user_encode(const char *user, char *buf, size_t cap);
@@ -185,6 +189,22 @@ typedef struct {
 	char host[RR_FLEET_SEGMENT_MAX + 1];
 } rr_fleet_audit;
 
+/* A host of the fleet (P "hosts/" H): its riskd writes it every few
+ * seconds under a lease, so a host that stops goes silent, then vanishes.
+ * Times on the host's clock (the fleet's clocks agree: TOTP needs that). */
+#define RR_FLEET_VERSION_MAX 64
+typedef struct {
+	char host[RR_FLEET_SEGMENT_MAX + 1];
+	char version[RR_FLEET_VERSION_MAX + 1]; /* riskd's */
+	int64_t started;      /* riskd's start */
+	int64_t seen;         /* written */
+	int64_t every_ms;     /* written again within this */
+	int64_t revision;     /* the revision its replica reflects */
+	int64_t staleness_ms; /* of its replica; -1: never heard from etcd */
+	int64_t max_staleness_ms; /* its policy's store.offline */
+	int64_t queued;       /* writes waiting in its store */
+} rr_fleet_host_rec;
+
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
  * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
  * that would not decode, -ENOMEM. */
@@ -196,6 +216,7 @@ int rr_fleet_pwchange_encode(const rr_fleet_pwchange *v, char **out,
 int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 			     size_t *len);
 int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len);
+int rr_fleet_host_encode(const rr_fleet_host_rec *v, char **out, size_t *len);
 
 /* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
@@ -206,6 +227,7 @@ int rr_fleet_pwchange_decode(const char *text, size_t len,
 int rr_fleet_familiar_decode(const char *text, size_t len,
 			     rr_fleet_familiar *out);
 int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out);
+int rr_fleet_host_decode(const char *text, size_t len, rr_fleet_host_rec *out);
 
 /* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
  * it.  NULL is a no-op. */

@@ -532,6 +532,29 @@ static void test_lease(void **state)
 	assert_int_equal(rr_etcd_get(e, K("/riskremediate/t/leased"), &rg), 0);
 	assert_int_equal(rg->kvs[0].lease, id);
 	rr_etcd_range_free(rg);
+	rg = NULL;
+	/* renewed: its TTL again */
+	ttl = 0;
+	assert_int_equal(rr_etcd_lease_keepalive(e, id, &ttl), 0);
+	assert_int_equal(ttl, 60);
+	/* a lease of 1 s, 3 s later: expired (TTL 0), its key gone; a lease
+	 * that never existed says the same */
+	assert_int_equal(rr_etcd_lease_grant(e, 1, &id, &ttl), 0);
+	assert_int_equal(rr_etcd_put(e, K("/riskremediate/t/short"), "1", 1,
+				     id, NULL), 0);
+	sleep(3);
+	ttl = 7;
+	assert_int_equal(rr_etcd_lease_keepalive(e, id, &ttl), 0);
+	assert_int_equal(ttl, 0);
+	assert_int_equal(rr_etcd_get(e, K("/riskremediate/t/short"), &rg), 0);
+	assert_int_equal(rg->n, 0);
+	rr_etcd_range_free(rg);
+	ttl = 7;
+	assert_int_equal(rr_etcd_lease_keepalive(e, 12345, &ttl), 0);
+	assert_int_equal(ttl, 0);
+	/* a put on an expired lease is refused */
+	assert_int_equal(rr_etcd_put(e, K("/riskremediate/t/short"), "1", 1,
+				     id, NULL), -ENOENT);
 	rr_etcd_free(e);
 }
 

@@ -99,6 +99,8 @@ static int run(rr_etcd *e, const char *key, verb v)
 		break;
 	case LEASE:
 		r = rr_etcd_lease_grant(e, 10, &a, &b);
+		if (r == 0)
+			r = rr_etcd_lease_keepalive(e, 42, &b);
 		break;
 	case WATCH:
 		r = rr_etcd_watch(e, &req, go_on, NULL, NULL);

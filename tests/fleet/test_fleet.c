@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <regex.h>
@@ -1182,6 +1183,133 @@ static void wait_all_caught_up(void)
 			wait_revision(&H[i], rev);
 }
 
+/* ---- the host inventory -------------------------------------------------- */
+
+/* riskctl --json fleet hosts on host i: its exit status; out the JSON. */
+static int fleet_hosts(int i, char *out, size_t len)
+{
+	return riskctl_on(i, out, len, "--json", "fleet", "hosts");
+}
+
+/* riskctl fleet hosts --json, parsed (a test failure when it is not). */
+static json_t *hosts_json(const char *out)
+{
+	json_error_t err;
+	json_t *j = json_loads(out, 0, &err);
+
+	if (!j || !json_is_array(json_object_get(j, "hosts")))
+		fail_msg("riskctl fleet hosts --json: not the JSON expected "
+			 "(%s): %s", err.text, out);
+	return j;
+}
+
+/* Host `name`'s object in j (borrowed), or NULL. */
+static json_t *host_obj(json_t *j, const char *name)
+{
+	json_t *hosts = json_object_get(j, "hosts"), *h;
+	size_t i;
+
+	json_array_foreach(hosts, i, h)
+		if (json_is_string(json_object_get(h, "host")) &&
+		    !strcmp(json_string_value(json_object_get(h, "host")),
+			    name))
+			return h;
+	return NULL;
+}
+
+static bool flag(json_t *h, const char *name)
+{
+	return json_is_true(json_object_get(h, name));
+}
+
+/* Until riskctl fleet hosts (on host i) shows `name` as `want` ("ok",
+ * "silent" or "gone") and exits `rc`; DEADLINE_MS + the lease's 15 s. */
+static void wait_host(int i, const char *name, const char *want, int rc)
+{
+	static char out[16384];
+	struct timespec t0;
+	bool done;
+	json_t *j, *h;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		st = fleet_hosts(i, out, sizeof(out));
+		j = hosts_json(out);
+		h = host_obj(j, name);
+		if (!strcmp(want, "gone"))
+			done = !h;
+		else if (!strcmp(want, "silent"))
+			done = h && flag(h, "silent");
+		else
+			done = h && !flag(h, "silent") && !flag(h, "stale");
+		json_decref(j);
+		if (done && st == rc)
+			return;
+		if (ms_since(&t0) > DEADLINE_MS + 15000)
+			fail_msg("host %s not %s (exit %d): %s", name, want, st,
+				 out);
+		usleep(200000);
+	}
+}
+
+/*
+ * Every riskd keeps its host's record: riskctl fleet hosts (from any
+ * host) lists the three, fresh; a host whose riskd stops goes silent
+ * (exit 5), then vanishes when its lease ends; started again, it is back.
+ * A malformed record is counted and left out.
+ */
+static void test_host_inventory(void **state)
+{
+	static char out[16384];
+	char key[256];
+	rr_etcd *e = etcd_open();
+	json_t *j, *h;
+	int i;
+
+	(void)state;
+	for (i = 0; i < N_HOSTS; i++)
+		wait_host(2, H[i].name, "ok", 0);
+	assert_int_equal(fleet_hosts(0, out, sizeof(out)), 0);
+	j = hosts_json(out);
+	h = host_obj(j, H[1].name);
+	assert_non_null(h);
+	assert_string_equal(json_string_value(json_object_get(h, "version")),
+			    RR_VERSION);
+	assert_true(json_integer_value(json_object_get(h, "revision")) > 0);
+	assert_true(json_is_integer(json_object_get(h, "staleness_ms")));
+	assert_int_equal(json_integer_value(json_object_get(j, "malformed")),
+			 0);
+	json_decref(j);
+	/* b's riskd stops: silent within max_staleness (5 s) and a beat,
+	 * then gone with its lease (15 s); a and c stay */
+	stop_host(&H[1]);
+	wait_host(0, H[1].name, "silent", 5);
+	assert_int_equal(fleet_hosts(2, out, sizeof(out)), 5);
+	wait_host(0, H[1].name, "gone", 0);
+	assert_int_equal(fleet_hosts(0, out, sizeof(out)), 0);
+	j = hosts_json(out);
+	assert_non_null(host_obj(j, H[0].name));
+	assert_non_null(host_obj(j, H[2].name));
+	json_decref(j);
+	start_host(&H[1]);
+	wait_host(0, H[1].name, "ok", 0);
+	/* a record that is not one: counted, left out, nothing else hurt */
+	fmtp(key, sizeof(key), "%shosts/evil", prefix);
+	assert_int_equal(rr_etcd_put(e, key, strlen(key), "{\"v\":1}", 7, 0,
+				     NULL),
+			 0);
+	assert_int_equal(fleet_hosts(1, out, sizeof(out)), 0);
+	j = hosts_json(out);
+	assert_int_equal(json_integer_value(json_object_get(j, "malformed")),
+			 1);
+	assert_null(host_obj(j, "evil"));
+	for (i = 0; i < N_HOSTS; i++)
+		assert_non_null(host_obj(j, H[i].name));
+	json_decref(j);
+	rr_etcd_free(e);
+}
+
 /* Every admin verb made with riskctl on one host (or through any host's
  * policy) is enforced by every host; the audit log is the fleet's. */
 static void test_admin_verbs_propagate(void **state)
@@ -1455,6 +1583,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_admin_verbs_propagate,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_inventory, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_while_down,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_tokens, setup,

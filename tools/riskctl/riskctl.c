@@ -51,6 +51,7 @@ static const struct verb verbs[] = {
     {"feeds", "update", cmd_feeds_update, 0, 0, 0},
     {"lists", "compile", cmd_lists_compile, 0, 0, 0},
     {"fleet", "status", cmd_fleet_status, 0, 0, 0},
+    {"fleet", "hosts", cmd_fleet_hosts, 0, 0, 0},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -80,6 +81,10 @@ static const char usage_text[] =
     "this host's\n"
     "                                    replica (lag, staleness, queued "
     "writes)\n"
+    "  fleet hosts                       a fleet policy: every host, when "
+    "last seen,\n"
+    "                                    its replica; stale and silent "
+    "ones flagged\n"
     "\n"
     "Admin verbs (recorded in the audit log):\n"
     "  unblock USER                      dismiss risk so USER can sign "

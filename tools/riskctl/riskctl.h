@@ -128,5 +128,6 @@ int cmd_tap_issue(struct ctl *c);
 int cmd_feeds_update(struct ctl *c);
 int cmd_lists_compile(struct ctl *c);
 int cmd_fleet_status(struct ctl *c);
+int cmd_fleet_hosts(struct ctl *c);
 
 #endif

@@ -261,7 +261,7 @@ static rr_fleet *fleet_for(cache *c, const rr_policy *p, const char *path,
 	e = calloc(1, sizeof(*e));
 	r = e ? rr_fleet_new(p, path, fleet_log, &f) : -ENOMEM;
 	if (!r)
-		r = rr_fleet_replicate(f);
+		r = rr_fleet_replicate(f, RR_VERSION);
 	if (r) {
 		rr_fleet_free(f);
 		free(e);

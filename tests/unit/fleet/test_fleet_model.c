@@ -421,6 +421,45 @@ static void test_roundtrip_pwchange(void **state)
 	ROUNDTRIP(pwchange, v);
 }
 
+/* The host record (P "hosts/" H): as written, and a replica that never
+ * heard from etcd (staleness -1). */
+static void test_roundtrip_host(void **state)
+{
+	rr_fleet_host_rec v;
+	char *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	strcpy(v.host, "web-01.example.org");
+	strcpy(v.version, "0.1.0");
+	v.started = T0;
+	v.seen = T0 + 60;
+	v.every_ms = 1667;
+	v.revision = 4242;
+	v.staleness_ms = 120;
+	v.max_staleness_ms = 5000;
+	v.queued = 3;
+	ROUNDTRIP(host, v);
+	v.staleness_ms = -1;
+	v.revision = 0;
+	ROUNDTRIP(host, v);
+	/* what the encoder refuses: a host that is no key segment, no
+	 * version, a staleness below -1, no interval */
+	strcpy(v.host, "a/b");
+	assert_int_equal(rr_fleet_host_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.host, "a");
+	v.version[0] = '\0';
+	assert_int_equal(rr_fleet_host_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.version, "1");
+	v.staleness_ms = -2;
+	assert_int_equal(rr_fleet_host_encode(&v, &out, &n), -EINVAL);
+	v.staleness_ms = 0;
+	v.every_ms = 0;
+	assert_int_equal(rr_fleet_host_encode(&v, &out, &n), -EINVAL);
+	assert_null(out);
+}
+
 static void test_roundtrip_familiar(void **state)
 {
 	static rr_fleet_familiar v;
@@ -660,6 +699,31 @@ static const char *const bad_pwchange[] = {
 	"{\"v\":1,\"since\":1,\"actor\":\"ro\xffot\"}",
 };
 
+#define HOST(h, stale) \
+	"{\"v\":1,\"host\":" h ",\"version\":\"1\",\"started\":1," \
+	"\"seen\":2,\"everyMs\":1000,\"revision\":3,\"stalenessMs\":" \
+	stale ",\"maxStalenessMs\":5000,\"queued\":0}"
+
+static const char *const bad_host[] = {
+	HOST("\"a/b\"", "0"),
+	HOST("\"..\"", "0"),
+	HOST("\"\"", "0"),
+	HOST("1", "0"),
+	HOST("\"a\"", "-2"),
+	HOST("\"a\"", "\"0\""),
+	HOST("\"a\"", "0.5"),
+	"{\"v\":1,\"host\":\"a\"}",
+	"{\"v\":2,\"host\":\"a\",\"version\":\"1\",\"started\":1,"
+	"\"seen\":2,\"everyMs\":1000,\"revision\":3,\"stalenessMs\":0,"
+	"\"maxStalenessMs\":5000,\"queued\":0}",
+	"{\"v\":1,\"host\":\"a\",\"version\":\"1\",\"started\":1,"
+	"\"seen\":2,\"everyMs\":0,\"revision\":3,\"stalenessMs\":0,"
+	"\"maxStalenessMs\":5000,\"queued\":0}",
+	"{\"v\":1,\"host\":\"a\",\"version\":\"1\",\"started\":1,"
+	"\"seen\":2,\"everyMs\":1000,\"revision\":3,\"stalenessMs\":0,"
+	"\"maxStalenessMs\":5000,\"queued\":0,\"extra\":1}",
+};
+
 #define SEEN(k, f, l, c) \
 	"{\"key\":" k ",\"firstSeen\":" f ",\"lastSeen\":" l ",\"count\":" c "}"
 
@@ -720,6 +784,7 @@ static void test_decode_rejects(void **state)
 	REFUSED(bad_tap, tap, rr_fleet_tap);
 	REFUSED(bad_pwchange, pwchange, rr_fleet_pwchange);
 	REFUSED(bad_familiar, familiar, rr_fleet_familiar);
+	REFUSED(bad_host, host, rr_fleet_host_rec);
 }
 
 /* Over the caps: one element more than allowed, a text over 64 KiB. */
@@ -841,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_mfa),
 		cmocka_unit_test(test_roundtrip_tap),
 		cmocka_unit_test(test_roundtrip_pwchange),
+		cmocka_unit_test(test_roundtrip_host),
 		cmocka_unit_test(test_roundtrip_familiar),
 		cmocka_unit_test(test_familiar_longest),
 		cmocka_unit_test(test_encode_rejects),
