@@ -81,6 +81,8 @@ static void others(const char *s, size_t n)
 	assert(r == -EPROTO || (r == 0 && a >= 0));
 	r = rr_etcd_parse_lease(s, n, &a, &b);
 	assert(r == -EPROTO || r == -EINVAL || (r == 0 && a != 0 && b > 0));
+	r = rr_etcd_parse_keepalive(s, n, 42, &b);
+	assert(r == -EPROTO || (r == 0 && b >= 0));
 	r = rr_etcd_parse_token(s, n, token, sizeof(token));
 	assert(r == -EPROTO || (r == 0 && strlen(token) < sizeof(token)));
 }

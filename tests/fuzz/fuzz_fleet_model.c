@@ -104,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ONE(tap, rr_fleet_tap);
 	ONE(pwchange, rr_fleet_pwchange);
 	ONE(familiar, rr_fleet_familiar);
+	ONE(audit, rr_fleet_audit);
+	ONE(host, rr_fleet_host_rec);
 	user(s, size);
 	key(s, size);
 	return 0;
