@@ -64,6 +64,11 @@ enum rrs_query {
 	RRS_Q_PRUNE_SIGNIN_DETS,
 	RRS_Q_PRUNE_USER_DETS,
 	RRS_Q_PRUNE_FAILURES,
+	RRS_Q_PRUNE_FLEET_FAILURES,
+	RRS_Q_FLEET_FAIL_DROP,
+	RRS_Q_FLEET_FAIL_CLEAR,
+	RRS_Q_FLEET_FAIL_ADD,
+	RRS_Q_FAIL_SINCE,
 	RRS_Q_PRUNE_MFA_FAILURES,
 	RRS_Q_PRUNE_TAPS,
 	RRS_Q_MIGRATE_SUCCESSES,
@@ -228,6 +233,8 @@ int rrs_step_done(rr_store *s, sqlite3_stmt *st);
 /* Step once: 1 with a row, 0 at the end, or a negative errno. */
 int rrs_step_row(rr_store *s, sqlite3_stmt *st);
 int rrs_exec(rr_store *s, const char *sql);
+/* Prepared statement q bound with fmt (rrs_bind) and stepped to done. */
+int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...);
 /* BEGIN IMMEDIATE (write) or BEGIN (consistent read).  Between
  * rr_store_read_begin and _end a read joins that snapshot and a write is
  * refused (-EBUSY). */

@@ -185,4 +185,23 @@ int rr_store_queue_count(rr_store *s, uint64_t *n);
 int rr_store_queue_pending(rr_store *s, const char *user, rr_shared_kind kind,
 			   bool *pending);
 
+/* ---- failed sign-ins across the fleet (rr_store_fails.c) ------------- */
+
+/* This host's failures with a source (network sign-ins) after failure id
+ * `after`, oldest first, at most `limit` into out[]; *last the id of the
+ * last one read (`after` when none). */
+int rr_store_failures_since(rr_store *s, int64_t after, size_t limit,
+			    rr_fleet_failure *out, size_t *n, int64_t *last);
+/* The id of the last failure published (meta fleet_fail_mark; 0: none). */
+int rr_store_fail_mark_get(rr_store *s, int64_t *mark);
+int rr_store_fail_mark_set(rr_store *s, int64_t mark);
+/* Another host's batch (its key's segment): its rows replace the batch's;
+ * dropped when its key goes; all cleared before a full read.  The
+ * bruteForce and passwordSpray counts (rr_store_history,
+ * rr_store_spray_count) add these rows.  Inside a batch or alone. */
+int rr_store_fleet_fails_put(rr_store *s, const char *batch,
+			     const rr_fleet_fails *v);
+int rr_store_fleet_fails_drop(rr_store *s, const char *batch);
+int rr_store_fleet_fails_clear(rr_store *s);
+
 #endif

@@ -188,6 +188,22 @@
 	"CREATE TABLE shared_queue(id INTEGER PRIMARY KEY," \
 	" user TEXT NOT NULL, kinds INTEGER NOT NULL, time INTEGER NOT NULL);"
 
+/*
+ * Version 8: other hosts' failed sign-ins (a fleet replica's copy of the
+ * batches under P "fails/", rr_fleet_fails), counted with this host's own
+ * for bruteForce and passwordSpray.  batch: its key's segment (a batch is
+ * replaced or dropped whole).  Unused with the SQLite backend.
+ */
+#define RRS_DDL_FLEET_FAILS_V8 \
+	"CREATE TABLE fleet_failures(batch TEXT NOT NULL, host TEXT NOT NULL," \
+	" user TEXT NOT NULL, tag TEXT NOT NULL, netkey TEXT NOT NULL," \
+	" rhost TEXT NOT NULL, time INTEGER NOT NULL);" \
+	"CREATE INDEX fleet_failures_batch ON fleet_failures(batch);" \
+	"CREATE INDEX fleet_failures_user ON fleet_failures(user, netkey," \
+	" time);" \
+	"CREATE INDEX fleet_failures_rhost ON fleet_failures(rhost, time);" \
+	"CREATE INDEX fleet_failures_time ON fleet_failures(time);"
+
 #define RRS_SCHEMA_V1 \
 	RRS_DDL_META RRS_DDL_USERS RRS_DDL_SIGNINS_V1 RRS_DDL_DETECTIONS \
 	RRS_DDL_AUDIT \
@@ -223,6 +239,7 @@
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 RRS_DDL_SHARED_V7 \
 	"PRAGMA user_version = 7;"
+/* Version 8 is version 7 and RRS_MIGRATE_7_8 (schema_create). */
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -266,4 +283,9 @@
 #define RRS_MIGRATE_6_7 \
 	RRS_DDL_SHARED_V7 \
 	"PRAGMA user_version = 7;"
+
+/* 7 -> 8: other hosts' failures, empty (the replica loads them). */
+#define RRS_MIGRATE_7_8 \
+	RRS_DDL_FLEET_FAILS_V8 \
+	"PRAGMA user_version = 8;"
 #endif

@@ -56,24 +56,6 @@ int rr_store_link_staleness(const rr_store *s, int64_t *ms)
 /* ---- statements ------------------------------------------------------- */
 
 /* Run q (no rows) with the parameters of fmt (rrs_bind). */
-static int exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...)
-{
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int err;
-
-	err = rrs_stmt(s, q, &st);
-	if (!err) {
-		va_start(ap, fmt);
-		err = rrs_vbind(s, st, fmt, ap);
-		va_end(ap);
-	}
-	if (!err)
-		err = rrs_step_done(s, st);
-	rrs_release(st);
-	return err;
-}
-
 /* The revision of (user, kind): 0 with it in *rev, -ENOENT without. */
 static int rev_get(rr_store *s, const char *user, rr_shared_kind k,
 		   int64_t *rev)
@@ -99,10 +81,10 @@ static int rev_get(rr_store *s, const char *user, rr_shared_kind k,
 static int rev_set(rr_store *s, const char *user, rr_shared_kind k,
 		   int64_t rev)
 {
-	int err = exec_q(s, RRS_Q_SH_REV_SET, "sii", user, (int64_t)k, rev);
+	int err = rrs_exec_q(s, RRS_Q_SH_REV_SET, "sii", user, (int64_t)k, rev);
 
 	return err ? err
-		   : exec_q(s, RRS_Q_SH_BAD_CLEAR, "si", user, (int64_t)k);
+		   : rrs_exec_q(s, RRS_Q_SH_BAD_CLEAR, "si", user, (int64_t)k);
 }
 
 /* ---- export: rows -> records (caller's transaction) ------------------ */
@@ -357,16 +339,16 @@ static int import_risk(rr_store *s, const char *user, const rr_fleet_user *u)
 	size_t i;
 	int err;
 
-	err = exec_q(s, RRS_Q_SH_DETS_DROP, "ss", user, at_risk);
+	err = rrs_exec_q(s, RRS_Q_SH_DETS_DROP, "ss", user, at_risk);
 	if (!err && !u->has[RR_SHARED_RISK])
-		return exec_q(s, RRS_Q_SH_USER_DELETE, "s", user);
+		return rrs_exec_q(s, RRS_Q_SH_USER_DELETE, "s", user);
 	if (!err)
 		err = rrs_user_set(s, user, v->level, v->state, v->detail,
 				   v->updated);
 	for (i = 0; !err && i < v->n_detections; i++) {
 		const rr_fleet_detection *d = &v->detections[i];
 
-		err = exec_q(s, RRS_Q_SH_DET_PUT, "ssssssii", user,
+		err = rrs_exec_q(s, RRS_Q_SH_DET_PUT, "ssssssii", user,
 			     rr_event_name(d->type), rr_level_name(d->level),
 			     rr_state_name(d->state),
 			     rr_detail_name(d->detail), d->source,
@@ -375,7 +357,7 @@ static int import_risk(rr_store *s, const char *user, const rr_fleet_user *u)
 	/* closed on another host (dismissed, remediated): so are this host's
 	 * sign-ins' detections up to then, and their aggregation */
 	if (!err && closes_risk(v))
-		err = exec_q(s, RRS_Q_SH_DETS_CLOSE, "sssis", user,
+		err = rrs_exec_q(s, RRS_Q_SH_DETS_CLOSE, "sssis", user,
 			     rr_state_name(v->state),
 			     rr_detail_name(v->detail), v->updated, at_risk);
 	if (!err && closes_risk(v))
@@ -389,23 +371,23 @@ static int import_mfa(rr_store *s, const char *user, const rr_fleet_user *u)
 	size_t i;
 	int err;
 
-	err = exec_q(s, RRS_Q_MFA_METHOD_DELETE, "s", user);
+	err = rrs_exec_q(s, RRS_Q_MFA_METHOD_DELETE, "s", user);
 	if (!err)
-		err = exec_q(s, RRS_Q_MFA_GRACE_DELETE, "s", user);
+		err = rrs_exec_q(s, RRS_Q_MFA_GRACE_DELETE, "s", user);
 	if (!err)
-		err = exec_q(s, RRS_Q_MFA_FAIL_DELETE, "s", user);
+		err = rrs_exec_q(s, RRS_Q_MFA_FAIL_DELETE, "s", user);
 	if (err || !u->has[RR_SHARED_MFA])
 		return err;
 	if (v->sealed_len)
-		err = exec_q(s, RRS_Q_MFA_METHOD_INSERT, "sbiiiii", user,
+		err = rrs_exec_q(s, RRS_Q_MFA_METHOD_INSERT, "sbiiiii", user,
 			     v->sealed, v->sealed_len, (int64_t)v->alg,
 			     (int64_t)v->digits, (int64_t)v->period,
 			     v->registered_at, v->last_step);
 	if (!err && v->grace_start)
-		err = exec_q(s, RRS_Q_MFA_GRACE_INSERT, "si", user,
+		err = rrs_exec_q(s, RRS_Q_MFA_GRACE_INSERT, "si", user,
 			     v->grace_start);
 	for (i = 0; !err && i < v->n_failures; i++)
-		err = exec_q(s, RRS_Q_SH_FAIL_PUT, "si", user, v->failures[i]);
+		err = rrs_exec_q(s, RRS_Q_SH_FAIL_PUT, "si", user, v->failures[i]);
 	return err;
 }
 
@@ -414,10 +396,10 @@ static int import_tap(rr_store *s, const char *user, const rr_fleet_user *u)
 	const rr_fleet_tap *v = &u->tap;
 	int err;
 
-	err = exec_q(s, RRS_Q_SH_TAP_DELETE, "s", user);
+	err = rrs_exec_q(s, RRS_Q_SH_TAP_DELETE, "s", user);
 	if (err || !u->has[RR_SHARED_TAP])
 		return err;
-	return exec_q(s, RRS_Q_SH_TAP_PUT, "sbiii", user, v->hash,
+	return rrs_exec_q(s, RRS_Q_SH_TAP_PUT, "sbiii", user, v->hash,
 		      sizeof(v->hash), v->created, v->expires,
 		      v->used ? (v->created > 0 ? v->created : 1) : 0);
 }
@@ -426,8 +408,8 @@ static int import_pwchange(rr_store *s, const char *user,
 			   const rr_fleet_user *u)
 {
 	if (!u->has[RR_SHARED_PWCHANGE])
-		return exec_q(s, RRS_Q_MUST_DELETE, "s", user);
-	return exec_q(s, RRS_Q_MUST_SET, "sis", user, u->pwchange.since,
+		return rrs_exec_q(s, RRS_Q_MUST_DELETE, "s", user);
+	return rrs_exec_q(s, RRS_Q_MUST_SET, "sis", user, u->pwchange.since,
 		      u->pwchange.actor);
 }
 
@@ -438,7 +420,7 @@ static int import_seen(rr_store *s, const char *user, enum rrs_query put,
 	int err = 0;
 
 	for (i = 0; !err && i < n; i++)
-		err = exec_q(s, put, "ssiii", user, list[i].key,
+		err = rrs_exec_q(s, put, "ssiii", user, list[i].key,
 			     list[i].first_seen, list[i].last_seen,
 			     list[i].count);
 	return err;
@@ -453,9 +435,9 @@ static int import_familiar(rr_store *s, const char *user,
 
 	/* marked, the record's entries rewritten (a network keeps this
 	 * host's fail_mark), the rest swept */
-	err = exec_q(s, RRS_Q_SH_NETS_MARK, "s", user);
+	err = rrs_exec_q(s, RRS_Q_SH_NETS_MARK, "s", user);
 	if (!err)
-		err = exec_q(s, RRS_Q_SH_DEVS_MARK, "s", user);
+		err = rrs_exec_q(s, RRS_Q_SH_DEVS_MARK, "s", user);
 	if (!err && has)
 		err = import_seen(s, user, RRS_Q_SH_NET_PUT, v->networks,
 				  v->n_networks);
@@ -463,9 +445,9 @@ static int import_familiar(rr_store *s, const char *user,
 		err = import_seen(s, user, RRS_Q_SH_DEV_PUT, v->devices,
 				  v->n_devices);
 	if (!err)
-		err = exec_q(s, RRS_Q_SH_NETS_SWEEP, "s", user);
+		err = rrs_exec_q(s, RRS_Q_SH_NETS_SWEEP, "s", user);
 	if (!err)
-		err = exec_q(s, RRS_Q_SH_DEVS_SWEEP, "s", user);
+		err = rrs_exec_q(s, RRS_Q_SH_DEVS_SWEEP, "s", user);
 	return err;
 }
 
@@ -500,7 +482,7 @@ int rrs_shared_touch(rr_store *s, const char *user, unsigned kinds,
 
 static int queue_add(rr_store *s, const char *user, unsigned kinds)
 {
-	return exec_q(s, RRS_Q_SH_QUEUE_ADD, "sii", user, (int64_t)kinds,
+	return rrs_exec_q(s, RRS_Q_SH_QUEUE_ADD, "sii", user, (int64_t)kinds,
 		      (int64_t)time(NULL));
 }
 
@@ -725,11 +707,11 @@ int rr_store_replica_bad(rr_store *s, const char *user, rr_shared_kind kind,
 	own = sqlite3_get_autocommit(s->db);
 	if (own && (err = rrs_begin(s, true)))
 		return err;
-	err = exec_q(s, RRS_Q_SH_BAD_SET, "sis", user, (int64_t)kind,
+	err = rrs_exec_q(s, RRS_Q_SH_BAD_SET, "sis", user, (int64_t)kind,
 		     reason ? reason : "malformed");
 	/* a later valid record replaces it (its revision is newer) */
 	if (!err)
-		err = exec_q(s, RRS_Q_SH_REV_SET, "sii", user, (int64_t)kind,
+		err = rrs_exec_q(s, RRS_Q_SH_REV_SET, "sii", user, (int64_t)kind,
 			     mod_revision);
 	return own ? rrs_end(s, err) : err;
 }
@@ -858,7 +840,7 @@ int rr_store_queue_done(rr_store *s, int64_t id)
 	own = sqlite3_get_autocommit(s->db);
 	if (own && (err = rrs_begin(s, true)))
 		return err;
-	err = exec_q(s, RRS_Q_SH_QUEUE_DONE, "i", id);
+	err = rrs_exec_q(s, RRS_Q_SH_QUEUE_DONE, "i", id);
 	return own ? rrs_end(s, err) : err;
 }
 

@@ -91,11 +91,19 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	 * source key, after the last success) (index
 	 * failures_user_netkey_time) */
 	[RRS_Q_FAIL_COUNT] =
-		"SELECT count(*) FROM failures WHERE user = ?1"
+		"SELECT (SELECT count(*) FROM failures WHERE user = ?1"
 		" AND netkey = ?5 AND time >= ?2 AND time <= ?3"
 		" AND id > CASE WHEN ?5 = '' THEN ?4 ELSE coalesce((SELECT"
 		"  n.fail_mark FROM familiar_networks n WHERE n.user = ?1"
-		"  AND n.netkey = ?5), 0) END",
+		"  AND n.netkey = ?5), 0) END)"
+		/* a fleet's other hosts: failures from the same source after
+		 * the user's last success from it anywhere (the shared
+		 * familiar record) */
+		" + (SELECT count(*) FROM fleet_failures WHERE user = ?1"
+		" AND netkey = ?5 AND ?5 != '' AND time >= ?2 AND time <= ?3"
+		" AND time > coalesce((SELECT n.last_seen FROM"
+		"  familiar_networks n WHERE n.user = ?1 AND n.netkey = ?5),"
+		"  0))",
 	/* user ('' for a name that is no user), service, rhost, time, netkey,
 	 * tag */
 	[RRS_Q_FAIL_INSERT] =
@@ -192,6 +200,24 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"DELETE FROM failures WHERE id IN (SELECT id FROM failures"
 		" WHERE time < ?1 LIMIT ?2)",
 	/* cutoff, batch */
+	[RRS_Q_PRUNE_FLEET_FAILURES] =
+		"DELETE FROM fleet_failures WHERE rowid IN (SELECT rowid FROM"
+		" fleet_failures WHERE time < ?1 LIMIT ?2)",
+	/* batch */
+	[RRS_Q_FLEET_FAIL_DROP] =
+		"DELETE FROM fleet_failures WHERE batch = ?1",
+	[RRS_Q_FLEET_FAIL_CLEAR] =
+		"DELETE FROM fleet_failures",
+	/* batch, host, user, tag, netkey, rhost, time */
+	[RRS_Q_FLEET_FAIL_ADD] =
+		"INSERT INTO fleet_failures(batch, host, user, tag, netkey,"
+		" rhost, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* after id, limit: this host's failures with a source, in order */
+	[RRS_Q_FAIL_SINCE] =
+		"SELECT id, user, tag, netkey, rhost, time FROM failures"
+		" WHERE id > ?1 AND netkey != '' AND rhost != ''"
+		" ORDER BY id LIMIT ?2",
+	/* cutoff, batch */
 	[RRS_Q_PRUNE_MFA_FAILURES] =
 		"DELETE FROM mfa_failures WHERE id IN (SELECT id"
 		" FROM mfa_failures WHERE time < ?1 LIMIT ?2)",
@@ -262,10 +288,14 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"UPDATE tap SET used = max(?2, 1) WHERE id = ?1 AND used = 0",
 	/* rhost, from, to (index failures_rhost_time) */
 	[RRS_Q_SPRAY_COUNT] =
-		"SELECT count(DISTINCT user) FILTER (WHERE user != '')"
-		" + count(DISTINCT tag) FILTER (WHERE user = '')"
-		" FROM failures WHERE rhost = ?1"
-		" AND time >= ?2 AND time <= ?3",
+		"SELECT count(DISTINCT who) FROM ("
+		" SELECT CASE WHEN user != '' THEN 'u' || user"
+		"  ELSE 't' || tag END AS who FROM failures WHERE rhost = ?1"
+		"  AND time >= ?2 AND time <= ?3"
+		" UNION ALL"
+		" SELECT CASE WHEN user != '' THEN 'u' || user"
+		"  ELSE 't' || tag END FROM fleet_failures WHERE rhost = ?1"
+		"  AND time >= ?2 AND time <= ?3)",
 	/* user, atRisk, low, medium, high: rank of the highest active
 	 * user-scope detection (0 none .. 3 high) */
 	[RRS_Q_USER_DET_MAX] =

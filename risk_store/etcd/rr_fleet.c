@@ -5,6 +5,7 @@
  * load, watch and queue.
  */
 #include "rr_fleet.h"
+#include "rr_fleet_fails.h"
 #include "rr_fleet_hosts.h"
 
 #include <errno.h>
@@ -73,6 +74,15 @@ struct rr_fleet {
 	/* this host's record (the publisher thread's) */
 	char version[RR_FLEET_VERSION_MAX + 1];
 	rr_fleet_beat beat;
+
+	/* failed sign-ins across the fleet (rr_fleet_fails.h): published by
+	 * the publisher, followed by a thread of their own */
+	bool count_fails;
+	rr_fleet_fails_pub fails;
+	pthread_t fails_thread;
+	char fails_key[KEY_MAX];
+	unsigned char fails_end[KEY_MAX];
+	size_t fails_len, fails_end_len;
 };
 
 struct rr_fleet_conn {
@@ -237,6 +247,7 @@ static int kind_of(rr_fleet_key_kind k, rr_shared_kind *out)
 	case RR_FLEET_KEY_AUDIT:
 	case RR_FLEET_KEY_SIGNIN:
 	case RR_FLEET_KEY_HOST:
+	case RR_FLEET_KEY_FAILS:
 		break;
 	}
 	return -ENOENT;
@@ -632,6 +643,32 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 	if (!r && !valid_host(f->host))
 		r = -EINVAL; /* the policy checks its own; the machine's */
 	if (!r) {
+		const rr_detection_cfg *bf =
+		    &p->detections[RR_EVENT_BRUTE_FORCE];
+		const rr_detection_cfg *ps =
+		    &p->detections[RR_EVENT_PASSWORD_SPRAY];
+
+		f->count_fails = bf->enabled || ps->enabled;
+		f->fails.prefix = f->prefix;
+		f->fails.host = f->host;
+		f->fails.keep = bf->enabled && bf->failures ? bf->failures : 1;
+		if (f->fails.keep > RR_FLEET_MAX_FAIL_BATCH)
+			f->fails.keep = RR_FLEET_MAX_FAIL_BATCH;
+		f->fails.window_s = (int64_t)(bf->enabled ? bf->window_s : 0);
+		if (ps->enabled && (int64_t)ps->window_s > f->fails.window_s)
+			f->fails.window_s = (int64_t)ps->window_s;
+		if (f->fails.window_s < 60)
+			f->fails.window_s = 60;
+		r = rr_fleet_key_fails(f->prefix, "x", f->fails_key,
+				       sizeof(f->fails_key));
+	}
+	if (!r) {
+		f->fails_len = strlen(f->fails_key) - 1; /* P fails/ */
+		f->fails_key[f->fails_len] = '\0';
+		r = rr_etcd_prefix_end(f->fails_key, f->fails_len,
+				       f->fails_end, &f->fails_end_len);
+	}
+	if (!r) {
 		f->beat.prefix = f->prefix;
 		f->beat.host = f->host;
 		f->beat.version = f->version;
@@ -668,6 +705,8 @@ void rr_fleet_free(rr_fleet *f)
 	if (f->started) {
 		pthread_join(f->thread, NULL);
 		pthread_join(f->publisher, NULL);
+		if (f->count_fails)
+			pthread_join(f->fails_thread, NULL);
 	}
 	rr_etcd_free(f->e);
 	for (i = 0; i < f->n_endpoints; i++)
@@ -1286,7 +1325,7 @@ static void *publish_main(void *arg)
 	rr_etcd *e = NULL;
 	rr_store *s = NULL;
 	int64_t next_beat = 0;
-	bool beat_failed = false;
+	bool beat_failed = false, fails_failed = false;
 	uint64_t n;
 	int r;
 
@@ -1321,6 +1360,16 @@ static void *publish_main(void *arg)
 				     "(hosts/%s) is written again", f->host);
 			beat_failed = r != 0;
 		}
+		if (online && s && e && f->count_fails) {
+			r = rr_fleet_fails_publish(&f->fails, e, s,
+						   mono_ns() / 1000000000,
+						   NULL);
+			if (r && !fails_failed)
+				flog(f, LOG_WARNING, "fleet: failed sign-ins "
+				     "cannot be published (%s): %s",
+				     strerror(-r), rr_etcd_last_error(e));
+			fails_failed = r != 0;
+		}
 		if (online && s && e && rr_store_queue_count(s, &n) == 0 &&
 		    n) {
 			r = drain_with(f, e, s, NULL);
@@ -1335,6 +1384,100 @@ static void *publish_main(void *arg)
 		pthread_mutex_lock(&f->lock);
 	}
 	pthread_mutex_unlock(&f->lock);
+	rr_store_close(s);
+	rr_etcd_free(e);
+	return NULL;
+}
+
+/* ---- failed sign-ins of the other hosts ------------------------------------ */
+
+typedef struct {
+	rr_fleet *f;
+	rr_store *s;
+	int err;
+} fails_ctx;
+
+static int on_fails(const rr_etcd_watch_msg *m, void *ud)
+{
+	fails_ctx *c = ud;
+	size_t bad = 0;
+
+	if (stopping(c->f))
+		return 1;
+	c->err = rr_fleet_fails_apply(c->f->prefix, c->f->host, c->s, m, &bad);
+	if (bad)
+		flog(c->f, LOG_WARNING, "fleet: %zu malformed failed sign-in "
+		     "batch%s under %sfails/ left out", bad,
+		     bad == 1 ? "" : "es", c->f->prefix);
+	return c->err;
+}
+
+static bool fails_cancelled(void *ud)
+{
+	return stopping(((fails_ctx *)ud)->f);
+}
+
+/*
+ * The other hosts' failed sign-ins into the store: read them all, then
+ * follow P "fails/"; after any break, read them all again (they are few,
+ * and short-lived).
+ */
+static void *fails_main(void *arg)
+{
+	rr_fleet *f = arg;
+	rr_etcd *e = NULL;
+	rr_store *s = NULL;
+	unsigned backoff = BACKOFF_MIN_MS;
+	int64_t rev = 0;
+	size_t bad = 0;
+	int r;
+
+	while (!stopping(f)) {
+		if (!s && rr_store_open(f->store_path, &s) == 0)
+			rr_store_keep_open(s);
+		else if (!s)
+			s = NULL;
+		if (s && !e && open_etcd(f, &e))
+			e = NULL;
+		if (!s || !e)
+			goto again;
+		r = rr_fleet_fails_load(f->prefix, f->host, e, s, &rev, &bad);
+		if (r == 0) {
+			fails_ctx c = {.f = f, .s = s};
+			rr_etcd_watch_req req = {
+			    .key = f->fails_key,
+			    .key_len = f->fails_len,
+			    .range_end = f->fails_end,
+			    .range_end_len = f->fails_end_len,
+			    .start_revision = rev + 1,
+			    .idle_timeout_ms =
+				(long)(f->max_staleness_s ? f->max_staleness_s
+							  : 30) * 1000,
+			    .cancelled = fails_cancelled,
+			};
+
+			if (bad)
+				flog(f, LOG_WARNING, "fleet: %zu malformed "
+				     "failed sign-in batch%s under %sfails/ "
+				     "left out", bad, bad == 1 ? "" : "es",
+				     f->prefix);
+			backoff = BACKOFF_MIN_MS;
+			r = rr_etcd_watch(e, &req, on_fails, &c, NULL);
+			if (r == 0)
+				continue;
+		}
+		if (!stopping(f))
+			flog(f, LOG_DEBUG, "fleet: following failed sign-ins: "
+			     "%s", rr_etcd_last_error(e));
+again:
+		if (s && !rr_store_park(s)) {
+			rr_store_close(s);
+			s = NULL;
+		}
+		nap_ms(backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+						       : backoff * 2;
+	}
 	rr_store_close(s);
 	rr_etcd_free(e);
 	return NULL;
@@ -1356,6 +1499,15 @@ int rr_fleet_replicate(rr_fleet *f, const char *version)
 		rr_fleet_stop(f);
 		pthread_join(f->thread, NULL);
 		return -r;
+	}
+	if (f->count_fails) {
+		r = pthread_create(&f->fails_thread, NULL, fails_main, f);
+		if (r) {
+			rr_fleet_stop(f);
+			pthread_join(f->thread, NULL);
+			pthread_join(f->publisher, NULL);
+			return -r;
+		}
 	}
 	f->started = true;
 	return 0;

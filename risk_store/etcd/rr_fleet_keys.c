@@ -227,6 +227,12 @@ int rr_fleet_key_host(const char *prefix, const char *host, char *buf,
 	return segment_key(prefix, "hosts/", host, buf, cap);
 }
 
+int rr_fleet_key_fails(const char *prefix, const char *batch, char *buf,
+		       size_t cap)
+{
+	return segment_key(prefix, "fails/", batch, buf, cap);
+}
+
 int rr_fleet_key_users(const char *prefix, char *buf, size_t cap)
 {
 	const char *parts[2] = { prefix, "users/" };
@@ -257,6 +263,7 @@ static const struct {
 	{"audit/", RR_FLEET_KEY_AUDIT},
 	{"signins/", RR_FLEET_KEY_SIGNIN},
 	{"hosts/", RR_FLEET_KEY_HOST},
+	{"fails/", RR_FLEET_KEY_FAILS},
 };
 
 /* "users/U/KIND" (rest: after the prefix): 0, or -EPROTO. */

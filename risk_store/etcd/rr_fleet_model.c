@@ -729,6 +729,115 @@ static int host_read(const json_t *o, rr_fleet_host_rec *v)
 	return 0;
 }
 
+/* ---- failures ------------------------------------------------------------ */
+
+static const char *const fails_fields[] = { "v", "host", "failures", NULL };
+static const char *const failure_fields[] = {
+	"user", "tag", "netkey", "rhost", "time", NULL
+};
+
+static bool hex_tag(const char *t)
+{
+	size_t i;
+
+	if (strlen(t) != RR_FLEET_TAG_LEN)
+		return false;
+	for (i = 0; i < RR_FLEET_TAG_LEN; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') ||
+		      (t[i] >= 'a' && t[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* A user, or a tag (never both); a source; a time. */
+static bool failure_ok(const rr_fleet_failure *f)
+{
+	size_t u = strnlen(f->user, sizeof(f->user));
+	size_t k = strnlen(f->netkey, sizeof(f->netkey));
+	size_t h = strnlen(f->rhost, sizeof(f->rhost));
+
+	if (u ? f->tag[0] != '\0' : !hex_tag(f->tag))
+		return false;
+	return u < sizeof(f->user) && rr_fj_printable(f->user, u, RR_USER_MAX) &&
+	       k > 0 && k < sizeof(f->netkey) &&
+	       rr_fj_ascii(f->netkey, k, RR_NETKEY_MAX) && h > 0 &&
+	       h < sizeof(f->rhost) &&
+	       rr_fj_printable(f->rhost, h, RR_RHOST_MAX) && time_ok(f->time);
+}
+
+static bool fails_ok(const rr_fleet_fails *v)
+{
+	size_t i;
+
+	if (!rr_fleet_segment_ok(v->host) || v->n > RR_FLEET_MAX_FAIL_BATCH)
+		return false;
+	for (i = 0; i < v->n; i++)
+		if (!failure_ok(&v->failures[i]))
+			return false;
+	return true;
+}
+
+int rr_fleet_fails_encode(const rr_fleet_fails *v, char **out, size_t *len)
+{
+	json_t *o, *a = NULL, *e;
+	size_t i;
+	int r;
+
+	if (!v || !out || !len || !fails_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_text(o, "host", v->host, 1, RR_FLEET_SEGMENT_MAX);
+	if (r == 0) {
+		a = json_array();
+		r = rr_fj_set(o, "failures", a);
+	}
+	for (i = 0; r == 0 && i < v->n; i++) {
+		const rr_fleet_failure *f = &v->failures[i];
+
+		e = json_object();
+		r = json_array_append_new(a, e) < 0 ? -ENOMEM : 0;
+		if (r == 0)
+			r = set_text(e, "user", f->user, 0, RR_USER_MAX);
+		if (r == 0)
+			r = set_text(e, "tag", f->tag, 0, RR_FLEET_TAG_LEN);
+		if (r == 0)
+			r = set_text(e, "netkey", f->netkey, 1, RR_NETKEY_MAX);
+		if (r == 0)
+			r = set_text(e, "rhost", f->rhost, 1, RR_RHOST_MAX);
+		if (r == 0)
+			r = set_time(e, "time", f->time);
+	}
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON_FAILS, out, len);
+}
+
+static int fails_read(const json_t *o, rr_fleet_fails *v)
+{
+	const json_t *a, *e;
+	size_t i;
+
+	if (rr_fj_fields(o, fails_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0)
+		return -EPROTO;
+	a = json_object_get(o, "failures");
+	if (!json_is_array(a) || json_array_size(a) > RR_FLEET_MAX_FAIL_BATCH)
+		return -EPROTO;
+	json_array_foreach (a, i, e) {
+		rr_fleet_failure *f = &v->failures[i];
+
+		if (rr_fj_fields(e, failure_fields) < 0 ||
+		    rr_fj_str(e, "user", 0, RR_USER_MAX, f->user) < 0 ||
+		    rr_fj_str(e, "tag", 0, RR_FLEET_TAG_LEN, f->tag) < 0 ||
+		    rr_fj_str(e, "netkey", 1, RR_NETKEY_MAX, f->netkey) < 0 ||
+		    rr_fj_str(e, "rhost", 1, RR_RHOST_MAX, f->rhost) < 0 ||
+		    rr_fj_time(e, "time", &f->time) < 0)
+			return -EPROTO;
+	}
+	v->n = json_array_size(a);
+	return fails_ok(v) ? 0 : -EPROTO;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 
@@ -797,6 +906,19 @@ static int familiar_read_v(const json_t *o, void *v)
 static int audit_read_v(const json_t *o, void *v)
 {
 	return audit_read(o, v);
+}
+
+static int fails_read_v(const json_t *o, void *v)
+{
+	return fails_read(o, v);
+}
+
+int rr_fleet_fails_decode(const char *text, size_t len, rr_fleet_fails *out)
+{
+	static const kind k = { sizeof(rr_fleet_fails),
+				RR_FLEET_MAX_JSON_FAILS, fails_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 static int host_read_v(const json_t *o, void *v)

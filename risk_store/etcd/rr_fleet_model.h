@@ -13,6 +13,9 @@
  *   P "users/" U "/familiar"  rr_fleet_familiar
  *   P "audit/" ID, P "signins/" REF
  *   P "hosts/" H              rr_fleet_host_rec (under a lease)
+ *   P "fails/" B              rr_fleet_fails: a batch of one host's failed
+ *                             sign-ins (under a lease); B is the
+ *                             batch's first failure id, '.', the host
  * U is the user name percent-encoded: every byte outside [A-Za-z0-9._-]
  * as %XX (uppercase hex), so a name never forges a path segment and each
  * user has exactly one key.  ID, REF and H are one segment of
@@ -68,6 +71,8 @@ int rr_fleet_key_signin(const char *prefix, const char *ref, char *buf,
 			size_t cap);
 int rr_fleet_key_host(const char *prefix, const char *host, char *buf,
 		      size_t cap);
+int rr_fleet_key_fails(const char *prefix, const char *batch, char *buf,
+		       size_t cap);
 /* P "users/": the range of every user's records (its end:
  * rr_etcd_prefix_end). */
 int rr_fleet_key_users(const char *prefix, char *buf, size_t cap);
@@ -94,12 +99,14 @@ typedef enum {
 	RR_FLEET_KEY_FAMILIAR,
 	RR_FLEET_KEY_AUDIT,
 	RR_FLEET_KEY_SIGNIN,
-	RR_FLEET_KEY_HOST
+	RR_FLEET_KEY_HOST,
+	RR_FLEET_KEY_FAILS
 } rr_fleet_key_kind;
 
 typedef struct {
 	rr_fleet_key_kind kind;
-	/* the user (RISK .. FAMILIAR) or the segment (AUDIT, SIGNIN, HOST) */
+	/* the user (RISK .. FAMILIAR) or the segment (AUDIT, SIGNIN, HOST,
+	 * FAILS) */
 	char name[RR_USER_MAX > RR_FLEET_SEGMENT_MAX ? RR_USER_MAX + 1 :
 						       RR_FLEET_SEGMENT_MAX + 1];
 } rr_fleet_key;
@@ -205,6 +212,28 @@ typedef struct {
 	int64_t queued;       /* writes waiting in its store */
 } rr_fleet_host_rec;
 
+/* A batch of one host's failed primary authentications (P "fails/" B),
+ * for the fleet's bruteForce and passwordSpray counts.  Each failure is
+ * of a user, or of a name that is no user (then its tag, a keyed hash,
+ * and no user); netkey and rhost its source (never empty: console
+ * failures stay on their host). */
+#define RR_FLEET_MAX_FAIL_BATCH 128
+#define RR_FLEET_MAX_JSON_FAILS ((size_t)128 << 10)
+#define RR_FLEET_TAG_LEN 16
+typedef struct {
+	char user[RR_USER_MAX + 1];
+	char tag[RR_FLEET_TAG_LEN + 1];
+	char netkey[RR_NETKEY_MAX + 1];
+	char rhost[RR_RHOST_MAX + 1];
+	int64_t time;
+} rr_fleet_failure;
+
+typedef struct {
+	char host[RR_FLEET_SEGMENT_MAX + 1];
+	size_t n;
+	rr_fleet_failure failures[RR_FLEET_MAX_FAIL_BATCH];
+} rr_fleet_fails;
+
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
  * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
  * that would not decode, -ENOMEM. */
@@ -217,6 +246,7 @@ int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 			     size_t *len);
 int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len);
 int rr_fleet_host_encode(const rr_fleet_host_rec *v, char **out, size_t *len);
+int rr_fleet_fails_encode(const rr_fleet_fails *v, char **out, size_t *len);
 
 /* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
@@ -228,6 +258,7 @@ int rr_fleet_familiar_decode(const char *text, size_t len,
 			     rr_fleet_familiar *out);
 int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out);
 int rr_fleet_host_decode(const char *text, size_t len, rr_fleet_host_rec *out);
+int rr_fleet_fails_decode(const char *text, size_t len, rr_fleet_fails *out);
 
 /* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
  * it.  NULL is a no-op. */

@@ -28,7 +28,8 @@
 #include "rr_mfa.h"
 #include "rr_store_replica.h"
 
-#define N_HOSTS 3
+/* three hosts; the spray test runs six */
+#define MAX_HOSTS 6
 #define DEADLINE_MS 15000
 
 typedef struct {
@@ -38,10 +39,12 @@ typedef struct {
 	char store[96];
 	char sock[96];
 	char service[16];
+	char fail_service[24]; /* a failed password (authfail) */
 	pid_t pid;
 } host;
 
-static host H[N_HOSTS];
+static host H[MAX_HOSTS];
+static int n_hosts = 3;
 static char prefix[96];
 static char module_copy[200];
 /* set by a test's setup before the hosts' policies are written */
@@ -451,7 +454,7 @@ static int setup(void **state)
 	fmtp(module_copy, sizeof(module_copy), "%s/pam_riskremediate.so",
 		 dir);
 	copy_file(RR_MODULE_PATH, module_copy);
-	for (i = 0; i < N_HOSTS; i++) {
+	for (i = 0; i < n_hosts; i++) {
 		host *h = &H[i];
 
 		memset(h, 0, sizeof(*h));
@@ -471,10 +474,16 @@ static int setup(void **state)
 			 module_copy, h->sock, h->policy, module_copy, h->sock,
 			 h->policy);
 		write_raw_service(h->service, text);
+		fmtp(h->fail_service, sizeof(h->fail_service), "rr-%c-fail",
+		     'a' + i);
+		fmtp(text, sizeof(text),
+			 "auth [default=die] %s riskd=%s policy=%s authfail\n",
+			 module_copy, h->sock, h->policy);
+		write_raw_service(h->fail_service, text);
 	}
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		start_host(&H[i]);
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		wait_caught_up(&H[i]);
 	on(0);
 	return 0;
@@ -498,6 +507,28 @@ static int setup_lockout(void **state)
 {
 	mfa_extra = ", max_failures: 3, failure_window: 10m";
 	return setup(state);
+}
+
+/* bruteForce at 3 failures, passwordSpray at 10 users; a risky sign-in
+ * is blocked. */
+#define COUNTS_POLICY                                                        \
+	"  - name: Block risky sign-ins\n"                                   \
+	"    conditions: { signin_risk: [medium, high] }\n"                  \
+	"    grant: { block: true }\n"                                       \
+	"detections:\n"                                                      \
+	"  bruteForce: { failures: 3, window: 10m, level: high }\n"          \
+	"  passwordSpray: { users: 10, window: 10m, level: high }\n"
+
+static int setup_counts(void **state)
+{
+	extra_policy = COUNTS_POLICY;
+	return setup(state);
+}
+
+static int setup_spray(void **state)
+{
+	n_hosts = 6;
+	return setup_counts(state);
 }
 
 /* The hosts' paths and host A's policy; no riskd started. */
@@ -525,8 +556,9 @@ static int teardown(void **state)
 	extra_policy = "";
 	mfa_extra = "";
 	with_anon = false;
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		stop_host(&H[i]);
+	n_hosts = 3;
 	return fixture_teardown(state);
 }
 
@@ -1024,7 +1056,7 @@ static void test_malformed_record_refuses_its_user(void **state)
 	e = etcd_open();
 	rev = etcd_put_value(e, "bob", "risk",
 			     "{\"v\":1,\"riskLevel\":\"extreme\"}");
-	for (i = 0; i < N_HOSTS; i++) {
+	for (i = 0; i < n_hosts; i++) {
 		wait_revision(&H[i], rev);
 		on(i);
 		log_reset();
@@ -1060,7 +1092,7 @@ static void test_malformed_record_refuses_its_user(void **state)
 	rev = etcd_put_value(e, "bob", "risk", text);
 	rr_fleet_text_free(text);
 	rr_etcd_free(e);
-	for (i = 0; i < N_HOSTS; i++) {
+	for (i = 0; i < n_hosts; i++) {
 		wait_revision(&H[i], rev);
 		on(i);
 		answers(0, 0);
@@ -1107,7 +1139,7 @@ static void kill_hosts(void)
 {
 	int i;
 
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < MAX_HOSTS; i++)
 		if (H[i].pid > 0) {
 			kill(H[i].pid, SIGKILL);
 			waitpid(H[i].pid, NULL, 0);
@@ -1178,9 +1210,118 @@ static void wait_all_caught_up(void)
 	int64_t rev = etcd_revision();
 	int i;
 
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		if (H[i].pid > 0)
 			wait_revision(&H[i], rev);
+}
+
+/* ---- failed sign-ins counted across the fleet --------------------------- */
+
+/* Rows of host h's store (its copy of the other hosts' failures) that
+ * `where` selects, with one text argument. */
+static int64_t store_count(const host *h, const char *where, const char *arg)
+{
+	char sql[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	fmtp(sql, sizeof(sql), "SELECT count(*) FROM fleet_failures WHERE %s",
+	     where);
+	if (sqlite3_open_v2(h->store, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Until host h holds `want` other hosts' failures that `where` selects. */
+static void wait_fleet_fails(const host *h, const char *where,
+			     const char *arg, int64_t want)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (store_count(h, where, arg) != want) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("host %s: %lld other hosts' failures (%s %s), "
+				 "not %lld", h->name,
+				 (long long)store_count(h, where, arg), where,
+				 arg, (long long)want);
+		usleep(20000);
+	}
+}
+
+static void fail_on(int i, const char *user, const char *rhost)
+{
+	assert_int_equal(login(H[i].fail_service, user, rhost, true).auth,
+			 PAM_AUTH_ERR);
+}
+
+/*
+ * bruteForce at 3: two failures of root's from one network on host A and
+ * one on host B are three (A blocks root's next sign-in from there);
+ * one on A and one on B are two (C lets root in).  Each host alone was
+ * below the threshold.
+ */
+static void test_brute_force_across_hosts(void **state)
+{
+	pam_result r;
+
+	(void)state;
+	fail_on(0, "root", "192.0.2.50");
+	fail_on(0, "root", "192.0.2.50");
+	fail_on(1, "root", "192.0.2.51");
+	wait_fleet_fails(&H[0], "user = ?1 AND netkey = '192.0.2.0/24'",
+			 "root", 1);
+	on(0);
+	r = login(H[0].service, "root", "192.0.2.50", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_non_null(strstr(last_signin("root").detections, "bruteForce"));
+
+	fail_on(0, "root", "198.51.100.7");
+	fail_on(1, "root", "198.51.100.8");
+	wait_fleet_fails(&H[2], "user = ?1 AND netkey = '198.51.100.0/24'",
+			 "root", 2);
+	on(2);
+	r = login(H[2].service, "root", "198.51.100.9", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
+	assert_null(strstr(last_signin("root").detections, "bruteForce"));
+}
+
+/*
+ * passwordSpray at 10 users: one address fails against two names on each
+ * of five hosts (users and names that are no user); the sixth host
+ * blocks a sign-in from that address.  No host saw more than two.
+ */
+static void test_spray_across_hosts(void **state)
+{
+	static const char *const names[] = {
+	    "alice", "bob", "carol", "nosuch1", "nosuch2",
+	    "nosuch3", "nosuch4", "nosuch5", "nosuch6", "nosuch7",
+	};
+	pam_result r;
+	int i;
+
+	(void)state;
+	assert_int_equal(n_hosts, 6);
+	for (i = 0; i < 10; i++)
+		fail_on(i / 2, names[i], "203.0.113.9");
+	wait_fleet_fails(&H[5], "rhost = ?1", "203.0.113.9", 10);
+	/* each of the five: its own two, and the others' eight */
+	wait_fleet_fails(&H[0], "rhost = ?1", "203.0.113.9", 8);
+	on(5);
+	r = login(H[5].service, "root", "203.0.113.9", true);
+	assert_int_equal(r.auth, PAM_AUTH_ERR);
+	assert_non_null(
+	    strstr(last_signin("root").detections, "passwordSpray"));
+	/* another address is not that source */
+	r = login(H[5].service, "root", "203.0.113.10", true);
+	assert_int_equal(r.auth, PAM_SUCCESS);
 }
 
 /* ---- the host inventory -------------------------------------------------- */
@@ -1268,7 +1409,7 @@ static void test_host_inventory(void **state)
 	int i;
 
 	(void)state;
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		wait_host(2, H[i].name, "ok", 0);
 	assert_int_equal(fleet_hosts(0, out, sizeof(out)), 0);
 	j = hosts_json(out);
@@ -1304,7 +1445,7 @@ static void test_host_inventory(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "malformed")),
 			 1);
 	assert_null(host_obj(j, "evil"));
-	for (i = 0; i < N_HOSTS; i++)
+	for (i = 0; i < n_hosts; i++)
 		assert_non_null(host_obj(j, H[i].name));
 	json_decref(j);
 	rr_etcd_free(e);
@@ -1323,7 +1464,7 @@ static void test_admin_verbs_propagate(void **state)
 				    "confirm-compromised", "bob", NULL),
 			 0);
 	wait_all_caught_up();
-	for (i = 0; i < N_HOSTS; i++) {
+	for (i = 0; i < n_hosts; i++) {
 		on(i);
 		assert_int_equal(user_of("bob").level, RR_LEVEL_HIGH);
 		assert_int_equal(user_of("bob").state,
@@ -1337,7 +1478,7 @@ static void test_admin_verbs_propagate(void **state)
 				    NULL),
 			 0);
 	wait_all_caught_up();
-	for (i = 0; i < N_HOSTS; i++) {
+	for (i = 0; i < n_hosts; i++) {
 		on(i);
 		assert_int_equal(user_of("bob").level, RR_LEVEL_NONE);
 		assert_int_equal(user_of("bob").state, RR_STATE_DISMISSED);
@@ -1465,7 +1606,7 @@ static void test_leader_killed_during_logins(void **state)
 
 			snprintf(rhost, sizeof(rhost), "10.77.%d.5", i);
 			answers(0, 0);
-			if (pam_run(H[i % N_HOSTS].service, "bob", rhost,
+			if (pam_run(H[i % n_hosts].service, "bob", rhost,
 				    RUN_AUTH | RUN_ACCOUNT, &r) != PAM_SUCCESS)
 				_exit(2);
 			_exit(r.auth == PAM_SUCCESS &&
@@ -1585,6 +1726,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_inventory, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_brute_force_across_hosts,
+						setup_counts, teardown),
+		cmocka_unit_test_setup_teardown(test_spray_across_hosts,
+						setup_spray, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_while_down,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_tokens, setup,

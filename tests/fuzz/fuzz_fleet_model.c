@@ -75,6 +75,7 @@ static void key(const char *s, size_t n)
 	    rr_fleet_key_risk,     rr_fleet_key_mfa,   rr_fleet_key_tap,
 	    rr_fleet_key_pwchange, rr_fleet_key_familiar,
 	    rr_fleet_key_audit,    rr_fleet_key_signin, rr_fleet_key_host,
+	    rr_fleet_key_fails,
 	};
 	static const char prefix[] = "/p/";
 	char buf[4096], again[4096];
@@ -106,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ONE(familiar, rr_fleet_familiar);
 	ONE(audit, rr_fleet_audit);
 	ONE(host, rr_fleet_host_rec);
+	ONE(fails, rr_fleet_fails);
 	user(s, size);
 	key(s, size);
 	return 0;

@@ -309,6 +309,7 @@ static void test_key_parse(void **state)
 	    {rr_fleet_key_audit, "000000000042", RR_FLEET_KEY_AUDIT},
 	    {rr_fleet_key_signin, "7F3A-91C2", RR_FLEET_KEY_SIGNIN},
 	    {rr_fleet_key_host, "web01", RR_FLEET_KEY_HOST},
+	    {rr_fleet_key_fails, "1234-0.web01", RR_FLEET_KEY_FAILS},
 	};
 	static const char *const bad[] = {
 	    P "users/alice",          P "users/alice/",
@@ -457,6 +458,47 @@ static void test_roundtrip_host(void **state)
 	v.staleness_ms = 0;
 	v.every_ms = 0;
 	assert_int_equal(rr_fleet_host_encode(&v, &out, &n), -EINVAL);
+	assert_null(out);
+}
+
+/* A batch of failed sign-ins: users and names that are no user (a tag),
+ * empty, and full. */
+static void test_roundtrip_fails(void **state)
+{
+	static rr_fleet_fails v;
+	char *out = NULL;
+	size_t n = 0, i;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	strcpy(v.host, "web-01");
+	ROUNDTRIP(fails, v);
+	v.n = 2;
+	strcpy(v.failures[0].user, "j\xc3\xbcrgen");
+	strcpy(v.failures[0].netkey, "192.0.2.0/24");
+	strcpy(v.failures[0].rhost, "192.0.2.7");
+	v.failures[0].time = T0;
+	strcpy(v.failures[1].tag, "0123456789abcdef");
+	strcpy(v.failures[1].netkey, "2001:db8:1:2::/64");
+	strcpy(v.failures[1].rhost, "2001:db8:1:2::99");
+	v.failures[1].time = T0 + 1;
+	ROUNDTRIP(fails, v);
+	for (i = 2; i < RR_FLEET_MAX_FAIL_BATCH; i++)
+		v.failures[i] = v.failures[i % 2];
+	v.n = RR_FLEET_MAX_FAIL_BATCH;
+	ROUNDTRIP(fails, v);
+	/* refused: one too many, a user and a tag, neither, no source */
+	v.n = RR_FLEET_MAX_FAIL_BATCH + 1;
+	assert_int_equal(rr_fleet_fails_encode(&v, &out, &n), -EINVAL);
+	v.n = 1;
+	strcpy(v.failures[0].tag, "0123456789abcdef");
+	assert_int_equal(rr_fleet_fails_encode(&v, &out, &n), -EINVAL);
+	v.failures[0].user[0] = '\0';
+	v.failures[0].tag[0] = '\0';
+	assert_int_equal(rr_fleet_fails_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.failures[0].user, "bob");
+	v.failures[0].netkey[0] = '\0';
+	assert_int_equal(rr_fleet_fails_encode(&v, &out, &n), -EINVAL);
 	assert_null(out);
 }
 
@@ -724,6 +766,27 @@ static const char *const bad_host[] = {
 	"\"maxStalenessMs\":5000,\"queued\":0,\"extra\":1}",
 };
 
+#define FAIL(u, t, k) \
+	"{\"v\":1,\"host\":\"h\",\"failures\":[{\"user\":" u \
+	",\"tag\":" t ",\"netkey\":" k ",\"rhost\":\"192.0.2.7\"," \
+	"\"time\":1}]}"
+
+static const char *const bad_fails[] = {
+	FAIL("\"bob\"", "\"0123456789abcdef\"", "\"192.0.2.0/24\""),
+	FAIL("\"\"", "\"\"", "\"192.0.2.0/24\""),
+	FAIL("\"\"", "\"0123456789ABCDEF\"", "\"192.0.2.0/24\""),
+	FAIL("\"\"", "\"0123456789abcde\"", "\"192.0.2.0/24\""),
+	FAIL("\"bob\"", "\"\"", "\"\""),
+	FAIL("\"b\\u0001ob\"", "\"\"", "\"192.0.2.0/24\""),
+	FAIL("1", "\"\"", "\"192.0.2.0/24\""),
+	"{\"v\":1,\"host\":\"a/b\",\"failures\":[]}",
+	"{\"v\":1,\"host\":\"h\",\"failures\":{}}",
+	"{\"v\":1,\"host\":\"h\"}",
+	"{\"v\":1,\"host\":\"h\",\"failures\":[{\"user\":\"bob\","
+	"\"tag\":\"\",\"netkey\":\"n\",\"rhost\":\"r\",\"time\":1,"
+	"\"x\":1}]}",
+};
+
 #define SEEN(k, f, l, c) \
 	"{\"key\":" k ",\"firstSeen\":" f ",\"lastSeen\":" l ",\"count\":" c "}"
 
@@ -785,6 +848,7 @@ static void test_decode_rejects(void **state)
 	REFUSED(bad_pwchange, pwchange, rr_fleet_pwchange);
 	REFUSED(bad_familiar, familiar, rr_fleet_familiar);
 	REFUSED(bad_host, host, rr_fleet_host_rec);
+	REFUSED(bad_fails, fails, rr_fleet_fails);
 }
 
 /* Over the caps: one element more than allowed, a text over 64 KiB. */
@@ -907,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_tap),
 		cmocka_unit_test(test_roundtrip_pwchange),
 		cmocka_unit_test(test_roundtrip_host),
+		cmocka_unit_test(test_roundtrip_fails),
 		cmocka_unit_test(test_roundtrip_familiar),
 		cmocka_unit_test(test_familiar_longest),
 		cmocka_unit_test(test_encode_rejects),

@@ -15,6 +15,7 @@
 #include "rr_fleet.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +271,152 @@ static void test_reflects(void **state)
 	rr_store_close(b);
 }
 
+/* ---- failed sign-ins across the fleet -------------------------------- */
+
+static void fail_here(rr_store *s, const char *user, const char *rhost,
+		      const char *netkey, int64_t t)
+{
+	rr_store_failure f = {.user = user, .name = user, .service = "sshd",
+			      .rhost = rhost, .netkey = netkey, .time = t};
+
+	assert_int_equal(rr_store_failure_record(s, &f), 0);
+}
+
+static void add_failure(rr_fleet_fails *v, const char *user,
+			const char *rhost, const char *netkey, int64_t t)
+{
+	rr_fleet_failure *f = &v->failures[v->n++];
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->user, sizeof(f->user), "%s", user);
+	snprintf(f->rhost, sizeof(f->rhost), "%s", rhost);
+	snprintf(f->netkey, sizeof(f->netkey), "%s", netkey);
+	f->time = t;
+}
+
+static uint64_t fails_of(rr_store *s, const char *user, const char *netkey,
+			 int64_t now)
+{
+	rr_history h;
+
+	assert_int_equal(rr_store_history(s, user, netkey, now, 600, &h), 0);
+	return h.recent_failures;
+}
+
+static uint64_t spray_of(rr_store *s, const char *rhost, int64_t now)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(rr_store_spray_count(s, rhost, now, 600, &n), 0);
+	return n;
+}
+
+/*
+ * Other hosts' failures (their batches) count with this host's own:
+ * bruteForce per user and source, after the user's last success from that
+ * source anywhere; passwordSpray per source, each user once.  A batch is
+ * replaced or dropped whole.
+ */
+static void test_fleet_failures_count(void **state)
+{
+	rr_fleet_fails *b = calloc(1, sizeof(*b));
+	rr_store *s = mem();
+	rr_signin_rec ok = {.time = 1200, .user = "carol", .service = "sshd",
+			    .rhost = "192.0.2.9", .tty = "ssh",
+			    .netkey = "192.0.2.0/24", .device = "",
+			    .action = RR_ACTION_ALLOW, .outcome = "success",
+			    .reason = "ok", .mfa = ""};
+	char ref[RR_REF_LEN + 1];
+
+	(void)state;
+	assert_non_null(b);
+	fail_here(s, "bob", "192.0.2.50", "192.0.2.0/24", 1000);
+	fail_here(s, "bob", "192.0.2.50", "192.0.2.0/24", 1001);
+	assert_int_equal(fails_of(s, "bob", "192.0.2.0/24", 1100), 2);
+	/* host b: one of bob's from the same source, one from elsewhere,
+	 * and two other users from that address */
+	snprintf(b->host, sizeof(b->host), "hostb");
+	add_failure(b, "bob", "192.0.2.51", "192.0.2.0/24", 1002);
+	add_failure(b, "bob", "198.51.100.1", "198.51.100.0/24", 1003);
+	add_failure(b, "carol", "192.0.2.50", "192.0.2.0/24", 1004);
+	add_failure(b, "dave", "192.0.2.50", "192.0.2.0/24", 1005);
+	assert_int_equal(rr_store_fleet_fails_put(s, "3.hostb", b), 0);
+	assert_int_equal(fails_of(s, "bob", "192.0.2.0/24", 1100), 3);
+	assert_int_equal(fails_of(s, "bob", "198.51.100.0/24", 1100), 1);
+	/* out of the window: not counted */
+	assert_int_equal(fails_of(s, "bob", "192.0.2.0/24", 1605), 0);
+	/* bob here, carol and dave there; bob twice is one user */
+	assert_int_equal(spray_of(s, "192.0.2.50", 1100), 3);
+	/* the same batch again replaces it (nothing doubles) */
+	assert_int_equal(rr_store_fleet_fails_put(s, "3.hostb", b), 0);
+	assert_int_equal(fails_of(s, "bob", "192.0.2.0/24", 1100), 3);
+	assert_int_equal(spray_of(s, "192.0.2.50", 1100), 3);
+	/* carol signs in from that network (anywhere in the fleet: the
+	 * shared familiar record): her failures from it before are
+	 * forgiven, here and there */
+	assert_int_equal(rr_store_signin_record(s, &ok, ref), 0);
+	assert_int_equal(fails_of(s, "carol", "192.0.2.0/24", 1300), 0);
+	/* dropped (its lease ended): only this host's own */
+	assert_int_equal(rr_store_fleet_fails_drop(s, "3.hostb"), 0);
+	assert_int_equal(fails_of(s, "bob", "192.0.2.0/24", 1100), 2);
+	assert_int_equal(spray_of(s, "192.0.2.50", 1100), 1);
+	assert_int_equal(rr_store_fleet_fails_put(s, "3.hostb", b), 0);
+	assert_int_equal(rr_store_fleet_fails_clear(s), 0);
+	assert_int_equal(spray_of(s, "192.0.2.50", 1100), 1);
+	/* bad batches */
+	assert_int_equal(rr_store_fleet_fails_put(s, "", b), -EINVAL);
+	b->n = RR_FLEET_MAX_FAIL_BATCH + 1;
+	assert_int_equal(rr_store_fleet_fails_put(s, "x", b), -EINVAL);
+	free(b);
+	rr_store_close(s);
+}
+
+/* This host's failures to publish: those with a source, in order, from
+ * a mark that is kept. */
+static void test_failures_since(void **state)
+{
+	rr_fleet_failure out[4];
+	rr_store *s = mem();
+	rr_store_failure local = {.user = "bob", .name = "bob",
+				  .service = "login", .rhost = "",
+				  .netkey = "local", .time = 999};
+	rr_store_failure ghost = {.user = NULL, .name = "nosuchuser",
+				  .service = "sshd", .rhost = "192.0.2.77",
+				  .netkey = "192.0.2.0/24", .time = 1003};
+	int64_t last = -1, mark = -1;
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(rr_store_failure_record(s, &local), 0);
+	fail_here(s, "bob", "192.0.2.50", "192.0.2.0/24", 1000);
+	fail_here(s, "carol", "192.0.2.50", "192.0.2.0/24", 1001);
+	fail_here(s, "dave", "192.0.2.51", "192.0.2.0/24", 1002);
+	assert_int_equal(rr_store_failure_record(s, &ghost), 0);
+	assert_int_equal(rr_store_failures_since(s, 0, 2, out, &n, &last), 0);
+	assert_int_equal(n, 2); /* the console failure is not one */
+	assert_string_equal(out[0].user, "bob");
+	assert_string_equal(out[1].user, "carol");
+	assert_string_equal(out[1].rhost, "192.0.2.50");
+	assert_int_equal(out[1].time, 1001);
+	assert_int_equal(rr_store_fail_mark_get(s, &mark), 0);
+	assert_int_equal(mark, 0);
+	assert_int_equal(rr_store_fail_mark_set(s, last), 0);
+	assert_int_equal(rr_store_fail_mark_get(s, &mark), 0);
+	assert_int_equal(mark, last);
+	assert_int_equal(rr_store_failures_since(s, mark, 4, out, &n, &last),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(out[0].user, "dave");
+	/* a name that is no user: its tag, never the name */
+	assert_string_equal(out[1].user, "");
+	assert_int_equal(strlen(out[1].tag), RR_FLEET_TAG_LEN);
+	assert_int_equal(rr_store_failures_since(s, last, 4, out, &n, &mark),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(mark, last);
+	rr_store_close(s);
+}
+
 /* ---- the publish protocol through a link ----------------------------- */
 
 struct fake {
@@ -513,6 +660,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_revisions_and_bad),
 		cmocka_unit_test(test_reflects),
+		cmocka_unit_test(test_fleet_failures_count),
+		cmocka_unit_test(test_failures_since),
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_merges),

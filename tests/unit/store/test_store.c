@@ -1354,20 +1354,24 @@ static void test_schema_v3(void **state)
 	    "shared_revs",
 	    "shared_bad",
 	    "shared_queue",
+	    "fleet_failures",
+	    "fleet_failures_batch",
+	    "fleet_failures_user",
+	    "fleet_failures_rhost",
 	};
 	struct fx *f = *state;
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 7);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 8);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -1417,7 +1421,8 @@ static void test_migrate_v2(void **state)
 
 	make_v2(f, "");
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
 	mode_is(f->path, 0100600);
 
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
@@ -2740,12 +2745,46 @@ static void test_migrate_v3(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
 	assert_int_equal(object_count(f->path, "failures_rhost_time"), 1);
 	assert_int_equal(object_count(f->path, "aggregations"), 1);
 	assert_int_equal(spray(f->s, SPRAY_IP, 1600, 600), 2);
 	assert_int_equal(rr_store_user_get(f->s, "bob", &u), 0);
 	assert_int_equal(u.level, RR_LEVEL_MEDIUM);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
+/* 7 -> 8: other hosts' failures (a fleet's), empty; what a version-7
+ * store held is kept and counts as before. */
+static void test_migrate_v7(void **state)
+{
+	struct fx *f = *state;
+	rr_history h;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path, "BEGIN;" RRS_SCHEMA_V7 "COMMIT;");
+	db_exec(f->path,
+		"BEGIN;"
+		"INSERT INTO failures(user, service, rhost, time, netkey, tag)"
+		" VALUES ('bob', 'sshd', '192.0.2.50', 1500, '192.0.2.0/24',"
+		" '');"
+		"INSERT INTO shared_queue(user, kinds, time)"
+		" VALUES ('bob', 1, 1400);"
+		"COMMIT;");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
+	assert_int_equal(object_count(f->path, "fleet_failures"), 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM fleet_failures"),
+			 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM shared_queue"),
+			 1);
+	assert_int_equal(rr_store_history(f->s, "bob", "192.0.2.0/24", 1600,
+					  600, &h),
+			 0);
+	assert_int_equal(h.recent_failures, 1);
 	fx_reopen(f);
 	same_schema_as_fresh(f);
 }
@@ -2776,7 +2815,8 @@ static void test_migrate_v4(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
 	assert_int_equal(rr_store_signins_list(f->s, &sf, &rows, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].reason, "ok");
@@ -3240,7 +3280,7 @@ int main(void)
 	    T(test_low_risk_ageing),  T(test_aggregate_threshold),
 	    T(test_confirm_safe),     T(test_dismiss_closes_aggregation),
 	    T(test_detections_filter), T(test_migrate_v3),
-	    T(test_migrate_v4),
+	    T(test_migrate_v4), T(test_migrate_v7),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

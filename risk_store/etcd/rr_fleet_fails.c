@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Failed sign-ins across the fleet (rr_fleet_fails.h): this host's
+ * published in aggregated batches, the other hosts' followed into the
+ * store.
+ */
+#include "rr_fleet_fails.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 1024
+
+_Static_assert(RR_FLEET_FAILS_READ <=
+		   RR_FLEET_FAILS_KEYS * RR_FLEET_MAX_FAIL_BATCH,
+	       "a round's failures fit its batches");
+
+/* "who": the user, or the unknown name's tag (never both). */
+static bool same_who(const rr_fleet_failure *a, const rr_fleet_failure *b)
+{
+	return !strcmp(a->user, b->user) && !strcmp(a->tag, b->tag);
+}
+
+/*
+ * rows[0..n) oldest first; kept[i] set for those worth sending: newest
+ * first, a row is kept while its user and network have fewer than `keep`
+ * kept (bruteForce), or when it is the first of its user from its address
+ * (passwordSpray).  The number kept.
+ */
+static size_t aggregate(const rr_fleet_failure *rows, size_t n, unsigned keep,
+			bool *kept)
+{
+	size_t i, j, total = 0;
+
+	for (i = n; i-- > 0;) {
+		unsigned same_net = 0;
+		bool same_addr = false;
+
+		for (j = i + 1; j < n; j++) {
+			if (!kept[j] || !same_who(&rows[i], &rows[j]))
+				continue;
+			if (!strcmp(rows[i].netkey, rows[j].netkey))
+				same_net++;
+			if (!strcmp(rows[i].rhost, rows[j].rhost))
+				same_addr = true;
+		}
+		kept[i] = same_net < keep || !same_addr;
+		total += kept[i];
+	}
+	return total;
+}
+
+/* The lease the batches go under: one per window, lasting two. */
+static int lease(rr_fleet_fails_pub *p, rr_etcd *e, int64_t now)
+{
+	int64_t id = 0;
+	int r;
+
+	if (p->lease && now < p->lease_until)
+		return 0;
+	r = rr_etcd_lease_grant(e, 2 * p->window_s, &id, NULL);
+	if (r < 0)
+		return r;
+	p->lease = id;
+	p->lease_until = now + p->window_s;
+	return 0;
+}
+
+int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
+			   int64_t now, bool *more)
+{
+	char keys[RR_FLEET_FAILS_KEYS][KEY_MAX], seg[RR_FLEET_SEGMENT_MAX + 1];
+	char *texts[RR_FLEET_FAILS_KEYS] = {0};
+	rr_etcd_op ops[RR_FLEET_FAILS_KEYS];
+	rr_fleet_failure *rows = NULL;
+	rr_fleet_fails *batch = NULL;
+	bool *kept = NULL, ok = false;
+	size_t n = 0, i, n_ops = 0, len;
+	int64_t mark = 0, last = 0;
+	int r;
+
+	if (more)
+		*more = false;
+	if (!p || !e || !s || !p->keep || p->window_s <= 0)
+		return -EINVAL;
+	rows = calloc(RR_FLEET_FAILS_READ, sizeof(*rows));
+	kept = calloc(RR_FLEET_FAILS_READ, sizeof(*kept));
+	batch = calloc(1, sizeof(*batch));
+	r = rows && kept && batch ? 0 : -ENOMEM;
+	if (!r)
+		r = rr_store_fail_mark_get(s, &mark);
+	if (!r)
+		r = rr_store_failures_since(s, mark, RR_FLEET_FAILS_READ, rows,
+					    &n, &last);
+	if (r || !n)
+		goto out;
+	aggregate(rows, n, p->keep, kept);
+	snprintf(batch->host, sizeof(batch->host), "%s", p->host);
+	for (i = 0; !r && i <= n; i++) {
+		if (i < n && !kept[i])
+			continue;
+		if (i < n)
+			batch->failures[batch->n++] = rows[i];
+		if (batch->n == 0 ||
+		    (i < n && batch->n < RR_FLEET_MAX_FAIL_BATCH))
+			continue;
+		/* a batch full, or the last one: "MARK-K.HOST" */
+		if (n_ops == RR_FLEET_FAILS_KEYS) {
+			r = -E2BIG; /* cannot be: READ / MAX_FAIL_BATCH */
+			break;
+		}
+		snprintf(seg, sizeof(seg), "%lld-%zu.%s",
+			 (long long)mark + 1, n_ops, p->host);
+		r = rr_fleet_key_fails(p->prefix, seg, keys[n_ops], KEY_MAX);
+		if (!r)
+			r = rr_fleet_fails_encode(batch, &texts[n_ops], &len);
+		if (!r)
+			ops[n_ops] = (rr_etcd_op){RR_ETCD_OP_PUT, keys[n_ops],
+						  strlen(keys[n_ops]),
+						  texts[n_ops], len, 0};
+		p->entries += batch->n;
+		batch->n = 0;
+		n_ops++;
+	}
+	if (!r)
+		r = lease(p, e, now);
+	for (i = 0; !r && i < n_ops; i++)
+		ops[i].lease = p->lease;
+	if (!r)
+		r = rr_etcd_txn(e, NULL, 0, ops, n_ops, &ok, NULL);
+	if (r == -ENOENT)
+		p->lease = 0; /* it ended early: a new one next round */
+	if (!r) {
+		p->writes++;
+		p->published += n;
+	}
+out:
+	/* sent (or nothing worth sending): past them */
+	if (!r && last > mark)
+		r = rr_store_fail_mark_set(s, last);
+	if (!r && more)
+		*more = n == RR_FLEET_FAILS_READ;
+	for (i = 0; i < RR_FLEET_FAILS_KEYS; i++)
+		rr_fleet_text_free(texts[i]);
+	free(rows);
+	free(kept);
+	free(batch);
+	return r;
+}
+
+/* One key and its value (NULL: deleted) into s. */
+static int apply_one(const char *prefix, const char *host, rr_store *s,
+		     const unsigned char *key, size_t key_len,
+		     const unsigned char *value, size_t value_len,
+		     rr_fleet_fails *v, size_t *bad)
+{
+	rr_fleet_key k;
+
+	if (rr_fleet_key_parse(prefix, (const char *)key, key_len, &k) < 0 ||
+	    k.kind != RR_FLEET_KEY_FAILS) {
+		(*bad)++;
+		return 0;
+	}
+	if (!value)
+		return rr_store_fleet_fails_drop(s, k.name);
+	if (rr_fleet_fails_decode((const char *)value, value_len, v) < 0) {
+		(*bad)++;
+		/* what it said before no longer holds */
+		return rr_store_fleet_fails_drop(s, k.name);
+	}
+	if (!strcmp(v->host, host))
+		return 0; /* this host's own: its failures table has them */
+	return rr_store_fleet_fails_put(s, k.name, v);
+}
+
+int rr_fleet_fails_load(const char *prefix, const char *host, rr_etcd *e,
+			rr_store *s, int64_t *revision, size_t *bad)
+{
+	char key[KEY_MAX];
+	rr_etcd_range *rg = NULL;
+	rr_fleet_fails *v;
+	size_t i, nbad = 0;
+	int r;
+
+	if (!prefix || !host || !e || !s || !revision)
+		return -EINVAL;
+	r = rr_fleet_key_fails(prefix, "x", key, sizeof(key));
+	if (r < 0)
+		return r;
+	r = rr_etcd_get_prefix(e, key, strlen(key) - 1, 0, &rg);
+	if (r < 0)
+		return r;
+	v = calloc(1, sizeof(*v));
+	r = v ? rr_store_replica_begin(s) : -ENOMEM;
+	if (!r) {
+		r = rr_store_fleet_fails_clear(s);
+		for (i = 0; !r && i < rg->n; i++)
+			r = apply_one(prefix, host, s, rg->kvs[i].key,
+				      rg->kvs[i].key_len, rg->kvs[i].value,
+				      rg->kvs[i].value_len, v, &nbad);
+		r = rr_store_replica_end(s, r, 0);
+	}
+	if (!r)
+		*revision = rg->revision;
+	if (bad)
+		*bad = nbad;
+	free(v);
+	rr_etcd_range_free(rg);
+	return r;
+}
+
+int rr_fleet_fails_apply(const char *prefix, const char *host, rr_store *s,
+			 const rr_etcd_watch_msg *m, size_t *bad)
+{
+	rr_fleet_fails *v;
+	size_t i, nbad = 0;
+	int r;
+
+	if (!prefix || !host || !s || !m)
+		return -EINVAL;
+	if (m->kind != RR_ETCD_WATCH_EVENTS || !m->n_events)
+		return 0;
+	v = calloc(1, sizeof(*v));
+	r = v ? rr_store_replica_begin(s) : -ENOMEM;
+	for (i = 0; !r && i < m->n_events; i++) {
+		const rr_etcd_event *ev = &m->events[i];
+
+		r = apply_one(prefix, host, s, ev->kv.key, ev->kv.key_len,
+			      ev->type == RR_ETCD_EV_PUT ? ev->kv.value : NULL,
+			      ev->kv.value_len, v, &nbad);
+	}
+	if (v)
+		r = rr_store_replica_end(s, r, 0);
+	if (bad)
+		*bad = nbad;
+	free(v);
+	return r;
+}
