@@ -20,12 +20,14 @@
  *    stopped clock moved one period per login, which the module sends to
  *    riskd with each call; riskd and riskctl run without libfaketime.
  * 3. Propagation of admin actions (bench_fleet_prop.c).
+ * 4. A storm of failed sign-ins on one host, on each backend
+ *    (bench_fleet_storm.c).
  *
  * For every series on etcd the cluster's revision is read before and after
  * each round (untimed): the etcd writes one login made.
  *
  * usage: bench_fleet MODULE.so [rounds] [logins-per-round] [actions]
- *        [watchers]          (defaults 7, 100, 100, 200)
+ *        [watchers] [storm-seconds]  (defaults 7, 100, 100, 200, 20)
  * Run as root (store, key, policy and etcd password must be root-owned).
  * Not a test: it prints figures, and stops only when a login has not the
  * expected outcome or something cannot be set up.
@@ -253,7 +255,7 @@ static bool listening(const char *sock)
 	return found;
 }
 
-static void nap_ms(long ms)
+void fleet_nap_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -307,7 +309,7 @@ void fleet_host_start(const fleet *f, fleet_host *h, bool etcd,
 			bench_die("riskd %s: not listening or its replica "
 				  "not loaded in time; see %s", h->name,
 				  h->log);
-		nap_ms(5);
+		fleet_nap_ms(5);
 	}
 }
 
@@ -432,6 +434,19 @@ static void service_through(const char *name, const fleet_host *h,
 	bench_service(&g_tmp, name, text);
 }
 
+/* A failed primary authentication, as the module's authfail line (after
+ * pam_unix) sees it: recorded through host h's riskd. */
+static void fail_through(const char *name, const fleet_host *h,
+			 const char *module)
+{
+	char text[1024];
+
+	fmt(text, sizeof(text),
+	    "auth [default=die] %s riskd=%s policy=%s authfail\n",
+	    module, h->sock, h->policy);
+	bench_service(&g_tmp, name, text);
+}
+
 /* The environment without libfaketime, for riskd and riskctl. */
 static char **clean_env(void)
 {
@@ -491,6 +506,8 @@ static void setup(fleet *f, const char *module)
 	service_through("allow-etcd", &f->hosts[0], module);
 	service_through("mfa-sqlite", &f->sqlite, module);
 	service_through("mfa-etcd", &f->hosts[0], module);
+	fail_through("fail-sqlite", &f->sqlite, module);
+	fail_through("fail-etcd", &f->hosts[0], module);
 }
 
 /* root's authenticator, registered without the enrolment dialogue (not
@@ -568,7 +585,7 @@ static int conv(int n, const struct pam_message **m, struct pam_response **r,
 }
 
 /* One login of `user` through `service`, from rhost (NULL: none). */
-static int login(const char *service, const char *user, const char *rhost)
+int fleet_login(const char *service, const char *user, const char *rhost)
 {
 	const struct pam_conv c = { conv, NULL };
 	pam_handle_t *h = NULL;
@@ -584,6 +601,11 @@ static int login(const char *service, const char *user, const char *rhost)
 		r = pam_acct_mgmt(h, PAM_SILENT);
 	pam_end(h, r);
 	return r;
+}
+
+const char *fleet_pam_conf(void)
+{
+	return g_tmp.conf;
 }
 
 /* ---- series timed in alternating rounds ---------------------------------- */
@@ -645,7 +667,7 @@ static void wait_replica(const fleet_host *h, raw_txn *x)
 		if (fleet_now_ns() - t0 > 10e9)
 			bench_die("replica %s: not at revision %lld after 10 "
 				  "s", h->name, (long long)want);
-		nap_ms(1);
+		fleet_nap_ms(1);
 	}
 }
 
@@ -663,7 +685,7 @@ static double op_once(series *s, raw_txn *x)
 	}
 	g_prompts = 0;
 	t = fleet_now_ns();
-	r = login(s->service, s->user ? s->user : "root", RHOST);
+	r = fleet_login(s->service, s->user ? s->user : "root", RHOST);
 	t = fleet_now_ns() - t;
 	if (r != s->want || g_prompts != s->prompts)
 		bench_die("%s: %s after %d prompts (want %s after %d)",
@@ -861,11 +883,11 @@ static void mfa_checks(void)
 		if (time(NULL) != *clk)
 			bench_die("libfaketime is not active");
 		g_prompts = 0;
-		r = login(svc[k], "root", RHOST);
+		r = fleet_login(svc[k], "root", RHOST);
 		if (r != PAM_SUCCESS || g_prompts != 1)
 			bench_die("%s: the right code: %s after %d prompts",
 				  svc[k], pam_strerror(NULL, r), g_prompts);
-		r = login(svc[k], "root", RHOST);
+		r = fleet_login(svc[k], "root", RHOST);
 		if (r != PAM_AUTH_ERR)
 			bench_die("%s: the same code again: %s, want "
 				  "PAM_AUTH_ERR", svc[k],
@@ -1017,13 +1039,17 @@ int main(int argc, char **argv)
 {
 	int actions = argc > 4 ? atoi(argv[4]) : 100;
 	int watchers = argc > 5 ? atoi(argv[5]) : 200;
+	int storm = argc > 6 ? atoi(argv[6]) : 20;
 	int rounds, per;
 	raw_txn x = { 0 };
 	int64_t rev;
 
-	bench_args(argc, argv, " [actions] [watchers]",
-		   actions >= 1 && watchers >= 0 && watchers <= 1000, &rounds,
-		   &per);
+	if (argc > 1 && !strcmp(argv[1], "--storm-client"))
+		return fleet_storm_client(argc, argv);
+	bench_args(argc, argv, " [actions] [watchers] [storm-seconds]",
+		   actions >= 1 && watchers >= 0 && watchers <= 1000 &&
+		       storm >= 0 && storm <= 600,
+		   &rounds, &per);
 	bench_need_root("root-owned store, key, policy and etcd password");
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress, also into a file */
 	/* two series on each backend's clock, each login one period on */
@@ -1062,6 +1088,8 @@ int main(int argc, char **argv)
 	mfa_path(rounds, per, &x);
 	clock_real();
 	fleet_propagation(&g_fleet, actions, watchers);
+	if (storm)
+		fleet_storm(&g_fleet, x.e, storm);
 
 	rr_etcd_free(x.e);
 	return 0; /* cleanup() at exit */

@@ -62,6 +62,13 @@ void fleet_child_exec(const char *out, char *const argv[],
 /* Watcher threads are running (atomic): exit without library teardown. */
 extern int fleet_threads_live;
 
+/* One sign-in (auth, then account) through the bench's PAM services, the
+ * prompts answered with root's code: the PAM result. */
+int fleet_login(const char *service, const char *user, const char *rhost);
+/* The bench's PAM service directory. */
+const char *fleet_pam_conf(void);
+void fleet_nap_ms(long ms);
+
 /* CLOCK_MONOTONIC, ns (the raw syscall: libfaketime does not see it). */
 double fleet_now_ns(void);
 
@@ -73,5 +80,10 @@ double fleet_pct(const double *sorted, size_t n, int pct);
 /* Propagation of `actions` admin actions (riskctl confirm-compromised /
  * unblock alternating) to the three replicas and to `watchers` watches. */
 void fleet_propagation(fleet *f, int actions, int watchers);
+
+/* A storm of failed sign-ins on each backend (bench_fleet_storm.c), and
+ * one of its clients (main runs it for "--storm-client ..."). */
+void fleet_storm(const fleet *f, rr_etcd *e, int seconds);
+int fleet_storm_client(int argc, char **argv);
 
 #endif

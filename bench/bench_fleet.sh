@@ -2,17 +2,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # bench_fleet.sh BUILD-DIR [rounds] [logins-per-round] [actions] [watchers]
-#                [BASE]
+#                [storm-seconds] [BASE]
 # Start a 3-member test cluster (tests/etcd/etcd-cluster: TLS, auth) in a
 # new directory under BASE (default /dev/shm, as bench_etcd.sh; a disk
 # directory such as /var/tmp includes etcd's fsyncs), run bench_fleet
 # against it (defaults 7 rounds of 100 logins, 100 admin actions, 200
-# watchers) and remove the cluster.  Run as root.  bench/README.md has the
+# watchers, a 20 s storm of failures on each backend; 0: none) and remove
+# the cluster.  Run as root.  bench/README.md has the
 # figures.
 set -u
-build=${1:?usage: bench_fleet.sh BUILD-DIR [rounds] [logins] [actions] [watchers] [BASE]}
+build=${1:?usage: bench_fleet.sh BUILD-DIR [rounds] [logins] [actions] [watchers] [storm-seconds] [BASE]}
 rounds=${2:-7} per=${3:-100} actions=${4:-100} watchers=${5:-200}
-base=${6:-/dev/shm}
+storm=${6:-20} base=${7:-/dev/shm}
 build=$(cd "$build" && pwd) || exit 1
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tool=$src/tests/etcd/etcd-cluster
@@ -27,4 +28,4 @@ set +a
 echo "cluster: 3 members on 127.0.0.1 (TLS, auth), data under $base"
 "$build/bench/bench_fleet" \
 	"$build/pam_riskremediate/module/pam_riskremediate.so" \
-	"$rounds" "$per" "$actions" "$watchers"
+	"$rounds" "$per" "$actions" "$watchers" "$storm"

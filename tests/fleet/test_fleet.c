@@ -1324,6 +1324,200 @@ static void test_spray_across_hosts(void **state)
 	assert_int_equal(r.auth, PAM_SUCCESS);
 }
 
+/* ---- familiarity across hosts ------------------------------------------- */
+
+#define KEY_INFO                                                             \
+	"publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILLPNYkdzTyOMGzQeQEuu" \
+	"YXsdcji8r01jiCWMtdv5Jr2"
+
+/* After one sign-in (learning), a sign-in from a network and key never
+ * seen is unfamiliar, and blocked. */
+static int setup_familiar(void **state)
+{
+	extra_policy =
+	    "  - name: Block risky sign-ins\n"
+	    "    conditions: { signin_risk: [medium, high] }\n"
+	    "    grant: { block: true }\n"
+	    "detections:\n"
+	    "  unfamiliarFeatures: { level: medium, learning_days: 0,"
+	    " learning_signins: 1 }\n";
+	return setup(state);
+}
+
+static int root_on(int i, const char *rhost, const char *auth_info)
+{
+	int r;
+
+	on(i);
+	F.auth_info = auth_info;
+	r = login(H[i].service, "root", rhost, true).auth;
+	F.auth_info = NULL;
+	return r;
+}
+
+/*
+ * A network and an SSH key root signed in from on host A are familiar on
+ * every host: on B the same network lets root in, and so does a new
+ * network with that key; a new network with no known key is unfamiliar on
+ * C (blocked), as it would have been anywhere.
+ */
+static void test_familiar_across_hosts(void **state)
+{
+	(void)state;
+	assert_int_equal(root_on(0, "10.1.0.5", KEY_INFO), PAM_SUCCESS);
+	/* published with the sign-in (a new network and key) */
+	wait_all_caught_up();
+	assert_int_equal(root_on(1, "10.1.0.77", NULL), PAM_SUCCESS);
+	assert_null(strstr(last_signin("root").detections,
+			   "unfamiliarFeatures"));
+	assert_int_equal(root_on(1, "172.16.9.9", KEY_INFO), PAM_SUCCESS);
+	assert_null(strstr(last_signin("root").detections,
+			   "unfamiliarFeatures"));
+	assert_int_equal(root_on(2, "192.168.77.1", NULL), PAM_AUTH_ERR);
+	assert_non_null(strstr(last_signin("root").detections,
+			       "unfamiliarFeatures"));
+}
+
+/* One integer from host h's store (sql with no argument). */
+static int64_t store_int(const host *h, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open_v2(h->store, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+#define STORM_S 60
+#define STORM_CLIENTS 32
+
+/* One storm client: failures on host A from its own address until the
+ * storm ends; how many on `out`. */
+static void storm_client(int c, int out, const struct timespec *t0)
+{
+	static const char *const real[] = {"alice", "bob", "carol"};
+	char rhost[32], name[32];
+	long n = 0;
+	int k;
+
+	snprintf(rhost, sizeof(rhost), "192.0.2.%d", 100 + c);
+	for (k = 0; ms_since(t0) < STORM_S * 1000L; k++) {
+		if (k % 4 < 3)
+			snprintf(name, sizeof(name), "%s", real[k % 4]);
+		else
+			snprintf(name, sizeof(name), "storm%d-%d", c, k % 64);
+		pam_result res;
+
+		if (pam_run(H[0].fail_service, name, rhost, RUN_AUTH, &res) !=
+			PAM_SUCCESS ||
+		    res.auth != PAM_AUTH_ERR)
+			_exit(2);
+		n++;
+	}
+	_exit(write(out, &n, sizeof(n)) == sizeof(n) ? 0 : 3);
+}
+
+/*
+ * A 60-second storm of failed sign-ins from 32 clients on host A: A's
+ * failures reach etcd in at most two writes a second (counted: the
+ * distinct revisions of A's batches), every one of them is read and sent
+ * (A's mark reaches its last failure), host B counts them, and root
+ * signs in on A all along.
+ */
+static void test_failure_storm(void **state)
+{
+	static char key[256];
+	rr_etcd *e = etcd_open();
+	rr_etcd_range *rg = NULL;
+	int64_t revs[4096], last_id, mark;
+	struct timespec t0;
+	size_t n_revs = 0, i, j;
+	long total = 0, got;
+	pid_t pids[STORM_CLIENTS];
+	int fds[2], c, st, logins = 0;
+	double secs;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (c = 0; c < STORM_CLIENTS; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0) {
+			close(fds[0]);
+			storm_client(c, fds[1], &t0);
+		}
+	}
+	close(fds[1]);
+	/* the legitimate user, every two seconds through the storm */
+	while (ms_since(&t0) < STORM_S * 1000L) {
+		assert_int_equal(
+		    login(H[0].service, "root", "10.1.1.1", true).auth,
+		    PAM_SUCCESS);
+		logins++;
+		usleep(2000000);
+	}
+	for (c = 0; c < STORM_CLIENTS; c++) {
+		assert_int_equal(waitpid(pids[c], &st, 0), pids[c]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	while (read(fds[0], &got, sizeof(got)) == sizeof(got))
+		total += got;
+	close(fds[0]);
+	assert_true(logins >= STORM_S / 2 - 1);
+	/* every failure with a source read and sent */
+	last_id = store_int(&H[0], "SELECT max(id) FROM failures");
+	for (;;) {
+		mark = store_int(&H[0], "SELECT value FROM meta WHERE key = "
+					"'fleet_fail_mark'");
+		if (mark == last_id)
+			break;
+		if (ms_since(&t0) > (STORM_S + 90) * 1000L)
+			fail_msg("host A sent failures up to %lld of %lld",
+				 (long long)mark, (long long)last_id);
+		usleep(100000);
+	}
+	secs = ms_since(&t0) / 1000.0;
+	/* A's batches: one txn writes up to four, at one revision */
+	fmtp(key, sizeof(key), "%sfails/", prefix);
+	assert_int_equal(rr_etcd_get_prefix(e, key, strlen(key), 0, &rg), 0);
+	for (i = 0; i < rg->n; i++) {
+		const char *k = (const char *)rg->kvs[i].key;
+		size_t kl = rg->kvs[i].key_len;
+
+		if (kl < 7 || memcmp(k + kl - 6, ".hosta", 6))
+			continue;
+		for (j = 0; j < n_revs && revs[j] != rg->kvs[i].mod_revision;
+		     j++)
+			;
+		if (j == n_revs && n_revs < 4096)
+			revs[n_revs++] = rg->kvs[i].mod_revision;
+	}
+	rr_etcd_range_free(rg);
+	print_message("storm: %ld failures from %d clients in %d s, host A "
+		      "sent them in %zu etcd writes over %.1f s; root signed "
+		      "in %d times\n",
+		      total, STORM_CLIENTS, STORM_S, n_revs, secs, logins);
+	assert_true(total > 1000);
+	assert_true(n_revs > 0);
+	assert_true((double)n_revs <= 2.0 * secs + 2);
+	/* B holds A's failures */
+	while (store_count(&H[1], "host = ?1", "hosta") <= 0) {
+		if (ms_since(&t0) > (STORM_S + 90) * 1000L)
+			fail_msg("host B holds none of host A's failures");
+		usleep(100000);
+	}
+	rr_etcd_free(e);
+}
+
 /* ---- the host inventory -------------------------------------------------- */
 
 /* riskctl --json fleet hosts on host i: its exit status; out the JSON. */
@@ -1730,6 +1924,10 @@ int main(void)
 						setup_counts, teardown),
 		cmocka_unit_test_setup_teardown(test_spray_across_hosts,
 						setup_spray, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_storm,
+						setup_counts, teardown),
+		cmocka_unit_test_setup_teardown(test_familiar_across_hosts,
+						setup_familiar, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_while_down,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_tokens, setup,
