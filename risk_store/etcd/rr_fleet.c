@@ -1201,6 +1201,19 @@ static void nap_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* After a failed round of a follower thread: its store connection parked
+ * (closed when the file changed), a nap, the next nap longer. */
+static void back_off(rr_store **s, unsigned *backoff)
+{
+	if (*s && !rr_store_park(*s)) {
+		rr_store_close(*s);
+		*s = NULL;
+	}
+	nap_ms(*backoff);
+	*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+						 : *backoff * 2;
+}
+
 static void *replicate_main(void *arg)
 {
 	rr_fleet *f = arg;
@@ -1285,13 +1298,7 @@ static void *replicate_main(void *arg)
 			     w.err ? strerror(-w.err) : rr_etcd_last_error(e));
 		}
 again:
-		if (s && !rr_store_park(s)) {
-			rr_store_close(s);
-			s = NULL;
-		}
-		nap_ms(backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-						       : backoff * 2;
+		back_off(&s, &backoff);
 	}
 	rr_store_close(s);
 	rr_etcd_free(e);
@@ -1470,13 +1477,7 @@ static void *fails_main(void *arg)
 			flog(f, LOG_DEBUG, "fleet: following failed sign-ins: "
 			     "%s", rr_etcd_last_error(e));
 again:
-		if (s && !rr_store_park(s)) {
-			rr_store_close(s);
-			s = NULL;
-		}
-		nap_ms(backoff);
-		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-						       : backoff * 2;
+		back_off(&s, &backoff);
 	}
 	rr_store_close(s);
 	rr_etcd_free(e);
