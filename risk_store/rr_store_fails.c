@@ -11,12 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int own_txn(rr_store *s, bool *own)
-{
-	*own = sqlite3_get_autocommit(s->db);
-	return *own ? rrs_begin(s, true) : 0;
-}
-
 int rr_store_failures_since(rr_store *s, int64_t after, size_t limit,
 			    rr_fleet_failure *out, size_t *n, int64_t *last)
 {
@@ -63,7 +57,7 @@ int rr_store_fail_mark_set(rr_store *s, int64_t mark)
 
 	if (!s || mark < 0)
 		return -EINVAL;
-	err = own_txn(s, &own);
+	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
 	err = rrs_meta_set_int(s, "fleet_fail_mark", mark);
@@ -84,7 +78,7 @@ int rr_store_fleet_fails_put(rr_store *s, const char *batch,
 
 	if (!s || !batch_ok(batch) || !v || v->n > RR_FLEET_MAX_FAIL_BATCH)
 		return -EINVAL;
-	err = own_txn(s, &own);
+	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
 	err = rrs_exec_q(s, RRS_Q_FLEET_FAIL_DROP, "s", batch);
@@ -105,7 +99,7 @@ int rr_store_fleet_fails_drop(rr_store *s, const char *batch)
 
 	if (!s || !batch_ok(batch))
 		return -EINVAL;
-	err = own_txn(s, &own);
+	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
 	err = rrs_exec_q(s, RRS_Q_FLEET_FAIL_DROP, "s", batch);
@@ -119,7 +113,7 @@ int rr_store_fleet_fails_clear(rr_store *s)
 
 	if (!s)
 		return -EINVAL;
-	err = own_txn(s, &own);
+	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
 	err = rrs_exec_q(s, RRS_Q_FLEET_FAIL_CLEAR, "");

@@ -233,6 +233,10 @@ int rrs_step_done(rr_store *s, sqlite3_stmt *st);
 /* Step once: 1 with a row, 0 at the end, or a negative errno. */
 int rrs_step_row(rr_store *s, sqlite3_stmt *st);
 int rrs_exec(rr_store *s, const char *sql);
+/* A transaction of the verb's own (*own), unless the caller has one open
+ * (a batch, rr_store_replica_begin): then it joins it.  End it with
+ * `own ? rrs_end(s, err) : err`. */
+int rrs_begin_own(rr_store *s, bool write, bool *own);
 /* Prepared statement q bound with fmt (rrs_bind) and stepped to done. */
 int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...);
 /* BEGIN IMMEDIATE (write) or BEGIN (consistent read).  Between

@@ -670,8 +670,8 @@ int rr_store_replica_put(rr_store *s, const char *user, rr_shared_kind kind,
 	if (!s || !user_ok(user) || (unsigned)kind >= RR_SHARED__COUNT ||
 	    !v || mod_revision < 0)
 		return -EINVAL;
-	own = sqlite3_get_autocommit(s->db);
-	if (own && (err = rrs_begin(s, true)))
+	err = rrs_begin_own(s, true, &own);
+	if (err)
 		return err;
 	err = replica_put(s, user, kind, v, mod_revision);
 	return own ? rrs_end(s, err) : err;
@@ -704,8 +704,8 @@ int rr_store_replica_bad(rr_store *s, const char *user, rr_shared_kind kind,
 	if (!s || !user_ok(user) || (unsigned)kind >= RR_SHARED__COUNT ||
 	    !rrs_str_ok(reason, 160))
 		return -EINVAL;
-	own = sqlite3_get_autocommit(s->db);
-	if (own && (err = rrs_begin(s, true)))
+	err = rrs_begin_own(s, true, &own);
+	if (err)
 		return err;
 	err = rrs_exec_q(s, RRS_Q_SH_BAD_SET, "sis", user, (int64_t)kind,
 		     reason ? reason : "malformed");
@@ -729,8 +729,8 @@ int rr_store_replica_export(rr_store *s, const char *user, unsigned kinds,
 		return -EINVAL;
 	sodium_memzero(out, sizeof(*out));
 	/* inside a batch (rr_store_replica_begin) it reads the batch */
-	own = sqlite3_get_autocommit(s->db);
-	if (own && (err = rrs_begin(s, false)))
+	err = rrs_begin_own(s, false, &own);
+	if (err)
 		return err;
 	err = export_kinds(s, user, kinds, out);
 	for (k = 0; !err && revs && k < RR_SHARED__COUNT; k++) {
@@ -837,8 +837,8 @@ int rr_store_queue_done(rr_store *s, int64_t id)
 
 	if (!s)
 		return -EINVAL;
-	own = sqlite3_get_autocommit(s->db);
-	if (own && (err = rrs_begin(s, true)))
+	err = rrs_begin_own(s, true, &own);
+	if (err)
 		return err;
 	err = rrs_exec_q(s, RRS_Q_SH_QUEUE_DONE, "i", id);
 	return own ? rrs_end(s, err) : err;

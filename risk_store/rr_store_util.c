@@ -214,6 +214,12 @@ int rrs_begin(rr_store *s, bool write)
 	return rrs_exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
+int rrs_begin_own(rr_store *s, bool write, bool *own)
+{
+	*own = sqlite3_get_autocommit(s->db);
+	return *own ? rrs_begin(s, write) : 0;
+}
+
 int rrs_end(rr_store *s, int err)
 {
 	if (s->in_snapshot)
