@@ -139,28 +139,33 @@ static void heard(rr_fleet *f, int64_t revision)
  * waits for that before it looks at the user's echo, which the replica
  * then already reflects (nothing to write).
  */
-static bool mine_begin(rr_fleet *f, const char *user)
+/* The slot of `user` (lock held): in use for it, else (with `or_free`)
+ * the first free one; MINE_SLOTS when there is none. */
+static size_t mine_find(const rr_fleet *f, const char *user, bool or_free)
 {
 	size_t i, free_slot = MINE_SLOTS;
-	bool ok = true;
 
-	pthread_mutex_lock(&f->lock);
 	for (i = 0; i < MINE_SLOTS; i++) {
 		if (f->mine[i].n && !strcmp(f->mine[i].user, user))
-			break;
-		if (!f->mine[i].n && free_slot == MINE_SLOTS)
+			return i;
+		if (or_free && !f->mine[i].n && free_slot == MINE_SLOTS)
 			free_slot = i;
 	}
-	if (i == MINE_SLOTS && free_slot < MINE_SLOTS) {
-		i = free_slot;
+	return free_slot;
+}
+
+static bool mine_begin(rr_fleet *f, const char *user)
+{
+	size_t i;
+
+	pthread_mutex_lock(&f->lock);
+	i = mine_find(f, user, true);
+	if (i < MINE_SLOTS && !f->mine[i].n)
 		snprintf(f->mine[i].user, sizeof(f->mine[i].user), "%s", user);
-	}
 	if (i < MINE_SLOTS)
 		f->mine[i].n++;
-	else
-		ok = false;
 	pthread_mutex_unlock(&f->lock);
-	return ok;
+	return i < MINE_SLOTS;
 }
 
 static void mine_end(rr_fleet *f, const char *user)
@@ -168,12 +173,9 @@ static void mine_end(rr_fleet *f, const char *user)
 	size_t i;
 
 	pthread_mutex_lock(&f->lock);
-	for (i = 0; i < MINE_SLOTS; i++)
-		if (f->mine[i].n && !strcmp(f->mine[i].user, user)) {
-			if (--f->mine[i].n == 0)
-				pthread_cond_broadcast(&f->settled);
-			break;
-		}
+	i = mine_find(f, user, false);
+	if (i < MINE_SLOTS && --f->mine[i].n == 0)
+		pthread_cond_broadcast(&f->settled);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -183,14 +185,10 @@ static void mine_wait(rr_fleet *f, const char *user, int64_t deadline_ns)
 {
 	struct timespec ts = {deadline_ns / 1000000000,
 			      deadline_ns % 1000000000};
-	size_t i;
 
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
-		for (i = 0; i < MINE_SLOTS; i++)
-			if (f->mine[i].n && !strcmp(f->mine[i].user, user))
-				break;
-		if (i == MINE_SLOTS || f->stop ||
+		if (mine_find(f, user, false) == MINE_SLOTS || f->stop ||
 		    pthread_cond_timedwait(&f->settled, &f->lock, &ts) ==
 			ETIMEDOUT)
 			break;
@@ -659,12 +657,11 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 			f->fails.window_s = (int64_t)ps->window_s;
 		if (f->fails.window_s < 60)
 			f->fails.window_s = 60;
-		r = rr_fleet_key_fails(f->prefix, "x", f->fails_key,
-				       sizeof(f->fails_key));
+		r = rr_fleet_key_dir(f->prefix, RR_FLEET_KEY_FAILS,
+				     f->fails_key, sizeof(f->fails_key));
 	}
 	if (!r) {
-		f->fails_len = strlen(f->fails_key) - 1; /* P fails/ */
-		f->fails_key[f->fails_len] = '\0';
+		f->fails_len = strlen(f->fails_key);
 		r = rr_etcd_prefix_end(f->fails_key, f->fails_len,
 				       f->fails_end, &f->fails_end_len);
 	}
@@ -1165,13 +1162,10 @@ static int on_watch(const rr_etcd_watch_msg *m, void *ud)
 		break;
 	case RR_ETCD_WATCH_PROGRESS:
 		/* every event up to the header's revision was delivered */
-		rev = m->revision;
-		if (w->unsaved > rev)
-			rev = w->unsaved;
-		r = rr_store_replica_begin(w->s);
-		r = rr_store_replica_end(w->s, r, rev);
-		if (!r)
-			w->unsaved = w->unsaved_ns = 0;
+		if (m->revision > w->unsaved)
+			w->unsaved = m->revision;
+		rev = w->unsaved;
+		r = save_unsaved(w);
 		break;
 	}
 	if (r < 0) {
@@ -1369,8 +1363,7 @@ static void *publish_main(void *arg)
 		}
 		if (online && s && e && f->count_fails) {
 			r = rr_fleet_fails_publish(&f->fails, e, s,
-						   mono_ns() / 1000000000,
-						   NULL);
+						   mono_ns() / 1000000000);
 			if (r && !fails_failed)
 				flog(f, LOG_WARNING, "fleet: failed sign-ins "
 				     "cannot be published (%s): %s",
@@ -1549,10 +1542,10 @@ int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 		return -EINVAL;
 	*rows = NULL;
 	*n = 0;
-	r = rr_fleet_key_audit(f->prefix, "x", key, sizeof(key));
+	r = rr_fleet_key_dir(f->prefix, RR_FLEET_KEY_AUDIT, key, sizeof(key));
 	if (r < 0)
 		return r;
-	len = strlen(key) - 1; /* P audit/ */
+	len = strlen(key);
 	pthread_mutex_lock(&f->e_lock);
 	r = rr_etcd_get_prefix(f->e, key, len, 0, &rg);
 	pthread_mutex_unlock(&f->e_lock);

@@ -69,7 +69,7 @@ static int lease(rr_fleet_fails_pub *p, rr_etcd *e, int64_t now)
 }
 
 int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
-			   int64_t now, bool *more)
+			   int64_t now)
 {
 	char keys[RR_FLEET_FAILS_KEYS][KEY_MAX], seg[RR_FLEET_SEGMENT_MAX + 1];
 	char *texts[RR_FLEET_FAILS_KEYS] = {0};
@@ -81,8 +81,6 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 	int64_t mark = 0, last = 0;
 	int r;
 
-	if (more)
-		*more = false;
 	if (!p || !e || !s || !p->keep || p->window_s <= 0)
 		return -EINVAL;
 	rows = calloc(RR_FLEET_FAILS_READ, sizeof(*rows));
@@ -120,7 +118,6 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 			ops[n_ops] = (rr_etcd_op){RR_ETCD_OP_PUT, keys[n_ops],
 						  strlen(keys[n_ops]),
 						  texts[n_ops], len, 0};
-		p->entries += batch->n;
 		batch->n = 0;
 		n_ops++;
 	}
@@ -132,16 +129,10 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 		r = rr_etcd_txn(e, NULL, 0, ops, n_ops, &ok, NULL);
 	if (r == -ENOENT)
 		p->lease = 0; /* it ended early: a new one next round */
-	if (!r) {
-		p->writes++;
-		p->published += n;
-	}
 out:
 	/* sent (or nothing worth sending): past them */
 	if (!r && last > mark)
 		r = rr_store_fail_mark_set(s, last);
-	if (!r && more)
-		*more = n == RR_FLEET_FAILS_READ;
 	for (i = 0; i < RR_FLEET_FAILS_KEYS; i++)
 		rr_fleet_text_free(texts[i]);
 	free(rows);
@@ -186,10 +177,10 @@ int rr_fleet_fails_load(const char *prefix, const char *host, rr_etcd *e,
 
 	if (!prefix || !host || !e || !s || !revision)
 		return -EINVAL;
-	r = rr_fleet_key_fails(prefix, "x", key, sizeof(key));
+	r = rr_fleet_key_dir(prefix, RR_FLEET_KEY_FAILS, key, sizeof(key));
 	if (r < 0)
 		return r;
-	r = rr_etcd_get_prefix(e, key, strlen(key) - 1, 0, &rg);
+	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
 	if (r < 0)
 		return r;
 	v = calloc(1, sizeof(*v));

@@ -32,16 +32,12 @@ typedef struct {
 	int64_t window_s;   /* the longer of the two detection windows */
 	int64_t lease;      /* 0: none yet */
 	int64_t lease_until; /* monotonic s: a new one from then on */
-	uint64_t published; /* failures read and sent, since start */
-	uint64_t entries;   /* entries written, since start */
-	uint64_t writes;    /* etcd transactions, since start */
 } rr_fleet_fails_pub;
 
 /* One round: the failures after the store's mark, aggregated, in one
- * transaction; the mark moved past them.  *more (may be NULL): the round
- * read a full RR_FLEET_FAILS_READ (more are waiting). */
+ * transaction; the mark moved past them. */
 int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
-			   int64_t now_mono_s, bool *more);
+			   int64_t now_mono_s);
 
 /* Every other host's batch into s (cleared first, one store batch);
  * *revision the range's.  *bad (may be NULL): malformed ones, left out. */

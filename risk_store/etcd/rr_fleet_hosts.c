@@ -97,18 +97,17 @@ int rr_fleet_hosts_read(rr_etcd *e, const char *prefix,
 	rr_etcd_range *rg = NULL;
 	rr_fleet_host_rec *out;
 	rr_fleet_key k;
-	size_t i, m = 0, bad = 0, dir;
+	size_t i, m = 0, bad = 0;
 	int r;
 
 	if (!e || !prefix || !rows || !n)
 		return -EINVAL;
 	*rows = NULL;
 	*n = 0;
-	r = rr_fleet_key_host(prefix, "x", key, sizeof(key));
+	r = rr_fleet_key_dir(prefix, RR_FLEET_KEY_HOST, key, sizeof(key));
 	if (r < 0)
 		return r;
-	dir = strlen(key) - 1; /* P hosts/ */
-	r = rr_etcd_get_prefix(e, key, dir, 0, &rg);
+	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
 	if (r < 0)
 		return r;
 	out = calloc(rg->n ? rg->n : 1, sizeof(*out));

@@ -233,6 +233,31 @@ int rr_fleet_key_fails(const char *prefix, const char *batch, char *buf,
 	return segment_key(prefix, "fails/", batch, buf, cap);
 }
 
+static const struct {
+	const char *dir;
+	rr_fleet_key_kind kind;
+} segment_kinds[] = {
+	{"audit/", RR_FLEET_KEY_AUDIT},
+	{"signins/", RR_FLEET_KEY_SIGNIN},
+	{"hosts/", RR_FLEET_KEY_HOST},
+	{"fails/", RR_FLEET_KEY_FAILS},
+};
+
+int rr_fleet_key_dir(const char *prefix, rr_fleet_key_kind kind, char *buf,
+		     size_t cap)
+{
+	const char *parts[2] = { prefix, NULL };
+	size_t i;
+	int r = check_prefix(prefix);
+
+	if (r < 0)
+		return r;
+	for (i = 0; i < sizeof(segment_kinds) / sizeof(segment_kinds[0]); i++)
+		if (segment_kinds[i].kind == kind)
+			parts[1] = segment_kinds[i].dir;
+	return parts[1] ? join(buf, cap, parts, 2) : -EINVAL;
+}
+
 int rr_fleet_key_users(const char *prefix, char *buf, size_t cap)
 {
 	const char *parts[2] = { prefix, "users/" };
@@ -256,15 +281,6 @@ static const struct {
 	{"/familiar", RR_FLEET_KEY_FAMILIAR},
 };
 
-static const struct {
-	const char *dir;
-	rr_fleet_key_kind kind;
-} segment_kinds[] = {
-	{"audit/", RR_FLEET_KEY_AUDIT},
-	{"signins/", RR_FLEET_KEY_SIGNIN},
-	{"hosts/", RR_FLEET_KEY_HOST},
-	{"fails/", RR_FLEET_KEY_FAILS},
-};
 
 /* "users/U/KIND" (rest: after the prefix): 0, or -EPROTO. */
 static int parse_user(const char *rest, size_t len, rr_fleet_key *k)

@@ -103,6 +103,11 @@ typedef enum {
 	RR_FLEET_KEY_FAILS
 } rr_fleet_key_kind;
 
+/* P "audit/", "signins/", "hosts/" or "fails/" (kind AUDIT, SIGNIN, HOST,
+ * FAILS; another kind: -EINVAL): the range of those keys. */
+int rr_fleet_key_dir(const char *prefix, rr_fleet_key_kind kind, char *buf,
+		     size_t cap);
+
 typedef struct {
 	rr_fleet_key_kind kind;
 	/* the user (RISK .. FAMILIAR) or the segment (AUDIT, SIGNIN, HOST,

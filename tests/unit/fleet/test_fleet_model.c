@@ -157,6 +157,17 @@ static void test_keys(void **state)
 	assert_int_equal(rr_fleet_key_host(P, "web01.example.org", buf,
 					   sizeof(buf)), 0);
 	assert_string_equal(buf, P "hosts/web01.example.org");
+	assert_int_equal(rr_fleet_key_dir(P, RR_FLEET_KEY_HOST, buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, P "hosts/");
+	assert_int_equal(rr_fleet_key_dir(P, RR_FLEET_KEY_FAILS, buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, P "fails/");
+	assert_int_equal(rr_fleet_key_dir(P, RR_FLEET_KEY_AUDIT, buf,
+					  sizeof(buf)), 0);
+	assert_string_equal(buf, P "audit/");
+	assert_int_equal(rr_fleet_key_dir(P, RR_FLEET_KEY_RISK, buf,
+					  sizeof(buf)), -EINVAL);
 	assert_int_equal(rr_fleet_key_users(P, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, P "users/");
 	assert_int_equal(rr_fleet_key_users(P, buf, strlen(P "users/")),
