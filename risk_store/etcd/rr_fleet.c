@@ -67,9 +67,10 @@ struct rr_fleet {
 	/* users with a write of this host being published (count each) */
 	struct {
 		char user[RR_USER_MAX + 1];
-		unsigned n;
+		unsigned n;    /* in flight */
+		uint64_t done; /* settled since the slot was taken */
 	} mine[MINE_SLOTS];
-	pthread_cond_t settled; /* a count of mine[] went to 0 */
+	pthread_cond_t settled; /* one of mine[] settled */
 
 	/* this host's record (the publisher thread's) */
 	char version[RR_FLEET_VERSION_MAX + 1];
@@ -160,8 +161,10 @@ static bool mine_begin(rr_fleet *f, const char *user)
 
 	pthread_mutex_lock(&f->lock);
 	i = mine_find(f, user, true);
-	if (i < MINE_SLOTS && !f->mine[i].n)
+	if (i < MINE_SLOTS && !f->mine[i].n) {
 		snprintf(f->mine[i].user, sizeof(f->mine[i].user), "%s", user);
+		f->mine[i].done = 0;
+	}
 	if (i < MINE_SLOTS)
 		f->mine[i].n++;
 	pthread_mutex_unlock(&f->lock);
@@ -174,21 +177,34 @@ static void mine_end(rr_fleet *f, const char *user)
 
 	pthread_mutex_lock(&f->lock);
 	i = mine_find(f, user, false);
-	if (i < MINE_SLOTS && --f->mine[i].n == 0)
+	if (i < MINE_SLOTS) {
+		f->mine[i].n--;
+		f->mine[i].done++;
 		pthread_cond_broadcast(&f->settled);
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* Until no write of `user` is in flight here, at most until deadline_ns
- * (monotonic). */
+/* Until the writes of `user` in flight here now have settled (as many
+ * settled as were in flight: an echo's own write is among them; writes
+ * that start later are not waited for, so a user written without pause
+ * does not hold the watch), at most until deadline_ns (monotonic). */
 static void mine_wait(rr_fleet *f, const char *user, int64_t deadline_ns)
 {
 	struct timespec ts = {deadline_ns / 1000000000,
 			      deadline_ns % 1000000000};
+	uint64_t n0 = 0, d0 = 0;
+	size_t i;
 
 	pthread_mutex_lock(&f->lock);
+	i = mine_find(f, user, false);
+	if (i < MINE_SLOTS) {
+		n0 = f->mine[i].n;
+		d0 = f->mine[i].done;
+	}
 	for (;;) {
-		if (mine_find(f, user, false) == MINE_SLOTS || f->stop ||
+		i = mine_find(f, user, false);
+		if (i == MINE_SLOTS || f->mine[i].done - d0 >= n0 || f->stop ||
 		    pthread_cond_timedwait(&f->settled, &f->lock, &ts) ==
 			ETIMEDOUT)
 			break;
