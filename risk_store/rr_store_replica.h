@@ -96,10 +96,6 @@ typedef struct {
 	/* Milliseconds since the replica last heard from etcd (an event or
 	 * a progress notification), -1 when it never did. */
 	int64_t (*staleness_ms)(void *ctx);
-	/* Each time a transaction of this connection has ended (a write
-	 * committed or rolled back, its publish, if any, over).  May be
-	 * NULL. */
-	void (*settled)(void *ctx);
 } rr_store_link;
 
 /* Set (or, with link NULL, remove) the link of this connection.

@@ -568,8 +568,6 @@ void rrs_shared_after(rr_store *s, int err)
 	bool refresh = err == -EXDEV && s->link && s->touched;
 
 	snprintf(user, sizeof(user), "%s", s->touched_user);
-	if (s->link && s->link->settled)
-		s->link->settled(s->link_ctx);
 	s->touched = 0;
 	s->touched_strict = false;
 	s->audited = false;

@@ -24,12 +24,6 @@
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 2000
 #define PUBLISH_EVERY_MS 500
-/* Writes of this host whose publish is in flight, users at once; more
- * are not tracked (their echoes are applied as anyone's). */
-#define MINE_SLOTS 64
-/* How long the replicator waits for one to settle before it applies the
- * echo the ordinary way (the store's lock orders it then). */
-#define MINE_WAIT_MS 1000
 /* An echo's revision, not written with it, is saved within this long (or
  * with the next write or progress notification). */
 #define UNSAVED_MAX_MS 250
@@ -64,13 +58,6 @@ struct rr_fleet {
 	uint64_t queued;
 	bool watching;
 	char last_error[160];
-	/* users with a write of this host being published (count each) */
-	struct {
-		char user[RR_USER_MAX + 1];
-		unsigned n;    /* in flight */
-		uint64_t done; /* settled since the slot was taken */
-	} mine[MINE_SLOTS];
-	pthread_cond_t settled; /* one of mine[] settled */
 
 	/* this host's record (the publisher thread's) */
 	char version[RR_FLEET_VERSION_MAX + 1];
@@ -90,8 +77,6 @@ struct rr_fleet_conn {
 	rr_fleet *f;
 	rr_etcd *e;
 	rr_store *s;
-	bool mine; /* a publish of mine_user is in flight (settled ends it) */
-	char mine_user[RR_USER_MAX + 1];
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -131,84 +116,6 @@ static void heard(rr_fleet *f, int64_t revision)
 	f->heard_ns = mono_ns();
 	if (revision > f->revision)
 		f->revision = revision;
-	pthread_mutex_unlock(&f->lock);
-}
-
-/*
- * This host's own writes.  A publish marks its user from before the txn
- * until the write is committed (or rolled back) here; the replicator
- * waits for that before it looks at the user's echo, which the replica
- * then already reflects (nothing to write).
- */
-/* The slot of `user` (lock held): in use for it, else (with `or_free`)
- * the first free one; MINE_SLOTS when there is none. */
-static size_t mine_find(const rr_fleet *f, const char *user, bool or_free)
-{
-	size_t i, free_slot = MINE_SLOTS;
-
-	for (i = 0; i < MINE_SLOTS; i++) {
-		if (f->mine[i].n && !strcmp(f->mine[i].user, user))
-			return i;
-		if (or_free && !f->mine[i].n && free_slot == MINE_SLOTS)
-			free_slot = i;
-	}
-	return free_slot;
-}
-
-static bool mine_begin(rr_fleet *f, const char *user)
-{
-	size_t i;
-
-	pthread_mutex_lock(&f->lock);
-	i = mine_find(f, user, true);
-	if (i < MINE_SLOTS && !f->mine[i].n) {
-		snprintf(f->mine[i].user, sizeof(f->mine[i].user), "%s", user);
-		f->mine[i].done = 0;
-	}
-	if (i < MINE_SLOTS)
-		f->mine[i].n++;
-	pthread_mutex_unlock(&f->lock);
-	return i < MINE_SLOTS;
-}
-
-static void mine_end(rr_fleet *f, const char *user)
-{
-	size_t i;
-
-	pthread_mutex_lock(&f->lock);
-	i = mine_find(f, user, false);
-	if (i < MINE_SLOTS) {
-		f->mine[i].n--;
-		f->mine[i].done++;
-		pthread_cond_broadcast(&f->settled);
-	}
-	pthread_mutex_unlock(&f->lock);
-}
-
-/* Until the writes of `user` in flight here now have settled (as many
- * settled as were in flight: an echo's own write is among them; writes
- * that start later are not waited for, so a user written without pause
- * does not hold the watch), at most until deadline_ns (monotonic). */
-static void mine_wait(rr_fleet *f, const char *user, int64_t deadline_ns)
-{
-	struct timespec ts = {deadline_ns / 1000000000,
-			      deadline_ns % 1000000000};
-	uint64_t n0 = 0, d0 = 0;
-	size_t i;
-
-	pthread_mutex_lock(&f->lock);
-	i = mine_find(f, user, false);
-	if (i < MINE_SLOTS) {
-		n0 = f->mine[i].n;
-		d0 = f->mine[i].done;
-	}
-	for (;;) {
-		i = mine_find(f, user, false);
-		if (i == MINE_SLOTS || f->mine[i].done - d0 >= n0 || f->stop ||
-		    pthread_cond_timedwait(&f->settled, &f->lock, &ts) ==
-			ETIMEDOUT)
-			break;
-	}
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -526,21 +433,7 @@ static int conn_publish(void *ctx, const rr_store_publish *p,
 {
 	rr_fleet_conn *c = ctx;
 
-	if (!c->mine && mine_begin(c->f, p->user)) {
-		c->mine = true;
-		snprintf(c->mine_user, sizeof(c->mine_user), "%s", p->user);
-	}
 	return publish(c->f, c->e, p, revs);
-}
-
-static void conn_settled(void *ctx)
-{
-	rr_fleet_conn *c = ctx;
-
-	if (!c->mine)
-		return;
-	c->mine = false;
-	mine_end(c->f, c->mine_user);
 }
 
 static int conn_refresh(void *ctx, rr_store *s, const char *user)
@@ -570,7 +463,6 @@ static const rr_store_link link_ops = {
 	.publish = conn_publish,
 	.refresh = conn_refresh,
 	.staleness_ms = conn_staleness,
-	.settled = conn_settled,
 };
 
 /* ---- the handle ---------------------------------------------------------- */
@@ -625,7 +517,6 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&f->wake, &ca);
-		pthread_cond_init(&f->settled, &ca);
 		pthread_condattr_destroy(&ca);
 	}
 	f->log = log;
@@ -735,7 +626,6 @@ void rr_fleet_free(rr_fleet *f)
 	pthread_mutex_destroy(&f->e_lock);
 	pthread_mutex_destroy(&f->drain_lock);
 	pthread_cond_destroy(&f->wake);
-	pthread_cond_destroy(&f->settled);
 	free(f);
 }
 
@@ -746,7 +636,6 @@ void rr_fleet_stop(rr_fleet *f)
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
 	pthread_cond_broadcast(&f->wake);
-	pthread_cond_broadcast(&f->settled);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -819,7 +708,6 @@ void rr_fleet_unlink(rr_fleet_conn *c)
 {
 	if (!c)
 		return;
-	conn_settled(c);
 	rr_store_link_set(c->s, NULL, NULL, false);
 	rr_etcd_free(c->e);
 	free(c);
@@ -987,7 +875,6 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 	rr_store_publish p = {0};
 	rr_fleet_user *now;
 	unsigned tries;
-	bool mine;
 	int r = -EBUSY;
 
 	now = calloc(1, sizeof(*now));
@@ -1004,14 +891,11 @@ static int drain_one(rr_fleet *f, rr_etcd *e, rr_store *s,
 		p.kinds = q->kinds;
 		p.now = now;
 		p.base = base;
-		mine = mine_begin(f, q->user);
 		r = publish(f, e, &p, revs);
-		if (!r)
-			r = drain_record(s, q, now, revs);
-		if (mine)
-			mine_end(f, q->user);
 		if (r == -EXDEV)
 			continue;
+		if (!r)
+			r = drain_record(s, q, now, revs);
 		break;
 	}
 	if (r == -EXDEV)
@@ -1085,14 +969,15 @@ static bool stopping(rr_fleet *f)
 
 /*
  * Whether the replica reflects every event of m already: the echo of this
- * host's own writes (a user's is looked at once its write has settled
- * here), or of records a reload read.  Keys of kinds the replica does not
- * keep need nothing either; a key that is not ours goes the ordinary way
- * (it is logged there).
+ * host's own writes once they are committed here, or records a reload
+ * read.  A write still in flight here is not waited for (that would hold
+ * the other hosts' news of a busy user): its echo goes the ordinary way,
+ * behind the write's lock.  Keys of kinds the replica does not keep need
+ * nothing either; a key that is not ours goes the ordinary way (it is
+ * logged there).
  */
 static bool echo_only(watch_ctx *w, const rr_etcd_watch_msg *m)
 {
-	int64_t deadline = mono_ns() + (int64_t)MINE_WAIT_MS * 1000000;
 	rr_shared_kind kind;
 	rr_fleet_key k;
 	size_t i;
@@ -1106,7 +991,6 @@ static bool echo_only(watch_ctx *w, const rr_etcd_watch_msg *m)
 			return false;
 		if (kind_of(k.kind, &kind) < 0)
 			continue;
-		mine_wait(w->f, k.name, deadline);
 		if (rr_store_replica_reflects(w->s, k.name, kind,
 					      ev->type == RR_ETCD_EV_PUT,
 					      ev->kv.mod_revision, &yes) < 0 ||
