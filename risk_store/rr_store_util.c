@@ -270,18 +270,7 @@ int rrs_col_event(sqlite3_stmt *st, int col, rr_event *out)
 
 int rrs_col_action(sqlite3_stmt *st, int col, rr_action *out)
 {
-	const char *v = col_str(st, col);
-	int a;
-
-	for (a = RR_ACTION_ALLOW; a <= RR_ACTION_BLOCK; a++) {
-		const char *name = rr_action_name((rr_action)a);
-
-		if (name && !strcmp(name, v)) {
-			*out = (rr_action)a;
-			return 0;
-		}
-	}
-	return -EPROTO;
+	return rr_action_parse(col_str(st, col), out) ? -EPROTO : 0;
 }
 
 bool rrs_str_ok(const char *v, size_t max)

@@ -44,6 +44,18 @@ const char *rr_action_name(rr_action a)
 	return NULL;
 }
 
+int rr_action_parse(const char *s, rr_action *out)
+{
+	int a;
+
+	for (a = RR_ACTION_ALLOW; s && a <= RR_ACTION_BLOCK; a++)
+		if (!strcmp(rr_action_name((rr_action)a), s)) {
+			*out = (rr_action)a;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static const char *const why_texts[] = {
     [RR_WHY_APPLIES] = "applies",
     [RR_WHY_DISABLED] = "policy disabled",

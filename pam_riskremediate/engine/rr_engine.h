@@ -251,6 +251,8 @@ typedef enum {
 } rr_action;
 
 const char *rr_action_name(rr_action a); /* allow | require | block */
+/* Exact parse of rr_action_name's spelling: 0 or -EINVAL. */
+int rr_action_parse(const char *s, rr_action *out);
 
 typedef struct {
 	rr_action action;

@@ -946,6 +946,18 @@ static void test_names(void **state)
 	assert_string_equal(rr_action_name(RR_ACTION_REQUIRE), "require");
 	assert_string_equal(rr_action_name(RR_ACTION_BLOCK), "block");
 	assert_null(rr_action_name((rr_action)7));
+	{
+		rr_action a = RR_ACTION_ALLOW;
+
+		assert_int_equal(rr_action_parse("block", &a), 0);
+		assert_int_equal(a, RR_ACTION_BLOCK);
+		assert_int_equal(rr_action_parse("require", &a), 0);
+		assert_int_equal(a, RR_ACTION_REQUIRE);
+		assert_int_equal(rr_action_parse("Block", &a), -EINVAL);
+		assert_int_equal(rr_action_parse("", &a), -EINVAL);
+		assert_int_equal(rr_action_parse(NULL, &a), -EINVAL);
+		assert_int_equal(a, RR_ACTION_REQUIRE);
+	}
 	assert_int_equal(ARRAY_SIZE(why), RR_WHY__COUNT);
 	for (unsigned i = 0; i < RR_WHY__COUNT; i++)
 		assert_string_equal(rr_why_text((rr_why)i), why[i]);
