@@ -44,23 +44,32 @@ int rr_store_failures_since(rr_store *s, int64_t after, size_t limit,
 	return 0;
 }
 
-int rr_store_fail_mark_get(rr_store *s, int64_t *mark)
+static const char *mark_key(rr_store_mark m)
 {
-	return s && mark ? rrs_meta_get_int(s, "fleet_fail_mark", mark)
-			 : -EINVAL;
+	switch (m) {
+	case RR_STORE_MARK_FAILS: return "fleet_fail_mark";
+	case RR_STORE_MARK_SIGNINS: return "fleet_signin_mark";
+	}
+	return NULL;
 }
 
-int rr_store_fail_mark_set(rr_store *s, int64_t mark)
+int rr_store_mark_get(rr_store *s, rr_store_mark m, int64_t *mark)
+{
+	return s && mark && mark_key(m) ? rrs_meta_get_int(s, mark_key(m), mark)
+					: -EINVAL;
+}
+
+int rr_store_mark_set(rr_store *s, rr_store_mark m, int64_t mark)
 {
 	bool own;
 	int err;
 
-	if (!s || mark < 0)
+	if (!s || mark < 0 || !mark_key(m))
 		return -EINVAL;
 	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
-	err = rrs_meta_set_int(s, "fleet_fail_mark", mark);
+	err = rrs_meta_set_int(s, mark_key(m), mark);
 	return own ? rrs_end(s, err) : err;
 }
 

@@ -188,9 +188,12 @@ int rr_store_queue_pending(rr_store *s, const char *user, rr_shared_kind kind,
  * last one read (`after` when none). */
 int rr_store_failures_since(rr_store *s, int64_t after, size_t limit,
 			    rr_fleet_failure *out, size_t *n, int64_t *last);
-/* The id of the last failure published (meta fleet_fail_mark; 0: none). */
-int rr_store_fail_mark_get(rr_store *s, int64_t *mark);
-int rr_store_fail_mark_set(rr_store *s, int64_t mark);
+/* What this host's publisher has sent (0: nothing yet): the id of the
+ * last failure (meta fleet_fail_mark), the sequence of the last sign-in
+ * change (meta fleet_signin_mark, rr_store_signins_changed). */
+typedef enum { RR_STORE_MARK_FAILS, RR_STORE_MARK_SIGNINS } rr_store_mark;
+int rr_store_mark_get(rr_store *s, rr_store_mark m, int64_t *mark);
+int rr_store_mark_set(rr_store *s, rr_store_mark m, int64_t mark);
 /* Another host's batch (its key's segment): its rows replace the batch's;
  * dropped when its key goes; all cleared before a full read.  The
  * bruteForce and passwordSpray counts (rr_store_history,
@@ -199,5 +202,21 @@ int rr_store_fleet_fails_put(rr_store *s, const char *batch,
 			     const rr_fleet_fails *v);
 int rr_store_fleet_fails_drop(rr_store *s, const char *batch);
 int rr_store_fleet_fails_clear(rr_store *s);
+
+/* ---- risky sign-ins across the fleet (rr_store_signin.c) ------------- */
+
+/* This host's sign-ins written or rewritten (an interrupted sign-in when
+ * it ends, its outcome or device set later) after change sequence
+ * `after`, in the order of their changes, at most `limit` into out[] and
+ * ch[]: the sequence of the change, and whether MFA passed in the sign-in
+ * remediated its detections.  `after` past the newest (pruning took every
+ * row and the sequence began again) reads from the start. */
+typedef struct {
+	int64_t seq;
+	bool remediated;
+} rr_store_signin_change;
+int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
+			     rr_store_signin *out, rr_store_signin_change *ch,
+			     size_t *n);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 8,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 9,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -39,10 +39,12 @@ static int schema_create(rr_store *s)
 		return err;
 	if (n)
 		return rrs_fail(s, -EPROTO, "database is not a risk store");
-	/* version 7, then its one step (the whole text would be longer
-	 * than a C string should be) */
+	/* version 7, then its steps (the whole text would be longer than
+	 * a C string should be) */
 	err = rrs_exec(s, RRS_SCHEMA_V7);
-	return err ? err : rrs_exec(s, RRS_MIGRATE_7_8);
+	if (!err)
+		err = rrs_exec(s, RRS_MIGRATE_7_8);
+	return err ? err : rrs_exec(s, RRS_MIGRATE_8_9);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -124,12 +126,17 @@ static int migrate_7_8(rr_store *s)
 	return rrs_exec(s, RRS_MIGRATE_7_8);
 }
 
+static int migrate_8_9(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_8_9);
+}
+
 typedef int (*migrate_fn)(rr_store *s);
 
 /* migrations[v - 1] upgrades version v to v + 1 */
 static const migrate_fn migrations[] = {
 	migrate_1_2, migrate_2_3, migrate_3_4, migrate_4_5,
-	migrate_5_6, migrate_6_7, migrate_7_8,
+	migrate_5_6, migrate_6_7, migrate_7_8, migrate_8_9,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -239,7 +239,8 @@
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 RRS_DDL_SHARED_V7 \
 	"PRAGMA user_version = 7;"
-/* Version 8 is version 7 and RRS_MIGRATE_7_8 (schema_create). */
+/* Version 9 is version 7, RRS_MIGRATE_7_8 and RRS_MIGRATE_8_9
+ * (schema_create). */
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -288,4 +289,13 @@
 #define RRS_MIGRATE_7_8 \
 	RRS_DDL_FLEET_FAILS_V8 \
 	"PRAGMA user_version = 8;"
+
+/* 8 -> 9: each sign-in's change sequence (a fleet publishes the risky ones
+ * in its order, rr_store_signins_changed): a new sequence whenever the row
+ * is written; the old rows get theirs in rowid order. */
+#define RRS_MIGRATE_8_9 \
+	"ALTER TABLE signins ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;" \
+	"UPDATE signins SET seq = rowid;" \
+	"CREATE INDEX signins_seq ON signins(seq);" \
+	"PRAGMA user_version = 9;"
 #endif

@@ -605,6 +605,36 @@ int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
 	return err;
 }
 
+int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
+			     rr_store_signin *out, rr_store_signin_change *ch,
+			     size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t k = 0;
+	int r;
+
+	if (!s || !out || !ch || !n || after < 0 || !limit)
+		return -EINVAL;
+	*n = 0;
+	r = rrs_stmt(s, RRS_Q_SIGNINS_CHANGED, &st);
+	if (!r)
+		r = rrs_bind(s, st, "iis", after, (int64_t)limit,
+			     rr_detail_name(RR_DETAIL_USER_PASSED_MFA));
+	while (!r && k < limit && (r = rrs_step_row(s, st)) == 1) {
+		memset(&out[k], 0, sizeof(out[k]));
+		r = signin_fill(st, &out[k]);
+		/* the change follows the listed columns */
+		ch[k].seq = sqlite3_column_int64(st, 16);
+		ch[k].remediated = sqlite3_column_int(st, 17) != 0;
+		k++;
+	}
+	rrs_release(st);
+	if (r < 0)
+		return r;
+	*n = k;
+	return 0;
+}
+
 /* ---- pruning ---------------------------------------------------------- */
 
 int rrs_meta_get_int(rr_store *s, const char *key, int64_t *out)

@@ -19,6 +19,10 @@
 	"CASE " col " WHEN " low " THEN 1 WHEN " medium " THEN 2" \
 	" WHEN " high " THEN 3 ELSE 0 END"
 
+/* a sign-in row's next change sequence (RRS_MIGRATE_8_9); a bare max()
+ * reads it from the index */
+#define NEXT_SEQ "(coalesce((SELECT max(seq) FROM signins), 0) + 1)"
+
 #define DET_COLS \
 	"id, user, type, level, state, detail, scope, ref, source, detected," \
 	" updated"
@@ -116,9 +120,9 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNIN_INSERT] =
 		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
 		" netkey, action, outcome, signin_risk, user_risk, detections,"
-		" applied, report_only, reason, mfa, device) VALUES (?1, ?2,"
-		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16, ?17)",
+		" applied, report_only, reason, mfa, device, seq) VALUES (?1,"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16, ?17, " NEXT_SEQ ")",
 	/* limit */
 	/* action, outcome, signin_risk, user_risk, detections, applied,
 	 * report_only, reason, mfa, device, ref, user, outcome it must have */
@@ -126,7 +130,8 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"UPDATE signins SET action = ?1, outcome = ?2,"
 		" signin_risk = ?3, user_risk = ?4, detections = ?5,"
 		" applied = ?6, report_only = ?7, reason = ?8, mfa = ?9,"
-		" device = ?10 WHERE ref = ?11 AND user = ?12"
+		" device = ?10, seq = " NEXT_SEQ " WHERE ref = ?11"
+		" AND user = ?12"
 		" AND outcome = ?13",
 	/* ref, user */
 	[RRS_Q_DETS_DELETE_REF] =
@@ -140,6 +145,17 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNINS_USER] =
 		"SELECT " SIGNIN_COLS " FROM signins WHERE user = ?1"
 		" ORDER BY time DESC, rowid DESC LIMIT ?2",
+	/* after, limit, the detail of MFA passed: changed after that
+	 * sequence, in its order, and whether that MFA remediated the
+	 * sign-in's detections; after
+	 * past the newest (pruning took every row, and the sequence began
+	 * again): from the start */
+	[RRS_Q_SIGNINS_CHANGED] =
+		"SELECT " SIGNIN_COLS ", seq, EXISTS(SELECT 1 FROM detections d"
+		" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'"
+		" AND d.detail = ?3) FROM signins WHERE seq > (CASE"
+		" WHEN ?1 > coalesce((SELECT max(seq) FROM signins), 0)"
+		" THEN 0 ELSE ?1 END) ORDER BY seq LIMIT ?2",
 	/* ref, user|NULL, limit */
 	[RRS_Q_SIGNINS_REF] =
 		"SELECT " SIGNIN_COLS " FROM signins WHERE ref = ?1"
@@ -367,11 +383,11 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"DELETE FROM must_change WHERE user = ?1",
 	/* device, ref, user, outcome */
 	[RRS_Q_SIGNIN_DEVICE_SET] =
-		"UPDATE signins SET device = ?1"
+		"UPDATE signins SET device = ?1, seq = " NEXT_SEQ
 		" WHERE ref = ?2 AND user = ?3 AND outcome = ?4 AND device = ''",
 	/* new outcome, ref, user, old outcome */
 	[RRS_Q_SIGNIN_OUTCOME_SET] =
-		"UPDATE signins SET outcome = ?1"
+		"UPDATE signins SET outcome = ?1, seq = " NEXT_SEQ
 		" WHERE ref = ?2 AND user = ?3 AND outcome = ?4",
 
 	/* ---- the fleet replica (rr_store_shared.c) ---- */

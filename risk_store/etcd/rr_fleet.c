@@ -7,6 +7,8 @@
 #include "rr_fleet.h"
 #include "rr_fleet_fails.h"
 #include "rr_fleet_hosts.h"
+#include "rr_fleet_signins.h"
+#include "rr_fleet_dir.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +70,8 @@ struct rr_fleet {
 	bool count_fails;
 	rr_fleet_fails_pub fails;
 	pthread_t fails_thread;
+	/* risky sign-ins by reference (rr_fleet_signins.h): the publisher's */
+	rr_fleet_signins_pub signins;
 	char fails_key[KEY_MAX];
 	unsigned char fails_end[KEY_MAX];
 	size_t fails_len, fails_end_len;
@@ -560,6 +564,12 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		if (f->fails.keep > RR_FLEET_MAX_FAIL_BATCH)
 			f->fails.keep = RR_FLEET_MAX_FAIL_BATCH;
 		f->fails.window_s = (int64_t)(bf->enabled ? bf->window_s : 0);
+		f->signins.prefix = f->prefix;
+		f->signins.host = f->host;
+		f->signins.retention_s =
+		    (int64_t)(p->signin_retention_days
+				  ? p->signin_retention_days
+				  : 30) * 86400;
 		if (ps->enabled && (int64_t)ps->window_s > f->fails.window_s)
 			f->fails.window_s = (int64_t)ps->window_s;
 		if (f->fails.window_s < 60)
@@ -1226,7 +1236,7 @@ static void *publish_main(void *arg)
 	rr_etcd *e = NULL;
 	rr_store *s = NULL;
 	int64_t next_beat = 0;
-	bool beat_failed = false, fails_failed = false;
+	bool beat_failed = false, fails_failed = false, signins_failed = false;
 	uint64_t n;
 	int r;
 
@@ -1269,6 +1279,15 @@ static void *publish_main(void *arg)
 				     "cannot be published (%s): %s",
 				     strerror(-r), rr_etcd_last_error(e));
 			fails_failed = r != 0;
+		}
+		if (online && s && e) {
+			r = rr_fleet_signins_publish(&f->signins, e, s,
+						     (int64_t)time(NULL));
+			if (r && !signins_failed)
+				flog(f, LOG_WARNING, "fleet: risky sign-ins "
+				     "cannot be published (%s): %s",
+				     strerror(-r), rr_etcd_last_error(e));
+			signins_failed = r != 0;
 		}
 		if (online && s && e && rr_store_queue_count(s, &n) == 0 &&
 		    n) {
@@ -1429,48 +1448,63 @@ static int audit_cmp(const void *a, const void *b)
 	return x->time < y->time ? 1 : x->time > y->time ? -1 : 0;
 }
 
+static int audit_decode(const char *text, size_t len, void *v)
+{
+	return rr_fleet_audit_decode(text, len, v);
+}
+
 int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 			size_t *n)
 {
-	char key[KEY_MAX];
-	rr_etcd_range *rg = NULL;
-	rr_fleet_audit *out;
-	size_t i, k = 0, len;
+	static const rr_fleet_dir d = {RR_FLEET_KEY_AUDIT, sizeof(**rows),
+				       audit_decode, NULL, audit_cmp};
+	void *out = NULL;
+	size_t bad = 0;
 	int r;
 
 	if (!f || !rows || !n)
 		return -EINVAL;
-	*rows = NULL;
-	*n = 0;
-	r = rr_fleet_key_dir(f->prefix, RR_FLEET_KEY_AUDIT, key, sizeof(key));
-	if (r < 0)
-		return r;
-	len = strlen(key);
 	pthread_mutex_lock(&f->e_lock);
-	r = rr_etcd_get_prefix(f->e, key, len, 0, &rg);
+	r = rr_fleet_dir_read(f->e, f->prefix, &d, &out, n, &bad);
 	pthread_mutex_unlock(&f->e_lock);
+	*rows = out;
 	if (r < 0)
 		return r;
-	out = calloc(rg->n ? rg->n : 1, sizeof(*out));
-	if (!out) {
-		rr_etcd_range_free(rg);
-		return -ENOMEM;
-	}
-	for (i = 0; i < rg->n; i++) {
-		if (rr_fleet_audit_decode((const char *)rg->kvs[i].value,
-					  rg->kvs[i].value_len, &out[k]) == 0)
-			k++;
-		else
-			flog(f, LOG_WARNING, "fleet: skipping a malformed "
-			     "audit record");
-	}
-	rr_etcd_range_free(rg);
-	qsort(out, k, sizeof(*out), audit_cmp);
+	if (bad)
+		flog(f, LOG_WARNING, "fleet: skipping %zu malformed audit "
+		     "record(s)", bad);
 	if (!limit || limit > RR_STORE_MAX_ROWS)
 		limit = RR_STORE_MAX_ROWS;
-	*rows = out;
-	*n = k < limit ? k : limit;
+	if (*n > limit)
+		*n = limit;
 	return 0;
+}
+
+/* ---- risky sign-ins --------------------------------------------------------- */
+
+int rr_fleet_signin_find(rr_fleet *f, const char *ref, rr_fleet_signin *out)
+{
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	pthread_mutex_lock(&f->e_lock);
+	r = rr_fleet_signin_get(f->e, f->prefix, ref, out);
+	pthread_mutex_unlock(&f->e_lock);
+	return r;
+}
+
+int rr_fleet_signins(rr_fleet *f, rr_fleet_signin **rows, size_t *n,
+		     size_t *malformed)
+{
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	pthread_mutex_lock(&f->e_lock);
+	r = rr_fleet_signins_read(f->e, f->prefix, rows, n, malformed);
+	pthread_mutex_unlock(&f->e_lock);
+	return r;
 }
 
 /* ---- hosts ------------------------------------------------------------------ */

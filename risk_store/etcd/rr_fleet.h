@@ -73,9 +73,10 @@ int rr_fleet_drain(rr_fleet *f, rr_store *s, uint64_t *left);
  * notifications, only from a member with a leader), starts over on a
  * compaction, publishes queued writes when etcd is back, and retries
  * forever with a back-off; a second thread publishes what is queued
- * while the watch runs (deferred writes), every half second, and keeps
- * this host's record in the inventory (rr_fleet_hosts.h; `version`:
- * riskd's).  Once per rr_fleet.
+ * while the watch runs (deferred writes), every half second, with this
+ * host's failed sign-ins (rr_fleet_fails.h) and risky sign-ins
+ * (rr_fleet_signins.h), and keeps this host's record in the inventory
+ * (rr_fleet_hosts.h; `version`: riskd's).  Once per rr_fleet.
  */
 int rr_fleet_replicate(rr_fleet *f, const char *version);
 
@@ -108,6 +109,13 @@ void rr_fleet_merge(rr_shared_kind kind, rr_fleet_user *mine,
  * newest first. */
 int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 			size_t *n);
+
+/* A risky sign-in by reference, from any host (rr_fleet_signin_get:
+ * -ENOENT when none). */
+int rr_fleet_signin_find(rr_fleet *f, const char *ref, rr_fleet_signin *out);
+/* Every published sign-in, newest first (rr_fleet_signins_read), free(). */
+int rr_fleet_signins(rr_fleet *f, rr_fleet_signin **rows, size_t *n,
+		     size_t *malformed);
 
 /* Every host's record (rr_fleet_hosts_read): *rows by name, free(). */
 int rr_fleet_hosts(rr_fleet *f, rr_fleet_host_rec **rows, size_t *n,

@@ -88,7 +88,7 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 	batch = calloc(1, sizeof(*batch));
 	r = rows && kept && batch ? 0 : -ENOMEM;
 	if (!r)
-		r = rr_store_fail_mark_get(s, &mark);
+		r = rr_store_mark_get(s, RR_STORE_MARK_FAILS, &mark);
 	if (!r)
 		r = rr_store_failures_since(s, mark, RR_FLEET_FAILS_READ, rows,
 					    &n, &last);
@@ -132,7 +132,7 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 out:
 	/* sent (or nothing worth sending): past them */
 	if (!r && last > mark)
-		r = rr_store_fail_mark_set(s, last);
+		r = rr_store_mark_set(s, RR_STORE_MARK_FAILS, last);
 	for (i = 0; i < RR_FLEET_FAILS_KEYS; i++)
 		rr_fleet_text_free(texts[i]);
 	free(rows);

@@ -5,6 +5,7 @@
  * and the list riskctl reads.
  */
 #include "rr_fleet_hosts.h"
+#include "rr_fleet_dir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,51 +90,27 @@ static int host_cmp(const void *a, const void *b)
 		      ((const rr_fleet_host_rec *)b)->host);
 }
 
+static const char *host_name(const void *v)
+{
+	return ((const rr_fleet_host_rec *)v)->host;
+}
+
+static int host_decode(const char *text, size_t len, void *v)
+{
+	return rr_fleet_host_decode(text, len, v);
+}
+
 int rr_fleet_hosts_read(rr_etcd *e, const char *prefix,
 			rr_fleet_host_rec **rows, size_t *n,
 			size_t *malformed)
 {
-	char key[KEY_MAX];
-	rr_etcd_range *rg = NULL;
-	rr_fleet_host_rec *out;
-	rr_fleet_key k;
-	size_t i, m = 0, bad = 0;
-	int r;
+	static const rr_fleet_dir d = {RR_FLEET_KEY_HOST, sizeof(**rows),
+				       host_decode, host_name, host_cmp};
+	void *out = NULL;
+	int r = rr_fleet_dir_read(e, prefix, &d, &out, n, malformed);
 
-	if (!e || !prefix || !rows || !n)
-		return -EINVAL;
-	*rows = NULL;
-	*n = 0;
-	r = rr_fleet_key_dir(prefix, RR_FLEET_KEY_HOST, key, sizeof(key));
-	if (r < 0)
-		return r;
-	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
-	if (r < 0)
-		return r;
-	out = calloc(rg->n ? rg->n : 1, sizeof(*out));
-	if (!out) {
-		rr_etcd_range_free(rg);
-		return -ENOMEM;
-	}
-	for (i = 0; i < rg->n; i++) {
-		/* a record must be the one its key names */
-		if (rr_fleet_key_parse(prefix, (const char *)rg->kvs[i].key,
-				       rg->kvs[i].key_len, &k) == 0 &&
-		    k.kind == RR_FLEET_KEY_HOST &&
-		    rr_fleet_host_decode((const char *)rg->kvs[i].value,
-					 rg->kvs[i].value_len, &out[m]) == 0 &&
-		    !strcmp(out[m].host, k.name))
-			m++;
-		else
-			bad++;
-	}
-	rr_etcd_range_free(rg);
-	qsort(out, m, sizeof(*out), host_cmp);
 	*rows = out;
-	*n = m;
-	if (malformed)
-		*malformed = bad;
-	return 0;
+	return r;
 }
 
 bool rr_fleet_host_silent(const rr_fleet_host_rec *h, int64_t now,

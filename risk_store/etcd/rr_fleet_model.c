@@ -61,6 +61,16 @@ static int parse_event(const char *s, int *out)
 	return r;
 }
 
+static int parse_action(const char *s, int *out)
+{
+	rr_action a;
+	int r = rr_action_parse(s, &a);
+
+	if (r == 0)
+		*out = (int)a;
+	return r;
+}
+
 static int parse_alg(const char *s, int *out)
 {
 	size_t i;
@@ -838,6 +848,140 @@ static int fails_read(const json_t *o, rr_fleet_fails *v)
 	return fails_ok(v) ? 0 : -EPROTO;
 }
 
+/* ---- risky sign-ins -------------------------------------------------------- */
+
+static const char *const signin_fields[] = {
+	"v", "host", "ref", "time", "user", "service", "rhost", "tty",
+	"decision", "outcome", "signInRisk", "userRisk", "detections",
+	"applied", "reportOnly", "reason", "mfa", "device", "remediated", NULL
+};
+
+/* Printable, '\n' allowed (the lists of policy names). */
+static bool lines_ok(const char *s, size_t max)
+{
+	size_t i, n = strnlen(s, max + 1);
+
+	if (n > max)
+		return false;
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\n') ||
+		    (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int set_lines(json_t *o, const char *field, const char *text)
+{
+	json_t *j;
+
+	if (!lines_ok(text, RR_TEXT_MAX - 1))
+		return -EINVAL;
+	j = json_string(text);
+	return j ? rr_fj_set(o, field, j) : -EINVAL;
+}
+
+static int get_lines(const json_t *o, const char *field, char *dst)
+{
+	const json_t *j = json_object_get(o, field);
+
+	if (!json_is_string(j) || json_string_length(j) > RR_TEXT_MAX - 1 ||
+	    strlen(json_string_value(j)) != json_string_length(j) ||
+	    !lines_ok(json_string_value(j), RR_TEXT_MAX - 1))
+		return -EPROTO;
+	memcpy(dst, json_string_value(j), json_string_length(j) + 1);
+	return 0;
+}
+
+static bool signin_ok(const rr_fleet_signin *v)
+{
+	return rr_fleet_segment_ok(v->host) && rr_fleet_segment_ok(v->s.ref) &&
+	       strlen(v->s.ref) <= RR_REF_LEN && time_ok(v->s.time) &&
+	       rr_action_name(v->s.action) &&
+	       rr_level_name(v->s.signin_risk) && rr_level_name(v->s.user_risk);
+}
+
+int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out, size_t *len)
+{
+	const rr_store_signin *s = v ? &v->s : NULL;
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !signin_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_text(o, "host", v->host, 1, RR_FLEET_SEGMENT_MAX);
+	if (r == 0)
+		r = set_text(o, "ref", s->ref, 1, RR_REF_LEN);
+	if (r == 0)
+		r = set_time(o, "time", s->time);
+	if (r == 0)
+		r = set_text(o, "user", s->user, 1, RR_USER_MAX);
+	if (r == 0)
+		r = set_text(o, "service", s->service, 0, RR_SERVICE_MAX);
+	if (r == 0)
+		r = set_text(o, "rhost", s->rhost, 0, RR_RHOST_MAX);
+	if (r == 0)
+		r = set_text(o, "tty", s->tty, 0, RR_TTY_MAX);
+	if (r == 0)
+		r = set_name(o, "decision", rr_action_name(s->action));
+	if (r == 0)
+		r = set_text(o, "outcome", s->outcome, 1, RR_OUTCOME_MAX - 1);
+	if (r == 0)
+		r = set_name(o, "signInRisk", rr_level_name(s->signin_risk));
+	if (r == 0)
+		r = set_name(o, "userRisk", rr_level_name(s->user_risk));
+	if (r == 0)
+		r = set_text(o, "detections", s->detections, 0,
+			     RR_TEXT_MAX - 1);
+	if (r == 0)
+		r = set_lines(o, "applied", s->applied);
+	if (r == 0)
+		r = set_lines(o, "reportOnly", s->report_only);
+	if (r == 0)
+		r = set_text(o, "reason", s->reason, 0, RR_TEXT_MAX - 1);
+	if (r == 0)
+		r = set_text(o, "mfa", s->mfa, 0, RR_OUTCOME_MAX - 1);
+	if (r == 0)
+		r = set_text(o, "device", s->device, 0, RR_DEVICE_MAX);
+	if (r == 0)
+		r = rr_fj_set(o, "remediated", json_boolean(v->remediated));
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
+}
+
+static int signin_read(const json_t *o, rr_fleet_signin *v)
+{
+	rr_store_signin *s = &v->s;
+	int a = 0, sr = 0, ur = 0;
+
+	if (rr_fj_fields(o, signin_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0 ||
+	    rr_fj_str(o, "ref", 1, RR_REF_LEN, s->ref) < 0 ||
+	    rr_fj_time(o, "time", &s->time) < 0 ||
+	    rr_fj_str(o, "user", 1, RR_USER_MAX, s->user) < 0 ||
+	    rr_fj_str(o, "service", 0, RR_SERVICE_MAX, s->service) < 0 ||
+	    rr_fj_str(o, "rhost", 0, RR_RHOST_MAX, s->rhost) < 0 ||
+	    rr_fj_str(o, "tty", 0, RR_TTY_MAX, s->tty) < 0 ||
+	    rr_fj_enum(o, "decision", parse_action, &a) < 0 ||
+	    rr_fj_str(o, "outcome", 1, RR_OUTCOME_MAX - 1, s->outcome) < 0 ||
+	    rr_fj_enum(o, "signInRisk", parse_level, &sr) < 0 ||
+	    rr_fj_enum(o, "userRisk", parse_level, &ur) < 0 ||
+	    rr_fj_str(o, "detections", 0, RR_TEXT_MAX - 1, s->detections) <
+		0 ||
+	    get_lines(o, "applied", s->applied) < 0 ||
+	    get_lines(o, "reportOnly", s->report_only) < 0 ||
+	    rr_fj_str(o, "reason", 0, RR_TEXT_MAX - 1, s->reason) < 0 ||
+	    rr_fj_str(o, "mfa", 0, RR_OUTCOME_MAX - 1, s->mfa) < 0 ||
+	    rr_fj_str(o, "device", 0, RR_DEVICE_MAX, s->device) < 0 ||
+	    rr_fj_bool(o, "remediated", &v->remediated) < 0)
+		return -EPROTO;
+	s->action = (rr_action)a;
+	s->signin_risk = (rr_level)sr;
+	s->user_risk = (rr_level)ur;
+	return signin_ok(v) ? 0 : -EPROTO;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 
@@ -906,6 +1050,20 @@ static int familiar_read_v(const json_t *o, void *v)
 static int audit_read_v(const json_t *o, void *v)
 {
 	return audit_read(o, v);
+}
+
+static int signin_read_v(const json_t *o, void *v)
+{
+	return signin_read(o, v);
+}
+
+int rr_fleet_signin_decode(const char *text, size_t len,
+			   rr_fleet_signin *out)
+{
+	static const kind k = { sizeof(rr_fleet_signin), RR_FLEET_MAX_JSON,
+				signin_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 static int fails_read_v(const json_t *o, void *v)

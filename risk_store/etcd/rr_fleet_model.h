@@ -11,7 +11,9 @@
  *   P "users/" U "/tap"       rr_fleet_tap
  *   P "users/" U "/pwchange"  rr_fleet_pwchange
  *   P "users/" U "/familiar"  rr_fleet_familiar
- *   P "audit/" ID, P "signins/" REF
+ *   P "audit/" ID
+ *   P "signins/" REF          rr_fleet_signin: a risky sign-in (under a
+ *                             lease: the retention)
  *   P "hosts/" H              rr_fleet_host_rec (under a lease)
  *   P "fails/" B              rr_fleet_fails: a batch of one host's failed
  *                             sign-ins (under a lease); B is the
@@ -239,6 +241,15 @@ typedef struct {
 	rr_fleet_failure failures[RR_FLEET_MAX_FAIL_BATCH];
 } rr_fleet_fails;
 
+/* A risky sign-in (a detection, a control required, a block or a denial)
+ * as its host logged it (P "signins/" REF), for riskctl on any host;
+ * remediated: MFA passed in it remediated its detections. */
+typedef struct {
+	char host[RR_FLEET_SEGMENT_MAX + 1];
+	rr_store_signin s;
+	bool remediated;
+} rr_fleet_signin;
+
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
  * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
  * that would not decode, -ENOMEM. */
@@ -252,6 +263,8 @@ int rr_fleet_familiar_encode(const rr_fleet_familiar *v, char **out,
 int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len);
 int rr_fleet_host_encode(const rr_fleet_host_rec *v, char **out, size_t *len);
 int rr_fleet_fails_encode(const rr_fleet_fails *v, char **out, size_t *len);
+int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out,
+			   size_t *len);
 
 /* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
@@ -264,6 +277,8 @@ int rr_fleet_familiar_decode(const char *text, size_t len,
 int rr_fleet_audit_decode(const char *text, size_t len, rr_fleet_audit *out);
 int rr_fleet_host_decode(const char *text, size_t len, rr_fleet_host_rec *out);
 int rr_fleet_fails_decode(const char *text, size_t len, rr_fleet_fails *out);
+int rr_fleet_signin_decode(const char *text, size_t len,
+			   rr_fleet_signin *out);
 
 /* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
  * it.  NULL is a no-op. */

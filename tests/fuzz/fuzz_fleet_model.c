@@ -108,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ONE(audit, rr_fleet_audit);
 	ONE(host, rr_fleet_host_rec);
 	ONE(fails, rr_fleet_fails);
+	ONE(signin, rr_fleet_signin);
 	user(s, size);
 	key(s, size);
 	return 0;

@@ -513,6 +513,60 @@ static void test_roundtrip_fails(void **state)
 	assert_null(out);
 }
 
+/* A risky sign-in as its host logged it: every field, then the least. */
+static void test_roundtrip_signin(void **state)
+{
+	static rr_fleet_signin v;
+	char *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	strcpy(v.host, "web-01");
+	strcpy(v.s.ref, "7F3A-91C2");
+	v.s.time = T0;
+	strcpy(v.s.user, "j\xc3\xbcrgen");
+	strcpy(v.s.service, "sshd");
+	strcpy(v.s.rhost, "2001:db8:1:2::99");
+	strcpy(v.s.tty, "ssh");
+	v.s.action = RR_ACTION_BLOCK;
+	strcpy(v.s.outcome, "blocked");
+	v.s.signin_risk = RR_LEVEL_HIGH;
+	v.s.user_risk = RR_LEVEL_MEDIUM;
+	strcpy(v.s.detections, "unfamiliarFeatures:high,passwordSpray:medium");
+	strcpy(v.s.applied, "block-high\nmfa-medium");
+	strcpy(v.s.report_only, "try-out");
+	strcpy(v.s.reason, "blocked by policy block-high");
+	strcpy(v.s.mfa, "skipped");
+	strcpy(v.s.device, "SHA256:abc");
+	v.remediated = true;
+	ROUNDTRIP(signin, v);
+	memset(&v.s, 0, sizeof(v.s));
+	strcpy(v.s.ref, "0000-0001");
+	strcpy(v.s.user, "bob");
+	strcpy(v.s.outcome, "denied");
+	v.s.time = T0;
+	v.remediated = false;
+	ROUNDTRIP(signin, v);
+	/* refused: a host or reference that is no key segment, no user, a
+	 * control character where only '\n' may be */
+	strcpy(v.host, "a/b");
+	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.host, "h");
+	strcpy(v.s.ref, "..");
+	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.s.ref, "0000-0001");
+	v.s.user[0] = '\0';
+	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.s.user, "bob");
+	strcpy(v.s.applied, "a\tb");
+	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	v.s.applied[0] = '\0';
+	v.s.action = (rr_action)7;
+	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	assert_null(out);
+}
+
 static void test_roundtrip_familiar(void **state)
 {
 	static rr_fleet_familiar v;
@@ -798,6 +852,38 @@ static const char *const bad_fails[] = {
 	"\"x\":1}]}",
 };
 
+#define SIGNIN(h, r, u, d, a) \
+	"{\"v\":1,\"host\":" h ",\"ref\":" r ",\"time\":1,\"user\":" u \
+	",\"service\":\"sshd\",\"rhost\":\"192.0.2.7\",\"tty\":\"ssh\"," \
+	"\"decision\":" d ",\"outcome\":\"blocked\",\"signInRisk\":\"high\"," \
+	"\"userRisk\":\"none\",\"detections\":\"\",\"applied\":" a "," \
+	"\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\",\"device\":\"\"," \
+	"\"remediated\":false}"
+
+static const char *const bad_signin[] = {
+	SIGNIN("\"a/b\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "\"\""),
+	SIGNIN("\"h\"", "\"..\"", "\"bob\"", "\"block\"", "\"\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2-0000\"", "\"bob\"", "\"block\"",
+	       "\"\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"\"", "\"block\"", "\"\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"b\\u001bob\"", "\"block\"",
+	       "\"\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"mfa\"", "\"\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"",
+	       "\"a\\tb\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"",
+	       "\"a\\u0000b\""),
+	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "1"),
+	"{\"v\":1,\"host\":\"h\",\"ref\":\"7F3A-91C2\"}",
+	/* remediated is a boolean */
+	"{\"v\":1,\"host\":\"h\",\"ref\":\"7F3A-91C2\",\"time\":1,\"user\":"
+	"\"bob\",\"service\":\"sshd\",\"rhost\":\"\",\"tty\":\"\","
+	"\"decision\":\"block\",\"outcome\":\"blocked\",\"signInRisk\":"
+	"\"high\",\"userRisk\":\"none\",\"detections\":\"\",\"applied\":"
+	"\"\",\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\","
+	"\"device\":\"\",\"remediated\":1}",
+};
+
 #define SEEN(k, f, l, c) \
 	"{\"key\":" k ",\"firstSeen\":" f ",\"lastSeen\":" l ",\"count\":" c "}"
 
@@ -860,6 +946,19 @@ static void test_decode_rejects(void **state)
 	REFUSED(bad_familiar, familiar, rr_fleet_familiar);
 	REFUSED(bad_host, host, rr_fleet_host_rec);
 	REFUSED(bad_fails, fails, rr_fleet_fails);
+	REFUSED(bad_signin, signin, rr_fleet_signin);
+	{
+		/* the template of bad_signin itself is good */
+		static const char good[] =
+		    SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"",
+			   "\"a\\nb\"");
+		static rr_fleet_signin v;
+
+		assert_int_equal(rr_fleet_signin_decode(good, strlen(good), &v),
+				 0);
+		assert_string_equal(v.s.applied, "a\nb");
+		assert_int_equal(v.s.action, RR_ACTION_BLOCK);
+	}
 }
 
 /* Over the caps: one element more than allowed, a text over 64 KiB. */
@@ -983,6 +1082,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_pwchange),
 		cmocka_unit_test(test_roundtrip_host),
 		cmocka_unit_test(test_roundtrip_fails),
+		cmocka_unit_test(test_roundtrip_signin),
 		cmocka_unit_test(test_roundtrip_familiar),
 		cmocka_unit_test(test_familiar_longest),
 		cmocka_unit_test(test_encode_rejects),

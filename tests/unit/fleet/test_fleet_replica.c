@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "rr_fleet.h"
+#include "rr_fleet_signins.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -398,10 +399,10 @@ static void test_failures_since(void **state)
 	assert_string_equal(out[1].user, "carol");
 	assert_string_equal(out[1].rhost, "192.0.2.50");
 	assert_int_equal(out[1].time, 1001);
-	assert_int_equal(rr_store_fail_mark_get(s, &mark), 0);
+	assert_int_equal(rr_store_mark_get(s, RR_STORE_MARK_FAILS, &mark), 0);
 	assert_int_equal(mark, 0);
-	assert_int_equal(rr_store_fail_mark_set(s, last), 0);
-	assert_int_equal(rr_store_fail_mark_get(s, &mark), 0);
+	assert_int_equal(rr_store_mark_set(s, RR_STORE_MARK_FAILS, last), 0);
+	assert_int_equal(rr_store_mark_get(s, RR_STORE_MARK_FAILS, &mark), 0);
 	assert_int_equal(mark, last);
 	assert_int_equal(rr_store_failures_since(s, mark, 4, out, &n, &last),
 			 0);
@@ -414,6 +415,93 @@ static void test_failures_since(void **state)
 			 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(mark, last);
+	rr_store_close(s);
+}
+
+/* This host's sign-ins in the order they changed: a rewrite (an
+ * interrupted sign-in that ends) and a device set later each move the row
+ * past the others; a mark past the newest (every row pruned) reads from
+ * the start; the publisher's choice of what is risky. */
+static void test_signins_changed(void **state)
+{
+	rr_signin_rec rec = {.time = 1000, .user = "alice", .service = "sshd",
+			     .rhost = "192.0.2.7", .tty = "ssh",
+			     .netkey = "192.0.2.0/24",
+			     .action = RR_ACTION_ALLOW, .outcome = "success",
+			     .reason = "ok", .mfa = ""};
+	rr_detection det = {RR_EVENT_UNFAMILIAR_FEATURES, RR_LEVEL_MEDIUM};
+	char ref_a[RR_REF_LEN + 1], ref_b[RR_REF_LEN + 1];
+	rr_store_signin out[4];
+	rr_store_signin_change ch[4];
+	int64_t mark = -1;
+	rr_store *s = mem();
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(rr_store_signins_changed(s, 0, 4, out, ch, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rr_store_signin_record(s, &rec, ref_a), 0);
+	rec.user = "bob";
+	rec.time = 1001;
+	rec.action = RR_ACTION_REQUIRE;
+	rec.outcome = RR_OUTCOME_INTERRUPTED;
+	rec.dets = &det;
+	rec.n_dets = 1;
+	assert_int_equal(rr_store_signin_record(s, &rec, ref_b), 0);
+	assert_int_equal(rr_store_signins_changed(s, 0, 4, out, ch, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(out[0].ref, ref_a);
+	assert_string_equal(out[1].ref, ref_b);
+	assert_string_equal(out[1].detections, "unfamiliarFeatures:medium");
+	assert_false(ch[0].remediated);
+	assert_false(ch[1].remediated); /* no MFA yet */
+	assert_true(ch[0].seq < ch[1].seq);
+	assert_false(rr_fleet_signin_risky(&out[0]));
+	assert_true(rr_fleet_signin_risky(&out[1]));
+	assert_int_equal(rr_store_mark_get(s, RR_STORE_MARK_SIGNINS, &mark),
+			 0);
+	assert_int_equal(mark, 0);
+	assert_int_equal(rr_store_mark_set(s, RR_STORE_MARK_SIGNINS, ch[1].seq),
+			 0);
+	mark = ch[1].seq;
+	/* bob's sign-in ends: it changed again */
+	rec.ref = ref_b;
+	rec.outcome = "success";
+	rec.mfa_passed = true;
+	rec.mfa = "passed";
+	assert_int_equal(rr_store_signin_record(s, &rec, ref_b), 0);
+	assert_int_equal(rr_store_signins_changed(s, mark, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].ref, ref_b);
+	assert_string_equal(out[0].outcome, "success");
+	assert_string_equal(out[0].mfa, "passed");
+	assert_true(ch[0].remediated);
+	/* an MFA sign-in is risky even when it passed */
+	assert_true(rr_fleet_signin_risky(&out[0]));
+	mark = ch[0].seq;
+	/* alice's device told at session open: hers changed */
+	assert_int_equal(rr_store_signin_device_set(s, "alice", ref_a,
+						    "SHA256:abc", 1002),
+			 0);
+	assert_int_equal(rr_store_signins_changed(s, mark, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].ref, ref_a);
+	assert_string_equal(out[0].device, "SHA256:abc");
+	assert_true(ch[0].seq > mark);
+	/* nothing after the newest; a mark past it reads from the start */
+	assert_int_equal(rr_store_signins_changed(s, ch[0].seq, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rr_store_signins_changed(s, 1000, 1, out, ch, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].ref, ref_b);
+	assert_int_equal(rr_store_signins_changed(s, 0, 0, out, ch, &n),
+			 -EINVAL);
+	assert_int_equal(rr_store_signins_changed(s, -1, 4, out, ch, &n),
+			 -EINVAL);
 	rr_store_close(s);
 }
 
@@ -647,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_reflects),
 		cmocka_unit_test(test_fleet_failures_count),
 		cmocka_unit_test(test_failures_since),
+		cmocka_unit_test(test_signins_changed),
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_merges),

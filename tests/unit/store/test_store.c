@@ -1339,6 +1339,7 @@ static void test_schema_v3(void **state)
 	    {"aggregations", "to_time"},
 	    {"failures", "netkey"},
 	    {"failures", "tag"},
+	    {"signins", "seq"},
 	};
 	static const char *const objects[] = {
 	    "mfa_methods",
@@ -1358,20 +1359,21 @@ static void test_schema_v3(void **state)
 	    "fleet_failures_batch",
 	    "fleet_failures_user",
 	    "fleet_failures_rhost",
+	    "signins_seq",
 	};
 	struct fx *f = *state;
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 8);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 9);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 9);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 9);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -2775,7 +2777,8 @@ static void test_migrate_v7(void **state)
 		"COMMIT;");
 	assert_int_equal(chmod(f->path, 0600), 0);
 	fx_open(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 8);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
 	assert_int_equal(object_count(f->path, "fleet_failures"), 1);
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM fleet_failures"),
 			 0);
@@ -2785,6 +2788,48 @@ static void test_migrate_v7(void **state)
 					  600, &h),
 			 0);
 	assert_int_equal(h.recent_failures, 1);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
+/* 8 -> 9: each sign-in's change sequence; the old rows get theirs in the
+ * order they were written, and a new sign-in comes after them. */
+static void test_migrate_v8(void **state)
+{
+	struct fx *f = *state;
+	rr_signin_rec r = rec_make(1700, "carol", "success", "192.0.2.0/24");
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path, "BEGIN;" RRS_SCHEMA_V7 "COMMIT;");
+	db_exec(f->path, "BEGIN;" RRS_MIGRATE_7_8 "COMMIT;");
+	db_exec(f->path,
+		"BEGIN;"
+		"INSERT INTO signins(ref, time, user, service, rhost, tty,"
+		" netkey, action, outcome, signin_risk, user_risk, detections,"
+		" applied, report_only, reason, mfa, device) VALUES"
+		" ('AAAA-0001', 1500, 'bob', 'sshd', '192.0.2.50', 'ssh',"
+		" '192.0.2.0/24', 'block', 'blocked', 'high', 'none',"
+		" 'unfamiliarFeatures:high', '', '', 'x', '', ''),"
+		" ('AAAA-0002', 1600, 'alice', 'sshd', '192.0.2.51', 'ssh',"
+		" '192.0.2.0/24', 'allow', 'success', 'none', 'none', '', '',"
+		" '', 'ok', '', '');"
+		"COMMIT;");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
+	assert_int_equal(object_count(f->path, "signins_seq"), 1);
+	assert_int_equal(db_int(f->path, "SELECT seq FROM signins"
+					 " WHERE ref = 'AAAA-0001'"),
+			 1);
+	assert_int_equal(db_int(f->path, "SELECT seq FROM signins"
+					 " WHERE ref = 'AAAA-0002'"),
+			 2);
+	record(f->s, &r, NULL);
+	assert_int_equal(db_int(f->path, "SELECT seq FROM signins"
+					 " WHERE user = 'carol'"),
+			 3);
+	assert_int_equal(signins_count(f->s, "bob", "AAAA-0001"), 1);
 	fx_reopen(f);
 	same_schema_as_fresh(f);
 }
@@ -3280,7 +3325,7 @@ int main(void)
 	    T(test_low_risk_ageing),  T(test_aggregate_threshold),
 	    T(test_confirm_safe),     T(test_dismiss_closes_aggregation),
 	    T(test_detections_filter), T(test_migrate_v3),
-	    T(test_migrate_v4), T(test_migrate_v7),
+	    T(test_migrate_v4), T(test_migrate_v7), T(test_migrate_v8),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* One directory of the tenant's records read whole (rr_fleet_dir.h). */
+#include "rr_fleet_dir.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 1024
+
+int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
+		      void **rows, size_t *n, size_t *malformed)
+{
+	char key[KEY_MAX];
+	rr_etcd_range *rg = NULL;
+	unsigned char *out;
+	size_t i, m = 0, bad = 0;
+	rr_fleet_key k;
+	int r;
+
+	if (!e || !prefix || !d || !rows || !n)
+		return -EINVAL;
+	*rows = NULL;
+	*n = 0;
+	r = rr_fleet_key_dir(prefix, d->kind, key, sizeof(key));
+	if (r < 0)
+		return r;
+	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
+	if (r < 0)
+		return r;
+	out = calloc(rg->n ? rg->n : 1, d->size);
+	if (!out) {
+		rr_etcd_range_free(rg);
+		return -ENOMEM;
+	}
+	for (i = 0; i < rg->n; i++) {
+		void *slot = out + m * d->size;
+
+		/* a record must be the one its key names */
+		if (rr_fleet_key_parse(prefix, (const char *)rg->kvs[i].key,
+				       rg->kvs[i].key_len, &k) == 0 &&
+		    k.kind == d->kind &&
+		    d->decode((const char *)rg->kvs[i].value,
+			      rg->kvs[i].value_len, slot) == 0 &&
+		    (!d->name || !strcmp(d->name(slot), k.name)))
+			m++;
+		else
+			bad++;
+	}
+	rr_etcd_range_free(rg);
+	qsort(out, m, d->size, d->cmp);
+	*rows = out;
+	*n = m;
+	if (malformed)
+		*malformed = bad;
+	return 0;
+}
