@@ -16,10 +16,20 @@
 
 /* ---- detections (shared by status and detections) -------------------- */
 
-static void json_detection(struct json *j, const rr_store_detection *d)
+/* host: on a fleet, the host of a sign-in's detection (NULL for a
+ * user's, which is the tenant's); a fleet's sign-in detections have no
+ * id (0: null) */
+static void json_detection(struct json *j, const rr_store_detection *d,
+			   bool fleet, const char *host)
 {
 	json_obj_begin(j);
-	json_kint(j, "id", d->id);
+	json_key(j, "id");
+	if (d->id)
+		json_int(j, d->id);
+	else
+		json_null(j);
+	if (fleet)
+		json_kstr(j, "host", host);
 	json_kstr(j, "user", d->user);
 	json_kstr(j, "riskEventType", rr_event_name(d->type));
 	json_kstr(j, "riskLevel", rr_level_name(d->level));
@@ -33,14 +43,16 @@ static void json_detection(struct json *j, const rr_store_detection *d)
 	json_obj_end(j);
 }
 
+/* hosts: NULL on a single host, else each row's host (or NULL) */
 static void json_detections(struct json *j, const rr_store_detection *d,
-			    size_t n)
+			    size_t n, const char *const *hosts)
 {
 	size_t i;
 
 	json_arr_begin(j);
 	for (i = 0; i < n; i++)
-		json_detection(j, &d[i]);
+		json_detection(j, &d[i], hosts != NULL,
+			       hosts ? hosts[i] : NULL);
 	json_arr_end(j);
 }
 
@@ -71,21 +83,29 @@ static int print_active(const rr_store_detection *d, size_t n)
 	return r;
 }
 
-static int print_detection_table(const rr_store_detection *d, size_t n)
+/* hosts: as json_detections (a HOST column on a fleet) */
+static int print_detection_table(const rr_store_detection *d, size_t n,
+				 const char *const *hosts)
 {
 	static const char *const head[] = {"ID",     "USER",     "TYPE",
 					   "LEVEL",  "STATE",    "DETAIL",
-					   "SOURCE", "DETECTED", "REF"};
+					   "SOURCE", "DETECTED", "REF",
+					   "HOST"};
 	struct table t;
 	size_t i;
 	int r;
 
-	table_init(&t, 9, head);
+	table_init(&t, hosts ? 10 : 9, head);
 	for (i = 0; i < n; i++) {
 		char id[24], when[32];
-		const char *row[9];
+		const char *row[10];
 
-		snprintf(id, sizeof(id), "%" PRId64, d[i].id);
+		if (d[i].id)
+			snprintf(id, sizeof(id), "%" PRId64, d[i].id);
+		else
+			snprintf(id, sizeof(id), "-");
+		if (hosts)
+			row[9] = hosts[i] ? hosts[i] : "-";
 		ctl_time_local(d[i].detected, when, sizeof(when));
 		row[0] = id;
 		row[1] = d[i].user;
@@ -129,7 +149,7 @@ static int status_json(const struct ctl *c, const rr_store_user *u,
 	if (u->must_change)
 		json_ktime(&j, "mustChangePasswordSince", u->must_change_since);
 	json_key(&j, "detections");
-	json_detections(&j, d, n);
+	json_detections(&j, d, n, NULL);
 	json_obj_end(&j);
 	return fail_output(json_finish(&j));
 }
@@ -304,6 +324,164 @@ static int detection_filter(const struct ctl *c, rr_store_detection_filter *f)
 	return RC_OK;
 }
 
+/* ---- a fleet's sign-in detections ----------------------------------- */
+
+typedef struct {
+	rr_store_detection d;
+	const char *host;
+} det_row;
+
+static bool det_matches(const rr_store_detection_filter *f,
+			const rr_store_detection *d)
+{
+	return (!f->user || !strcmp(f->user, d->user)) &&
+	       (!f->active_only || d->state == RR_STATE_AT_RISK) &&
+	       (!f->by_type || f->type == d->type) &&
+	       (!f->by_level || f->level == d->level) &&
+	       (!f->by_state || f->state == d->state) &&
+	       d->detected >= f->since;
+}
+
+/* The detections of one published sign-in ("type:level,..."), as its
+ * host recorded them: remediated when MFA passed in it, else at risk.  At
+ * most RR_EVENT__COUNT into out[] (a record from etcd may name a type
+ * twice). */
+static size_t signin_dets(const rr_fleet_signin *v,
+			  const rr_store_detection_filter *f, det_row *out)
+{
+	char buf[RR_TEXT_MAX], *save = NULL, *tok;
+	size_t k = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v->s.detections);
+	for (tok = strtok_r(buf, ",", &save); tok && k < RR_EVENT__COUNT;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		rr_store_detection d;
+
+		memset(&d, 0, sizeof(d));
+		if (!colon)
+			continue;
+		*colon = '\0';
+		if (rr_event_parse(tok, &d.type) < 0 ||
+		    rr_level_parse(colon + 1, &d.level) < 0)
+			continue; /* a newer host's type: not this riskctl's */
+		memcpy(d.user, v->s.user, sizeof(d.user));
+		memcpy(d.ref, v->s.ref, sizeof(d.ref));
+		memcpy(d.source, v->s.rhost, sizeof(d.source));
+		d.state = v->remediated ? RR_STATE_REMEDIATED
+					: RR_STATE_AT_RISK;
+		d.detail = v->remediated ? RR_DETAIL_USER_PASSED_MFA
+					 : RR_DETAIL_NONE;
+		d.detected = d.updated = v->s.time;
+		if (det_matches(f, &d)) {
+			out[k].d = d;
+			out[k].host = v->host;
+			k++;
+		}
+	}
+	return k;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const det_row *x = a, *y = b;
+
+	if (x->d.detected != y->d.detected)
+		return x->d.detected < y->d.detected ? 1 : -1;
+	return strcmp(x->d.ref, y->d.ref);
+}
+
+/*
+ * A fleet's detections: the tenant's user risk (the copy read from etcd)
+ * and every host's sign-in detections (its published risky sign-ins,
+ * rr_fleet_signins.h), newest first, at most the filter's limit.
+ */
+static int fleet_detections(struct ctl *c, const rr_store_detection_filter *f,
+			    det_row **out, size_t *n_out,
+			    rr_fleet_signin **signins)
+{
+	rr_store_detection *d = NULL;
+	size_t n = 0, ns = 0, bad = 0, i, k, cap, limit;
+	det_row *rows;
+	int r;
+
+	*out = NULL;
+	*n_out = 0;
+	*signins = NULL;
+	r = rr_store_detections_list(c->store, f, &d, &n);
+	if (r < 0)
+		return ctl_store_fail(c, "cannot list detections", r);
+	r = rr_fleet_signins(c->fleet, signins, &ns, &bad);
+	if (r < 0) {
+		free(d);
+		ctl_err("cannot read the fleet's sign-ins from etcd (prefix "
+			"%s): %s",
+			rr_fleet_prefix(c->fleet), strerror(-r));
+		return RC_STORE;
+	}
+	if (bad)
+		ctl_err("warning: %zu malformed sign-in record(s) in etcd "
+			"left out",
+			bad);
+	/* at most RR_EVENT__COUNT of each sign-in (signin_dets) */
+	cap = n + ns * RR_EVENT__COUNT;
+	rows = calloc(cap ? cap : 1, sizeof(*rows));
+	if (!rows) {
+		free(d);
+		ctl_err("out of memory");
+		return RC_STORE;
+	}
+	for (i = 0; i < n; i++)
+		rows[i].d = d[i];
+	free(d);
+	k = n;
+	for (i = 0; i < ns; i++)
+		k += signin_dets(&(*signins)[i], f, rows + k);
+	qsort(rows, k, sizeof(*rows), newest_first);
+	limit = f->limit ? f->limit : RR_STORE_MAX_ROWS;
+	*out = rows;
+	*n_out = k < limit ? k : limit;
+	return RC_OK;
+}
+
+static int fleet_detections_print(struct ctl *c,
+				  const rr_store_detection_filter *f)
+{
+	rr_fleet_signin *signins = NULL;
+	rr_store_detection *d = NULL;
+	const char **hosts = NULL;
+	det_row *rows = NULL;
+	struct json j;
+	size_t n = 0, i;
+	int r;
+
+	r = fleet_detections(c, f, &rows, &n, &signins);
+	if (r == RC_OK) {
+		d = calloc(n ? n : 1, sizeof(*d));
+		hosts = calloc(n ? n : 1, sizeof(*hosts));
+		if (!d || !hosts) {
+			ctl_err("out of memory");
+			r = RC_STORE;
+		}
+	}
+	for (i = 0; r == RC_OK && i < n; i++) {
+		d[i] = rows[i].d;
+		hosts[i] = rows[i].host;
+	}
+	if (r == RC_OK && c->json) {
+		json_init(&j, stdout);
+		json_detections(&j, d, n, hosts);
+		r = fail_output(json_finish(&j));
+	} else if (r == RC_OK) {
+		r = fail_output(print_detection_table(d, n, hosts));
+	}
+	free(d);
+	free(hosts);
+	free(rows);
+	free(signins);
+	return r;
+}
+
 int cmd_detections(struct ctl *c)
 {
 	rr_store_detection_filter f;
@@ -317,15 +495,17 @@ int cmd_detections(struct ctl *c)
 		r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
+	if (c->fleet)
+		return fleet_detections_print(c, &f);
 	r = rr_store_detections_list(c->store, &f, &d, &n);
 	if (r < 0) {
 		r = ctl_store_fail(c, "cannot list detections", r);
 	} else if (c->json) {
 		json_init(&j, stdout);
-		json_detections(&j, d, n);
+		json_detections(&j, d, n, NULL);
 		r = fail_output(json_finish(&j));
 	} else {
-		r = fail_output(print_detection_table(d, n));
+		r = fail_output(print_detection_table(d, n, NULL));
 	}
 	free(d);
 	return r;

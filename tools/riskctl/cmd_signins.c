@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* signins [--user U] [--ref ID] [--limit N] */
+/*
+ * signins [--user U] [--ref ID] [--limit N]: this host's sign-in log.  On
+ * a fleet a reference that is not in it (or a machine with no store, an
+ * admin's) is looked up in etcd, where every host publishes its risky
+ * sign-ins (rr_fleet_signins.h); the answer names the host.
+ */
 #include "json.h"
 #include "riskctl.h"
 #include "table.h"
 
+#include "rr_fleet.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KV_WIDTH 22
 
@@ -46,10 +55,14 @@ static void json_lines(struct json *j, const char *text)
 	json_arr_end(j);
 }
 
-static void json_signin(struct json *j, const rr_store_signin *s)
+/* host: the fleet host it came from, NULL on a single host */
+static void json_signin(struct json *j, const rr_store_signin *s,
+			const char *host)
 {
 	json_obj_begin(j);
 	json_kstr(j, "ref", s->ref);
+	if (host)
+		json_kstr(j, "host", host);
 	json_ktime(j, "createdDateTime", s->time);
 	json_kstr(j, "user", s->user);
 	json_kstr(j, "service", s->service);
@@ -71,7 +84,7 @@ static void json_signin(struct json *j, const rr_store_signin *s)
 	json_obj_end(j);
 }
 
-static int signins_json(const rr_store_signin *s, size_t n)
+static int signins_json(const rr_store_signin *s, size_t n, const char *host)
 {
 	struct json j;
 	size_t i;
@@ -79,7 +92,7 @@ static int signins_json(const rr_store_signin *s, size_t n)
 	json_init(&j, stdout);
 	json_arr_begin(&j);
 	for (i = 0; i < n; i++)
-		json_signin(&j, &s[i]);
+		json_signin(&j, &s[i], host);
 	json_arr_end(&j);
 	return fail_output(json_finish(&j));
 }
@@ -111,13 +124,15 @@ static void detections_text(const char *text, char *buf, size_t len)
 			buf[i] = ' ';
 }
 
-static int signin_detail(const rr_store_signin *s)
+static int signin_detail(const rr_store_signin *s, const char *host)
 {
 	char when[32], dets[RR_TEXT_MAX];
 
 	ctl_time_local(s->time, when, sizeof(when));
 	detections_text(s->detections, dets, sizeof(dets));
 	kv_print(stdout, KV_WIDTH, "ref:", s->ref);
+	if (host)
+		kv_print(stdout, KV_WIDTH, "host:", host);
 	kv_print(stdout, KV_WIDTH, "time:", when);
 	kv_print(stdout, KV_WIDTH, "user:", s->user);
 	kv_print(stdout, KV_WIDTH, "service:", s->service);
@@ -171,6 +186,82 @@ static int signins_text(const rr_store_signin *s, size_t n)
 	return fail_output(r);
 }
 
+static unsigned retention_days(const struct ctl *c)
+{
+	return c->policy->signin_retention_days
+		   ? c->policy->signin_retention_days
+		   : 30;
+}
+
+/* The risky sign-in `c->ref` of any host of the fleet, from etcd:
+ * RC_OK with *v filled, else a message and RC_NOT_FOUND or RC_STORE. */
+static int fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *v)
+{
+	int r = rr_fleet_signin_find(f, c->ref, v);
+
+	if (r == -ENOENT) {
+		ctl_err("no sign-in with reference %s on this host or in the "
+			"fleet's etcd (prefix %s): hosts publish only risky "
+			"sign-ins, kept %u days",
+			c->ref, rr_fleet_prefix(f), retention_days(c));
+		return RC_NOT_FOUND;
+	}
+	if (r < 0) {
+		ctl_err("cannot read sign-in %s from the fleet's etcd (prefix "
+			"%s): %s",
+			c->ref, rr_fleet_prefix(f),
+			r == -EPROTO    ? "its record is malformed"
+			: r == -ENOTCONN ? "no member reachable, or no leader"
+					 : strerror(-r));
+		return RC_STORE;
+	}
+	if (c->user && strcmp(c->user, v->s.user) != 0) {
+		ctl_err("sign-in %s is not %s's", c->ref, c->user);
+		return RC_NOT_FOUND;
+	}
+	return RC_OK;
+}
+
+/* A reference on a fleet: this host's log when there is one (an admin
+ * machine has none), else etcd. */
+static int signin_ref_fleet(struct ctl *c)
+{
+	rr_store_signin_filter f = {.ref = c->ref, .user = c->user, .limit = 1};
+	rr_store_signin *s = NULL;
+	rr_fleet_signin *v = NULL;
+	rr_fleet *fl = NULL;
+	size_t n = 0;
+	int r;
+
+	r = ctl_fleet_new(c, &fl);
+	if (r == RC_OK && access(c->policy->store_path, F_OK) == 0) {
+		r = ctl_open_host(c);
+		if (r == RC_OK) {
+			int e = rr_store_signins_list(c->store, &f, &s, &n);
+
+			if (e < 0)
+				r = ctl_store_fail(c, "cannot read sign-ins",
+						   e);
+		}
+		if (r == RC_OK && n)
+			r = c->json ? signins_json(s, 1, rr_fleet_host(fl))
+				    : signin_detail(&s[0], rr_fleet_host(fl));
+	}
+	if (r == RC_OK && !n) {
+		v = calloc(1, sizeof(*v));
+		r = v ? fleet_signin(c, fl, v) : RC_STORE;
+		if (!v)
+			ctl_err("out of memory");
+		if (r == RC_OK)
+			r = c->json ? signins_json(&v->s, 1, v->host)
+				    : signin_detail(&v->s, v->host);
+	}
+	free(v);
+	free(s);
+	rr_fleet_free(fl);
+	return r;
+}
+
 int cmd_signins(struct ctl *c)
 {
 	rr_store_signin_filter f = {
@@ -182,6 +273,11 @@ int cmd_signins(struct ctl *c)
 	size_t n = 0;
 	int r;
 
+	r = ctl_load_policy(c, NULL);
+	if (r != RC_OK)
+		return r;
+	if (f.ref && c->policy->backend == RR_BACKEND_ETCD)
+		return signin_ref_fleet(c);
 	r = ctl_open_host(c); /* the host's own log, also on a fleet */
 	if (r != RC_OK)
 		return r;
@@ -191,15 +287,12 @@ int cmd_signins(struct ctl *c)
 	} else if (f.ref && n == 0) {
 		ctl_err("no sign-in with reference %s (sign-ins are kept "
 			"%u days)",
-			c->ref,
-			c->policy->signin_retention_days
-			    ? c->policy->signin_retention_days
-			    : 30);
+			c->ref, retention_days(c));
 		r = RC_NOT_FOUND;
 	} else if (c->json) {
-		r = signins_json(s, n);
+		r = signins_json(s, n, NULL);
 	} else if (f.ref) {
-		r = signin_detail(&s[0]);
+		r = signin_detail(&s[0], NULL);
 	} else {
 		r = signins_text(s, n);
 	}

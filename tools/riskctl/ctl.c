@@ -143,7 +143,7 @@ int ctl_open_host(struct ctl *c)
 {
 	int r;
 
-	r = ctl_load_policy(c, NULL);
+	r = c->policy ? RC_OK : ctl_load_policy(c, NULL);
 	if (r != RC_OK)
 		return r;
 	r = rr_store_open(c->policy->store_path, &c->store);

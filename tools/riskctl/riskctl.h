@@ -77,8 +77,8 @@ int ctl_load_policy(struct ctl *c, const char *path);
 /* Load the policy and open its store: with a fleet policy, a copy of
  * the tenant read from etcd now, its writes published to etcd.  RC_* */
 int ctl_open(struct ctl *c);
-/* Load the policy and open this host's own store file, whatever the
- * backend (the sign-in log is the host's).  RC_* */
+/* Load the policy (unless loaded) and open this host's own store file,
+ * whatever the backend (the sign-in log is the host's).  RC_* */
 int ctl_open_host(struct ctl *c);
 /* A client of the policy's fleet (message on failure).  RC_* */
 int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
