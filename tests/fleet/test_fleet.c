@@ -1483,6 +1483,12 @@ static void test_signin_refs_fleetwide(void **state)
 	}
 	json_decref(j);
 	assert_true(seen);
+	/* confirm-safe is refused on a fleet (riskctl(8)), nothing changed */
+	assert_int_equal(riskctl_admin(out, sizeof(out), "confirm-safe",
+				       "--ref", ref, NULL),
+			 2);
+	wait_published(ref, &v);
+	assert_false(v.remediated);
 	/* nothing made on the admin machine */
 	fmtp(want, sizeof(want), "%s/no-such-dir", F.dir);
 	assert_int_equal(access(want, F_OK), -1);

@@ -138,6 +138,19 @@ int cmd_confirm_safe(struct ctl *c)
 			"was shown, e.g. 7F3A-91C2)");
 		return RC_USAGE;
 	}
+	r = ctl_load_policy(c, NULL);
+	if (r != RC_OK)
+		return r;
+	/* The sign-in's detections are in its host's log and the user's
+	 * risk is the tenant's: no one transaction holds both yet. */
+	if (c->policy->backend == RR_BACKEND_ETCD) {
+		ctl_err("confirm-safe is not available with a fleet policy "
+			"yet (the sign-in's detections stay in its host's "
+			"log); to clear the user's risk use \"riskctl unblock "
+			"USER\" (riskctl signins --ref %s names the user)",
+			c->ref);
+		return RC_USAGE;
+	}
 	r = ctl_open(c);
 	if (r != RC_OK)
 		return r;

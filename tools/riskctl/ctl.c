@@ -122,7 +122,7 @@ int ctl_open(struct ctl *c)
 {
 	int r;
 
-	r = ctl_load_policy(c, NULL);
+	r = c->policy ? RC_OK : ctl_load_policy(c, NULL);
 	if (r != RC_OK)
 		return r;
 	if (c->policy->backend == RR_BACKEND_ETCD)

@@ -74,8 +74,9 @@ void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Load ctl->policy_path (or `path`): every error on stderr, RC_POLICY. */
 int ctl_load_policy(struct ctl *c, const char *path);
-/* Load the policy and open its store: with a fleet policy, a copy of
- * the tenant read from etcd now, its writes published to etcd.  RC_* */
+/* Load the policy (unless loaded) and open its store: with a fleet
+ * policy, a copy of the tenant read from etcd now, its writes published
+ * to etcd.  RC_* */
 int ctl_open(struct ctl *c);
 /* Load the policy (unless loaded) and open this host's own store file,
  * whatever the backend (the sign-in log is the host's).  RC_* */
