@@ -257,6 +257,15 @@ int rr_store_aggregate(rr_store *s, const char *user,
  */
 int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
 			  int64_t now, char user_out[RR_USER_MAX + 1]);
+/*
+ * The same for a sign-in of `user` that this store may not hold: a
+ * fleet's tenant copy (riskctl), whose user risk is recomputed and whose
+ * record carries the reference (rr_fleet_risk.safe) to the host that
+ * logged the sign-in; that host marks its detections when the record
+ * arrives.  -ENOENT when this store holds the sign-in as another user's.
+ */
+int rr_store_confirm_safe_of(rr_store *s, const char *ref, const char *user,
+			     const char *actor, int64_t now);
 
 /* ---- password changes (schema v5) ------------------------------------ */
 

@@ -432,8 +432,24 @@ static int ref_user(rr_store *s, const char *ref, char user[RR_USER_MAX + 1])
 	return r;
 }
 
-static int confirm_apply(rr_store *s, const char *ref, const char *actor,
-			 int64_t now, char user[RR_USER_MAX + 1])
+/* The user's row, none if there was none: the record that carries the
+ * user's sign-ins confirmed safe (rr_fleet_risk.safe). */
+static int user_row_ensure(rr_store *s, const char *user, int64_t now)
+{
+	rr_store_user u = {.updated = -1}; /* untouched: no row */
+	int r = rrs_user_row(s, user, &u);
+
+	if (!r && u.updated < 0)
+		r = rrs_user_set(s, user, RR_LEVEL_NONE, RR_STATE_NONE,
+				 RR_DETAIL_NONE, now);
+	return r;
+}
+
+/* given: the sign-in's user when the caller knows it (a fleet's tenant
+ * copy holds no sign-ins; NULL: this store's log must have it). */
+static int confirm_apply(rr_store *s, const char *ref, const char *given,
+			 const char *actor, int64_t now,
+			 char user[RR_USER_MAX + 1])
 {
 	static const struct recompute rc = {
 	    .recheck = true,
@@ -444,6 +460,13 @@ static int confirm_apply(rr_store *s, const char *ref, const char *actor,
 	int err;
 
 	err = ref_user(s, ref, user);
+	if (err == -ENOENT && given) {
+		/* another host's sign-in: its host applies the safe ref */
+		snprintf(user, RR_USER_MAX + 1, "%s", given);
+		err = 0;
+	} else if (!err && given && strcmp(user, given) != 0) {
+		err = rrs_fail(s, -ENOENT, "that sign-in is not the user's");
+	}
 	if (err)
 		return err;
 	err = rrs_stmt(s, RRS_Q_DETS_CONFIRM_SAFE, &st);
@@ -454,8 +477,19 @@ static int confirm_apply(rr_store *s, const char *ref, const char *actor,
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
+	/* kept with the user's risk (a fleet carries it to the sign-in's
+	 * host), and the sign-in changed (published again) */
+	if (!err)
+		err = rrs_exec_q(s, RRS_Q_SAFE_PUT, "ssi", user, ref, now);
+	if (!err)
+		err = rrs_exec_q(s, RRS_Q_SAFE_TRIM, "si", user,
+				 (int64_t)RR_FLEET_MAX_SAFE_REFS);
+	if (!err)
+		err = rrs_exec_q(s, RRS_Q_SIGNIN_SEQ_BUMP, "s", ref);
 	if (!err)
 		err = user_recompute(s, user, now, &rc);
+	if (err >= 0)
+		err = user_row_ensure(s, user, now);
 	if (err >= 0)
 		err = rrs_shared_touch(s, user, RR_SHARED_BIT(RR_SHARED_RISK),
 				       RRS_OFFLINE_STRICT);
@@ -465,25 +499,44 @@ static int confirm_apply(rr_store *s, const char *ref, const char *actor,
 	return rrs_audit(s, now, actor, "confirm-safe", user, detail);
 }
 
-static int confirm_try(rr_store *s, const char *ref, const char *actor,
-		       int64_t now, char user[RR_USER_MAX + 1])
+static int confirm_try(rr_store *s, const char *ref, const char *given,
+		       const char *actor, int64_t now,
+		       char user[RR_USER_MAX + 1])
 {
 	int err = rrs_begin(s, true);
 
-	return err ? err : rrs_end(s, confirm_apply(s, ref, actor, now, user));
+	return err ? err
+		   : rrs_end(s, confirm_apply(s, ref, given, actor, now,
+					      user));
 }
 
-int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
-			  int64_t now, char user_out[RR_USER_MAX + 1])
+static int confirm(rr_store *s, const char *ref, const char *given,
+		   const char *actor, int64_t now,
+		   char user_out[RR_USER_MAX + 1])
 {
 	char user[RR_USER_MAX + 1];
 	int err;
 
 	if (!s || !ref || !*ref || !rrs_str_ok(ref, RR_REF_LEN) ||
-	    !rrs_user_ok(actor) || !user_out)
+	    (given && !rrs_user_ok(given)) || !rrs_user_ok(actor) ||
+	    !user_out)
 		return -EINVAL;
-	RRS_RETRY(err, confirm_try(s, ref, actor, now, user));
+	RRS_RETRY(err, confirm_try(s, ref, given, actor, now, user));
 	if (!err)
 		memcpy(user_out, user, strlen(user) + 1);
 	return err;
+}
+
+int rr_store_confirm_safe(rr_store *s, const char *ref, const char *actor,
+			  int64_t now, char user_out[RR_USER_MAX + 1])
+{
+	return confirm(s, ref, NULL, actor, now, user_out);
+}
+
+int rr_store_confirm_safe_of(rr_store *s, const char *ref, const char *user,
+			     const char *actor, int64_t now)
+{
+	char out[RR_USER_MAX + 1];
+
+	return user ? confirm(s, ref, user, actor, now, out) : -EINVAL;
 }

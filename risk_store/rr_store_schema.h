@@ -292,10 +292,15 @@
 
 /* 8 -> 9: each sign-in's change sequence (a fleet publishes the risky ones
  * in its order, rr_store_signins_changed): a new sequence whenever the row
- * is written; the old rows get theirs in rowid order. */
+ * is written; the old rows get theirs in rowid order.  And the user's
+ * sign-ins an admin confirmed safe (a fleet carries them in the user's
+ * risk record to the host that logged them): the newest
+ * RR_FLEET_MAX_SAFE_REFS per user. */
 #define RRS_MIGRATE_8_9 \
 	"ALTER TABLE signins ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;" \
 	"UPDATE signins SET seq = rowid;" \
 	"CREATE INDEX signins_seq ON signins(seq);" \
+	"CREATE TABLE safe_refs(user TEXT NOT NULL, ref TEXT NOT NULL," \
+	" time INTEGER NOT NULL, PRIMARY KEY (user, ref));" \
 	"PRAGMA user_version = 9;"
 #endif

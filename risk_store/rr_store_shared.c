@@ -144,7 +144,19 @@ static int export_risk(rr_store *s, const char *user, rr_fleet_user *u)
 		v->detections[i] = v->detections[v->n_detections - 1 - i];
 		v->detections[v->n_detections - 1 - i] = tmp;
 	}
-	return 0;
+	/* the sign-ins confirmed safe, newest first */
+	r = rrs_stmt(s, RRS_Q_SAFE_USER, &st);
+	if (!r)
+		r = rrs_bind(s, st, "si", user, (int64_t)RR_FLEET_MAX_SAFE_REFS);
+	while (!r && v->n_safe < RR_FLEET_MAX_SAFE_REFS &&
+	       (r = rrs_step_row(s, st)) == 1) {
+		rr_fleet_safe_ref *f = &v->safe[v->n_safe++];
+
+		rrs_col_text(st, 0, f->ref, sizeof(f->ref));
+		f->time = sqlite3_column_int64(st, 1);
+	}
+	rrs_release(st);
+	return r < 0 ? r : 0;
 }
 
 static int export_mfa(rr_store *s, const char *user, rr_fleet_user *u)
@@ -324,12 +336,42 @@ static int export_kinds(rr_store *s, const char *user, unsigned kinds,
 
 /* ---- import: a record -> rows (caller's transaction) ----------------- */
 
+/* Closed for the user as a whole (a sign-in confirmed safe is closed by
+ * its safe reference alone: the user's other sign-ins stay at risk, as on
+ * a single host). */
 static bool closes_risk(const rr_fleet_risk *v)
 {
 	return v->level == RR_LEVEL_NONE &&
 	       (v->state == RR_STATE_DISMISSED ||
-		v->state == RR_STATE_REMEDIATED ||
-		v->state == RR_STATE_CONFIRMED_SAFE);
+		v->state == RR_STATE_REMEDIATED);
+}
+
+/* The record's sign-ins confirmed safe: kept (exported again with the
+ * user's risk), and those this host logged get their detections
+ * confirmedSafe (once: only at-risk ones change), their sign-in a new
+ * change sequence (published again). */
+static int import_safe_refs(rr_store *s, const char *user,
+			    const rr_fleet_risk *v)
+{
+	size_t i;
+	int err;
+
+	err = rrs_exec_q(s, RRS_Q_SAFE_DELETE, "s", user);
+	for (i = 0; !err && i < v->n_safe; i++) {
+		err = rrs_exec_q(s, RRS_Q_SAFE_PUT, "ssi", user, v->safe[i].ref,
+				 v->safe[i].time);
+		if (!err)
+			err = rrs_exec_q(
+			    s, RRS_Q_SH_DETS_SAFE, "sssiss", v->safe[i].ref,
+			    rr_state_name(RR_STATE_CONFIRMED_SAFE),
+			    rr_detail_name(RR_DETAIL_ADMIN_SIGNIN_SAFE),
+			    v->safe[i].time, user,
+			    rr_state_name(RR_STATE_AT_RISK));
+		if (!err && sqlite3_changes(s->db) > 0)
+			err = rrs_exec_q(s, RRS_Q_SIGNIN_SEQ_BUMP, "s",
+					 v->safe[i].ref);
+	}
+	return err;
 }
 
 static int import_risk(rr_store *s, const char *user, const rr_fleet_user *u)
@@ -340,6 +382,8 @@ static int import_risk(rr_store *s, const char *user, const rr_fleet_user *u)
 	int err;
 
 	err = rrs_exec_q(s, RRS_Q_SH_DETS_DROP, "ss", user, at_risk);
+	if (!err && !u->has[RR_SHARED_RISK])
+		err = rrs_exec_q(s, RRS_Q_SAFE_DELETE, "s", user);
 	if (!err && !u->has[RR_SHARED_RISK])
 		return rrs_exec_q(s, RRS_Q_SH_USER_DELETE, "s", user);
 	if (!err)
@@ -362,7 +406,7 @@ static int import_risk(rr_store *s, const char *user, const rr_fleet_user *u)
 			     rr_detail_name(v->detail), v->updated, at_risk);
 	if (!err && closes_risk(v))
 		err = rrs_aggregation_clear(s, user);
-	return err;
+	return err ? err : import_safe_refs(s, user, v);
 }
 
 static int import_mfa(rr_store *s, const char *user, const rr_fleet_user *u)

@@ -618,14 +618,16 @@ int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 	*n = 0;
 	r = rrs_stmt(s, RRS_Q_SIGNINS_CHANGED, &st);
 	if (!r)
-		r = rrs_bind(s, st, "iis", after, (int64_t)limit,
-			     rr_detail_name(RR_DETAIL_USER_PASSED_MFA));
+		r = rrs_bind(s, st, "iiss", after, (int64_t)limit,
+			     rr_detail_name(RR_DETAIL_USER_PASSED_MFA),
+			     rr_detail_name(RR_DETAIL_ADMIN_SIGNIN_SAFE));
 	while (!r && k < limit && (r = rrs_step_row(s, st)) == 1) {
 		memset(&out[k], 0, sizeof(out[k]));
 		r = signin_fill(st, &out[k]);
 		/* the change follows the listed columns */
 		ch[k].seq = sqlite3_column_int64(st, 16);
 		ch[k].remediated = sqlite3_column_int(st, 17) != 0;
+		ch[k].confirmed_safe = sqlite3_column_int(st, 18) != 0;
 		k++;
 	}
 	rrs_release(st);

@@ -145,15 +145,18 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNINS_USER] =
 		"SELECT " SIGNIN_COLS " FROM signins WHERE user = ?1"
 		" ORDER BY time DESC, rowid DESC LIMIT ?2",
-	/* after, limit, the detail of MFA passed: changed after that
-	 * sequence, in its order, and whether that MFA remediated the
-	 * sign-in's detections; after
+	/* after, limit, the detail of MFA passed, that of confirmed safe:
+	 * changed after that sequence, in its order, whether that MFA
+	 * remediated the sign-in's detections and whether an admin confirmed
+	 * it safe; after
 	 * past the newest (pruning took every row, and the sequence began
 	 * again): from the start */
 	[RRS_Q_SIGNINS_CHANGED] =
 		"SELECT " SIGNIN_COLS ", seq, EXISTS(SELECT 1 FROM detections d"
 		" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'"
-		" AND d.detail = ?3) FROM signins WHERE seq > (CASE"
+		" AND d.detail = ?3), EXISTS(SELECT 1 FROM detections d"
+		" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'"
+		" AND d.detail = ?4) FROM signins WHERE seq > (CASE"
 		" WHEN ?1 > coalesce((SELECT max(seq) FROM signins), 0)"
 		" THEN 0 ELSE ?1 END) ORDER BY seq LIMIT ?2",
 	/* ref, user|NULL, limit */
@@ -403,6 +406,28 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		" AND scope = '" RRS_SCOPE_USER "'",
 	/* user, state, detail, updated, atRisk: the user's risk was closed
 	 * on another host; so are its sign-ins' detections up to then */
+	/* user, ref, time */
+	[RRS_Q_SAFE_PUT] =
+		"INSERT OR REPLACE INTO safe_refs(user, ref, time)"
+		" VALUES (?1, ?2, ?3)",
+	/* user, how many to keep */
+	[RRS_Q_SAFE_TRIM] =
+		"DELETE FROM safe_refs WHERE user = ?1 AND ref NOT IN"
+		" (SELECT ref FROM safe_refs WHERE user = ?1"
+		" ORDER BY time DESC, ref LIMIT ?2)",
+	/* user, limit: newest first */
+	[RRS_Q_SAFE_USER] =
+		"SELECT ref, time FROM safe_refs WHERE user = ?1"
+		" ORDER BY time DESC, ref LIMIT ?2",
+	/* user */
+	[RRS_Q_SAFE_DELETE] = "DELETE FROM safe_refs WHERE user = ?1",
+	/* ref, confirmedSafe, adminConfirmedSigninSafe, time, user, atRisk */
+	[RRS_Q_SH_DETS_SAFE] =
+		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
+		" WHERE ref = ?1 AND user = ?5 AND state = ?6",
+	/* ref: the sign-in changed (its detections' state) */
+	[RRS_Q_SIGNIN_SEQ_BUMP] =
+		"UPDATE signins SET seq = " NEXT_SEQ " WHERE ref = ?1",
 	[RRS_Q_SH_DETS_CLOSE] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
 		" WHERE user = ?1 AND state = ?5 AND detected <= ?4",

@@ -127,6 +127,38 @@ static void merge_mfa(rr_fleet_user *mine, const rr_fleet_user *theirs)
 	failures_union(m, t);
 }
 
+static int safe_newest_first(const void *a, const void *b)
+{
+	const rr_fleet_safe_ref *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? 1 : -1;
+	return strcmp(x->ref, y->ref);
+}
+
+/* dst's sign-ins confirmed safe and other's, each once (its latest
+ * confirmation), the newest RR_FLEET_MAX_SAFE_REFS. */
+static void safe_union(rr_fleet_risk *dst, const rr_fleet_risk *other)
+{
+	rr_fleet_safe_ref all[2 * RR_FLEET_MAX_SAFE_REFS];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < dst->n_safe && i < RR_FLEET_MAX_SAFE_REFS; i++)
+		all[n++] = dst->safe[i];
+	for (i = 0; i < other->n_safe && i < RR_FLEET_MAX_SAFE_REFS; i++) {
+		for (j = 0; j < n && strcmp(all[j].ref, other->safe[i].ref);
+		     j++)
+			;
+		if (j == n)
+			all[n++] = other->safe[i];
+		else if (other->safe[i].time > all[j].time)
+			all[j].time = other->safe[i].time;
+	}
+	qsort(all, n, sizeof(all[0]), safe_newest_first);
+	dst->n_safe = n < RR_FLEET_MAX_SAFE_REFS ? n : RR_FLEET_MAX_SAFE_REFS;
+	memcpy(dst->safe, all, dst->n_safe * sizeof(all[0]));
+}
+
 void rr_fleet_merge(rr_shared_kind kind, rr_fleet_user *mine,
 		    const rr_fleet_user *theirs)
 {
@@ -147,12 +179,19 @@ void rr_fleet_merge(rr_shared_kind kind, rr_fleet_user *mine,
 		merge_mfa(mine, theirs);
 		return;
 	case RR_SHARED_RISK:
-		/* the record changed last wins; a tie is etcd's */
+		/* the record changed last wins; a tie is etcd's; the sign-ins
+		 * confirmed safe are both sides' */
 		if (theirs->has[kind] &&
 		    (!mine->has[kind] ||
 		     theirs->risk.updated >= mine->risk.updated)) {
+			rr_fleet_risk was = mine->risk;
+
 			mine->risk = theirs->risk;
+			if (mine->has[kind])
+				safe_union(&mine->risk, &was);
 			mine->has[kind] = true;
+		} else if (theirs->has[kind]) {
+			safe_union(&mine->risk, &theirs->risk);
 		}
 		return;
 	case RR_SHARED_TAP:

@@ -119,10 +119,47 @@ static int finish(json_t *o, int r, const char *secret, size_t cap,
 
 /* ---- risk --------------------------------------------------------------- */
 
+static int set_text(json_t *o, const char *field, const char *text,
+		    size_t min, size_t max)
+{
+	size_t n = strnlen(text, max + 1);
+	json_t *j;
+
+	if (n < min || n > max || !rr_fj_printable(text, n, max))
+		return -EINVAL;
+	j = json_string(text); /* NULL: not UTF-8 */
+	return j ? rr_fj_set(o, field, j) : -EINVAL;
+}
+
 static const char *const risk_fields[] = {
 	"v", "riskLevel", "riskState", "riskDetail", "riskLastUpdated",
-	"detections", NULL
+	"detections", "safeRefs", NULL
 };
+static const char *const safe_fields[] = {"ref", "time", NULL};
+
+/* A reference as the store makes them: a key segment of at most
+ * RR_REF_LEN bytes. */
+static bool ref_ok(const char *ref)
+{
+	return rr_fleet_segment_ok(ref) && strlen(ref) <= RR_REF_LEN;
+}
+
+static bool safe_ok(const rr_fleet_safe_ref *s, size_t n)
+{
+	size_t i, j;
+
+	if (n > RR_FLEET_MAX_SAFE_REFS)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (strnlen(s[i].ref, sizeof(s[i].ref)) >= sizeof(s[i].ref) ||
+		    !ref_ok(s[i].ref) || !time_ok(s[i].time))
+			return false;
+		for (j = 0; j < i; j++)
+			if (!strcmp(s[i].ref, s[j].ref))
+				return false;
+	}
+	return true;
+}
 static const char *const det_fields[] = {
 	"riskEventType", "riskLevel", "riskState", "riskDetail", "source",
 	"detected", "lastUpdated", NULL
@@ -145,12 +182,30 @@ static bool risk_ok(const rr_fleet_risk *v)
 
 	if (!rr_level_name(v->level) || !rr_state_name(v->state) ||
 	    !rr_detail_name(v->detail) || !time_ok(v->updated) ||
-	    v->n_detections > RR_FLEET_MAX_DETECTIONS)
+	    v->n_detections > RR_FLEET_MAX_DETECTIONS ||
+	    !safe_ok(v->safe, v->n_safe))
 		return false;
 	for (i = 0; i < v->n_detections; i++)
 		if (!det_ok(&v->detections[i]))
 			return false;
 	return true;
+}
+
+static json_t *safe_json(const rr_fleet_safe_ref *s)
+{
+	json_t *o = json_object();
+	int r;
+
+	if (!o)
+		return NULL;
+	r = set_text(o, "ref", s->ref, 1, RR_REF_LEN);
+	if (r == 0)
+		r = set_time(o, "time", s->time);
+	if (r < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *det_json(const rr_fleet_detection *d)
@@ -204,6 +259,12 @@ int rr_fleet_risk_encode(const rr_fleet_risk *v, char **out, size_t *len)
 	for (i = 0; r == 0 && i < v->n_detections; i++)
 		if (json_array_append_new(a, det_json(&v->detections[i])) < 0)
 			r = -ENOMEM;
+	a = r == 0 && v->n_safe ? json_array() : NULL;
+	if (r == 0 && v->n_safe)
+		r = rr_fj_set(o, "safeRefs", a);
+	for (i = 0; r == 0 && i < v->n_safe; i++)
+		if (json_array_append_new(a, safe_json(&v->safe[i])) < 0)
+			r = -ENOMEM;
 	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
 }
 
@@ -247,7 +308,23 @@ static int risk_read(const json_t *o, rr_fleet_risk *v)
 	for (i = 0; i < v->n_detections; i++)
 		if (det_read(json_array_get(a, i), &v->detections[i]) < 0)
 			return -EPROTO;
-	return 0;
+	/* absent: none (an empty list is written as none) */
+	a = json_object_get(o, "safeRefs");
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > RR_FLEET_MAX_SAFE_REFS)
+		return -EPROTO;
+	v->n_safe = json_array_size(a);
+	for (i = 0; i < v->n_safe; i++) {
+		const json_t *e = json_array_get(a, i);
+
+		if (rr_fj_fields(e, safe_fields) < 0 ||
+		    rr_fj_str(e, "ref", 1, RR_REF_LEN, v->safe[i].ref) < 0 ||
+		    rr_fj_time(e, "time", &v->safe[i].time) < 0)
+			return -EPROTO;
+	}
+	return safe_ok(v->safe, v->n_safe) ? 0 : -EPROTO;
 }
 
 /* ---- mfa ---------------------------------------------------------------- */
@@ -623,18 +700,6 @@ static const char *const audit_fields[] = {
 	"v", "time", "actor", "action", "target", "detail", "host", NULL
 };
 
-static int set_text(json_t *o, const char *field, const char *text,
-		    size_t min, size_t max)
-{
-	size_t n = strnlen(text, max + 1);
-	json_t *j;
-
-	if (n < min || n > max || !rr_fj_printable(text, n, max))
-		return -EINVAL;
-	j = json_string(text); /* NULL: not UTF-8 */
-	return j ? rr_fj_set(o, field, j) : -EINVAL;
-}
-
 int rr_fleet_audit_encode(const rr_fleet_audit *v, char **out, size_t *len)
 {
 	json_t *o;
@@ -853,7 +918,8 @@ static int fails_read(const json_t *o, rr_fleet_fails *v)
 static const char *const signin_fields[] = {
 	"v", "host", "ref", "time", "user", "service", "rhost", "tty",
 	"decision", "outcome", "signInRisk", "userRisk", "detections",
-	"applied", "reportOnly", "reason", "mfa", "device", "remediated", NULL
+	"applied", "reportOnly", "reason", "mfa", "device", "remediated",
+	"confirmedSafe", NULL
 };
 
 /* Printable, '\n' allowed (the lists of policy names). */
@@ -894,8 +960,8 @@ static int get_lines(const json_t *o, const char *field, char *dst)
 
 static bool signin_ok(const rr_fleet_signin *v)
 {
-	return rr_fleet_segment_ok(v->host) && rr_fleet_segment_ok(v->s.ref) &&
-	       strlen(v->s.ref) <= RR_REF_LEN && time_ok(v->s.time) &&
+	return rr_fleet_segment_ok(v->host) && ref_ok(v->s.ref) &&
+	       time_ok(v->s.time) &&
 	       rr_action_name(v->s.action) &&
 	       rr_level_name(v->s.signin_risk) && rr_level_name(v->s.user_risk);
 }
@@ -947,6 +1013,9 @@ int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out, size_t *len)
 		r = set_text(o, "device", s->device, 0, RR_DEVICE_MAX);
 	if (r == 0)
 		r = rr_fj_set(o, "remediated", json_boolean(v->remediated));
+	if (r == 0)
+		r = rr_fj_set(o, "confirmedSafe",
+			      json_boolean(v->confirmed_safe));
 	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
 }
 
@@ -974,7 +1043,8 @@ static int signin_read(const json_t *o, rr_fleet_signin *v)
 	    rr_fj_str(o, "reason", 0, RR_TEXT_MAX - 1, s->reason) < 0 ||
 	    rr_fj_str(o, "mfa", 0, RR_OUTCOME_MAX - 1, s->mfa) < 0 ||
 	    rr_fj_str(o, "device", 0, RR_DEVICE_MAX, s->device) < 0 ||
-	    rr_fj_bool(o, "remediated", &v->remediated) < 0)
+	    rr_fj_bool(o, "remediated", &v->remediated) < 0 ||
+	    rr_fj_bool(o, "confirmedSafe", &v->confirmed_safe) < 0)
 		return -EPROTO;
 	s->action = (rr_action)a;
 	s->signin_risk = (rr_level)sr;

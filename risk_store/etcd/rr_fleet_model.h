@@ -47,6 +47,7 @@
 #define RR_FLEET_MAX_JSON_FAMILIAR ((size_t)128 << 10)
 #define RR_FLEET_TIME_MAX ((int64_t)1 << 62) /* times and counts: 0..this */
 #define RR_FLEET_MAX_DETECTIONS 64
+#define RR_FLEET_MAX_SAFE_REFS 16 /* sign-ins confirmed safe, per user */
 #define RR_FLEET_MAX_FAILURES 100
 #define RR_FLEET_MAX_FAMILIAR 256
 #define RR_FLEET_SEGMENT_MAX 128
@@ -138,7 +139,17 @@ typedef struct {
 	int64_t updated;
 } rr_fleet_detection;
 
-/* The user's risk and its active detections. */
+/* A sign-in an admin confirmed safe (riskctl confirm-safe --ref): its
+ * host marks the sign-in's detections confirmedSafe when the record
+ * arrives. */
+typedef struct {
+	char ref[RR_REF_LEN + 1];
+	int64_t time;
+} rr_fleet_safe_ref;
+
+/* The user's risk, its active detections, and the user's sign-ins
+ * confirmed safe (the newest RR_FLEET_MAX_SAFE_REFS, distinct; JSON
+ * "safeRefs", absent when none). */
 typedef struct {
 	rr_level level;
 	rr_state state;
@@ -146,6 +157,8 @@ typedef struct {
 	int64_t updated;
 	size_t n_detections;
 	rr_fleet_detection detections[RR_FLEET_MAX_DETECTIONS];
+	size_t n_safe;
+	rr_fleet_safe_ref safe[RR_FLEET_MAX_SAFE_REFS];
 } rr_fleet_risk;
 
 /* The authenticator (sealed_len 0: none registered yet, and then alg,
@@ -243,11 +256,13 @@ typedef struct {
 
 /* A risky sign-in (a detection, a control required, a block or a denial)
  * as its host logged it (P "signins/" REF), for riskctl on any host;
- * remediated: MFA passed in it remediated its detections. */
+ * remediated: MFA passed in it remediated its detections; confirmed_safe:
+ * an admin confirmed it safe since. */
 typedef struct {
 	char host[RR_FLEET_SEGMENT_MAX + 1];
 	rr_store_signin s;
 	bool remediated;
+	bool confirmed_safe;
 } rr_fleet_signin;
 
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without

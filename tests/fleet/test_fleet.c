@@ -1361,6 +1361,25 @@ static void wait_published(const char *ref, rr_fleet_signin *v)
 	rr_etcd_free(e);
 }
 
+/* Until etcd's record of sign-in `ref` says an admin confirmed it safe
+ * (its host applied the confirmation and published it again). */
+static void wait_confirmed(const char *ref, rr_fleet_signin *v)
+{
+	rr_etcd *e = etcd_open();
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		assert_int_equal(rr_fleet_signin_get(e, prefix, ref, v), 0);
+		if (v->confirmed_safe)
+			break;
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("sign-in %s not confirmed safe in etcd", ref);
+		usleep(20000);
+	}
+	rr_etcd_free(e);
+}
+
 /* Until host h's publisher has gone past its sign-in `ref`. */
 static void wait_signin_mark(const host *h, const char *ref)
 {
@@ -1404,8 +1423,9 @@ static int riskctl_admin(char *out, size_t len, const char *a1,
 /*
  * A blocked sign-in on host A is published by reference: riskctl finds it
  * on host C (whose log lacks it) and on an admin machine, naming host A,
- * and lists its detection fleet-wide.  A clean sign-in on C stays in C's
- * log: C's riskctl shows it, A's does not find it.
+ * and lists its detection fleet-wide; confirm-safe from the admin
+ * machine reaches host A's log.  A clean sign-in on C stays in C's log:
+ * C's riskctl shows it, A's does not find it.
  */
 static void test_signin_refs_fleetwide(void **state)
 {
@@ -1483,12 +1503,29 @@ static void test_signin_refs_fleetwide(void **state)
 	}
 	json_decref(j);
 	assert_true(seen);
-	/* confirm-safe is refused on a fleet (riskctl(8)), nothing changed */
+	/* the admin confirms it safe: host A marks its detection (the
+	 * reference carried in root's risk record) and publishes it again */
 	assert_int_equal(riskctl_admin(out, sizeof(out), "confirm-safe",
 				       "--ref", ref, NULL),
-			 2);
-	wait_published(ref, &v);
-	assert_false(v.remediated);
+			 0);
+	fmtp(want, sizeof(want), "^%s: sign-in confirmed safe; root risk now "
+	     "none$", ref);
+	assert_matches_line(out, want);
+	wait_confirmed(ref, &v);
+	fmtp(want, sizeof(want), "SELECT count(*) FROM detections WHERE ref = "
+	     "'%s' AND state = 'confirmedSafe' AND detail = "
+	     "'adminConfirmedSigninSafe'", ref);
+	assert_int_equal(store_int(&H[0], want), 1);
+	assert_int_equal(riskctl_admin(out, sizeof(out), "detections",
+				       "--state", "confirmedSafe", "--json"),
+			 0);
+	fmtp(want, sizeof(want), "\"ref\": \"%s\"", ref);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "\"host\": \"hosta\""));
+	/* a reference that is nowhere */
+	assert_int_equal(riskctl_admin(out, sizeof(out), "confirm-safe",
+				       "--ref", "0000-0000", NULL),
+			 1);
 	/* nothing made on the admin machine */
 	fmtp(want, sizeof(want), "%s/no-such-dir", F.dir);
 	assert_int_equal(access(want, F_OK), -1);

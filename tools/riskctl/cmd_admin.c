@@ -3,9 +3,11 @@
  * (audited). */
 #include "json.h"
 #include "riskctl.h"
+#include "rr_fleet.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static const char *plural(unsigned n)
@@ -127,6 +129,41 @@ static int confirm_safe_print(struct ctl *c, const char *user, int64_t now)
 	return fail_output(json_finish(&j));
 }
 
+/*
+ * On a fleet: the sign-in found on this host or in etcd (its user), then
+ * one transaction on the tenant -- the user's risk recomputed, the
+ * reference carried in the user's risk record to the host that logged
+ * the sign-in, whose riskd marks its detections confirmedSafe when the
+ * record arrives.
+ */
+static int confirm_safe_fleet(struct ctl *c, int64_t now)
+{
+	char actor[RR_USER_MAX + 16], user[RR_USER_MAX + 1];
+	rr_fleet_signin *v = calloc(1, sizeof(*v));
+	rr_fleet *f = NULL;
+	int r;
+
+	if (!v) {
+		ctl_err("out of memory");
+		return RC_STORE;
+	}
+	r = ctl_fleet_new(c, &f);
+	if (r == RC_OK)
+		r = ctl_fleet_signin(c, f, v);
+	rr_fleet_free(f);
+	snprintf(user, sizeof(user), "%s", v->s.user);
+	free(v);
+	if (r == RC_OK)
+		r = ctl_open(c);
+	if (r != RC_OK)
+		return r;
+	ctl_actor(actor, sizeof(actor));
+	r = rr_store_confirm_safe_of(c->store, c->ref, user, actor, now);
+	if (r < 0)
+		return ctl_store_fail(c, "cannot update the risk store", r);
+	return confirm_safe_print(c, user, now);
+}
+
 int cmd_confirm_safe(struct ctl *c)
 {
 	char actor[RR_USER_MAX + 16], user[RR_USER_MAX + 1];
@@ -139,19 +176,10 @@ int cmd_confirm_safe(struct ctl *c)
 		return RC_USAGE;
 	}
 	r = ctl_load_policy(c, NULL);
-	if (r != RC_OK)
-		return r;
-	/* The sign-in's detections are in its host's log and the user's
-	 * risk is the tenant's: no one transaction holds both yet. */
-	if (c->policy->backend == RR_BACKEND_ETCD) {
-		ctl_err("confirm-safe is not available with a fleet policy "
-			"yet (the sign-in's detections stay in its host's "
-			"log); to clear the user's risk use \"riskctl unblock "
-			"USER\" (riskctl signins --ref %s names the user)",
-			c->ref);
-		return RC_USAGE;
-	}
-	r = ctl_open(c);
+	if (r == RC_OK && c->policy->backend == RR_BACKEND_ETCD)
+		return confirm_safe_fleet(c, now);
+	if (r == RC_OK)
+		r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
 	ctl_actor(actor, sizeof(actor));

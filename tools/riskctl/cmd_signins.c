@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define KV_WIDTH 22
 
@@ -193,72 +192,26 @@ static unsigned retention_days(const struct ctl *c)
 		   : 30;
 }
 
-/* The risky sign-in `c->ref` of any host of the fleet, from etcd:
- * RC_OK with *v filled, else a message and RC_NOT_FOUND or RC_STORE. */
-static int fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *v)
-{
-	int r = rr_fleet_signin_find(f, c->ref, v);
-
-	if (r == -ENOENT) {
-		ctl_err("no sign-in with reference %s on this host or in the "
-			"fleet's etcd (prefix %s): hosts publish only risky "
-			"sign-ins, kept %u days",
-			c->ref, rr_fleet_prefix(f), retention_days(c));
-		return RC_NOT_FOUND;
-	}
-	if (r < 0) {
-		ctl_err("cannot read sign-in %s from the fleet's etcd (prefix "
-			"%s): %s",
-			c->ref, rr_fleet_prefix(f),
-			r == -EPROTO    ? "its record is malformed"
-			: r == -ENOTCONN ? "no member reachable, or no leader"
-					 : strerror(-r));
-		return RC_STORE;
-	}
-	if (c->user && strcmp(c->user, v->s.user) != 0) {
-		ctl_err("sign-in %s is not %s's", c->ref, c->user);
-		return RC_NOT_FOUND;
-	}
-	return RC_OK;
-}
-
-/* A reference on a fleet: this host's log when there is one (an admin
- * machine has none), else etcd. */
+/* A reference on a fleet (ctl_fleet_signin), with the host it came
+ * from. */
 static int signin_ref_fleet(struct ctl *c)
 {
-	rr_store_signin_filter f = {.ref = c->ref, .user = c->user, .limit = 1};
-	rr_store_signin *s = NULL;
-	rr_fleet_signin *v = NULL;
+	rr_fleet_signin *v = calloc(1, sizeof(*v));
 	rr_fleet *fl = NULL;
-	size_t n = 0;
 	int r;
 
+	if (!v) {
+		ctl_err("out of memory");
+		return RC_STORE;
+	}
 	r = ctl_fleet_new(c, &fl);
-	if (r == RC_OK && access(c->policy->store_path, F_OK) == 0) {
-		r = ctl_open_host(c);
-		if (r == RC_OK) {
-			int e = rr_store_signins_list(c->store, &f, &s, &n);
-
-			if (e < 0)
-				r = ctl_store_fail(c, "cannot read sign-ins",
-						   e);
-		}
-		if (r == RC_OK && n)
-			r = c->json ? signins_json(s, 1, rr_fleet_host(fl))
-				    : signin_detail(&s[0], rr_fleet_host(fl));
-	}
-	if (r == RC_OK && !n) {
-		v = calloc(1, sizeof(*v));
-		r = v ? fleet_signin(c, fl, v) : RC_STORE;
-		if (!v)
-			ctl_err("out of memory");
-		if (r == RC_OK)
-			r = c->json ? signins_json(&v->s, 1, v->host)
-				    : signin_detail(&v->s, v->host);
-	}
-	free(v);
-	free(s);
+	if (r == RC_OK)
+		r = ctl_fleet_signin(c, fl, v);
+	if (r == RC_OK)
+		r = c->json ? signins_json(&v->s, 1, v->host)
+			    : signin_detail(&v->s, v->host);
 	rr_fleet_free(fl);
+	free(v);
 	return r;
 }
 

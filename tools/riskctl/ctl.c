@@ -156,6 +156,75 @@ int ctl_open_host(struct ctl *c)
 	return RC_OK;
 }
 
+/* The risky sign-in `c->ref` of any host, from the fleet's etcd. */
+static int etcd_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *v)
+{
+	int r = rr_fleet_signin_find(f, c->ref, v);
+
+	if (r == -ENOENT) {
+		ctl_err("no sign-in with reference %s on this host or in the "
+			"fleet's etcd (prefix %s): hosts publish only risky "
+			"sign-ins, kept %u days",
+			c->ref, rr_fleet_prefix(f),
+			c->policy->signin_retention_days
+			    ? c->policy->signin_retention_days
+			    : 30);
+		return RC_NOT_FOUND;
+	}
+	if (r < 0) {
+		ctl_err("cannot read sign-in %s from the fleet's etcd (prefix "
+			"%s): %s",
+			c->ref, rr_fleet_prefix(f),
+			r == -EPROTO    ? "its record is malformed"
+			: r == -ENOTCONN ? "no member reachable, or no leader"
+					 : strerror(-r));
+		return RC_STORE;
+	}
+	return RC_OK;
+}
+
+int ctl_fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
+{
+	rr_store_signin_filter flt = {.ref = c->ref, .user = c->user,
+				      .limit = 1};
+	rr_store_signin *rows = NULL;
+	rr_store *s = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	/* an admin machine has no store: not an error here */
+	if (access(c->policy->store_path, F_OK) == 0) {
+		r = rr_store_open(c->policy->store_path, &s);
+		if (r < 0) {
+			ctl_err("cannot open the risk store %s: %s",
+				c->policy->store_path, store_strerror(r));
+			return RC_STORE;
+		}
+		r = rr_store_signins_list(s, &flt, &rows, &n);
+		if (r < 0)
+			ctl_err("cannot read sign-ins: %s (store %s)",
+				rr_store_last_error(s), c->policy->store_path);
+		if (r == 0 && n) {
+			snprintf(out->host, sizeof(out->host), "%s",
+				 rr_fleet_host(f));
+			out->s = rows[0];
+		}
+		free(rows);
+		rr_store_close(s);
+		if (r < 0)
+			return RC_STORE;
+		if (n)
+			return RC_OK;
+	}
+	r = etcd_signin(c, f, out);
+	if (r == RC_OK && c->user && strcmp(c->user, out->s.user) != 0) {
+		ctl_err("sign-in %s is not %s's", c->ref, c->user);
+		r = RC_NOT_FOUND;
+	}
+	return r;
+}
+
 void ctl_close(struct ctl *c)
 {
 	rr_fleet_unlink(c->fleet_link);

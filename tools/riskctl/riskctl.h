@@ -8,6 +8,7 @@
 #define RISKCTL_H
 
 #include "rr_assess.h"
+#include "rr_fleet_model.h"
 #include "rr_policy.h"
 #include "rr_store.h"
 
@@ -83,6 +84,13 @@ int ctl_open(struct ctl *c);
 int ctl_open_host(struct ctl *c);
 /* A client of the policy's fleet (message on failure).  RC_* */
 int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
+/* The sign-in c->ref (of c->user, when given) on a fleet: this host's
+ * log when this machine has a store and the sign-in is there (the host:
+ * this one), else the fleet's etcd, where every host publishes its risky
+ * sign-ins.  RC_OK with *out filled, else a message and RC_NOT_FOUND or
+ * RC_STORE. */
+int ctl_fleet_signin(struct ctl *c, struct rr_fleet *f,
+		     rr_fleet_signin *out);
 void ctl_close(struct ctl *c);
 /* Report a failed store call: message from the store, RC_STORE. */
 int ctl_store_fail(struct ctl *c, const char *what, int err);

@@ -228,6 +228,12 @@ static void fill_risk(rr_fleet_risk *v)
 		d->updated = i == 1 ? RR_FLEET_TIME_MAX : T0 + 2 * (int64_t)i;
 	}
 	memset(v->detections[0].source, 'h', RR_RHOST_MAX);
+	v->n_safe = RR_FLEET_MAX_SAFE_REFS;
+	for (i = 0; i < v->n_safe; i++) {
+		snprintf(v->safe[i].ref, sizeof(v->safe[i].ref), "%04X-91C2",
+			 (unsigned)i & 0xffffu);
+		v->safe[i].time = T0 - (int64_t)i;
+	}
 }
 
 static void fill_mfa(rr_fleet_mfa *v)
@@ -540,6 +546,7 @@ static void test_roundtrip_signin(void **state)
 	strcpy(v.s.mfa, "skipped");
 	strcpy(v.s.device, "SHA256:abc");
 	v.remediated = true;
+	v.confirmed_safe = true;
 	ROUNDTRIP(signin, v);
 	memset(&v.s, 0, sizeof(v.s));
 	strcpy(v.s.ref, "0000-0001");
@@ -547,6 +554,7 @@ static void test_roundtrip_signin(void **state)
 	strcpy(v.s.outcome, "denied");
 	v.s.time = T0;
 	v.remediated = false;
+	v.confirmed_safe = false;
 	ROUNDTRIP(signin, v);
 	/* refused: a host or reference that is no key segment, no user, a
 	 * control character where only '\n' may be */
@@ -684,6 +692,8 @@ static void test_encode_rejects(void **state)
 	"\"riskLevel\":\"high\",\"riskState\":\"atRisk\","                    \
 	"\"riskDetail\":\"none\","
 
+#define SAFE(ref) "{\"ref\":" ref ",\"time\":1}"
+
 static const char *const bad_risk[] = {
 	"",
 	"[]",
@@ -694,6 +704,22 @@ static const char *const bad_risk[] = {
 	"{" RISK_HEAD "}",
 	"{" RISK_HEAD ",\"detections\":{}}",
 	"{" RISK_HEAD ",\"detections\":[" DET "],\"x\":1}",
+	/* sign-ins confirmed safe: an empty list (written as none), twice
+	 * one reference, one that is no key segment, no time, an extra
+	 * field, not a list */
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[" SAFE("\"A-1\"")
+	"," SAFE("\"A-1\"") "]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[" SAFE("\"..\"")
+	"]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[" SAFE("\"A/1\"")
+	"]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[" SAFE("\"0123-4567-8\"")
+	"]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[{\"ref\":\"A-1\"}]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":[{\"ref\":\"A-1\","
+	"\"time\":1,\"x\":1}]}",
+	"{" RISK_HEAD ",\"detections\":[],\"safeRefs\":{}}",
 	"{\"v\":2,\"riskLevel\":\"high\",\"riskState\":\"atRisk\","
 	"\"riskDetail\":\"none\",\"riskLastUpdated\":5,\"detections\":[]}",
 	"{\"v\":\"1\",\"riskLevel\":\"high\",\"riskState\":\"atRisk\","
@@ -858,7 +884,7 @@ static const char *const bad_fails[] = {
 	"\"decision\":" d ",\"outcome\":\"blocked\",\"signInRisk\":\"high\"," \
 	"\"userRisk\":\"none\",\"detections\":\"\",\"applied\":" a "," \
 	"\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\",\"device\":\"\"," \
-	"\"remediated\":false}"
+	"\"remediated\":false,\"confirmedSafe\":false}"
 
 static const char *const bad_signin[] = {
 	SIGNIN("\"a/b\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "\"\""),
@@ -881,7 +907,7 @@ static const char *const bad_signin[] = {
 	"\"decision\":\"block\",\"outcome\":\"blocked\",\"signInRisk\":"
 	"\"high\",\"userRisk\":\"none\",\"detections\":\"\",\"applied\":"
 	"\"\",\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\","
-	"\"device\":\"\",\"remediated\":1}",
+	"\"device\":\"\",\"remediated\":1,\"confirmedSafe\":false}",
 };
 
 #define SEEN(k, f, l, c) \

@@ -505,6 +505,121 @@ static void test_signins_changed(void **state)
 	rr_store_close(s);
 }
 
+/* Active-or-not detections of sign-in `ref` of alice in s: the first's
+ * state. */
+static rr_state ref_state(rr_store *s, const char *ref)
+{
+	rr_store_detection_filter f = {.user = "alice"};
+	rr_store_detection *d = NULL;
+	rr_state st = RR_STATE_NONE;
+	size_t n = 0, i;
+
+	assert_int_equal(rr_store_detections_list(s, &f, &d, &n), 0);
+	for (i = 0; i < n; i++)
+		if (!strcmp(d[i].ref, ref))
+			st = d[i].state;
+	free(d);
+	return st;
+}
+
+/*
+ * confirm-safe of another host's sign-in: on the tenant's copy (no
+ * sign-ins) it needs the user, recomputes the risk and carries the
+ * reference in the risk record; the host that logged the sign-in marks
+ * its detections confirmedSafe when that record arrives (its other
+ * sign-in stays at risk) and publishes the sign-in again.  A merge keeps
+ * both sides' references.
+ */
+static void test_confirm_safe_carried(void **state)
+{
+	rr_detection det = {RR_EVENT_UNFAMILIAR_FEATURES, RR_LEVEL_MEDIUM};
+	rr_signin_rec rec = {.time = 1000, .user = "alice", .service = "sshd",
+			     .rhost = "192.0.2.7", .tty = "ssh",
+			     .netkey = "192.0.2.0/24", .dets = &det,
+			     .n_dets = 1, .signin_risk = RR_LEVEL_MEDIUM,
+			     .action = RR_ACTION_BLOCK, .outcome = "blocked",
+			     .reason = "x", .mfa = ""};
+	char ref[RR_REF_LEN + 1], other[RR_REF_LEN + 1];
+	rr_store *host = mem(), *tenant = mem();
+	rr_store_signin out[4];
+	rr_store_signin_change ch[4];
+	rr_fleet_user *u, *mine, *theirs;
+	int64_t mark = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(rr_store_signin_record(host, &rec, ref), 0);
+	rec.time = 1001;
+	assert_int_equal(rr_store_signin_record(host, &rec, other), 0);
+	assert_int_equal(rr_store_signins_changed(host, 0, 4, out, ch, &n), 0);
+	assert_int_equal(n, 2);
+	mark = ch[1].seq;
+	assert_false(ch[0].confirmed_safe);
+	assert_int_equal(rr_store_admin(tenant, RR_ADMIN_CONFIRM_COMPROMISED,
+					"bob", "root", 900, NULL),
+			 0);
+
+	/* the tenant's copy: no such sign-in, so the user is needed */
+	assert_int_equal(rr_store_confirm_safe_of(tenant, ref, NULL, "root",
+						  2000),
+			 -EINVAL);
+	assert_int_equal(rr_store_confirm_safe_of(tenant, ref, "alice",
+						  "root", 2000),
+			 0);
+	u = export_all(tenant, "alice");
+	assert_true(u->has[RR_SHARED_RISK]);
+	assert_int_equal(u->risk.n_safe, 1);
+	assert_string_equal(u->risk.safe[0].ref, ref);
+	assert_int_equal(u->risk.safe[0].time, 2000);
+	/* the host that logged it, when the record arrives */
+	assert_int_equal(ref_state(host, ref), RR_STATE_AT_RISK);
+	assert_int_equal(rr_store_replica_put(host, "alice", RR_SHARED_RISK,
+					      u, 50),
+			 0);
+	assert_int_equal(ref_state(host, ref), RR_STATE_CONFIRMED_SAFE);
+	assert_int_equal(ref_state(host, other), RR_STATE_AT_RISK);
+	assert_int_equal(rr_store_signins_changed(host, mark, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].ref, ref);
+	assert_true(ch[0].confirmed_safe);
+	/* the same record again changes nothing */
+	mark = ch[0].seq;
+	assert_int_equal(rr_store_replica_put(host, "alice", RR_SHARED_RISK,
+					      u, 51),
+			 0);
+	assert_int_equal(rr_store_signins_changed(host, mark, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 0);
+	/* the host's own export carries the reference on */
+	free(u);
+	u = export_all(host, "alice");
+	assert_int_equal(u->risk.n_safe, 1);
+	/* on the host that holds it, another user's name is refused */
+	assert_int_equal(rr_store_confirm_safe_of(host, other, "bob", "root",
+						  2001),
+			 -ENOENT);
+	assert_int_equal(ref_state(host, other), RR_STATE_AT_RISK);
+
+	/* a merge: the newer record wins, with both sides' references */
+	mine = export_all(host, "alice");
+	theirs = export_all(host, "alice");
+	theirs->risk.updated = mine->risk.updated + 10;
+	snprintf(theirs->risk.safe[0].ref, sizeof(theirs->risk.safe[0].ref),
+		 "%s", other);
+	theirs->risk.safe[0].time = 2005;
+	rr_fleet_merge(RR_SHARED_RISK, mine, theirs);
+	assert_int_equal(mine->risk.updated, theirs->risk.updated);
+	assert_int_equal(mine->risk.n_safe, 2);
+	assert_string_equal(mine->risk.safe[0].ref, other); /* newest */
+	assert_string_equal(mine->risk.safe[1].ref, ref);
+	free(mine);
+	free(theirs);
+	free(u);
+	rr_store_close(host);
+	rr_store_close(tenant);
+}
+
 /* ---- the publish protocol through a link ----------------------------- */
 
 struct fake {
@@ -736,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_fleet_failures_count),
 		cmocka_unit_test(test_failures_since),
 		cmocka_unit_test(test_signins_changed),
+		cmocka_unit_test(test_confirm_safe_carried),
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_merges),
