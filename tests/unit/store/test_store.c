@@ -1360,6 +1360,7 @@ static void test_schema_v3(void **state)
 	    "fleet_failures_user",
 	    "fleet_failures_rhost",
 	    "signins_seq",
+	    "safe_refs",
 	};
 	struct fx *f = *state;
 	size_t i;
@@ -2830,6 +2831,8 @@ static void test_migrate_v8(void **state)
 					 " WHERE user = 'carol'"),
 			 3);
 	assert_int_equal(signins_count(f->s, "bob", "AAAA-0001"), 1);
+	assert_int_equal(object_count(f->path, "safe_refs"), 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM safe_refs"), 0);
 	fx_reopen(f);
 	same_schema_as_fresh(f);
 }
