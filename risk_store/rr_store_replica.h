@@ -208,13 +208,15 @@ int rr_store_fleet_fails_clear(rr_store *s);
 /* This host's sign-ins written or rewritten (an interrupted sign-in when
  * it ends, its outcome or device set later) after change sequence
  * `after`, in the order of their changes, at most `limit` into out[] and
- * ch[]: the sequence of the change, whether MFA passed in the sign-in
- * remediated its detections and whether an admin confirmed it safe.  `after` past the newest (pruning took every
+ * ch[]: the sequence of the change and the state of the sign-in's
+ * detections (at risk, remediated by MFA passed in it, closed with the
+ * user's risk, confirmed safe: each change of it is a change of the
+ * sign-in).  `after` past the newest (pruning took every
  * row and the sequence began again) reads from the start. */
 typedef struct {
 	int64_t seq;
-	bool remediated;
-	bool confirmed_safe; /* an admin confirmed it (riskctl confirm-safe) */
+	rr_state state;   /* of the sign-in's detections: none without */
+	rr_detail detail;
 } rr_store_signin_change;
 int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 			     rr_store_signin *out, rr_store_signin_change *ch,

@@ -478,14 +478,12 @@ static int confirm_apply(rr_store *s, const char *ref, const char *given,
 		err = rrs_step_done(s, st);
 	rrs_release(st);
 	/* kept with the user's risk (a fleet carries it to the sign-in's
-	 * host), and the sign-in changed (published again) */
+	 * host) */
 	if (!err)
 		err = rrs_exec_q(s, RRS_Q_SAFE_PUT, "ssi", user, ref, now);
 	if (!err)
 		err = rrs_exec_q(s, RRS_Q_SAFE_TRIM, "si", user,
 				 (int64_t)RR_FLEET_MAX_SAFE_REFS);
-	if (!err)
-		err = rrs_exec_q(s, RRS_Q_SIGNIN_SEQ_BUMP, "s", ref);
 	if (!err)
 		err = user_recompute(s, user, now, &rc);
 	if (err >= 0)

@@ -292,7 +292,9 @@
 
 /* 8 -> 9: each sign-in's change sequence (a fleet publishes the risky ones
  * in its order, rr_store_signins_changed): a new sequence whenever the row
- * is written; the old rows get theirs in rowid order.  And the user's
+ * is written or the state of its detections changes (a trigger: every
+ * close, confirmation or remediation, on whatever path); the old rows get
+ * theirs in rowid order.  And the user's
  * sign-ins an admin confirmed safe (a fleet carries them in the user's
  * risk record to the host that logged them): the newest
  * RR_FLEET_MAX_SAFE_REFS per user. */
@@ -302,5 +304,9 @@
 	"CREATE INDEX signins_seq ON signins(seq);" \
 	"CREATE TABLE safe_refs(user TEXT NOT NULL, ref TEXT NOT NULL," \
 	" time INTEGER NOT NULL, PRIMARY KEY (user, ref));" \
+	"CREATE TRIGGER signin_dets_state AFTER UPDATE OF state ON detections" \
+	" WHEN NEW.scope = 'signin' AND NEW.state != OLD.state BEGIN" \
+	" UPDATE signins SET seq = coalesce((SELECT max(seq) FROM signins)," \
+	" 0) + 1 WHERE ref = NEW.ref; END;" \
 	"PRAGMA user_version = 9;"
 #endif

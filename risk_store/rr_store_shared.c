@@ -348,8 +348,8 @@ static bool closes_risk(const rr_fleet_risk *v)
 
 /* The record's sign-ins confirmed safe: kept (exported again with the
  * user's risk), and those this host logged get their detections
- * confirmedSafe (once: only at-risk ones change), their sign-in a new
- * change sequence (published again). */
+ * confirmedSafe (once: only at-risk ones change; the sign-in is then
+ * published again, RRS_MIGRATE_8_9's trigger). */
 static int import_safe_refs(rr_store *s, const char *user,
 			    const rr_fleet_risk *v)
 {
@@ -367,9 +367,6 @@ static int import_safe_refs(rr_store *s, const char *user,
 			    rr_detail_name(RR_DETAIL_ADMIN_SIGNIN_SAFE),
 			    v->safe[i].time, user,
 			    rr_state_name(RR_STATE_AT_RISK));
-		if (!err && sqlite3_changes(s->db) > 0)
-			err = rrs_exec_q(s, RRS_Q_SIGNIN_SEQ_BUMP, "s",
-					 v->safe[i].ref);
 	}
 	return err;
 }

@@ -605,6 +605,27 @@ int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
 	return err;
 }
 
+/* "state detail" of a sign-in's detections (NULL: none) */
+static int dets_state(sqlite3_stmt *st, int col, rr_store_signin_change *c)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+	char buf[96], *sp;
+
+	c->state = RR_STATE_NONE;
+	c->detail = RR_DETAIL_NONE;
+	if (!v)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", (const char *)v);
+	sp = strchr(buf, ' ');
+	if (!sp)
+		return -EPROTO;
+	*sp = '\0';
+	return rr_state_parse(buf, &c->state) || rr_detail_parse(sp + 1,
+								 &c->detail)
+		   ? -EPROTO
+		   : 0;
+}
+
 int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 			     rr_store_signin *out, rr_store_signin_change *ch,
 			     size_t *n)
@@ -618,16 +639,14 @@ int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 	*n = 0;
 	r = rrs_stmt(s, RRS_Q_SIGNINS_CHANGED, &st);
 	if (!r)
-		r = rrs_bind(s, st, "iiss", after, (int64_t)limit,
-			     rr_detail_name(RR_DETAIL_USER_PASSED_MFA),
-			     rr_detail_name(RR_DETAIL_ADMIN_SIGNIN_SAFE));
+		r = rrs_bind(s, st, "ii", after, (int64_t)limit);
 	while (!r && k < limit && (r = rrs_step_row(s, st)) == 1) {
 		memset(&out[k], 0, sizeof(out[k]));
 		r = signin_fill(st, &out[k]);
 		/* the change follows the listed columns */
 		ch[k].seq = sqlite3_column_int64(st, 16);
-		ch[k].remediated = sqlite3_column_int(st, 17) != 0;
-		ch[k].confirmed_safe = sqlite3_column_int(st, 18) != 0;
+		if (!r)
+			r = dets_state(st, 17, &ch[k]);
 		k++;
 	}
 	rrs_release(st);

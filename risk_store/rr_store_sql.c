@@ -145,18 +145,17 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SIGNINS_USER] =
 		"SELECT " SIGNIN_COLS " FROM signins WHERE user = ?1"
 		" ORDER BY time DESC, rowid DESC LIMIT ?2",
-	/* after, limit, the detail of MFA passed, that of confirmed safe:
-	 * changed after that sequence, in its order, whether that MFA
-	 * remediated the sign-in's detections and whether an admin confirmed
-	 * it safe; after
+	/* after, limit: changed after that sequence, in its order, with
+	 * the state and detail of the sign-in's detections (the latest
+	 * changed; NULL: none); after
 	 * past the newest (pruning took every row, and the sequence began
 	 * again): from the start */
 	[RRS_Q_SIGNINS_CHANGED] =
-		"SELECT " SIGNIN_COLS ", seq, EXISTS(SELECT 1 FROM detections d"
-		" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'"
-		" AND d.detail = ?3), EXISTS(SELECT 1 FROM detections d"
-		" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'"
-		" AND d.detail = ?4) FROM signins WHERE seq > (CASE"
+		"SELECT " SIGNIN_COLS ", seq, (SELECT d.state || ' ' || d.detail"
+		" FROM detections d WHERE d.ref = signins.ref"
+		" AND d.scope = '" RRS_SCOPE_SIGNIN "'"
+		" ORDER BY d.updated DESC, d.id DESC LIMIT 1)"
+		" FROM signins WHERE seq > (CASE"
 		" WHEN ?1 > coalesce((SELECT max(seq) FROM signins), 0)"
 		" THEN 0 ELSE ?1 END) ORDER BY seq LIMIT ?2",
 	/* ref, user|NULL, limit */
@@ -425,9 +424,6 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SH_DETS_SAFE] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
 		" WHERE ref = ?1 AND user = ?5 AND state = ?6",
-	/* ref: the sign-in changed (its detections' state) */
-	[RRS_Q_SIGNIN_SEQ_BUMP] =
-		"UPDATE signins SET seq = " NEXT_SEQ " WHERE ref = ?1",
 	[RRS_Q_SH_DETS_CLOSE] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
 		" WHERE user = ?1 AND state = ?5 AND detected <= ?4",

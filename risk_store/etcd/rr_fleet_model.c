@@ -918,8 +918,8 @@ static int fails_read(const json_t *o, rr_fleet_fails *v)
 static const char *const signin_fields[] = {
 	"v", "host", "ref", "time", "user", "service", "rhost", "tty",
 	"decision", "outcome", "signInRisk", "userRisk", "detections",
-	"applied", "reportOnly", "reason", "mfa", "device", "remediated",
-	"confirmedSafe", NULL
+	"applied", "reportOnly", "reason", "mfa", "device", "riskState",
+	"riskDetail", NULL
 };
 
 /* Printable, '\n' allowed (the lists of policy names). */
@@ -963,7 +963,9 @@ static bool signin_ok(const rr_fleet_signin *v)
 	return rr_fleet_segment_ok(v->host) && ref_ok(v->s.ref) &&
 	       time_ok(v->s.time) &&
 	       rr_action_name(v->s.action) &&
-	       rr_level_name(v->s.signin_risk) && rr_level_name(v->s.user_risk);
+	       rr_level_name(v->s.signin_risk) &&
+	       rr_level_name(v->s.user_risk) && rr_state_name(v->state) &&
+	       rr_detail_name(v->detail);
 }
 
 int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out, size_t *len)
@@ -1012,17 +1014,16 @@ int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out, size_t *len)
 	if (r == 0)
 		r = set_text(o, "device", s->device, 0, RR_DEVICE_MAX);
 	if (r == 0)
-		r = rr_fj_set(o, "remediated", json_boolean(v->remediated));
+		r = set_name(o, "riskState", rr_state_name(v->state));
 	if (r == 0)
-		r = rr_fj_set(o, "confirmedSafe",
-			      json_boolean(v->confirmed_safe));
+		r = set_name(o, "riskDetail", rr_detail_name(v->detail));
 	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
 }
 
 static int signin_read(const json_t *o, rr_fleet_signin *v)
 {
 	rr_store_signin *s = &v->s;
-	int a = 0, sr = 0, ur = 0;
+	int a = 0, sr = 0, ur = 0, st = 0, dt = 0;
 
 	if (rr_fj_fields(o, signin_fields) < 0 || rr_fj_version(o) < 0 ||
 	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0 ||
@@ -1043,9 +1044,11 @@ static int signin_read(const json_t *o, rr_fleet_signin *v)
 	    rr_fj_str(o, "reason", 0, RR_TEXT_MAX - 1, s->reason) < 0 ||
 	    rr_fj_str(o, "mfa", 0, RR_OUTCOME_MAX - 1, s->mfa) < 0 ||
 	    rr_fj_str(o, "device", 0, RR_DEVICE_MAX, s->device) < 0 ||
-	    rr_fj_bool(o, "remediated", &v->remediated) < 0 ||
-	    rr_fj_bool(o, "confirmedSafe", &v->confirmed_safe) < 0)
+	    rr_fj_enum(o, "riskState", parse_state, &st) < 0 ||
+	    rr_fj_enum(o, "riskDetail", parse_detail, &dt) < 0)
 		return -EPROTO;
+	v->state = (rr_state)st;
+	v->detail = (rr_detail)dt;
 	s->action = (rr_action)a;
 	s->signin_risk = (rr_level)sr;
 	s->user_risk = (rr_level)ur;

@@ -255,14 +255,13 @@ typedef struct {
 } rr_fleet_fails;
 
 /* A risky sign-in (a detection, a control required, a block or a denial)
- * as its host logged it (P "signins/" REF), for riskctl on any host;
- * remediated: MFA passed in it remediated its detections; confirmed_safe:
- * an admin confirmed it safe since. */
+ * as its host logged it (P "signins/" REF), for riskctl on any host, with
+ * the state and detail its detections have now (none without). */
 typedef struct {
 	char host[RR_FLEET_SEGMENT_MAX + 1];
 	rr_store_signin s;
-	bool remediated;
-	bool confirmed_safe;
+	rr_state state;
+	rr_detail detail;
 } rr_fleet_signin;
 
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without

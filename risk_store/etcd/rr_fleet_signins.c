@@ -106,8 +106,8 @@ int rr_fleet_signins_publish(rr_fleet_signins_pub *p, rr_etcd *e,
 			break; /* the transaction is full: the rest next round */
 		memcpy(u->key, key, sizeof(key));
 		v->s = rows[i];
-		v->remediated = ch[i].remediated;
-		v->confirmed_safe = ch[i].confirmed_safe;
+		v->state = ch[i].state;
+		v->detail = ch[i].detail;
 		r = rr_fleet_signin_encode(v, &u->text, &u->len);
 		if (!r)
 			r = day_lease(p, e, rows[i].time / DAY_S, now,

@@ -1371,7 +1371,7 @@ static void wait_confirmed(const char *ref, rr_fleet_signin *v)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		assert_int_equal(rr_fleet_signin_get(e, prefix, ref, v), 0);
-		if (v->confirmed_safe)
+		if (v->state == RR_STATE_CONFIRMED_SAFE)
 			break;
 		if (ms_since(&t0) > DEADLINE_MS)
 			fail_msg("sign-in %s not confirmed safe in etcd", ref);
@@ -1455,7 +1455,7 @@ static void test_signin_refs_fleetwide(void **state)
 	assert_string_equal(v.s.user, "root");
 	assert_string_equal(v.s.outcome, "blocked");
 	assert_non_null(strstr(v.s.detections, "bruteForce:high"));
-	assert_false(v.remediated);
+	assert_int_equal(v.state, RR_STATE_AT_RISK);
 
 	/* host C: not in its log, found in etcd */
 	assert_int_equal(riskctl_on(2, out, sizeof(out), "signins", "--ref",

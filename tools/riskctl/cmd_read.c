@@ -342,9 +342,8 @@ static bool det_matches(const rr_store_detection_filter *f,
 	       d->detected >= f->since;
 }
 
-/* The detections of one published sign-in ("type:level,..."), as its
- * host recorded them: confirmed safe by an admin, else remediated when
- * MFA passed in it, else at risk.  At
+/* The detections of one published sign-in ("type:level,..."), in the
+ * state its host has them now.  At
  * most RR_EVENT__COUNT into out[] (a record from etcd may name a type
  * twice). */
 static size_t signin_dets(const rr_fleet_signin *v,
@@ -369,12 +368,8 @@ static size_t signin_dets(const rr_fleet_signin *v,
 		memcpy(d.user, v->s.user, sizeof(d.user));
 		memcpy(d.ref, v->s.ref, sizeof(d.ref));
 		memcpy(d.source, v->s.rhost, sizeof(d.source));
-		d.state = v->confirmed_safe ? RR_STATE_CONFIRMED_SAFE
-			  : v->remediated   ? RR_STATE_REMEDIATED
-					    : RR_STATE_AT_RISK;
-		d.detail = v->confirmed_safe ? RR_DETAIL_ADMIN_SIGNIN_SAFE
-			   : v->remediated   ? RR_DETAIL_USER_PASSED_MFA
-					     : RR_DETAIL_NONE;
+		d.state = v->state;
+		d.detail = v->detail;
 		d.detected = d.updated = v->s.time;
 		if (det_matches(f, &d)) {
 			out[k].d = d;

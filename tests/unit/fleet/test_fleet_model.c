@@ -545,16 +545,16 @@ static void test_roundtrip_signin(void **state)
 	strcpy(v.s.reason, "blocked by policy block-high");
 	strcpy(v.s.mfa, "skipped");
 	strcpy(v.s.device, "SHA256:abc");
-	v.remediated = true;
-	v.confirmed_safe = true;
+	v.state = RR_STATE_CONFIRMED_SAFE;
+	v.detail = RR_DETAIL_ADMIN_SIGNIN_SAFE;
 	ROUNDTRIP(signin, v);
 	memset(&v.s, 0, sizeof(v.s));
 	strcpy(v.s.ref, "0000-0001");
 	strcpy(v.s.user, "bob");
 	strcpy(v.s.outcome, "denied");
 	v.s.time = T0;
-	v.remediated = false;
-	v.confirmed_safe = false;
+	v.state = RR_STATE_NONE;
+	v.detail = RR_DETAIL_NONE;
 	ROUNDTRIP(signin, v);
 	/* refused: a host or reference that is no key segment, no user, a
 	 * control character where only '\n' may be */
@@ -884,7 +884,7 @@ static const char *const bad_fails[] = {
 	"\"decision\":" d ",\"outcome\":\"blocked\",\"signInRisk\":\"high\"," \
 	"\"userRisk\":\"none\",\"detections\":\"\",\"applied\":" a "," \
 	"\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\",\"device\":\"\"," \
-	"\"remediated\":false,\"confirmedSafe\":false}"
+	"\"riskState\":\"atRisk\",\"riskDetail\":\"none\"}"
 
 static const char *const bad_signin[] = {
 	SIGNIN("\"a/b\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "\"\""),
@@ -901,13 +901,13 @@ static const char *const bad_signin[] = {
 	       "\"a\\u0000b\""),
 	SIGNIN("\"h\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "1"),
 	"{\"v\":1,\"host\":\"h\",\"ref\":\"7F3A-91C2\"}",
-	/* remediated is a boolean */
+	/* a state that is no state */
 	"{\"v\":1,\"host\":\"h\",\"ref\":\"7F3A-91C2\",\"time\":1,\"user\":"
 	"\"bob\",\"service\":\"sshd\",\"rhost\":\"\",\"tty\":\"\","
 	"\"decision\":\"block\",\"outcome\":\"blocked\",\"signInRisk\":"
 	"\"high\",\"userRisk\":\"none\",\"detections\":\"\",\"applied\":"
 	"\"\",\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\","
-	"\"device\":\"\",\"remediated\":1,\"confirmedSafe\":false}",
+	"\"device\":\"\",\"riskState\":\"safe\",\"riskDetail\":\"none\"}",
 };
 
 #define SEEN(k, f, l, c) \

@@ -453,8 +453,8 @@ static void test_signins_changed(void **state)
 	assert_string_equal(out[0].ref, ref_a);
 	assert_string_equal(out[1].ref, ref_b);
 	assert_string_equal(out[1].detections, "unfamiliarFeatures:medium");
-	assert_false(ch[0].remediated);
-	assert_false(ch[1].remediated); /* no MFA yet */
+	assert_int_equal(ch[0].state, RR_STATE_NONE); /* no detection */
+	assert_int_equal(ch[1].state, RR_STATE_AT_RISK); /* no MFA yet */
 	assert_true(ch[0].seq < ch[1].seq);
 	assert_false(rr_fleet_signin_risky(&out[0]));
 	assert_true(rr_fleet_signin_risky(&out[1]));
@@ -476,7 +476,8 @@ static void test_signins_changed(void **state)
 	assert_string_equal(out[0].ref, ref_b);
 	assert_string_equal(out[0].outcome, "success");
 	assert_string_equal(out[0].mfa, "passed");
-	assert_true(ch[0].remediated);
+	assert_int_equal(ch[0].state, RR_STATE_REMEDIATED);
+	assert_int_equal(ch[0].detail, RR_DETAIL_USER_PASSED_MFA);
 	/* an MFA sign-in is risky even when it passed */
 	assert_true(rr_fleet_signin_risky(&out[0]));
 	mark = ch[0].seq;
@@ -554,7 +555,7 @@ static void test_confirm_safe_carried(void **state)
 	assert_int_equal(rr_store_signins_changed(host, 0, 4, out, ch, &n), 0);
 	assert_int_equal(n, 2);
 	mark = ch[1].seq;
-	assert_false(ch[0].confirmed_safe);
+	assert_int_equal(ch[0].state, RR_STATE_AT_RISK);
 	assert_int_equal(rr_store_admin(tenant, RR_ADMIN_CONFIRM_COMPROMISED,
 					"bob", "root", 900, NULL),
 			 0);
@@ -582,7 +583,8 @@ static void test_confirm_safe_carried(void **state)
 			 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(out[0].ref, ref);
-	assert_true(ch[0].confirmed_safe);
+	assert_int_equal(ch[0].state, RR_STATE_CONFIRMED_SAFE);
+	assert_int_equal(ch[0].detail, RR_DETAIL_ADMIN_SIGNIN_SAFE);
 	/* the same record again changes nothing */
 	mark = ch[0].seq;
 	assert_int_equal(rr_store_replica_put(host, "alice", RR_SHARED_RISK,
@@ -600,6 +602,26 @@ static void test_confirm_safe_carried(void **state)
 						  2001),
 			 -ENOENT);
 	assert_int_equal(ref_state(host, other), RR_STATE_AT_RISK);
+
+	/* the user's risk dismissed elsewhere: the other sign-in's
+	 * detection closes with it, and that is a change of the sign-in */
+	assert_int_equal(rr_store_signins_changed(host, 0, 4, out, ch, &n), 0);
+	mark = ch[n - 1].seq;
+	u->risk.level = RR_LEVEL_NONE;
+	u->risk.state = RR_STATE_DISMISSED;
+	u->risk.detail = RR_DETAIL_ADMIN_DISMISSED_ALL;
+	u->risk.updated = 3000;
+	assert_int_equal(rr_store_replica_put(host, "alice", RR_SHARED_RISK,
+					      u, 60),
+			 0);
+	assert_int_equal(ref_state(host, other), RR_STATE_DISMISSED);
+	assert_int_equal(ref_state(host, ref), RR_STATE_CONFIRMED_SAFE);
+	assert_int_equal(rr_store_signins_changed(host, mark, 4, out, ch, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].ref, other);
+	assert_int_equal(ch[0].state, RR_STATE_DISMISSED);
+	assert_int_equal(ch[0].detail, RR_DETAIL_ADMIN_DISMISSED_ALL);
 
 	/* a merge: the newer record wins, with both sides' references */
 	mine = export_all(host, "alice");
