@@ -1614,11 +1614,12 @@ typedef struct {
 } storm_tally;
 
 /* One storm client: failures on host A from its own address until the
- * storm ends; its tally on `out`.  A call riskd did not take within the
+ * storm ends; its tally on `out`.  A call riskd did not answer within the
  * module's wait (RR_RISKD_ACCEPT_MS: the machine starved, an ASan build)
- * is denied in process -- a fleet policy runs through riskd only -- and
- * counted apart; any other outcome ends the client (exit 2) with what it
- * got and the module's log. */
+ * is taken back and denied (no core here; a fleet policy runs through
+ * riskd only) and counted apart; anything else -- "riskd is busy" too:
+ * 33 clients are far from --max-clients -- ends the client (exit 2) with
+ * what it got and the module's log. */
 static void storm_client(int c, int out, const struct timespec *t0)
 {
 	static const char *const real[] = {"alice", "bob", "carol"};
@@ -1640,7 +1641,7 @@ static void storm_client(int c, int out, const struct timespec *t0)
 			continue;
 		}
 		if (r == PAM_SUCCESS && res.auth == PAM_AUTHINFO_UNAVAIL &&
-		    strstr(g_log, "riskd did not take this call; denying")) {
+		    strstr(g_log, "riskd: no answer within ")) {
 			t.away++;
 			continue;
 		}

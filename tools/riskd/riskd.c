@@ -37,6 +37,7 @@ typedef struct {
 	unsigned max;           /* --max-clients: workers at most */
 	unsigned workers;       /* started, not ended */
 	unsigned accepting;     /* workers waiting in accept() */
+	unsigned serving;       /* calls in service (fds in use) */
 	bool stopping;
 	int *fds;               /* per slot: a call's socket, -1 free */
 } server;
@@ -126,9 +127,14 @@ static void *worker(void *arg)
 		for (slot = 0; s->fds[slot] >= 0; slot++)
 			;
 		s->fds[slot] = fd;
+		s->serving++;
 		if (s->accepting == 0) {
 			spawn_worker(s);
-			if (s->workers >= s->max && s->accepting == 0 &&
+			/* busy: --max-clients calls in service, not a moment
+			 * with no worker in accept() (one that ended its call
+			 * is on its way back; a starved machine saw every
+			 * worker so and sent calls back) */
+			if (s->serving >= s->max &&
 			    write(s->busy_fd, &one, sizeof(one)) < 0)
 				syslog(LOG_WARNING, "cannot signal busy: %s",
 				       strerror(errno));
@@ -138,6 +144,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&s->lock);
 		close(fd);
 		s->fds[slot] = -1;
+		s->serving--;
 	}
 	s->workers--;
 	pthread_cond_broadcast(&s->idle);
@@ -152,8 +159,8 @@ static void send_back(int fd, const char *why)
 	rr_wire_send(fd, RR_W_FALLBACK, f, 1, 1000);
 }
 
-/* While every worker is busy: accept and send calls back to their
- * process, until a worker waits in accept() again.  The call's HELLO is
+/* While --max-clients calls are in service: accept and send calls back to
+ * their process, until one ends.  The call's HELLO is
  * read first: closing with it unread could reset the connection before
  * the module reads the answer. */
 static void overflow(server *s)
@@ -164,7 +171,7 @@ static void overflow(server *s)
 
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
-		busy = s->accepting == 0 && !s->stopping;
+		busy = s->serving >= s->max && !s->stopping;
 		pthread_mutex_unlock(&s->lock);
 		if (!busy || poll(&p, 1, 10) < 0)
 			return;
