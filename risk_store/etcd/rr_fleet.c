@@ -566,10 +566,9 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		f->fails.window_s = (int64_t)(bf->enabled ? bf->window_s : 0);
 		f->signins.prefix = f->prefix;
 		f->signins.host = f->host;
+		/* 1 or more: the policy's default is 30 */
 		f->signins.retention_s =
-		    (int64_t)(p->signin_retention_days
-				  ? p->signin_retention_days
-				  : 30) * 86400;
+		    (int64_t)p->signin_retention_days * 86400;
 		if (ps->enabled && (int64_t)ps->window_s > f->fails.window_s)
 			f->fails.window_s = (int64_t)ps->window_s;
 		if (f->fails.window_s < 60)

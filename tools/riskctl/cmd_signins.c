@@ -185,13 +185,6 @@ static int signins_text(const rr_store_signin *s, size_t n)
 	return fail_output(r);
 }
 
-static unsigned retention_days(const struct ctl *c)
-{
-	return c->policy->signin_retention_days
-		   ? c->policy->signin_retention_days
-		   : 30;
-}
-
 /* A reference on a fleet (ctl_fleet_signin), with the host it came
  * from. */
 static int signin_ref_fleet(struct ctl *c)
@@ -240,7 +233,7 @@ int cmd_signins(struct ctl *c)
 	} else if (f.ref && n == 0) {
 		ctl_err("no sign-in with reference %s (sign-ins are kept "
 			"%u days)",
-			c->ref, retention_days(c));
+			c->ref, c->policy->signin_retention_days);
 		r = RC_NOT_FOUND;
 	} else if (c->json) {
 		r = signins_json(s, n, NULL);

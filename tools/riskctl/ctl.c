@@ -118,6 +118,20 @@ static int open_fleet(struct ctl *c)
 	return RC_OK;
 }
 
+/* This host's own store file, store.path (message on failure).  RC_* */
+static int open_host_store(struct ctl *c, rr_store **out)
+{
+	int r = rr_store_open(c->policy->store_path, out);
+
+	if (r < 0) {
+		*out = NULL;
+		ctl_err("cannot open the risk store %s: %s",
+			c->policy->store_path, store_strerror(r));
+		return RC_STORE;
+	}
+	return RC_OK;
+}
+
 int ctl_open(struct ctl *c)
 {
 	int r;
@@ -127,13 +141,9 @@ int ctl_open(struct ctl *c)
 		return r;
 	if (c->policy->backend == RR_BACKEND_ETCD)
 		return open_fleet(c);
-	r = rr_store_open(c->policy->store_path, &c->store);
-	if (r < 0) {
-		c->store = NULL;
-		ctl_err("cannot open the risk store %s: %s",
-			c->policy->store_path, store_strerror(r));
-		return RC_STORE;
-	}
+	r = open_host_store(c, &c->store);
+	if (r != RC_OK)
+		return r;
 	rr_store_set_retention(c->store, c->policy->signin_retention_days,
 			       c->policy->detection_retention_days);
 	return RC_OK;
@@ -144,16 +154,7 @@ int ctl_open_host(struct ctl *c)
 	int r;
 
 	r = c->policy ? RC_OK : ctl_load_policy(c, NULL);
-	if (r != RC_OK)
-		return r;
-	r = rr_store_open(c->policy->store_path, &c->store);
-	if (r < 0) {
-		c->store = NULL;
-		ctl_err("cannot open the risk store %s: %s",
-			c->policy->store_path, store_strerror(r));
-		return RC_STORE;
-	}
-	return RC_OK;
+	return r != RC_OK ? r : open_host_store(c, &c->store);
 }
 
 /* The risky sign-in `c->ref` of any host, from the fleet's etcd. */
@@ -166,9 +167,7 @@ static int etcd_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *v)
 			"fleet's etcd (prefix %s): hosts publish only risky "
 			"sign-ins, kept %u days",
 			c->ref, rr_fleet_prefix(f),
-			c->policy->signin_retention_days
-			    ? c->policy->signin_retention_days
-			    : 30);
+			c->policy->signin_retention_days);
 		return RC_NOT_FOUND;
 	}
 	if (r < 0) {
@@ -195,12 +194,9 @@ int ctl_fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 	memset(out, 0, sizeof(*out));
 	/* an admin machine has no store: not an error here */
 	if (access(c->policy->store_path, F_OK) == 0) {
-		r = rr_store_open(c->policy->store_path, &s);
-		if (r < 0) {
-			ctl_err("cannot open the risk store %s: %s",
-				c->policy->store_path, store_strerror(r));
-			return RC_STORE;
-		}
+		r = open_host_store(c, &s);
+		if (r != RC_OK)
+			return r;
 		r = rr_store_signins_list(s, &flt, &rows, &n);
 		if (r < 0)
 			ctl_err("cannot read sign-ins: %s (store %s)",
