@@ -605,27 +605,6 @@ int rr_store_signins_list(rr_store *s, const rr_store_signin_filter *f,
 	return err;
 }
 
-/* "state detail" of a sign-in's detections (NULL: none) */
-static int dets_state(sqlite3_stmt *st, int col, rr_store_signin_change *c)
-{
-	const unsigned char *v = sqlite3_column_text(st, col);
-	char buf[96], *sp;
-
-	c->state = RR_STATE_NONE;
-	c->detail = RR_DETAIL_NONE;
-	if (!v)
-		return 0;
-	snprintf(buf, sizeof(buf), "%s", (const char *)v);
-	sp = strchr(buf, ' ');
-	if (!sp)
-		return -EPROTO;
-	*sp = '\0';
-	return rr_state_parse(buf, &c->state) || rr_detail_parse(sp + 1,
-								 &c->detail)
-		   ? -EPROTO
-		   : 0;
-}
-
 int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 			     rr_store_signin *out, rr_store_signin_change *ch,
 			     size_t *n)
@@ -646,7 +625,9 @@ int rr_store_signins_changed(rr_store *s, int64_t after, size_t limit,
 		/* the change follows the listed columns */
 		ch[k].seq = sqlite3_column_int64(st, 16);
 		if (!r)
-			r = dets_state(st, 17, &ch[k]);
+			r = rrs_col_state(st, 17, &ch[k].state);
+		if (!r)
+			r = rrs_col_detail(st, 18, &ch[k].detail);
 		k++;
 	}
 	rrs_release(st);

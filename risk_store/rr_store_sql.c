@@ -19,6 +19,12 @@
 	"CASE " col " WHEN " low " THEN 1 WHEN " medium " THEN 2" \
 	" WHEN " high " THEN 3 ELSE 0 END"
 
+/* `col` of a sign-in row's latest changed detection; 'none' without */
+#define SIGNIN_DETS(col) \
+	"coalesce((SELECT d." col " FROM detections d" \
+	" WHERE d.ref = signins.ref AND d.scope = '" RRS_SCOPE_SIGNIN "'" \
+	" ORDER BY d.updated DESC, d.id DESC LIMIT 1), 'none')"
+
 /* a sign-in row's next change sequence (RRS_MIGRATE_8_9); a bare max()
  * reads it from the index */
 #define NEXT_SEQ "(coalesce((SELECT max(seq) FROM signins), 0) + 1)"
@@ -147,15 +153,12 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		" ORDER BY time DESC, rowid DESC LIMIT ?2",
 	/* after, limit: changed after that sequence, in its order, with
 	 * the state and detail of the sign-in's detections (the latest
-	 * changed; NULL: none); after
+	 * changed; none without); after
 	 * past the newest (pruning took every row, and the sequence began
 	 * again): from the start */
 	[RRS_Q_SIGNINS_CHANGED] =
-		"SELECT " SIGNIN_COLS ", seq, (SELECT d.state || ' ' || d.detail"
-		" FROM detections d WHERE d.ref = signins.ref"
-		" AND d.scope = '" RRS_SCOPE_SIGNIN "'"
-		" ORDER BY d.updated DESC, d.id DESC LIMIT 1)"
-		" FROM signins WHERE seq > (CASE"
+		"SELECT " SIGNIN_COLS ", seq, " SIGNIN_DETS("state") ", "
+		SIGNIN_DETS("detail") " FROM signins WHERE seq > (CASE"
 		" WHEN ?1 > coalesce((SELECT max(seq) FROM signins), 0)"
 		" THEN 0 ELSE ?1 END) ORDER BY seq LIMIT ?2",
 	/* ref, user|NULL, limit */
