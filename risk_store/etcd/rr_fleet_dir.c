@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* One directory of the tenant's records read whole (rr_fleet_dir.h). */
+/* One directory of the tenant's records, or one record of it
+ * (rr_fleet_dir.h). */
 #include "rr_fleet_dir.h"
 
 #include <errno.h>
@@ -8,6 +9,19 @@
 
 #define KEY_MAX 1024
 
+/* A record must be the one its key names. */
+static bool record_of(const char *prefix, const rr_fleet_dir *d,
+		      const rr_etcd_kv *kv, void *slot)
+{
+	rr_fleet_key k;
+
+	return rr_fleet_key_parse(prefix, (const char *)kv->key, kv->key_len,
+				  &k) == 0 &&
+	       k.kind == d->kind &&
+	       d->decode((const char *)kv->value, kv->value_len, slot) == 0 &&
+	       (!d->name || !strcmp(d->name(slot), k.name));
+}
+
 int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 		      void **rows, size_t *n, size_t *malformed)
 {
@@ -15,7 +29,6 @@ int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 	rr_etcd_range *rg = NULL;
 	unsigned char *out;
 	size_t i, m = 0, bad = 0;
-	rr_fleet_key k;
 	int r;
 
 	if (!e || !prefix || !d || !rows || !n)
@@ -34,15 +47,7 @@ int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 		return -ENOMEM;
 	}
 	for (i = 0; i < rg->n; i++) {
-		void *slot = out + m * d->size;
-
-		/* a record must be the one its key names */
-		if (rr_fleet_key_parse(prefix, (const char *)rg->kvs[i].key,
-				       rg->kvs[i].key_len, &k) == 0 &&
-		    k.kind == d->kind &&
-		    d->decode((const char *)rg->kvs[i].value,
-			      rg->kvs[i].value_len, slot) == 0 &&
-		    (!d->name || !strcmp(d->name(slot), k.name)))
+		if (record_of(prefix, d, &rg->kvs[i], out + m * d->size))
 			m++;
 		else
 			bad++;
@@ -54,4 +59,23 @@ int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 	if (malformed)
 		*malformed = bad;
 	return 0;
+}
+
+int rr_fleet_dir_get(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
+		     const char *key, void *slot)
+{
+	rr_etcd_range *rg = NULL;
+	int r;
+
+	if (!e || !prefix || !d || !key || !slot)
+		return -EINVAL;
+	r = rr_etcd_get(e, key, strlen(key), &rg);
+	if (r < 0)
+		return r;
+	if (rg->n == 0)
+		r = -ENOENT;
+	else if (!record_of(prefix, d, &rg->kvs[0], slot))
+		r = -EPROTO;
+	rr_etcd_range_free(rg);
+	return r;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * One directory of the tenant's records read whole -- P "audit/",
- * "signins/", "hosts/" (rr_fleet_key_dir) -- for riskctl's listings and
- * lookups: every value decoded strictly, a malformed one counted and left
- * out, never the whole answer refused.
+ * One directory of the tenant's records -- P "audit/", "signins/",
+ * "hosts/" (rr_fleet_key_dir) -- read whole for riskctl's listings, or one
+ * record of it for a lookup: every value decoded strictly and of the key
+ * that names it; in a listing a malformed one is counted and left out,
+ * never the whole answer refused.
  */
 #ifndef RR_FLEET_DIR_H
 #define RR_FLEET_DIR_H
@@ -32,5 +33,9 @@ typedef struct {
  * *malformed (may be NULL) and left out.  0 or a negative errno. */
 int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 		      void **rows, size_t *n, size_t *malformed);
+/* The record of key `key` (one of d's kind) into *slot: -ENOENT when
+ * etcd has none, -EPROTO when it is not a valid record of that key. */
+int rr_fleet_dir_get(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
+		     const char *key, void *slot);
 
 #endif

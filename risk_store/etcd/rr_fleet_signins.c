@@ -153,40 +153,28 @@ static int signin_decode(const char *text, size_t len, void *v)
 	return rr_fleet_signin_decode(text, len, v);
 }
 
+static const rr_fleet_dir signins_dir = {
+	RR_FLEET_KEY_SIGNIN, sizeof(rr_fleet_signin), signin_decode,
+	signin_name, newest_first};
+
 int rr_fleet_signin_get(rr_etcd *e, const char *prefix, const char *ref,
 			rr_fleet_signin *out)
 {
 	char key[KEY_MAX];
-	rr_etcd_range *rg = NULL;
 	int r;
 
 	if (!e || !prefix || !ref || !out)
 		return -EINVAL;
 	r = rr_fleet_key_signin(prefix, ref, key, sizeof(key));
-	if (r < 0)
-		return r;
-	r = rr_etcd_get(e, key, strlen(key), &rg);
-	if (r < 0)
-		return r;
-	if (rg->n == 0)
-		r = -ENOENT;
-	else if (signin_decode((const char *)rg->kvs[0].value,
-			       rg->kvs[0].value_len, out) < 0 ||
-		 strcmp(signin_name(out), ref) != 0)
-		r = -EPROTO; /* not the record of the reference its key names */
-	rr_etcd_range_free(rg);
-	return r;
+	return r < 0 ? r : rr_fleet_dir_get(e, prefix, &signins_dir, key, out);
 }
 
 int rr_fleet_signins_read(rr_etcd *e, const char *prefix,
 			  rr_fleet_signin **rows, size_t *n,
 			  size_t *malformed)
 {
-	static const rr_fleet_dir d = {RR_FLEET_KEY_SIGNIN, sizeof(**rows),
-				       signin_decode, signin_name,
-				       newest_first};
 	void *out = NULL;
-	int r = rr_fleet_dir_read(e, prefix, &d, &out, n, malformed);
+	int r = rr_fleet_dir_read(e, prefix, &signins_dir, &out, n, malformed);
 
 	*rows = out;
 	return r;
