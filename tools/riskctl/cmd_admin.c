@@ -3,7 +3,6 @@
  * (audited). */
 #include "json.h"
 #include "riskctl.h"
-#include "rr_fleet.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -140,17 +139,13 @@ static int confirm_safe_fleet(struct ctl *c, int64_t now)
 {
 	char actor[RR_USER_MAX + 16], user[RR_USER_MAX + 1];
 	rr_fleet_signin *v = calloc(1, sizeof(*v));
-	rr_fleet *f = NULL;
 	int r;
 
 	if (!v) {
 		ctl_err("out of memory");
 		return RC_STORE;
 	}
-	r = ctl_fleet_new(c, &f);
-	if (r == RC_OK)
-		r = ctl_fleet_signin(c, f, v);
-	rr_fleet_free(f);
+	r = ctl_fleet_signin(c, v);
 	snprintf(user, sizeof(user), "%s", v->s.user);
 	free(v);
 	if (r == RC_OK)

@@ -9,9 +9,6 @@
 #include "riskctl.h"
 #include "table.h"
 
-#include "rr_fleet.h"
-
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,20 +187,16 @@ static int signins_text(const rr_store_signin *s, size_t n)
 static int signin_ref_fleet(struct ctl *c)
 {
 	rr_fleet_signin *v = calloc(1, sizeof(*v));
-	rr_fleet *fl = NULL;
 	int r;
 
 	if (!v) {
 		ctl_err("out of memory");
 		return RC_STORE;
 	}
-	r = ctl_fleet_new(c, &fl);
-	if (r == RC_OK)
-		r = ctl_fleet_signin(c, fl, v);
+	r = ctl_fleet_signin(c, v);
 	if (r == RC_OK)
 		r = c->json ? signins_json(&v->s, 1, v->host)
 			    : signin_detail(&v->s, v->host);
-	rr_fleet_free(fl);
 	free(v);
 	return r;
 }

@@ -182,7 +182,8 @@ static int etcd_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *v)
 	return RC_OK;
 }
 
-int ctl_fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
+/* ctl_fleet_signin with the fleet's client f. */
+static int fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 {
 	rr_store_signin_filter flt = {.ref = c->ref, .user = c->user,
 				      .limit = 1};
@@ -191,7 +192,6 @@ int ctl_fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 	size_t n = 0;
 	int r;
 
-	memset(out, 0, sizeof(*out));
 	/* an admin machine has no store: not an error here */
 	if (access(c->policy->store_path, F_OK) == 0) {
 		r = open_host_store(c, &s);
@@ -218,6 +218,19 @@ int ctl_fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 		ctl_err("sign-in %s is not %s's", c->ref, c->user);
 		r = RC_NOT_FOUND;
 	}
+	return r;
+}
+
+int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out)
+{
+	rr_fleet *f = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = ctl_fleet_new(c, &f);
+	if (r == RC_OK)
+		r = fleet_signin(c, f, out);
+	rr_fleet_free(f);
 	return r;
 }
 

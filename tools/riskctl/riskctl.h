@@ -89,8 +89,7 @@ int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
  * this one), else the fleet's etcd, where every host publishes its risky
  * sign-ins.  RC_OK with *out filled, else a message and RC_NOT_FOUND or
  * RC_STORE. */
-int ctl_fleet_signin(struct ctl *c, struct rr_fleet *f,
-		     rr_fleet_signin *out);
+int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out);
 void ctl_close(struct ctl *c);
 /* Report a failed store call: message from the store, RC_STORE. */
 int ctl_store_fail(struct ctl *c, const char *what, int err);
