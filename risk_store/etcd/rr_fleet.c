@@ -173,6 +173,8 @@ static int kind_of(rr_fleet_key_kind k, rr_shared_kind *out)
 	case RR_FLEET_KEY_SIGNIN:
 	case RR_FLEET_KEY_HOST:
 	case RR_FLEET_KEY_FAILS:
+	case RR_FLEET_KEY_ATTACK:
+	case RR_FLEET_KEY_ATTACK_MARK:
 		break;
 	}
 	return -ENOENT;

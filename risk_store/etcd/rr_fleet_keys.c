@@ -233,6 +233,18 @@ int rr_fleet_key_fails(const char *prefix, const char *batch, char *buf,
 	return segment_key(prefix, "fails/", batch, buf, cap);
 }
 
+int rr_fleet_key_attack(const char *prefix, const char *ref, char *buf,
+			size_t cap)
+{
+	return segment_key(prefix, "attacks/", ref, buf, cap);
+}
+
+int rr_fleet_key_attack_mark(const char *prefix, const char *mark,
+			     char *buf, size_t cap)
+{
+	return segment_key(prefix, "attackmarks/", mark, buf, cap);
+}
+
 static const struct {
 	const char *dir;
 	rr_fleet_key_kind kind;
@@ -241,6 +253,8 @@ static const struct {
 	{"signins/", RR_FLEET_KEY_SIGNIN},
 	{"hosts/", RR_FLEET_KEY_HOST},
 	{"fails/", RR_FLEET_KEY_FAILS},
+	{"attacks/", RR_FLEET_KEY_ATTACK},
+	{"attackmarks/", RR_FLEET_KEY_ATTACK_MARK},
 };
 
 int rr_fleet_key_dir(const char *prefix, rr_fleet_key_kind kind, char *buf,

@@ -1055,6 +1055,98 @@ static int signin_read(const json_t *o, rr_fleet_signin *v)
 	return signin_ok(v) ? 0 : -EPROTO;
 }
 
+/* ---- attacks raised once for the fleet ------------------------------------ */
+
+static const char *const attack_fields[] = {
+	"v", "host", "ref", "type", "level", "time", "user", "source",
+	"count", "windowS", NULL
+};
+
+static bool attack_ok(const rr_fleet_attack *v)
+{
+	bool brute = v->type == RR_EVENT_BRUTE_FORCE;
+
+	return rr_fleet_segment_ok(v->host) && ref_ok(v->ref) &&
+	       (brute || v->type == RR_EVENT_PASSWORD_SPRAY) &&
+	       rr_level_name(v->level) && v->level != RR_LEVEL_NONE &&
+	       time_ok(v->time) && brute == (v->user[0] != '\0') &&
+	       v->source[0] && v->count > 0 && v->count <= RR_FLEET_TIME_MAX &&
+	       v->window_s > 0 && v->window_s <= RR_FLEET_TIME_MAX;
+}
+
+int rr_fleet_attack_mark(const rr_fleet_attack *v, char *buf, size_t cap)
+{
+	unsigned char d[16];
+	crypto_generichash_state h;
+	const char *type;
+	int n;
+
+	if (!v || !buf || !attack_ok(v))
+		return -EINVAL;
+	type = rr_event_name(v->type);
+	crypto_generichash_init(&h, NULL, 0, sizeof(d));
+	crypto_generichash_update(&h, (const unsigned char *)v->user,
+				  strlen(v->user) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)v->source,
+				  strlen(v->source) + 1);
+	crypto_generichash_final(&h, d, sizeof(d));
+	n = snprintf(buf, cap, "%s.", type);
+	if (n < 0 || (size_t)n + 2 * sizeof(d) + 1 > cap)
+		return -ENAMETOOLONG;
+	sodium_bin2hex(buf + n, cap - (size_t)n, d, sizeof(d));
+	return 0;
+}
+
+int rr_fleet_attack_encode(const rr_fleet_attack *v, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	if (!v || !out || !len || !attack_ok(v))
+		return -EINVAL;
+	o = versioned();
+	if (!o)
+		return -ENOMEM;
+	r = set_text(o, "host", v->host, 1, RR_FLEET_SEGMENT_MAX);
+	if (r == 0)
+		r = set_text(o, "ref", v->ref, 1, RR_REF_LEN);
+	if (r == 0)
+		r = set_name(o, "type", rr_event_name(v->type));
+	if (r == 0)
+		r = set_name(o, "level", rr_level_name(v->level));
+	if (r == 0)
+		r = set_time(o, "time", v->time);
+	if (r == 0)
+		r = set_text(o, "user", v->user, 0, RR_USER_MAX);
+	if (r == 0)
+		r = set_text(o, "source", v->source, 1, RR_RHOST_MAX);
+	if (r == 0)
+		r = set_time(o, "count", v->count);
+	if (r == 0)
+		r = set_time(o, "windowS", v->window_s);
+	return finish(o, r, NULL, RR_FLEET_MAX_JSON, out, len);
+}
+
+static int attack_read(const json_t *o, rr_fleet_attack *v)
+{
+	int t = 0, l = 0;
+
+	if (rr_fj_fields(o, attack_fields) < 0 || rr_fj_version(o) < 0 ||
+	    rr_fj_str(o, "host", 1, RR_FLEET_SEGMENT_MAX, v->host) < 0 ||
+	    rr_fj_str(o, "ref", 1, RR_REF_LEN, v->ref) < 0 ||
+	    rr_fj_enum(o, "type", parse_event, &t) < 0 ||
+	    rr_fj_enum(o, "level", parse_level, &l) < 0 ||
+	    rr_fj_time(o, "time", &v->time) < 0 ||
+	    rr_fj_str(o, "user", 0, RR_USER_MAX, v->user) < 0 ||
+	    rr_fj_str(o, "source", 1, RR_RHOST_MAX, v->source) < 0 ||
+	    rr_fj_int(o, "count", 1, RR_FLEET_TIME_MAX, &v->count) < 0 ||
+	    rr_fj_int(o, "windowS", 1, RR_FLEET_TIME_MAX, &v->window_s) < 0)
+		return -EPROTO;
+	v->type = (rr_event)t;
+	v->level = (rr_level)l;
+	return attack_ok(v) ? 0 : -EPROTO;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
 
@@ -1125,9 +1217,23 @@ static int audit_read_v(const json_t *o, void *v)
 	return audit_read(o, v);
 }
 
+static int attack_read_v(const json_t *o, void *v)
+{
+	return attack_read(o, v);
+}
+
 static int signin_read_v(const json_t *o, void *v)
 {
 	return signin_read(o, v);
+}
+
+int rr_fleet_attack_decode(const char *text, size_t len,
+			   rr_fleet_attack *out)
+{
+	static const kind k = { sizeof(rr_fleet_attack), RR_FLEET_MAX_JSON,
+				attack_read_v, NULL };
+
+	return decode(text, len, out, &k);
 }
 
 int rr_fleet_signin_decode(const char *text, size_t len,

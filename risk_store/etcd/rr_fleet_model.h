@@ -18,6 +18,12 @@
  *   P "fails/" B              rr_fleet_fails: a batch of one host's failed
  *                             sign-ins (under a lease); B is the
  *                             batch's first failure id, '.', the host
+ *   P "attacks/" REF          rr_fleet_attack: a bruteForce or passwordSpray
+ *                             raised once for the fleet (under a lease:
+ *                             the retention)
+ *   P "attackmarks/" M        that it is raised, for its window (under a
+ *                             lease of the window): M is the type, '.',
+ *                             and rr_fleet_attack_subject's hex digest
  * U is the user name percent-encoded: every byte outside [A-Za-z0-9._-]
  * as %XX (uppercase hex), so a name never forges a path segment and each
  * user has exactly one key.  ID, REF and H are one segment of
@@ -74,6 +80,10 @@ int rr_fleet_key_signin(const char *prefix, const char *ref, char *buf,
 			size_t cap);
 int rr_fleet_key_host(const char *prefix, const char *host, char *buf,
 		      size_t cap);
+int rr_fleet_key_attack(const char *prefix, const char *ref, char *buf,
+			size_t cap);
+int rr_fleet_key_attack_mark(const char *prefix, const char *mark,
+			     char *buf, size_t cap);
 int rr_fleet_key_fails(const char *prefix, const char *batch, char *buf,
 		       size_t cap);
 /* P "users/": the range of every user's records (its end:
@@ -103,18 +113,21 @@ typedef enum {
 	RR_FLEET_KEY_AUDIT,
 	RR_FLEET_KEY_SIGNIN,
 	RR_FLEET_KEY_HOST,
-	RR_FLEET_KEY_FAILS
+	RR_FLEET_KEY_FAILS,
+	RR_FLEET_KEY_ATTACK,
+	RR_FLEET_KEY_ATTACK_MARK
 } rr_fleet_key_kind;
 
-/* P "audit/", "signins/", "hosts/" or "fails/" (kind AUDIT, SIGNIN, HOST,
- * FAILS; another kind: -EINVAL): the range of those keys. */
+/* P "audit/", "signins/", "hosts/", "fails/", "attacks/" or
+ * "attackmarks/" (kind AUDIT, SIGNIN, HOST, FAILS, ATTACK, ATTACK_MARK;
+ * another kind: -EINVAL): the range of those keys. */
 int rr_fleet_key_dir(const char *prefix, rr_fleet_key_kind kind, char *buf,
 		     size_t cap);
 
 typedef struct {
 	rr_fleet_key_kind kind;
 	/* the user (RISK .. FAMILIAR) or the segment (AUDIT, SIGNIN, HOST,
-	 * FAILS) */
+	 * FAILS, ATTACK, ATTACK_MARK) */
 	char name[RR_USER_MAX > RR_FLEET_SEGMENT_MAX ? RR_USER_MAX + 1 :
 						       RR_FLEET_SEGMENT_MAX + 1];
 } rr_fleet_key;
@@ -264,6 +277,28 @@ typedef struct {
 	rr_detail detail;
 } rr_fleet_signin;
 
+/* A detection of failed sign-ins (bruteForce: one user's failures from
+ * one network; passwordSpray: distinct names failing from one address)
+ * counted over the whole fleet, raised once by the host whose count
+ * crossed the policy's threshold (P "attacks/" REF). */
+typedef struct {
+	char host[RR_FLEET_SEGMENT_MAX + 1]; /* that raised it */
+	char ref[RR_REF_LEN + 1];
+	rr_event type;  /* RR_EVENT_BRUTE_FORCE or RR_EVENT_PASSWORD_SPRAY */
+	rr_level level;
+	int64_t time;
+	char user[RR_USER_MAX + 1];    /* bruteForce: the user; spray: "" */
+	char source[RR_RHOST_MAX + 1]; /* the network (bruteForce) or the
+					  address (passwordSpray) */
+	int64_t count;    /* failures, or distinct names, when raised */
+	int64_t window_s; /* the policy's window they were counted in */
+} rr_fleet_attack;
+
+/* The segment M of an attack's mark: TYPE '.' 32 hex digits (a digest
+ * of the user and the source), into buf[cap]; -EINVAL for a bad attack. */
+#define RR_FLEET_ATTACK_MARK_LEN 64
+int rr_fleet_attack_mark(const rr_fleet_attack *v, char *buf, size_t cap);
+
 /* Encode: *out a malloc'd NUL-terminated compact JSON text (*len without
  * the NUL), to be freed with rr_fleet_text_free.  -EINVAL for a struct
  * that would not decode, -ENOMEM. */
@@ -279,6 +314,8 @@ int rr_fleet_host_encode(const rr_fleet_host_rec *v, char **out, size_t *len);
 int rr_fleet_fails_encode(const rr_fleet_fails *v, char **out, size_t *len);
 int rr_fleet_signin_encode(const rr_fleet_signin *v, char **out,
 			   size_t *len);
+int rr_fleet_attack_encode(const rr_fleet_attack *v, char **out,
+			   size_t *len);
 
 /* Decode `len` bytes of JSON (no NUL needed): 0, -EPROTO, -ENOMEM. */
 int rr_fleet_risk_decode(const char *text, size_t len, rr_fleet_risk *out);
@@ -293,6 +330,8 @@ int rr_fleet_host_decode(const char *text, size_t len, rr_fleet_host_rec *out);
 int rr_fleet_fails_decode(const char *text, size_t len, rr_fleet_fails *out);
 int rr_fleet_signin_decode(const char *text, size_t len,
 			   rr_fleet_signin *out);
+int rr_fleet_attack_decode(const char *text, size_t len,
+			   rr_fleet_attack *out);
 
 /* Zeroes the text (it may hold a sealed secret or a pass hash) and frees
  * it.  NULL is a no-op. */

@@ -75,7 +75,8 @@ static void key(const char *s, size_t n)
 	    rr_fleet_key_risk,     rr_fleet_key_mfa,   rr_fleet_key_tap,
 	    rr_fleet_key_pwchange, rr_fleet_key_familiar,
 	    rr_fleet_key_audit,    rr_fleet_key_signin, rr_fleet_key_host,
-	    rr_fleet_key_fails,
+	    rr_fleet_key_fails,    rr_fleet_key_attack,
+	    rr_fleet_key_attack_mark,
 	};
 	static const char prefix[] = "/p/";
 	char buf[4096], again[4096];
@@ -109,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ONE(host, rr_fleet_host_rec);
 	ONE(fails, rr_fleet_fails);
 	ONE(signin, rr_fleet_signin);
+	ONE(attack, rr_fleet_attack);
 	user(s, size);
 	key(s, size);
 	return 0;

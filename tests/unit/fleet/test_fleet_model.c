@@ -327,6 +327,10 @@ static void test_key_parse(void **state)
 	    {rr_fleet_key_signin, "7F3A-91C2", RR_FLEET_KEY_SIGNIN},
 	    {rr_fleet_key_host, "web01", RR_FLEET_KEY_HOST},
 	    {rr_fleet_key_fails, "1234-0.web01", RR_FLEET_KEY_FAILS},
+	    {rr_fleet_key_attack, "7F3A-91C2", RR_FLEET_KEY_ATTACK},
+	    {rr_fleet_key_attack_mark,
+	     "bruteForce.00112233445566778899aabbccddeeff",
+	     RR_FLEET_KEY_ATTACK_MARK},
 	};
 	static const char *const bad[] = {
 	    P "users/alice",          P "users/alice/",
@@ -572,6 +576,90 @@ static void test_roundtrip_signin(void **state)
 	v.s.applied[0] = '\0';
 	v.s.action = (rr_action)7;
 	assert_int_equal(rr_fleet_signin_encode(&v, &out, &n), -EINVAL);
+	assert_null(out);
+}
+
+static void test_roundtrip_attack(void **state)
+{
+	static rr_fleet_attack v, w;
+	char mark[RR_FLEET_ATTACK_MARK_LEN], other[RR_FLEET_ATTACK_MARK_LEN];
+	char *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	strcpy(v.host, "web-01");
+	strcpy(v.ref, "7F3A-91C2");
+	v.type = RR_EVENT_BRUTE_FORCE;
+	v.level = RR_LEVEL_HIGH;
+	v.time = T0;
+	strcpy(v.user, "j\xc3\xbcrgen");
+	strcpy(v.source, "2001:db8:1:2::/64");
+	v.count = 12;
+	v.window_s = 600;
+	ROUNDTRIP(attack, v);
+	/* the mark: a key segment of its type, the same for the same user
+	 * and source whoever raises it, another for another user */
+	assert_int_equal(rr_fleet_attack_mark(&v, mark, sizeof(mark)), 0);
+	assert_true(rr_fleet_segment_ok(mark));
+	assert_int_equal(strlen(mark), strlen("bruteForce.") + 32);
+	assert_int_equal(strncmp(mark, "bruteForce.", 11), 0);
+	w = v;
+	strcpy(w.host, "web-02");
+	strcpy(w.ref, "0000-0001");
+	w.count = 3;
+	w.time = T0 + 5;
+	assert_int_equal(rr_fleet_attack_mark(&w, other, sizeof(other)), 0);
+	assert_string_equal(mark, other);
+	strcpy(w.user, "bob");
+	assert_int_equal(rr_fleet_attack_mark(&w, other, sizeof(other)), 0);
+	assert_string_not_equal(mark, other);
+	/* "ab" + "c" is not "a" + "bc" */
+	strcpy(w.user, "a");
+	strcpy(w.source, "b/c");
+	assert_int_equal(rr_fleet_attack_mark(&w, mark, sizeof(mark)), 0);
+	strcpy(w.user, "a/b");
+	strcpy(w.source, "c");
+	assert_int_equal(rr_fleet_attack_mark(&w, other, sizeof(other)), 0);
+	assert_string_not_equal(mark, other);
+	assert_int_equal(rr_fleet_attack_mark(&w, mark, 20), -ENAMETOOLONG);
+	/* a spray names no user */
+	v.type = RR_EVENT_PASSWORD_SPRAY;
+	memset(v.user, 0, sizeof(v.user));
+	memset(v.source, 0, sizeof(v.source));
+	strcpy(v.source, "203.0.113.9");
+	ROUNDTRIP(attack, v);
+	assert_int_equal(rr_fleet_attack_mark(&v, mark, sizeof(mark)), 0);
+	assert_int_equal(strncmp(mark, "passwordSpray.", 14), 0);
+	/* refused: a spray of a user, a bruteForce of none, another type,
+	 * level none, no source, no count, no window, a bad reference */
+	strcpy(v.user, "bob");
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	assert_int_equal(rr_fleet_attack_mark(&v, mark, sizeof(mark)),
+			 -EINVAL);
+	v.type = RR_EVENT_BRUTE_FORCE;
+	v.user[0] = '\0';
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.user, "bob");
+	v.type = RR_EVENT_UNFAMILIAR_FEATURES;
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	v.type = RR_EVENT_BRUTE_FORCE;
+	v.level = RR_LEVEL_NONE;
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	v.level = RR_LEVEL_LOW;
+	v.source[0] = '\0';
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.source, "192.0.2.0/24");
+	v.count = 0;
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	v.count = 1;
+	v.window_s = 0;
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	v.window_s = 60;
+	strcpy(v.ref, "a/b");
+	assert_int_equal(rr_fleet_attack_encode(&v, &out, &n), -EINVAL);
+	strcpy(v.ref, "7F3A-91C2");
+	ROUNDTRIP(attack, v);
 	assert_null(out);
 }
 
@@ -886,6 +974,24 @@ static const char *const bad_fails[] = {
 	"\"reportOnly\":\"\",\"reason\":\"\",\"mfa\":\"\",\"device\":\"\"," \
 	"\"riskState\":\"atRisk\",\"riskDetail\":\"none\"}"
 
+#define ATTACK(t, u, src, c) \
+	"{\"v\":1,\"host\":\"h\",\"ref\":\"7F3A-91C2\",\"type\":" t \
+	",\"level\":\"high\",\"time\":1,\"user\":" u ",\"source\":" src \
+	",\"count\":" c ",\"windowS\":600}"
+
+static const char *const bad_attack[] = {
+	ATTACK("\"passwordSpray\"", "\"bob\"", "\"192.0.2.7\"", "3"),
+	ATTACK("\"bruteForce\"", "\"\"", "\"192.0.2.0/24\"", "3"),
+	ATTACK("\"leakedCredentials\"", "\"bob\"", "\"192.0.2.0/24\"",
+	       "3"),
+	ATTACK("\"bruteForce\"", "\"bob\"", "\"\"", "3"),
+	ATTACK("\"bruteForce\"", "\"bob\"", "\"192.0.2.0/24\"", "0"),
+	ATTACK("\"bruteForce\"", "\"bob\"", "\"192.0.2.0/24\"", "\"3\""),
+	ATTACK("\"bruteForce\"", "\"b\\u0007ob\"", "\"192.0.2.0/24\"",
+	       "3"),
+	"{\"v\":1}",
+};
+
 static const char *const bad_signin[] = {
 	SIGNIN("\"a/b\"", "\"7F3A-91C2\"", "\"bob\"", "\"block\"", "\"\""),
 	SIGNIN("\"h\"", "\"..\"", "\"bob\"", "\"block\"", "\"\""),
@@ -973,6 +1079,19 @@ static void test_decode_rejects(void **state)
 	REFUSED(bad_host, host, rr_fleet_host_rec);
 	REFUSED(bad_fails, fails, rr_fleet_fails);
 	REFUSED(bad_signin, signin, rr_fleet_signin);
+	REFUSED(bad_attack, attack, rr_fleet_attack);
+	{
+		/* the template of bad_attack itself is good */
+		static const char good[] =
+		    ATTACK("\"bruteForce\"", "\"bob\"", "\"192.0.2.0/24\"",
+			   "3");
+		static rr_fleet_attack v;
+
+		assert_int_equal(rr_fleet_attack_decode(good, strlen(good), &v),
+				 0);
+		assert_int_equal(v.count, 3);
+		assert_int_equal(v.window_s, 600);
+	}
 	{
 		/* the template of bad_signin itself is good */
 		static const char good[] =
@@ -1109,6 +1228,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_host),
 		cmocka_unit_test(test_roundtrip_fails),
 		cmocka_unit_test(test_roundtrip_signin),
+		cmocka_unit_test(test_roundtrip_attack),
 		cmocka_unit_test(test_roundtrip_familiar),
 		cmocka_unit_test(test_familiar_longest),
 		cmocka_unit_test(test_encode_rejects),
