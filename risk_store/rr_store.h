@@ -150,6 +150,9 @@ typedef struct {
  */
 int rr_store_signin_record(rr_store *s, const rr_signin_rec *rec,
 			   char ref[RR_REF_LEN + 1]);
+/* A fresh random reference id ("7F3A-91C2") of the kind sign-ins get, for
+ * what is not a sign-in of this store (a detection raised for a fleet). */
+int rr_store_ref_new(char ref[RR_REF_LEN + 1]);
 /* A failed primary authentication (auth `authfail`). */
 typedef struct {
 	/* the user; NULL when the name typed is no user: the failure then

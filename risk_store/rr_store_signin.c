@@ -227,7 +227,7 @@ static int dets_text(const rr_signin_rec *r, char *buf, size_t len)
 	return 0;
 }
 
-static int ref_new(char ref[RR_REF_LEN + 1])
+int rr_store_ref_new(char ref[RR_REF_LEN + 1])
 {
 	unsigned char b[4];
 	ssize_t n;
@@ -277,7 +277,7 @@ static int signin_insert_ref(rr_store *s, const rr_signin_rec *r,
 	int i, err;
 
 	for (i = 0; i < RRS_REF_TRIES; i++) {
-		err = ref_new(ref);
+		err = rr_store_ref_new(ref);
 		if (err)
 			return rrs_fail(s, err, "no random reference id");
 		err = signin_insert(s, r, ref, dets);

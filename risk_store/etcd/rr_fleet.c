@@ -72,6 +72,7 @@ struct rr_fleet {
 	pthread_t fails_thread;
 	/* risky sign-ins by reference (rr_fleet_signins.h): the publisher's */
 	rr_fleet_signins_pub signins;
+	rr_fleet_attacks attacks;
 	char fails_key[KEY_MAX];
 	unsigned char fails_end[KEY_MAX];
 	size_t fails_len, fails_end_len;
@@ -568,6 +569,12 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		f->fails.window_s = (int64_t)(bf->enabled ? bf->window_s : 0);
 		f->signins.prefix = f->prefix;
 		f->signins.host = f->host;
+		f->attacks.prefix = f->prefix;
+		f->attacks.host = f->host;
+		f->attacks.brute = *bf;
+		f->attacks.spray = *ps;
+		f->attacks.days = &f->signins;
+		f->fails.attacks = &f->attacks;
 		/* 1 or more: the policy's default is 30 */
 		f->signins.retention_s =
 		    (int64_t)p->signin_retention_days * 86400;
@@ -1231,6 +1238,42 @@ static int beat(rr_fleet *f, rr_etcd *e, int64_t *next_ns)
 				  st.queued, (int64_t)time(NULL));
 }
 
+/* This host's round of raising attacks (rr_fleet_attacks.h): one
+ * warning line for each it raised, the SOC's "one attack" line. */
+static void raise_attacks(rr_fleet *f, rr_etcd *e, rr_store *s, bool *failed)
+{
+	rr_fleet_attack raised[RR_FLEET_ATTACK_RAISES];
+	size_t n = 0, lost = 0, i;
+	int r;
+
+	r = rr_fleet_attacks_raise(&f->attacks, e, s, (int64_t)time(NULL),
+				   raised, &n, &lost);
+	for (i = 0; i < n; i++) {
+		const rr_fleet_attack *v = &raised[i];
+
+		if (v->type == RR_EVENT_BRUTE_FORCE)
+			flog(f, LOG_WARNING, "fleet: raised bruteForce (%s) "
+			     "for the fleet: %lld failed sign-ins of user %s "
+			     "from %s within %llds across the hosts; "
+			     "reference %s", rr_level_name(v->level),
+			     (long long)v->count, v->user, v->source,
+			     (long long)v->window_s, v->ref);
+		else
+			flog(f, LOG_WARNING, "fleet: raised passwordSpray (%s) "
+			     "for the fleet: %lld names failed from %s within "
+			     "%llds across the hosts; reference %s",
+			     rr_level_name(v->level), (long long)v->count,
+			     v->source, (long long)v->window_s, v->ref);
+	}
+	if (lost)
+		flog(f, LOG_INFO, "fleet: %zu attack%s this host crossed had "
+		     "been raised by another host", lost, lost == 1 ? "" : "s");
+	if (r && !*failed)
+		flog(f, LOG_WARNING, "fleet: attacks cannot be raised (%s): %s",
+		     strerror(-r), rr_etcd_last_error(e));
+	*failed = r != 0;
+}
+
 static void *publish_main(void *arg)
 {
 	rr_fleet *f = arg;
@@ -1238,6 +1281,7 @@ static void *publish_main(void *arg)
 	rr_store *s = NULL;
 	int64_t next_beat = 0;
 	bool beat_failed = false, fails_failed = false, signins_failed = false;
+	bool attacks_failed = false;
 	uint64_t n;
 	int r;
 
@@ -1281,6 +1325,8 @@ static void *publish_main(void *arg)
 				     strerror(-r), rr_etcd_last_error(e));
 			fails_failed = r != 0;
 		}
+		if (online && s && e && f->count_fails)
+			raise_attacks(f, e, s, &attacks_failed);
 		if (online && s && e) {
 			r = rr_fleet_signins_publish(&f->signins, e, s,
 						     (int64_t)time(NULL));
@@ -1504,6 +1550,19 @@ int rr_fleet_signins(rr_fleet *f, rr_fleet_signin **rows, size_t *n,
 		return -EINVAL;
 	pthread_mutex_lock(&f->e_lock);
 	r = rr_fleet_signins_read(f->e, f->prefix, rows, n, malformed);
+	pthread_mutex_unlock(&f->e_lock);
+	return r;
+}
+
+int rr_fleet_attacks_list(rr_fleet *f, rr_fleet_attack **rows, size_t *n,
+			  size_t *malformed)
+{
+	int r;
+
+	if (!f)
+		return -EINVAL;
+	pthread_mutex_lock(&f->e_lock);
+	r = rr_fleet_attacks_read(f->e, f->prefix, rows, n, malformed);
 	pthread_mutex_unlock(&f->e_lock);
 	return r;
 }

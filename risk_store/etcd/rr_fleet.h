@@ -74,7 +74,8 @@ int rr_fleet_drain(rr_fleet *f, rr_store *s, uint64_t *left);
  * compaction, publishes queued writes when etcd is back, and retries
  * forever with a back-off; a second thread publishes what is queued
  * while the watch runs (deferred writes), every half second, with this
- * host's failed sign-ins (rr_fleet_fails.h) and risky sign-ins
+ * host's failed sign-ins (rr_fleet_fails.h), the attacks they make it
+ * cross (rr_fleet_attacks.h) and its risky sign-ins
  * (rr_fleet_signins.h), and keeps this host's record in the inventory
  * (rr_fleet_hosts.h; `version`: riskd's).  Once per rr_fleet.
  */
@@ -113,6 +114,10 @@ int rr_fleet_audit_list(rr_fleet *f, size_t limit, rr_fleet_audit **rows,
 /* A risky sign-in by reference, from any host (rr_fleet_signin_get:
  * -ENOENT when none). */
 int rr_fleet_signin_find(rr_fleet *f, const char *ref, rr_fleet_signin *out);
+/* Every attack raised for the fleet, newest first (rr_fleet_attacks_read),
+ * free(). */
+int rr_fleet_attacks_list(rr_fleet *f, rr_fleet_attack **rows, size_t *n,
+			  size_t *malformed);
 /* Every published sign-in, newest first (rr_fleet_signins_read), free(). */
 int rr_fleet_signins(rr_fleet *f, rr_fleet_signin **rows, size_t *n,
 		     size_t *malformed);

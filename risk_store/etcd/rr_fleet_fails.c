@@ -129,6 +129,8 @@ int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 		r = rr_etcd_txn(e, NULL, 0, ops, n_ops, &ok, NULL);
 	if (r == -ENOENT)
 		p->lease = 0; /* it ended early: a new one next round */
+	for (i = 0; !r && p->attacks && i < n; i++)
+		rr_fleet_attacks_note(p->attacks, &rows[i]);
 out:
 	/* sent (or nothing worth sending): past them */
 	if (!r && last > mark)

@@ -19,6 +19,7 @@
 #define RR_FLEET_FAILS_H
 
 #include "rr_etcd.h"
+#include "rr_fleet_attacks.h"
 #include "rr_fleet_model.h"
 #include "rr_store_replica.h"
 
@@ -32,6 +33,7 @@ typedef struct {
 	int64_t window_s;   /* the longer of the two detection windows */
 	int64_t lease;      /* 0: none yet */
 	int64_t lease_until; /* monotonic s: a new one from then on */
+	rr_fleet_attacks *attacks; /* told of each failure sent; may be NULL */
 } rr_fleet_fails_pub;
 
 /* One round: the failures after the store's mark, aggregated, in one

@@ -20,9 +20,8 @@ bool rr_fleet_signin_risky(const rr_store_signin *s)
 	       strcmp(s->outcome, "success") != 0;
 }
 
-/* The lease of the sign-ins of `day`: it ends `retention` after the day. */
-static int day_lease(rr_fleet_signins_pub *p, rr_etcd *e, int64_t day,
-		     int64_t now, int64_t *id)
+int rr_fleet_signins_lease(rr_fleet_signins_pub *p, rr_etcd *e, int64_t day,
+			   int64_t now, int64_t *id)
 {
 	int64_t ttl = (day + 1) * DAY_S + p->retention_s - now;
 	int r;
@@ -110,8 +109,8 @@ int rr_fleet_signins_publish(rr_fleet_signins_pub *p, rr_etcd *e,
 		v->detail = ch[i].detail;
 		r = rr_fleet_signin_encode(v, &u->text, &u->len);
 		if (!r)
-			r = day_lease(p, e, rows[i].time / DAY_S, now,
-				      &u->lease);
+			r = rr_fleet_signins_lease(p, e, rows[i].time / DAY_S,
+						   now, &u->lease);
 	}
 	for (i = 0; i < n_puts; i++)
 		ops[i] = (rr_etcd_op){RR_ETCD_OP_PUT, puts[i].key,

@@ -35,6 +35,13 @@ typedef struct {
  * than allow, or an outcome other than success. */
 bool rr_fleet_signin_risky(const rr_store_signin *s);
 
+/* The lease of what happened on `day` (UTC, time / 86400): it ends
+ * `retention` after the day (at least a minute from now); one for the
+ * day, granted once.  The attacks raised for the fleet
+ * (rr_fleet_attacks.h) live as long as the sign-ins. */
+int rr_fleet_signins_lease(rr_fleet_signins_pub *p, rr_etcd *e, int64_t day,
+			   int64_t now, int64_t *id);
+
 /* One round: the risky sign-ins among the store's changes after its mark
  * (RR_STORE_MARK_SIGNINS), in one transaction; the mark moved past what
  * was read.  `now`: this host's clock, seconds. */

@@ -24,6 +24,7 @@
 
 #include "harness.h"
 #include "rr_etcd.h"
+#include "rr_fleet_attacks.h"
 #include "rr_fleet_model.h"
 #include "rr_fleet_signins.h"
 #include "rr_mfa.h"
@@ -1280,6 +1281,45 @@ static void fail_on(int i, const char *user, const char *rhost)
 			 PAM_AUTH_ERR);
 }
 
+/* The attacks raised for the fleet (P attacks/) of `type` from `source`
+ * (and, for bruteForce, of `user`): how many; the newest in *first
+ * (may be NULL). */
+static size_t attacks_of(rr_event type, const char *user, const char *source,
+			 rr_fleet_attack *first)
+{
+	rr_etcd *e = etcd_open();
+	rr_fleet_attack *rows = NULL;
+	size_t n = 0, bad = 0, i, k = 0;
+
+	assert_int_equal(rr_fleet_attacks_read(e, prefix, &rows, &n, &bad), 0);
+	assert_int_equal(bad, 0);
+	for (i = 0; i < n; i++) {
+		if (rows[i].type != type || strcmp(rows[i].source, source) ||
+		    strcmp(rows[i].user, user))
+			continue;
+		if (!k++ && first)
+			*first = rows[i];
+	}
+	free(rows);
+	rr_etcd_free(e);
+	return k;
+}
+
+/* Until an attack of `type` from `source` (of `user`) is raised: it. */
+static void wait_attack(rr_event type, const char *user, const char *source,
+			rr_fleet_attack *v)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (attacks_of(type, user, source, v) == 0) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("no %s raised from %s", rr_event_name(type),
+				 source);
+		usleep(50000);
+	}
+}
+
 /*
  * bruteForce at 3: two failures of root's from one network on host A and
  * one on host B are three (A blocks root's next sign-in from there);
@@ -1288,6 +1328,7 @@ static void fail_on(int i, const char *user, const char *rhost)
  */
 static void test_brute_force_across_hosts(void **state)
 {
+	rr_fleet_attack v;
 	pam_result r;
 
 	(void)state;
@@ -1300,6 +1341,12 @@ static void test_brute_force_across_hosts(void **state)
 	r = login(H[0].service, "root", "192.0.2.50", true);
 	assert_int_equal(r.auth, PAM_AUTH_ERR);
 	assert_non_null(strstr(last_signin("root").detections, "bruteForce"));
+	/* the attack itself, raised once by a host that counted it */
+	wait_attack(RR_EVENT_BRUTE_FORCE, "root", "192.0.2.0/24", &v);
+	assert_true(!strcmp(v.host, "hosta") || !strcmp(v.host, "hostb"));
+	assert_int_equal(v.count, 3);
+	assert_int_equal(v.level, RR_LEVEL_HIGH);
+	assert_int_equal(v.window_s, 600);
 
 	fail_on(0, "root", "198.51.100.7");
 	fail_on(1, "root", "198.51.100.8");
@@ -1309,6 +1356,123 @@ static void test_brute_force_across_hosts(void **state)
 	r = login(H[2].service, "root", "198.51.100.9", true);
 	assert_int_equal(r.auth, PAM_SUCCESS);
 	assert_null(strstr(last_signin("root").detections, "bruteForce"));
+	/* two failures are no attack: none raised (riskd's publishers had
+	 * four rounds to) */
+	usleep(2000000);
+	assert_int_equal(attacks_of(RR_EVENT_BRUTE_FORCE, "root",
+				    "198.51.100.0/24", NULL), 0);
+	assert_int_equal(attacks_of(RR_EVENT_BRUTE_FORCE, "root",
+				    "192.0.2.0/24", NULL), 1);
+}
+
+/* Failures of `user` from `rhost`, `n` of them, on host i (a child). */
+static pid_t fail_many_on(int i, const char *user, const char *rhost, int n)
+{
+	pid_t pid = fork();
+	int k;
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	for (k = 0; k < n; k++)
+		if (login(H[i].fail_service, user, rhost, true).auth !=
+		    PAM_AUTH_ERR)
+			_exit(1);
+	_exit(0);
+}
+
+/*
+ * Two hosts cross the threshold together: bruteForce at 3, and for each
+ * of four users two failures on host A and two on host B at the same
+ * time, each host below the threshold alone.  Once each host holds the
+ * other's failures both count four and both try to raise the attack;
+ * etcd holds one per user, and riskctl on host C (which saw no failure)
+ * lists one bruteForce detection per user, naming the host that raised
+ * it.  A later failure raises nothing more.
+ */
+static void test_attack_raised_once(void **state)
+{
+	static const char *const users[] = {"root", "alice", "bob", "carol"};
+	char out[16384], net[32], rhost[32], sql[128];
+	rr_fleet_attack v;
+	pid_t pids[8];
+	json_t *j, *row;
+	json_error_t jerr;
+	size_t i, idx, listed;
+	int st;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		fmtp(rhost, sizeof(rhost), "192.0.%zu.7", 10 + i);
+		pids[2 * i] = fail_many_on(0, users[i], rhost, 2);
+		pids[2 * i + 1] = fail_many_on(1, users[i], rhost, 2);
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	/* each host holds the other's eight failures: both count four */
+	wait_fleet_fails(&H[0], "host = ?1", "hostb", 8);
+	wait_fleet_fails(&H[1], "host = ?1", "hosta", 8);
+	for (i = 0; i < 4; i++) {
+		fmtp(net, sizeof(net), "192.0.%zu.0/24", 10 + i);
+		wait_attack(RR_EVENT_BRUTE_FORCE, users[i], net, &v);
+	}
+	/* both hosts' publishers have had four rounds since: the loser's
+	 * tries were refused */
+	usleep(2000000);
+	fail_on(0, "root", "192.0.10.7");
+	usleep(1500000);
+	for (i = 0; i < 4; i++) {
+		fmtp(net, sizeof(net), "192.0.%zu.0/24", 10 + i);
+		assert_int_equal(
+		    attacks_of(RR_EVENT_BRUTE_FORCE, users[i], net, &v), 1);
+		assert_true(!strcmp(v.host, "hosta") ||
+			    !strcmp(v.host, "hostb"));
+		assert_true(v.count >= 3 && v.count <= 5);
+	}
+	/* four names from four addresses: no spray */
+	assert_int_equal(attacks_of(RR_EVENT_PASSWORD_SPRAY, "", "192.0.10.7",
+				    NULL), 0);
+	/* riskctl on C lists each once, with its host and reference */
+	assert_int_equal(riskctl_on(2, out, sizeof(out), "detections",
+				    "--json", NULL), 0);
+	j = json_loads(out, 0, &jerr);
+	assert_non_null(j);
+	listed = 0;
+	json_array_foreach (j, idx, row) {
+		const char *type =
+		    json_string_value(json_object_get(row, "riskEventType"));
+		const char *scope =
+		    json_string_value(json_object_get(row, "riskScope"));
+		const char *src =
+		    json_string_value(json_object_get(row, "source"));
+		const char *user =
+		    json_string_value(json_object_get(row, "user"));
+		const char *ref =
+		    json_string_value(json_object_get(row, "ref"));
+		const char *by =
+		    json_string_value(json_object_get(row, "host"));
+
+		assert_non_null(type);
+		if (strcmp(type, "bruteForce"))
+			continue;
+		listed++;
+		assert_string_equal(scope, "fleet");
+		assert_non_null(src);
+		assert_non_null(user);
+		assert_non_null(ref);
+		assert_non_null(by);
+		assert_int_equal(attacks_of(RR_EVENT_BRUTE_FORCE, user, src, &v),
+				 1);
+		assert_string_equal(v.ref, ref);
+		assert_string_equal(v.host, by);
+	}
+	json_decref(j);
+	assert_int_equal(listed, 4);
+	/* the hosts' own logs hold failures only: nothing was a sign-in */
+	fmtp(sql, sizeof(sql), "SELECT count(*) FROM signins");
+	assert_int_equal(store_int(&H[2], sql), 0);
 }
 
 /*
@@ -1322,6 +1486,7 @@ static void test_spray_across_hosts(void **state)
 	    "alice", "bob", "carol", "nosuch1", "nosuch2",
 	    "nosuch3", "nosuch4", "nosuch5", "nosuch6", "nosuch7",
 	};
+	rr_fleet_attack v;
 	pam_result r;
 	int i;
 
@@ -1337,6 +1502,14 @@ static void test_spray_across_hosts(void **state)
 	assert_int_equal(r.auth, PAM_AUTH_ERR);
 	assert_non_null(
 	    strstr(last_signin("root").detections, "passwordSpray"));
+	/* the spray itself: raised once, by one of the five that counted
+	 * it (each of them crossed it once the others' failures came) */
+	wait_attack(RR_EVENT_PASSWORD_SPRAY, "", "203.0.113.9", &v);
+	assert_true(v.host[0] == 'h' && v.host[4] >= 'a' && v.host[4] <= 'e');
+	assert_int_equal(v.count, 10);
+	usleep(2000000);
+	assert_int_equal(
+	    attacks_of(RR_EVENT_PASSWORD_SPRAY, "", "203.0.113.9", NULL), 1);
 	/* another address is not that source */
 	r = login(H[5].service, "root", "203.0.113.10", true);
 	assert_int_equal(r.auth, PAM_SUCCESS);
@@ -1660,7 +1833,8 @@ static void storm_client(int c, int out, const struct timespec *t0)
  * distinct revisions of A's batches), every one of them is read and sent
  * (A's mark reaches its last failure), host B counts them, and root
  * signs in on A all along.  A storm call riskd could not take in time is
- * denied in process (storm_client) and counted apart: at most 1%.
+ * denied in process (storm_client) and counted apart: at most 1%.  The
+ * storm's attacks are raised once each, by A.
  */
 static void test_failure_storm(void **state)
 {
@@ -1751,6 +1925,34 @@ static void test_failure_storm(void **state)
 		if (ms_since(&t0) > (STORM_S + 90) * 1000L)
 			fail_msg("host B holds none of host A's failures");
 		usleep(100000);
+	}
+	/* the storm is 35 attacks, each raised once by A, one transaction
+	 * each: alice's, bob's and carol's failures from 192.0.2.0/24
+	 * (bruteForce) and each client's address (passwordSpray: 67 names) */
+	for (;;) {
+		size_t brute = 0, spray = 0;
+		rr_fleet_attack *rows = NULL;
+		size_t n = 0, bad = 0;
+
+		assert_int_equal(rr_fleet_attacks_read(e, prefix, &rows, &n,
+						       &bad), 0);
+		assert_int_equal(bad, 0);
+		for (i = 0; i < n; i++) {
+			assert_string_equal(rows[i].host, "hosta");
+			if (rows[i].type == RR_EVENT_BRUTE_FORCE)
+				brute++;
+			else
+				spray++;
+		}
+		free(rows);
+		assert_true(brute <= 3 && spray <= STORM_CLIENTS);
+		if (brute == 3 && spray == STORM_CLIENTS)
+			break;
+		if (ms_since(&t0) > (STORM_S + 90) * 1000L)
+			fail_msg("the storm raised %zu bruteForce and %zu "
+				 "passwordSpray, not 3 and %d", brute, spray,
+				 STORM_CLIENTS);
+		usleep(200000);
 	}
 	rr_etcd_free(e);
 }
@@ -2161,6 +2363,8 @@ int main(void)
 						setup_counts, teardown),
 		cmocka_unit_test_setup_teardown(test_spray_across_hosts,
 						setup_spray, teardown),
+		cmocka_unit_test_setup_teardown(test_attack_raised_once,
+						setup_counts, teardown),
 		cmocka_unit_test_setup_teardown(test_signin_refs_fleetwide,
 						setup_counts, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_storm,

@@ -19,8 +19,9 @@
 /* host: on a fleet, the host of a sign-in's detection (NULL for a
  * user's, which is the tenant's); a fleet's sign-in detections have no
  * id (0: null) */
+/* scope: NULL for the detection's own (user or sign-in) */
 static void json_detection(struct json *j, const rr_store_detection *d,
-			   bool fleet, const char *host)
+			   bool fleet, const char *host, const char *scope)
 {
 	json_obj_begin(j);
 	json_key(j, "id");
@@ -35,7 +36,8 @@ static void json_detection(struct json *j, const rr_store_detection *d,
 	json_kstr(j, "riskLevel", rr_level_name(d->level));
 	json_kstr(j, "riskState", rr_state_name(d->state));
 	json_kstr(j, "riskDetail", rr_detail_name(d->detail));
-	json_kstr(j, "riskScope", d->user_scope ? "user" : "signin");
+	json_kstr(j, "riskScope",
+		  scope ? scope : d->user_scope ? "user" : "signin");
 	json_kstr(j, "source", d->source[0] ? d->source : NULL);
 	json_kstr(j, "ref", d->ref[0] ? d->ref : NULL);
 	json_ktime(j, "detectedDateTime", d->detected);
@@ -43,16 +45,19 @@ static void json_detection(struct json *j, const rr_store_detection *d,
 	json_obj_end(j);
 }
 
-/* hosts: NULL on a single host, else each row's host (or NULL) */
+/* hosts: NULL on a single host, else each row's host (or NULL); scopes:
+ * NULL, or each row's riskScope (NULL: its own) */
 static void json_detections(struct json *j, const rr_store_detection *d,
-			    size_t n, const char *const *hosts)
+			    size_t n, const char *const *hosts,
+			    const char *const *scopes)
 {
 	size_t i;
 
 	json_arr_begin(j);
 	for (i = 0; i < n; i++)
 		json_detection(j, &d[i], hosts != NULL,
-			       hosts ? hosts[i] : NULL);
+			       hosts ? hosts[i] : NULL,
+			       scopes ? scopes[i] : NULL);
 	json_arr_end(j);
 }
 
@@ -108,7 +113,7 @@ static int print_detection_table(const rr_store_detection *d, size_t n,
 			row[9] = hosts[i] ? hosts[i] : "-";
 		ctl_time_local(d[i].detected, when, sizeof(when));
 		row[0] = id;
-		row[1] = d[i].user;
+		row[1] = d[i].user[0] ? d[i].user : "-"; /* a spray's: none */
 		row[2] = rr_event_name(d[i].type);
 		row[3] = rr_level_name(d[i].level);
 		row[4] = rr_state_name(d[i].state);
@@ -149,7 +154,7 @@ static int status_json(const struct ctl *c, const rr_store_user *u,
 	if (u->must_change)
 		json_ktime(&j, "mustChangePasswordSince", u->must_change_since);
 	json_key(&j, "detections");
-	json_detections(&j, d, n, NULL);
+	json_detections(&j, d, n, NULL, NULL);
 	json_obj_end(&j);
 	return fail_output(json_finish(&j));
 }
@@ -329,6 +334,7 @@ static int detection_filter(const struct ctl *c, rr_store_detection_filter *f)
 typedef struct {
 	rr_store_detection d;
 	const char *host;
+	const char *scope; /* "fleet" for an attack, else NULL */
 } det_row;
 
 static bool det_matches(const rr_store_detection_filter *f,
@@ -380,6 +386,30 @@ static size_t signin_dets(const rr_fleet_signin *v,
 	return k;
 }
 
+/* An attack raised for the fleet (rr_fleet_attacks.h): a detection of
+ * its source, at risk for as long as etcd keeps it; one row, or none. */
+static size_t attack_det(const rr_fleet_attack *v,
+			 const rr_store_detection_filter *f, det_row *out)
+{
+	rr_store_detection d;
+
+	memset(&d, 0, sizeof(d));
+	memcpy(d.user, v->user, sizeof(d.user));
+	memcpy(d.ref, v->ref, sizeof(d.ref));
+	memcpy(d.source, v->source, sizeof(d.source));
+	d.type = v->type;
+	d.level = v->level;
+	d.state = RR_STATE_AT_RISK;
+	d.detail = RR_DETAIL_NONE;
+	d.detected = d.updated = v->time;
+	if (!det_matches(f, &d))
+		return 0;
+	out->d = d;
+	out->host = v->host;
+	out->scope = "fleet";
+	return 1;
+}
+
 static int newest_first(const void *a, const void *b)
 {
 	const det_row *x = a, *y = b;
@@ -389,40 +419,58 @@ static int newest_first(const void *a, const void *b)
 	return strcmp(x->d.ref, y->d.ref);
 }
 
+/* What etcd answered for one of the fleet's directories: 0, or its
+ * message and RC_STORE; a warning for the malformed records left out. */
+static int fleet_read_said(struct ctl *c, int r, size_t bad, const char *what)
+{
+	if (r < 0) {
+		ctl_err("cannot read the fleet's %s records from etcd "
+			"(prefix %s): %s",
+			what, rr_fleet_prefix(c->fleet), strerror(-r));
+		return RC_STORE;
+	}
+	if (bad)
+		ctl_err("warning: %zu malformed %s record(s) in etcd left out",
+			bad, what);
+	return RC_OK;
+}
+
 /*
- * A fleet's detections: the tenant's user risk (the copy read from etcd)
- * and every host's sign-in detections (its published risky sign-ins,
- * rr_fleet_signins.h), newest first, at most the filter's limit.
+ * A fleet's detections: the tenant's user risk (the copy read from etcd),
+ * every host's sign-in detections (its published risky sign-ins,
+ * rr_fleet_signins.h) and the attacks raised for the fleet
+ * (rr_fleet_attacks.h), newest first, at most the filter's limit.
  */
 static int fleet_detections(struct ctl *c, const rr_store_detection_filter *f,
 			    det_row **out, size_t *n_out,
-			    rr_fleet_signin **signins)
+			    rr_fleet_signin **signins,
+			    rr_fleet_attack **attacks)
 {
 	rr_store_detection *d = NULL;
-	size_t n = 0, ns = 0, bad = 0, i, k, cap, limit;
+	size_t n = 0, ns = 0, na = 0, bad = 0, i, k, cap, limit;
 	det_row *rows;
 	int r;
 
 	*out = NULL;
 	*n_out = 0;
 	*signins = NULL;
+	*attacks = NULL;
 	r = rr_store_detections_list(c->store, f, &d, &n);
 	if (r < 0)
 		return ctl_store_fail(c, "cannot list detections", r);
 	r = rr_fleet_signins(c->fleet, signins, &ns, &bad);
-	if (r < 0) {
-		free(d);
-		ctl_err("cannot read the fleet's sign-ins from etcd (prefix "
-			"%s): %s",
-			rr_fleet_prefix(c->fleet), strerror(-r));
-		return RC_STORE;
+	r = fleet_read_said(c, r, bad, "sign-in");
+	if (r == RC_OK) {
+		bad = 0;
+		r = rr_fleet_attacks_list(c->fleet, attacks, &na, &bad);
+		r = fleet_read_said(c, r, bad, "attack");
 	}
-	if (bad)
-		ctl_err("warning: %zu malformed sign-in record(s) in etcd "
-			"left out",
-			bad);
+	if (r != RC_OK) {
+		free(d);
+		return r;
+	}
 	/* at most RR_EVENT__COUNT of each sign-in (signin_dets) */
-	cap = n + ns * RR_EVENT__COUNT;
+	cap = n + ns * RR_EVENT__COUNT + na;
 	rows = calloc(cap ? cap : 1, sizeof(*rows));
 	if (!rows) {
 		free(d);
@@ -435,6 +483,8 @@ static int fleet_detections(struct ctl *c, const rr_store_detection_filter *f,
 	k = n;
 	for (i = 0; i < ns; i++)
 		k += signin_dets(&(*signins)[i], f, rows + k);
+	for (i = 0; i < na; i++)
+		k += attack_det(&(*attacks)[i], f, rows + k);
 	qsort(rows, k, sizeof(*rows), newest_first);
 	limit = f->limit ? f->limit : RR_STORE_MAX_ROWS;
 	*out = rows;
@@ -446,18 +496,20 @@ static int fleet_detections_print(struct ctl *c,
 				  const rr_store_detection_filter *f)
 {
 	rr_fleet_signin *signins = NULL;
+	rr_fleet_attack *attacks = NULL;
 	rr_store_detection *d = NULL;
-	const char **hosts = NULL;
+	const char **hosts = NULL, **scopes = NULL;
 	det_row *rows = NULL;
 	struct json j;
 	size_t n = 0, i;
 	int r;
 
-	r = fleet_detections(c, f, &rows, &n, &signins);
+	r = fleet_detections(c, f, &rows, &n, &signins, &attacks);
 	if (r == RC_OK) {
 		d = calloc(n ? n : 1, sizeof(*d));
 		hosts = calloc(n ? n : 1, sizeof(*hosts));
-		if (!d || !hosts) {
+		scopes = calloc(n ? n : 1, sizeof(*scopes));
+		if (!d || !hosts || !scopes) {
 			ctl_err("out of memory");
 			r = RC_STORE;
 		}
@@ -465,18 +517,21 @@ static int fleet_detections_print(struct ctl *c,
 	for (i = 0; r == RC_OK && i < n; i++) {
 		d[i] = rows[i].d;
 		hosts[i] = rows[i].host;
+		scopes[i] = rows[i].scope;
 	}
 	if (r == RC_OK && c->json) {
 		json_init(&j, stdout);
-		json_detections(&j, d, n, hosts);
+		json_detections(&j, d, n, hosts, scopes);
 		r = fail_output(json_finish(&j));
 	} else if (r == RC_OK) {
 		r = fail_output(print_detection_table(d, n, hosts));
 	}
 	free(d);
 	free(hosts);
+	free(scopes);
 	free(rows);
 	free(signins);
+	free(attacks);
 	return r;
 }
 
@@ -500,7 +555,7 @@ int cmd_detections(struct ctl *c)
 		r = ctl_store_fail(c, "cannot list detections", r);
 	} else if (c->json) {
 		json_init(&j, stdout);
-		json_detections(&j, d, n, NULL);
+		json_detections(&j, d, n, NULL, NULL);
 		r = fail_output(json_finish(&j));
 	} else {
 		r = fail_output(print_detection_table(d, n, NULL));

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "rr_fleet.h"
+#include "rr_fleet_attacks.h"
 #include "rr_fleet_signins.h"
 
 #include <errno.h>
@@ -806,6 +807,84 @@ static void test_familiar_deferred(void **state)
 
 /* ---- merges ----------------------------------------------------------- */
 
+/* The subjects a host checks for attacks (rr_fleet_attacks_note): a
+ * user's network and the address for each failure, a name that is no
+ * user only for its address, none for a detection that is off; one entry
+ * per subject, its newest time; when full, the least recently seen makes
+ * way. */
+/* Entries seen before 200 (the first two of test_attack_subjects). */
+static size_t old_subjects(const rr_fleet_attacks *a)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < RR_FLEET_ATTACK_SUBJECTS; i++)
+		k += a->subj[i].used && a->subj[i].seen < 200;
+	return k;
+}
+
+static void test_attack_subjects(void **state)
+{
+	static rr_fleet_attacks a;
+	rr_fleet_failure f;
+	size_t i, brute = 0, spray = 0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.brute.enabled = true;
+	a.spray.enabled = true;
+	memset(&f, 0, sizeof(f));
+	strcpy(f.user, "alice");
+	strcpy(f.netkey, "192.0.2.0/24");
+	strcpy(f.rhost, "192.0.2.7");
+	f.time = 100;
+	rr_fleet_attacks_note(&a, &f);
+	f.time = 160;
+	rr_fleet_attacks_note(&a, &f);
+	memset(f.user, 0, sizeof(f.user));
+	strcpy(f.tag, "00112233445566ff");
+	f.time = 150;
+	rr_fleet_attacks_note(&a, &f); /* no user: the address only */
+	for (i = 0; i < RR_FLEET_ATTACK_SUBJECTS; i++) {
+		const rr_fleet_attack_subject *u = &a.subj[i];
+
+		if (!u->used)
+			continue;
+		if (u->type == RR_EVENT_BRUTE_FORCE) {
+			brute++;
+			assert_string_equal(u->user, "alice");
+			assert_string_equal(u->source, "192.0.2.0/24");
+		} else {
+			spray++;
+			assert_string_equal(u->user, "");
+			assert_string_equal(u->source, "192.0.2.7");
+		}
+		assert_int_equal(u->seen, 160);
+	}
+	assert_int_equal(brute, 1);
+	assert_int_equal(spray, 1);
+	/* full: 63 more addresses take the 62 free entries and one of the
+	 * two seen at 160; one more address takes the other */
+	a.brute.enabled = false;
+	for (i = 0; i < RR_FLEET_ATTACK_SUBJECTS - 1; i++) {
+		snprintf(f.rhost, sizeof(f.rhost), "198.51.100.%zu", i);
+		f.time = 200 + (int64_t)i;
+		rr_fleet_attacks_note(&a, &f);
+	}
+	assert_int_equal(old_subjects(&a), 1);
+	snprintf(f.rhost, sizeof(f.rhost), "203.0.113.1");
+	f.time = 300;
+	rr_fleet_attacks_note(&a, &f);
+	assert_int_equal(old_subjects(&a), 0);
+	for (i = 0; i < RR_FLEET_ATTACK_SUBJECTS; i++)
+		assert_true(a.subj[i].used && a.subj[i].seen >= 200);
+	/* passwordSpray off too: nothing more is noted */
+	a.spray.enabled = false;
+	snprintf(f.rhost, sizeof(f.rhost), "203.0.113.2");
+	rr_fleet_attacks_note(&a, &f);
+	for (i = 0; i < RR_FLEET_ATTACK_SUBJECTS; i++)
+		assert_string_not_equal(a.subj[i].source, "203.0.113.2");
+}
+
 static void test_merges(void **state)
 {
 	rr_fleet_user *mine = calloc(1, sizeof(*mine));
@@ -876,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_confirm_safe_carried),
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
+		cmocka_unit_test(test_attack_subjects),
 		cmocka_unit_test(test_merges),
 	};
 
