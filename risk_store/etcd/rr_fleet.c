@@ -80,8 +80,9 @@ struct rr_fleet {
 
 struct rr_fleet_conn {
 	rr_fleet *f;
-	rr_etcd *e;
+	rr_etcd *e;      /* its own, or the fleet's (shared) */
 	rr_store *s;
+	bool shared;     /* e is f->e: used under f->e_lock, not freed */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -439,15 +440,27 @@ static int conn_publish(void *ctx, const rr_store_publish *p,
 			int64_t revs[RR_SHARED__COUNT])
 {
 	rr_fleet_conn *c = ctx;
+	int r;
 
-	return publish(c->f, c->e, p, revs);
+	if (c->shared)
+		pthread_mutex_lock(&c->f->e_lock);
+	r = publish(c->f, c->e, p, revs);
+	if (c->shared)
+		pthread_mutex_unlock(&c->f->e_lock);
+	return r;
 }
 
 static int conn_refresh(void *ctx, rr_store *s, const char *user)
 {
 	rr_fleet_conn *c = ctx;
+	int r;
 
-	return refresh_user(c->f, c->e, s, user);
+	if (c->shared)
+		pthread_mutex_lock(&c->f->e_lock);
+	r = refresh_user(c->f, c->e, s, user);
+	if (c->shared)
+		pthread_mutex_unlock(&c->f->e_lock);
+	return r;
 }
 
 static int64_t fleet_staleness(rr_fleet *f)
@@ -700,7 +713,8 @@ bool rr_fleet_same(const rr_fleet *f, const rr_policy *p,
 	return true;
 }
 
-int rr_fleet_link(rr_fleet *f, rr_store *s, rr_fleet_conn **out)
+static int link_with(rr_fleet *f, rr_store *s, bool shared,
+		     rr_fleet_conn **out)
 {
 	rr_fleet_conn *c;
 	int r;
@@ -710,10 +724,15 @@ int rr_fleet_link(rr_fleet *f, rr_store *s, rr_fleet_conn **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	r = open_etcd(f, &c->e);
-	if (r) {
-		free(c);
-		return r;
+	c->shared = shared;
+	if (shared) {
+		c->e = f->e;
+	} else {
+		r = open_etcd(f, &c->e);
+		if (r) {
+			free(c);
+			return r;
+		}
 	}
 	c->f = f;
 	c->s = s;
@@ -722,12 +741,23 @@ int rr_fleet_link(rr_fleet *f, rr_store *s, rr_fleet_conn **out)
 	return 0;
 }
 
+int rr_fleet_link(rr_fleet *f, rr_store *s, rr_fleet_conn **out)
+{
+	return link_with(f, s, false, out);
+}
+
+int rr_fleet_link_shared(rr_fleet *f, rr_store *s, rr_fleet_conn **out)
+{
+	return link_with(f, s, true, out);
+}
+
 void rr_fleet_unlink(rr_fleet_conn *c)
 {
 	if (!c)
 		return;
 	rr_store_link_set(c->s, NULL, NULL, false);
-	rr_etcd_free(c->e);
+	if (!c->shared)
+		rr_etcd_free(c->e);
 	free(c);
 }
 

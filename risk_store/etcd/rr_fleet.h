@@ -52,6 +52,11 @@ bool rr_fleet_same(const rr_fleet *f, const rr_policy *p,
  */
 typedef struct rr_fleet_conn rr_fleet_conn;
 int rr_fleet_link(rr_fleet *f, rr_store *s, rr_fleet_conn **out);
+/* The same through the fleet's own client (one TLS connection and one
+ * auth token for everything; its calls take turns): for a tool that does
+ * one thing at a time (riskctl), where a second client would cost a
+ * second connection and authentication per run. */
+int rr_fleet_link_shared(rr_fleet *f, rr_store *s, rr_fleet_conn **out);
 void rr_fleet_unlink(rr_fleet_conn *c);
 
 /*

@@ -92,12 +92,12 @@ int ctl_fleet_new(struct ctl *c, rr_fleet **out)
 
 /* A fleet: the tenant's records, read from etcd now, in a store in
  * memory linked to the fleet (its writes are compare-and-swap
- * transactions on etcd). */
+ * transactions on etcd), all through c->fleet's one client. */
 static int open_fleet(struct ctl *c)
 {
 	int r;
 
-	r = ctl_fleet_new(c, &c->fleet);
+	r = c->fleet ? RC_OK : ctl_fleet_new(c, &c->fleet);
 	if (r != RC_OK)
 		return r;
 	r = rr_store_open_memory(&c->store);
@@ -110,7 +110,7 @@ static int open_fleet(struct ctl *c)
 				       : strerror(-r));
 		return RC_STORE;
 	}
-	r = rr_fleet_link(c->fleet, c->store, &c->fleet_link);
+	r = rr_fleet_link_shared(c->fleet, c->store, &c->fleet_link);
 	if (r < 0) {
 		ctl_err("fleet: %s", strerror(-r));
 		return RC_STORE;
@@ -223,15 +223,12 @@ static int fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 
 int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out)
 {
-	rr_fleet *f = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = ctl_fleet_new(c, &f);
-	if (r == RC_OK)
-		r = fleet_signin(c, f, out);
-	rr_fleet_free(f);
-	return r;
+	/* c->fleet: ctl_open (confirm-safe's next step) goes on with it */
+	r = c->fleet ? RC_OK : ctl_fleet_new(c, &c->fleet);
+	return r == RC_OK ? fleet_signin(c, c->fleet, out) : r;
 }
 
 void ctl_close(struct ctl *c)

@@ -87,7 +87,8 @@ int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
 /* The sign-in c->ref (of c->user, when given) on a fleet: this host's
  * log when this machine has a store and the sign-in is there (the host:
  * this one), else the fleet's etcd, where every host publishes its risky
- * sign-ins.  RC_OK with *out filled, else a message and RC_NOT_FOUND or
+ * sign-ins, through c->fleet (made when there is none; ctl_open goes on
+ * with it).  RC_OK with *out filled, else a message and RC_NOT_FOUND or
  * RC_STORE. */
 int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out);
 void ctl_close(struct ctl *c);
