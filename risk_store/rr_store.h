@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define RR_STORE_DEFAULT_PATH "/var/lib/riskremediate/risk.db"
-#define RR_STORE_SCHEMA_VERSION 9
+#define RR_STORE_SCHEMA_VERSION 10
 #define RR_STORE_BUSY_TIMEOUT_MS 10000
 #define RR_STORE_MAX_ROWS 100000 /* cap on rows returned by one query */
 

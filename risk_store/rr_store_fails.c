@@ -3,7 +3,8 @@
  * A fleet's failed sign-ins (rr_store_replica.h): this host's, read in
  * order for publishing, and the other hosts' batches kept in
  * fleet_failures, which the bruteForce and passwordSpray counts add
- * (RRS_Q_FAIL_COUNT, RRS_Q_SPRAY_COUNT).
+ * (RRS_Q_FAIL_COUNT, RRS_Q_SPRAY_COUNT); and the other hosts' risky
+ * sign-ins that the aggregation adds (fleet_signins, RRS_Q_AGG_COUNT).
  */
 #include "rr_store_int.h"
 
@@ -103,28 +104,38 @@ int rr_store_fleet_fails_put(rr_store *s, const char *batch,
 
 int rr_store_fleet_fails_drop(rr_store *s, const char *batch)
 {
-	bool own;
-	int err;
-
 	if (!s || !batch_ok(batch))
 		return -EINVAL;
-	err = rrs_begin_own(s, true, &own);
-	if (err)
-		return err;
-	err = rrs_exec_q(s, RRS_Q_FLEET_FAIL_DROP, "s", batch);
-	return own ? rrs_end(s, err) : err;
+	return rrs_exec_own(s, RRS_Q_FLEET_FAIL_DROP, "s", batch);
 }
 
 int rr_store_fleet_fails_clear(rr_store *s)
 {
-	bool own;
-	int err;
+	return s ? rrs_exec_own(s, RRS_Q_FLEET_FAIL_CLEAR, "") : -EINVAL;
+}
 
-	if (!s)
+/* ---- other hosts' risky sign-ins ------------------------------------- */
+
+int rr_store_fleet_signin_put(rr_store *s, const char *ref, const char *host,
+			      const char *user, int64_t time, rr_level level)
+{
+	if (!s || !batch_ok(ref) || !batch_ok(host) || !rrs_user_ok(user) ||
+	    time < 0 || level < RR_LEVEL_LOW || level > RR_LEVEL_HIGH)
 		return -EINVAL;
-	err = rrs_begin_own(s, true, &own);
-	if (err)
-		return err;
-	err = rrs_exec_q(s, RRS_Q_FLEET_FAIL_CLEAR, "");
-	return own ? rrs_end(s, err) : err;
+	/* rank as LEVEL_RANK: low 1, medium 2, high 3 */
+	return rrs_exec_own(s, RRS_Q_FLEET_SIGNIN_PUT, "sssii", ref, host,
+			    user, time,
+			    (int64_t)(level - RR_LEVEL_LOW + 1));
+}
+
+int rr_store_fleet_signin_drop(rr_store *s, const char *ref)
+{
+	if (!s || !batch_ok(ref))
+		return -EINVAL;
+	return rrs_exec_own(s, RRS_Q_FLEET_SIGNIN_DROP, "s", ref);
+}
+
+int rr_store_fleet_signins_clear(rr_store *s)
+{
+	return s ? rrs_exec_own(s, RRS_Q_FLEET_SIGNIN_CLEAR, "") : -EINVAL;
 }

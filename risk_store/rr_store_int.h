@@ -69,6 +69,10 @@ enum rrs_query {
 	RRS_Q_FLEET_FAIL_DROP,
 	RRS_Q_FLEET_FAIL_CLEAR,
 	RRS_Q_FLEET_FAIL_ADD,
+	RRS_Q_PRUNE_FLEET_SIGNINS,
+	RRS_Q_FLEET_SIGNIN_PUT,
+	RRS_Q_FLEET_SIGNIN_DROP,
+	RRS_Q_FLEET_SIGNIN_CLEAR,
 	RRS_Q_FAIL_SINCE,
 	RRS_Q_PRUNE_MFA_FAILURES,
 	RRS_Q_PRUNE_TAPS,
@@ -245,6 +249,9 @@ int rrs_exec(rr_store *s, const char *sql);
 int rrs_begin_own(rr_store *s, bool write, bool *own);
 /* Prepared statement q bound with fmt (rrs_bind) and stepped to done. */
 int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...);
+/* The same in a write transaction of its own, or the caller's batch
+ * (rrs_begin_own). */
+int rrs_exec_own(rr_store *s, enum rrs_query q, const char *fmt, ...);
 /* BEGIN IMMEDIATE (write) or BEGIN (consistent read).  Between
  * rr_store_read_begin and _end a read joins that snapshot and a write is
  * refused (-EBUSY). */

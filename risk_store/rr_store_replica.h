@@ -203,6 +203,17 @@ int rr_store_fleet_fails_put(rr_store *s, const char *batch,
 int rr_store_fleet_fails_drop(rr_store *s, const char *batch);
 int rr_store_fleet_fails_clear(rr_store *s);
 
+/* Another host's risky sign-in (its reference) that counts toward its
+ * user's aggregation (rr_fleet_signin_counts), at its sign-in risk (low
+ * to high): replaces what the reference held; dropped when it no longer
+ * counts or its key goes; all cleared before a full read.
+ * rr_store_aggregate adds these to this host's own.  Inside a batch or
+ * alone. */
+int rr_store_fleet_signin_put(rr_store *s, const char *ref, const char *host,
+			      const char *user, int64_t time, rr_level level);
+int rr_store_fleet_signin_drop(rr_store *s, const char *ref);
+int rr_store_fleet_signins_clear(rr_store *s);
+
 /* ---- risky sign-ins across the fleet (rr_store_signin.c) ------------- */
 
 /* This host's sign-ins written or rewritten (an interrupted sign-in when

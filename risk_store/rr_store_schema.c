@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-_Static_assert(RR_STORE_SCHEMA_VERSION == 9,
+_Static_assert(RR_STORE_SCHEMA_VERSION == 10,
 	       "add the migration to the new schema version");
 
 static int pragma_int(rr_store *s, const char *sql, int64_t *out)
@@ -44,7 +44,9 @@ static int schema_create(rr_store *s)
 	err = rrs_exec(s, RRS_SCHEMA_V7);
 	if (!err)
 		err = rrs_exec(s, RRS_MIGRATE_7_8);
-	return err ? err : rrs_exec(s, RRS_MIGRATE_8_9);
+	if (!err)
+		err = rrs_exec(s, RRS_MIGRATE_8_9);
+	return err ? err : rrs_exec(s, RRS_MIGRATE_9_10);
 }
 
 /* Familiar networks of version-1 successful sign-ins, from their rhost. */
@@ -131,12 +133,18 @@ static int migrate_8_9(rr_store *s)
 	return rrs_exec(s, RRS_MIGRATE_8_9);
 }
 
+static int migrate_9_10(rr_store *s)
+{
+	return rrs_exec(s, RRS_MIGRATE_9_10);
+}
+
 typedef int (*migrate_fn)(rr_store *s);
 
 /* migrations[v - 1] upgrades version v to v + 1 */
 static const migrate_fn migrations[] = {
 	migrate_1_2, migrate_2_3, migrate_3_4, migrate_4_5,
 	migrate_5_6, migrate_6_7, migrate_7_8, migrate_8_9,
+	migrate_9_10,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -239,8 +239,8 @@
 	RRS_DDL_AUDIT RRS_DDL_HISTORY_V2 RRS_DDL_MFA_V3 RRS_DDL_RISK_V4 \
 	RRS_DDL_DEVICES_V5 RRS_DDL_FAILURES_V6 RRS_DDL_SHARED_V7 \
 	"PRAGMA user_version = 7;"
-/* Version 9 is version 7, RRS_MIGRATE_7_8 and RRS_MIGRATE_8_9
- * (schema_create). */
+/* Version 10 is version 7, RRS_MIGRATE_7_8, RRS_MIGRATE_8_9 and
+ * RRS_MIGRATE_9_10 (schema_create). */
 
 /*
  * 1 -> 2, in one transaction with the C part in between: the network keys of
@@ -309,4 +309,16 @@
 	" UPDATE signins SET seq = coalesce((SELECT max(seq) FROM signins)," \
 	" 0) + 1 WHERE ref = NEW.ref; END;" \
 	"PRAGMA user_version = 9;"
+
+/* 9 -> 10: other hosts' risky sign-ins that count toward a user's
+ * aggregation (a fleet replica's copy of those under P "signins/" whose
+ * detections are at risk; rank: their sign-in risk, low 1 .. high 3),
+ * empty (the replica loads them).  Unused with the SQLite backend. */
+#define RRS_MIGRATE_9_10 \
+	"CREATE TABLE fleet_signins(ref TEXT PRIMARY KEY, host TEXT NOT NULL," \
+	" user TEXT NOT NULL, time INTEGER NOT NULL, rank INTEGER NOT NULL)" \
+	" WITHOUT ROWID;" \
+	"CREATE INDEX fleet_signins_user ON fleet_signins(user, time);" \
+	"CREATE INDEX fleet_signins_time ON fleet_signins(time);" \
+	"PRAGMA user_version = 10;"
 #endif

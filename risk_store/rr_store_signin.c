@@ -719,6 +719,7 @@ static void prune_run(rr_store *s, int64_t now)
 	left |= prune_table(s, RRS_Q_PRUNE_USER_DETS, det) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_FAILURES, sig) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_FLEET_FAILURES, sig) == 1;
+	left |= prune_table(s, RRS_Q_PRUNE_FLEET_SIGNINS, sig) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_MFA_FAILURES, sig) == 1;
 	left |= prune_table(s, RRS_Q_PRUNE_TAPS, det) == 1;
 	if (left && !rrs_begin(s, true))

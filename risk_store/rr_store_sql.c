@@ -229,6 +229,19 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"DELETE FROM fleet_failures WHERE batch = ?1",
 	[RRS_Q_FLEET_FAIL_CLEAR] =
 		"DELETE FROM fleet_failures",
+	/* cutoff, batch */
+	[RRS_Q_PRUNE_FLEET_SIGNINS] =
+		"DELETE FROM fleet_signins WHERE ref IN (SELECT ref FROM"
+		" fleet_signins WHERE time < ?1 LIMIT ?2)",
+	/* ref, host, user, time, rank */
+	[RRS_Q_FLEET_SIGNIN_PUT] =
+		"INSERT OR REPLACE INTO fleet_signins(ref, host, user, time,"
+		" rank) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* ref */
+	[RRS_Q_FLEET_SIGNIN_DROP] =
+		"DELETE FROM fleet_signins WHERE ref = ?1",
+	[RRS_Q_FLEET_SIGNIN_CLEAR] =
+		"DELETE FROM fleet_signins",
 	/* batch, host, user, tag, netkey, rhost, time */
 	[RRS_Q_FLEET_FAIL_ADD] =
 		"INSERT INTO fleet_failures(batch, host, user, tag, netkey,"
@@ -346,7 +359,8 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	 * sign-ins in the window at or above the rank with a detection
 	 * still at risk; their count and highest rank.  bruteForce and
 	 * passwordSpray do not count: they come from failed attempts, which
-	 * anyone can make, and mark the source, not the user */
+	 * anyone can make, and mark the source, not the user.  On a fleet
+	 * the other hosts' that count too (fleet_signins holds only those) */
 	[RRS_Q_AGG_COUNT] =
 		"SELECT count(*), coalesce(max(r), 0) FROM (SELECT "
 		LEVEL_RANK("g.signin_risk", "?6", "?7", "?8") " AS r"
@@ -354,7 +368,9 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		" AND g.time <= ?3 AND EXISTS (SELECT 1 FROM detections d"
 		"  WHERE d.ref = g.ref AND d.user = g.user AND d.state = ?5"
 		"  AND d.type NOT IN ('bruteForce', 'passwordSpray')"
-		"  AND d.scope = '" RRS_SCOPE_SIGNIN "'))"
+		"  AND d.scope = '" RRS_SCOPE_SIGNIN "')"
+		" UNION ALL SELECT f.rank AS r FROM fleet_signins f"
+		" WHERE f.user = ?1 AND f.time >= ?2 AND f.time <= ?3)"
 		" WHERE r >= ?4",
 	/* ref: whose sign-in (or, once the sign-in is pruned, detections) */
 	[RRS_Q_REF_USER] =

@@ -195,6 +195,28 @@ int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...)
 	return err;
 }
 
+int rrs_exec_own(rr_store *s, enum rrs_query q, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	bool own;
+	int err;
+
+	err = rrs_begin_own(s, true, &own);
+	if (err)
+		return err;
+	err = rrs_stmt(s, q, &st);
+	if (!err) {
+		va_start(ap, fmt);
+		err = rrs_vbind(s, st, fmt, ap);
+		va_end(ap);
+	}
+	if (!err)
+		err = rrs_step_done(s, st);
+	rrs_release(st);
+	return own ? rrs_end(s, err) : err;
+}
+
 int rrs_exec(rr_store *s, const char *sql)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);

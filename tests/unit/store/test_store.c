@@ -1361,20 +1361,23 @@ static void test_schema_v3(void **state)
 	    "fleet_failures_rhost",
 	    "signins_seq",
 	    "safe_refs",
+	    "fleet_signins",
+	    "fleet_signins_user",
+	    "fleet_signins_time",
 	};
 	struct fx *f = *state;
 	size_t i;
 
 	fx_open(f);
-	assert_int_equal(RR_STORE_SCHEMA_VERSION, 9);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 9);
+	assert_int_equal(RR_STORE_SCHEMA_VERSION, 10);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 10);
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		assert_int_equal(col_count(f->path, cols[i][0], cols[i][1]), 1);
 	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
 		assert_int_equal(object_count(f->path, objects[i]), 1);
 	/* Reopening a current store changes nothing. */
 	fx_reopen(f);
-	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 9);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 10);
 }
 
 static void make_v2(struct fx *f, const char *extra)
@@ -2439,6 +2442,81 @@ static bool aggregate(rr_store *s, const char *user, int64_t now)
 	return raised;
 }
 
+/*
+ * On a fleet the other hosts' risky sign-ins that count (fleet_signins)
+ * add to this host's own: two here and one from host b are three; one
+ * outside the window, one of another user, or one dropped again (its
+ * detections remediated on its host) do not count; clear empties them.
+ */
+static void test_aggregate_fleet(void **state)
+{
+	struct fx *f = *state;
+	rr_store *s = fx_open(f);
+
+	risky(s, "alice", NOW - DAY, &det_medium, false, NULL);
+	risky(s, "alice", NOW, &det_medium, false, NULL);
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0001", "hostb",
+						   "alice", NOW - 8 * DAY,
+						   RR_LEVEL_HIGH), 0);
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0002", "hostb",
+						   "bob", NOW, RR_LEVEL_HIGH),
+			 0);
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0003", "hostb",
+						   "alice", NOW, RR_LEVEL_LOW),
+			 0);
+	assert_false(aggregate(s, "alice", NOW));
+	/* counted, then gone again before the aggregation runs */
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0004", "hostb",
+						   "alice", NOW - 1,
+						   RR_LEVEL_HIGH), 0);
+	assert_int_equal(rr_store_fleet_signin_drop(s, "BBBB-0004"), 0);
+	assert_false(aggregate(s, "alice", NOW));
+	/* the same reference again replaces it */
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0004", "hostb",
+						   "alice", NOW - 1,
+						   RR_LEVEL_LOW), 0);
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0004", "hostb",
+						   "alice", NOW - 1,
+						   RR_LEVEL_HIGH), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM fleet_signins"
+					 " WHERE ref = 'BBBB-0004'"),
+			 1);
+	assert_true(aggregate(s, "alice", NOW));
+	user_is(s, "alice", RR_LEVEL_HIGH, RR_STATE_AT_RISK, RR_DETAIL_NONE,
+		NOW);
+	assert_int_equal(rr_store_fleet_signins_clear(s), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM fleet_signins"),
+			 0);
+	/* refused: no level, a bad reference or user */
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0005", "hostb",
+						   "alice", NOW,
+						   RR_LEVEL_NONE), -EINVAL);
+	assert_int_equal(rr_store_fleet_signin_put(s, "", "hostb", "alice",
+						   NOW, RR_LEVEL_LOW), -EINVAL);
+	assert_int_equal(rr_store_fleet_signin_put(s, "BBBB-0005", "hostb", "",
+						   NOW, RR_LEVEL_LOW), -EINVAL);
+}
+
+/* 9 -> 10: the other hosts' risky sign-ins, an empty table. */
+static void test_migrate_v9(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	db_exec(f->path, "BEGIN;" RRS_SCHEMA_V7 "COMMIT;");
+	db_exec(f->path, "BEGIN;" RRS_MIGRATE_7_8 RRS_MIGRATE_8_9 "COMMIT;");
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 9);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	fx_open(f);
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"),
+			 RR_STORE_SCHEMA_VERSION);
+	assert_int_equal(object_count(f->path, "fleet_signins"), 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM fleet_signins"),
+			 0);
+	fx_reopen(f);
+	same_schema_as_fresh(f);
+}
+
 static void test_aggregate_threshold(void **state)
 {
 	struct fx *f = *state;
@@ -3329,6 +3407,7 @@ int main(void)
 	    T(test_confirm_safe),     T(test_dismiss_closes_aggregation),
 	    T(test_detections_filter), T(test_migrate_v3),
 	    T(test_migrate_v4), T(test_migrate_v7), T(test_migrate_v8),
+	    T(test_migrate_v9), T(test_aggregate_fleet),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
