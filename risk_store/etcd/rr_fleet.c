@@ -23,12 +23,26 @@
 
 #define KEY_MAX 1024
 #define DRAIN_BATCH 256
+#define FOLLOWERS 2
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 2000
 #define PUBLISH_EVERY_MS 500
 /* An echo's revision, not written with it, is saved within this long (or
  * with the next write or progress notification). */
 #define UNSAVED_MAX_MS 250
+
+/* A thread that follows one directory of the other hosts' records into
+ * the store (rr_fleet_follow.h). */
+typedef struct {
+	rr_fleet *f;
+	const rr_fleet_follow *d;
+	const char *what, *dir; /* for the log */
+	bool on;
+	pthread_t thread;
+	char key[KEY_MAX];
+	unsigned char end[KEY_MAX];
+	size_t key_len, end_len;
+} rr_follower;
 
 struct rr_fleet {
 	char *endpoints[RR_ETCD_MAX_ENDPOINTS];
@@ -69,14 +83,13 @@ struct rr_fleet {
 	 * the publisher, followed by a thread of their own */
 	bool count_fails;
 	rr_fleet_fails_pub fails;
-	pthread_t fails_thread;
-	/* risky sign-ins by reference (rr_fleet_signins.h): the publisher's */
+	/* risky sign-ins by reference (rr_fleet_signins.h): the publisher's;
+	 * the other hosts' followed for the aggregation */
 	rr_fleet_signins_pub signins;
 	rr_fleet_attacks attacks;
-	char fails_key[KEY_MAX];
-	unsigned char fails_end[KEY_MAX];
-	size_t fails_len, fails_end_len;
+	rr_follower followers[FOLLOWERS]; /* fails, then signins */
 };
+
 
 struct rr_fleet_conn {
 	rr_fleet *f;
@@ -513,6 +526,9 @@ static int dup_opt(const char *s, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static int follower_init(rr_fleet *f, rr_follower *w, const rr_fleet_follow *d,
+			 const char *what, const char *dir);
+
 int rr_fleet_new(const rr_policy *p, const char *store_path,
 		 rr_fleet_log_fn log, rr_fleet **out)
 {
@@ -595,13 +611,14 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 			f->fails.window_s = (int64_t)ps->window_s;
 		if (f->fails.window_s < 60)
 			f->fails.window_s = 60;
-		r = rr_fleet_key_dir(f->prefix, RR_FLEET_KEY_FAILS,
-				     f->fails_key, sizeof(f->fails_key));
-	}
-	if (!r) {
-		f->fails_len = strlen(f->fails_key);
-		r = rr_etcd_prefix_end(f->fails_key, f->fails_len,
-				       f->fails_end, &f->fails_end_len);
+		if (f->count_fails)
+			r = follower_init(f, &f->followers[0],
+					  &rr_fleet_fails_follow,
+					  "failed sign-in batches", "fails/");
+		if (!r && p->aggregation.enabled)
+			r = follower_init(f, &f->followers[1],
+					  &rr_fleet_signins_follow,
+					  "risky sign-ins", "signins/");
 	}
 	if (!r) {
 		f->beat.prefix = f->prefix;
@@ -640,8 +657,9 @@ void rr_fleet_free(rr_fleet *f)
 	if (f->started) {
 		pthread_join(f->thread, NULL);
 		pthread_join(f->publisher, NULL);
-		if (f->count_fails)
-			pthread_join(f->fails_thread, NULL);
+		for (i = 0; i < FOLLOWERS; i++)
+			if (f->followers[i].on)
+				pthread_join(f->followers[i].thread, NULL);
 	}
 	rr_etcd_free(f->e);
 	for (i = 0; i < f->n_endpoints; i++)
@@ -1385,42 +1403,47 @@ static void *publish_main(void *arg)
 	return NULL;
 }
 
-/* ---- failed sign-ins of the other hosts ------------------------------------ */
+/* ---- the other hosts' failed and risky sign-ins ------------------------------ */
 
 typedef struct {
-	rr_fleet *f;
+	rr_follower *w;
 	rr_store *s;
 	int err;
-} fails_ctx;
+} follow_ctx;
 
-static int on_fails(const rr_etcd_watch_msg *m, void *ud)
+static void follow_bad(rr_follower *w, size_t bad)
 {
-	fails_ctx *c = ud;
+	if (bad)
+		flog(w->f, LOG_WARNING, "fleet: %zu malformed %s under %s%s "
+		     "left out", bad, w->what, w->f->prefix, w->dir);
+}
+
+static int on_follow(const rr_etcd_watch_msg *m, void *ud)
+{
+	follow_ctx *c = ud;
 	size_t bad = 0;
 
-	if (stopping(c->f))
+	if (stopping(c->w->f))
 		return 1;
-	c->err = rr_fleet_fails_apply(c->f->prefix, c->f->host, c->s, m, &bad);
-	if (bad)
-		flog(c->f, LOG_WARNING, "fleet: %zu malformed failed sign-in "
-		     "batch%s under %sfails/ left out", bad,
-		     bad == 1 ? "" : "es", c->f->prefix);
+	c->err = rr_fleet_follow_apply(c->w->d, c->w->f->prefix,
+				       c->w->f->host, c->s, m, &bad);
+	follow_bad(c->w, bad);
 	return c->err;
 }
 
-static bool fails_cancelled(void *ud)
+static bool follow_cancelled(void *ud)
 {
-	return stopping(((fails_ctx *)ud)->f);
+	return stopping(((follow_ctx *)ud)->w->f);
 }
 
 /*
- * The other hosts' failed sign-ins into the store: read them all, then
- * follow P "fails/"; after any break, read them all again (they are few,
- * and short-lived).
+ * The other hosts' records of one directory into the store: read them all,
+ * then follow the directory; after any break, read them all again.
  */
-static void *fails_main(void *arg)
+static void *follow_main(void *arg)
 {
-	rr_fleet *f = arg;
+	rr_follower *w = arg;
+	rr_fleet *f = w->f;
 	rr_etcd *e = NULL;
 	rr_store *s = NULL;
 	unsigned backoff = BACKOFF_MIN_MS;
@@ -1437,34 +1460,31 @@ static void *fails_main(void *arg)
 			e = NULL;
 		if (!s || !e)
 			goto again;
-		r = rr_fleet_fails_load(f->prefix, f->host, e, s, &rev, &bad);
+		r = rr_fleet_follow_load(w->d, f->prefix, f->host, e, s, &rev,
+					 &bad);
 		if (r == 0) {
-			fails_ctx c = {.f = f, .s = s};
+			follow_ctx c = {.w = w, .s = s};
 			rr_etcd_watch_req req = {
-			    .key = f->fails_key,
-			    .key_len = f->fails_len,
-			    .range_end = f->fails_end,
-			    .range_end_len = f->fails_end_len,
+			    .key = w->key,
+			    .key_len = w->key_len,
+			    .range_end = w->end,
+			    .range_end_len = w->end_len,
 			    .start_revision = rev + 1,
 			    .idle_timeout_ms =
 				(long)(f->max_staleness_s ? f->max_staleness_s
 							  : 30) * 1000,
-			    .cancelled = fails_cancelled,
+			    .cancelled = follow_cancelled,
 			};
 
-			if (bad)
-				flog(f, LOG_WARNING, "fleet: %zu malformed "
-				     "failed sign-in batch%s under %sfails/ "
-				     "left out", bad, bad == 1 ? "" : "es",
-				     f->prefix);
+			follow_bad(w, bad);
 			backoff = BACKOFF_MIN_MS;
-			r = rr_etcd_watch(e, &req, on_fails, &c, NULL);
+			r = rr_etcd_watch(e, &req, on_follow, &c, NULL);
 			if (r == 0)
 				continue;
 		}
 		if (!stopping(f))
-			flog(f, LOG_DEBUG, "fleet: following failed sign-ins: "
-			     "%s", rr_etcd_last_error(e));
+			flog(f, LOG_DEBUG, "fleet: following %s: %s", w->what,
+			     rr_etcd_last_error(e));
 again:
 		back_off(&s, &backoff);
 	}
@@ -1473,8 +1493,28 @@ again:
 	return NULL;
 }
 
+/* Follower w of directory kind `kind` (its key range). */
+static int follower_init(rr_fleet *f, rr_follower *w, const rr_fleet_follow *d,
+			 const char *what, const char *dir)
+{
+	int r = rr_fleet_key_dir(f->prefix, d->kind, w->key, sizeof(w->key));
+
+	w->f = f;
+	w->d = d;
+	w->what = what;
+	w->dir = dir;
+	w->on = true;
+	if (!r) {
+		w->key_len = strlen(w->key);
+		r = rr_etcd_prefix_end(w->key, w->key_len, w->end,
+				       &w->end_len);
+	}
+	return r;
+}
+
 int rr_fleet_replicate(rr_fleet *f, const char *version)
 {
+	size_t i, k;
 	int r;
 
 	if (!f || !f->store_path || f->started || !version ||
@@ -1490,14 +1530,20 @@ int rr_fleet_replicate(rr_fleet *f, const char *version)
 		pthread_join(f->thread, NULL);
 		return -r;
 	}
-	if (f->count_fails) {
-		r = pthread_create(&f->fails_thread, NULL, fails_main, f);
-		if (r) {
-			rr_fleet_stop(f);
-			pthread_join(f->thread, NULL);
-			pthread_join(f->publisher, NULL);
-			return -r;
-		}
+	for (i = 0; !r && i < FOLLOWERS; i++)
+		if (f->followers[i].on)
+			r = pthread_create(&f->followers[i].thread, NULL,
+					   follow_main, &f->followers[i]);
+	if (r) {
+		rr_fleet_stop(f);
+		pthread_join(f->thread, NULL);
+		pthread_join(f->publisher, NULL);
+		for (k = 0; k + 1 < i; k++)
+			if (f->followers[k].on)
+				pthread_join(f->followers[k].thread, NULL);
+		for (k = 0; k < FOLLOWERS; k++)
+			f->followers[k].on = false;
+		return -r;
 	}
 	f->started = true;
 	return 0;

@@ -143,91 +143,28 @@ out:
 	return r;
 }
 
-/* One key and its value (NULL: deleted) into s. */
-static int apply_one(const char *prefix, const char *host, rr_store *s,
-		     const unsigned char *key, size_t key_len,
-		     const unsigned char *value, size_t value_len,
-		     rr_fleet_fails *v, size_t *bad)
+static int fails_drop(rr_store *s, const char *batch)
 {
-	rr_fleet_key k;
-
-	if (rr_fleet_key_parse(prefix, (const char *)key, key_len, &k) < 0 ||
-	    k.kind != RR_FLEET_KEY_FAILS) {
-		(*bad)++;
-		return 0;
-	}
-	if (!value)
-		return rr_store_fleet_fails_drop(s, k.name);
-	if (rr_fleet_fails_decode((const char *)value, value_len, v) < 0) {
-		(*bad)++;
-		/* what it said before no longer holds */
-		return rr_store_fleet_fails_drop(s, k.name);
-	}
-	if (!strcmp(v->host, host))
-		return 0; /* this host's own: its failures table has them */
-	return rr_store_fleet_fails_put(s, k.name, v);
+	return rr_store_fleet_fails_drop(s, batch);
 }
 
-int rr_fleet_fails_load(const char *prefix, const char *host, rr_etcd *e,
-			rr_store *s, int64_t *revision, size_t *bad)
+static int fails_decode(const char *batch, const char *text, size_t len,
+			void *v)
 {
-	char key[KEY_MAX];
-	rr_etcd_range *rg = NULL;
-	rr_fleet_fails *v;
-	size_t i, nbad = 0;
-	int r;
-
-	if (!prefix || !host || !e || !s || !revision)
-		return -EINVAL;
-	r = rr_fleet_key_dir(prefix, RR_FLEET_KEY_FAILS, key, sizeof(key));
-	if (r < 0)
-		return r;
-	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
-	if (r < 0)
-		return r;
-	v = calloc(1, sizeof(*v));
-	r = v ? rr_store_replica_begin(s) : -ENOMEM;
-	if (!r) {
-		r = rr_store_fleet_fails_clear(s);
-		for (i = 0; !r && i < rg->n; i++)
-			r = apply_one(prefix, host, s, rg->kvs[i].key,
-				      rg->kvs[i].key_len, rg->kvs[i].value,
-				      rg->kvs[i].value_len, v, &nbad);
-		r = rr_store_replica_end(s, r, 0);
-	}
-	if (!r)
-		*revision = rg->revision;
-	if (bad)
-		*bad = nbad;
-	free(v);
-	rr_etcd_range_free(rg);
-	return r;
+	(void)batch; /* any segment: its host is in the record */
+	return rr_fleet_fails_decode(text, len, v);
 }
 
-int rr_fleet_fails_apply(const char *prefix, const char *host, rr_store *s,
-			 const rr_etcd_watch_msg *m, size_t *bad)
+static const char *fails_host(const void *v)
 {
-	rr_fleet_fails *v;
-	size_t i, nbad = 0;
-	int r;
-
-	if (!prefix || !host || !s || !m)
-		return -EINVAL;
-	if (m->kind != RR_ETCD_WATCH_EVENTS || !m->n_events)
-		return 0;
-	v = calloc(1, sizeof(*v));
-	r = v ? rr_store_replica_begin(s) : -ENOMEM;
-	for (i = 0; !r && i < m->n_events; i++) {
-		const rr_etcd_event *ev = &m->events[i];
-
-		r = apply_one(prefix, host, s, ev->kv.key, ev->kv.key_len,
-			      ev->type == RR_ETCD_EV_PUT ? ev->kv.value : NULL,
-			      ev->kv.value_len, v, &nbad);
-	}
-	if (v)
-		r = rr_store_replica_end(s, r, 0);
-	if (bad)
-		*bad = nbad;
-	free(v);
-	return r;
+	return ((const rr_fleet_fails *)v)->host;
 }
+
+static int fails_put(rr_store *s, const char *batch, const void *v)
+{
+	return rr_store_fleet_fails_put(s, batch, v);
+}
+
+const rr_fleet_follow rr_fleet_fails_follow = {
+	RR_FLEET_KEY_FAILS, sizeof(rr_fleet_fails), rr_store_fleet_fails_clear,
+	fails_drop, fails_decode, fails_host, fails_put};

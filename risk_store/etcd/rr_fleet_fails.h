@@ -20,6 +20,7 @@
 
 #include "rr_etcd.h"
 #include "rr_fleet_attacks.h"
+#include "rr_fleet_follow.h"
 #include "rr_fleet_model.h"
 #include "rr_store_replica.h"
 
@@ -41,14 +42,9 @@ typedef struct {
 int rr_fleet_fails_publish(rr_fleet_fails_pub *p, rr_etcd *e, rr_store *s,
 			   int64_t now_mono_s);
 
-/* Every other host's batch into s (cleared first, one store batch);
- * *revision the range's.  *bad (may be NULL): malformed ones, left out. */
-int rr_fleet_fails_load(const char *prefix, const char *host, rr_etcd *e,
-			rr_store *s, int64_t *revision, size_t *bad);
-
-/* A watch message's events on P "fails/": another host's batch put
- * (replaced) or its key gone (dropped).  *bad as above. */
-int rr_fleet_fails_apply(const char *prefix, const char *host, rr_store *s,
-			 const rr_etcd_watch_msg *m, size_t *bad);
+/* The other hosts' batches, followed into the store (fleet_failures)
+ * with rr_fleet_follow_load and _apply: a batch put replaces its rows, a
+ * batch gone is dropped. */
+extern const rr_fleet_follow rr_fleet_fails_follow;
 
 #endif

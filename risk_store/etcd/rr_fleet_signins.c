@@ -133,6 +133,64 @@ int rr_fleet_signins_publish(rr_fleet_signins_pub *p, rr_etcd *e,
 	return r;
 }
 
+bool rr_fleet_signin_counts(const rr_fleet_signin *v)
+{
+	char buf[RR_TEXT_MAX], *save = NULL, *tok;
+	bool counts = false;
+
+	if (v->state != RR_STATE_AT_RISK || v->s.signin_risk == RR_LEVEL_NONE)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", v->s.detections);
+	for (tok = strtok_r(buf, ",", &save); tok && !counts;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':');
+		rr_event t;
+
+		if (colon)
+			*colon = '\0';
+		/* a newer host's type counts: it is not one of those two */
+		counts = rr_event_parse(tok, &t) < 0 ||
+			 (t != RR_EVENT_BRUTE_FORCE &&
+			  t != RR_EVENT_PASSWORD_SPRAY);
+	}
+	return counts;
+}
+
+static int signin_drop(rr_store *s, const char *ref)
+{
+	return rr_store_fleet_signin_drop(s, ref);
+}
+
+/* The record of the reference its key names. */
+static int follow_decode(const char *ref, const char *text, size_t len,
+			 void *v)
+{
+	int r = rr_fleet_signin_decode(text, len, v);
+
+	return r < 0 || strcmp(((rr_fleet_signin *)v)->s.ref, ref) ? -EPROTO
+								    : 0;
+}
+
+static const char *signin_host(const void *v)
+{
+	return ((const rr_fleet_signin *)v)->host;
+}
+
+static int signin_put(rr_store *s, const char *ref, const void *p)
+{
+	const rr_fleet_signin *v = p;
+
+	if (!rr_fleet_signin_counts(v))
+		return rr_store_fleet_signin_drop(s, ref);
+	return rr_store_fleet_signin_put(s, ref, v->host, v->s.user,
+					 v->s.time, v->s.signin_risk);
+}
+
+const rr_fleet_follow rr_fleet_signins_follow = {
+	RR_FLEET_KEY_SIGNIN, sizeof(rr_fleet_signin),
+	rr_store_fleet_signins_clear, signin_drop, follow_decode, signin_host,
+	signin_put};
+
 static int newest_first(const void *a, const void *b)
 {
 	const rr_fleet_signin *x = a, *y = b;

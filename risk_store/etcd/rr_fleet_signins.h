@@ -17,6 +17,7 @@
 #define RR_FLEET_SIGNINS_H
 
 #include "rr_etcd.h"
+#include "rr_fleet_follow.h"
 #include "rr_fleet_model.h"
 #include "rr_store_replica.h"
 
@@ -47,6 +48,17 @@ int rr_fleet_signins_lease(rr_fleet_signins_pub *p, rr_etcd *e, int64_t day,
  * was read.  `now`: this host's clock, seconds. */
 int rr_fleet_signins_publish(rr_fleet_signins_pub *p, rr_etcd *e,
 			     rr_store *s, int64_t now);
+
+/* Whether a published sign-in counts toward its user's aggregation
+ * (rr_store_aggregate): its detections still at risk, one of them neither
+ * bruteForce nor passwordSpray (those come from failed attempts and mark
+ * the source, not the user), and a sign-in risk. */
+bool rr_fleet_signin_counts(const rr_fleet_signin *v);
+
+/* The other hosts' risky sign-ins, followed into the store with
+ * rr_fleet_follow_load and _apply: those that count kept
+ * (fleet_signins), the others and the gone dropped. */
+extern const rr_fleet_follow rr_fleet_signins_follow;
 
 /* The sign-in with reference `ref`: -ENOENT when etcd has none (never
  * risky, or past its retention), -EPROTO when its record is malformed. */

@@ -56,6 +56,7 @@ static bool with_anon; /* 198.51.100.0/24 an anonymizing network */
 static int riskctl_on(int i, char *out, size_t len, const char *a1,
 		      const char *a2, const char *a3);
 static void wait_all_caught_up(void);
+static int root_on(int i, const char *rhost, const char *auth_info);
 static char anon_extra[400];
 
 static const char *env(const char *name)
@@ -1258,6 +1259,20 @@ static int64_t store_int(const host *h, const char *sql)
 	return n;
 }
 
+/* Until `sql` (one integer) on host h's store is `want`. */
+static void wait_stored(const host *h, const char *sql, int64_t want)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (store_int(h, sql) != want) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("host %s: %s is %lld, not %lld", h->name, sql,
+				 (long long)store_int(h, sql), (long long)want);
+		usleep(20000);
+	}
+}
+
 /* Until host h holds `want` other hosts' failures that `where` selects. */
 static void wait_fleet_fails(const host *h, const char *where,
 			     const char *arg, int64_t want)
@@ -1513,6 +1528,52 @@ static void test_spray_across_hosts(void **state)
 	/* another address is not that source */
 	r = login(H[5].service, "root", "203.0.113.10", true);
 	assert_int_equal(r.auth, PAM_SUCCESS);
+}
+
+/* USER's risk level as etcd holds it (none without a record). */
+static rr_level etcd_risk_level(const char *user)
+{
+	static rr_fleet_risk v;
+	char *text = etcd_value(user, "risk");
+	rr_level l = RR_LEVEL_NONE;
+
+	if (text) {
+		assert_int_equal(rr_fleet_risk_decode(text, strlen(text), &v),
+				 0);
+		l = v.level;
+	}
+	free(text);
+	return l;
+}
+
+/*
+ * Aggregation counts the fleet's risky sign-ins: root signs in twice on
+ * host A and once on host B from an anonymizing network (sign-in risk
+ * medium, allowed; the default aggregation: 3 medium sign-ins in 7 days).
+ * A alone has two (root's risk stays none); once B holds A's two, B's
+ * sign-in is the third and root is at risk (medium) for the whole fleet.
+ */
+static void test_aggregation_across_hosts(void **state)
+{
+	(void)state;
+	assert_int_equal(root_on(0, "198.51.100.7", NULL), PAM_SUCCESS);
+	assert_non_null(strstr(last_signin("root").detections,
+			       "anonymizedIPAddress:medium"));
+	assert_int_equal(root_on(0, "198.51.100.8", NULL), PAM_SUCCESS);
+	wait_all_caught_up();
+	assert_int_equal(etcd_risk_level("root"), RR_LEVEL_NONE);
+	/* B holds A's two (its publisher sent them, B's follower kept them) */
+	wait_stored(&H[1], "SELECT count(*) FROM fleet_signins WHERE user = "
+			   "'root' AND host = 'hosta'", 2);
+	assert_int_equal(store_int(&H[2], "SELECT count(*) FROM fleet_signins"
+					  " WHERE host = 'hostc'"), 0);
+	assert_int_equal(root_on(1, "198.51.100.9", NULL), PAM_SUCCESS);
+	assert_int_equal(etcd_risk_level("root"), RR_LEVEL_MEDIUM);
+	/* every host enforces it: C's replica has it */
+	wait_all_caught_up();
+	on(2);
+	assert_int_equal(user_of("root").level, RR_LEVEL_MEDIUM);
+	assert_int_equal(user_of("root").state, RR_STATE_AT_RISK);
 }
 
 /* ---- risky sign-ins by reference ---------------------------------------- */
@@ -2365,6 +2426,8 @@ int main(void)
 						setup_spray, teardown),
 		cmocka_unit_test_setup_teardown(test_attack_raised_once,
 						setup_counts, teardown),
+		cmocka_unit_test_setup_teardown(test_aggregation_across_hosts,
+						setup_anon, teardown),
 		cmocka_unit_test_setup_teardown(test_signin_refs_fleetwide,
 						setup_counts, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_storm,

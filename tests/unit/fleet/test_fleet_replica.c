@@ -812,6 +812,103 @@ static void test_familiar_deferred(void **state)
  * user only for its address, none for a detection that is off; one entry
  * per subject, its newest time; when full, the least recently seen makes
  * way. */
+/* A watch event: the put of sign-in v at P signins/KEYREF (v NULL: the
+ * key deleted). */
+static void signin_event(rr_store *s, const char *keyref,
+			 const rr_fleet_signin *v, size_t *bad)
+{
+	char key[256], *text = NULL;
+	size_t len = 0;
+	rr_etcd_event ev;
+	rr_etcd_watch_msg m = {RR_ETCD_WATCH_EVENTS, 7, &ev, 1};
+
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(rr_fleet_key_signin("/p/", keyref, key, sizeof(key)),
+			 0);
+	ev.type = v ? RR_ETCD_EV_PUT : RR_ETCD_EV_DELETE;
+	ev.kv.key = (unsigned char *)key;
+	ev.kv.key_len = strlen(key);
+	if (v) {
+		assert_int_equal(rr_fleet_signin_encode(v, &text, &len), 0);
+		ev.kv.value = (unsigned char *)text;
+		ev.kv.value_len = len;
+	}
+	assert_int_equal(rr_fleet_follow_apply(&rr_fleet_signins_follow, "/p/",
+					       "hosta", s, &m, bad),
+			 0);
+	rr_fleet_text_free(text);
+}
+
+static int64_t fleet_signins_of(rr_store *s, const char *user)
+{
+	static const rr_aggregation one = {.enabled = true,
+					   .signins = 1,
+					   .min_level = RR_LEVEL_LOW,
+					   .window_s = 30 * 86400};
+	rr_store_user u;
+	bool raised = false;
+
+	/* a count of one raises the user: whether anything counts */
+	assert_int_equal(rr_store_aggregate(s, user, &one, 2000, &raised), 0);
+	assert_int_equal(rr_store_user_get(s, user, &u), 0);
+	return raised ? (int64_t)u.level : -1;
+}
+
+/*
+ * The other hosts' risky sign-ins followed for the aggregation
+ * (rr_fleet_signins_follow): one with a detection at risk counts, at its
+ * sign-in risk; one whose detections are only bruteForce or
+ * passwordSpray, remediated, or of this host (hosta) does not; its key
+ * gone, or a record of another reference under it, drops it.
+ */
+static void test_signins_followed(void **state)
+{
+	static rr_fleet_signin v;
+	rr_store *s = mem();
+	size_t bad = 0;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	strcpy(v.host, "hostb");
+	strcpy(v.s.ref, "BBBB-0001");
+	strcpy(v.s.user, "alice");
+	strcpy(v.s.outcome, "blocked");
+	v.s.action = RR_ACTION_BLOCK;
+	v.s.time = 1990;
+	v.s.signin_risk = RR_LEVEL_MEDIUM;
+	strcpy(v.s.detections, "bruteForce:high,passwordSpray:high");
+	v.state = RR_STATE_AT_RISK;
+	assert_false(rr_fleet_signin_counts(&v));
+	signin_event(s, "BBBB-0001", &v, &bad);
+	assert_int_equal(fleet_signins_of(s, "alice"), -1);
+	strcpy(v.s.detections, "bruteForce:high,unfamiliarFeatures:medium");
+	assert_true(rr_fleet_signin_counts(&v));
+	v.state = RR_STATE_REMEDIATED;
+	assert_false(rr_fleet_signin_counts(&v));
+	signin_event(s, "BBBB-0001", &v, &bad);
+	assert_int_equal(fleet_signins_of(s, "alice"), -1);
+	/* this host's own echo is left out */
+	v.state = RR_STATE_AT_RISK;
+	strcpy(v.host, "hosta");
+	signin_event(s, "BBBB-0001", &v, &bad);
+	assert_int_equal(fleet_signins_of(s, "alice"), -1);
+	strcpy(v.host, "hostb");
+	signin_event(s, "BBBB-0001", &v, &bad);
+	assert_int_equal(fleet_signins_of(s, "alice"), RR_LEVEL_MEDIUM);
+	/* gone */
+	strcpy(v.s.user, "bob");
+	strcpy(v.s.ref, "BBBB-0002");
+	signin_event(s, "BBBB-0002", &v, &bad);
+	signin_event(s, "BBBB-0002", NULL, &bad);
+	assert_int_equal(fleet_signins_of(s, "bob"), -1);
+	/* a record of another reference than its key's: malformed */
+	assert_int_equal(bad, 0);
+	signin_event(s, "BBBB-0003", &v, &bad);
+	assert_int_equal(bad, 1);
+	assert_int_equal(fleet_signins_of(s, "bob"), -1);
+	rr_store_close(s);
+}
+
 /* Entries seen before 200 (the first two of test_attack_subjects). */
 static size_t old_subjects(const rr_fleet_attacks *a)
 {
@@ -956,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_publish_protocol),
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_attack_subjects),
+		cmocka_unit_test(test_signins_followed),
 		cmocka_unit_test(test_merges),
 	};
 
