@@ -177,27 +177,34 @@ int rrs_step_row(rr_store *s, sqlite3_stmt *st)
 	return rrs_error(s, rc);
 }
 
-int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...)
+static int vexec_q(rr_store *s, enum rrs_query q, const char *fmt,
+		   va_list ap)
 {
 	sqlite3_stmt *st = NULL;
-	va_list ap;
 	int err;
 
 	err = rrs_stmt(s, q, &st);
-	if (!err) {
-		va_start(ap, fmt);
+	if (!err)
 		err = rrs_vbind(s, st, fmt, ap);
-		va_end(ap);
-	}
 	if (!err)
 		err = rrs_step_done(s, st);
 	rrs_release(st);
 	return err;
 }
 
+int rrs_exec_q(rr_store *s, enum rrs_query q, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vexec_q(s, q, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 int rrs_exec_own(rr_store *s, enum rrs_query q, const char *fmt, ...)
 {
-	sqlite3_stmt *st = NULL;
 	va_list ap;
 	bool own;
 	int err;
@@ -205,15 +212,9 @@ int rrs_exec_own(rr_store *s, enum rrs_query q, const char *fmt, ...)
 	err = rrs_begin_own(s, true, &own);
 	if (err)
 		return err;
-	err = rrs_stmt(s, q, &st);
-	if (!err) {
-		va_start(ap, fmt);
-		err = rrs_vbind(s, st, fmt, ap);
-		va_end(ap);
-	}
-	if (!err)
-		err = rrs_step_done(s, st);
-	rrs_release(st);
+	va_start(ap, fmt);
+	err = vexec_q(s, q, fmt, ap);
+	va_end(ap);
 	return own ? rrs_end(s, err) : err;
 }
 

@@ -22,10 +22,18 @@ static bool record_of(const char *prefix, const rr_fleet_dir *d,
 	       (!d->name || !strcmp(d->name(slot), k.name));
 }
 
+int rr_fleet_dir_range(rr_etcd *e, const char *prefix, rr_fleet_key_kind kind,
+		       rr_etcd_range **out)
+{
+	char key[KEY_MAX];
+	int r = rr_fleet_key_dir(prefix, kind, key, sizeof(key));
+
+	return r < 0 ? r : rr_etcd_get_prefix(e, key, strlen(key), 0, out);
+}
+
 int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 		      void **rows, size_t *n, size_t *malformed)
 {
-	char key[KEY_MAX];
 	rr_etcd_range *rg = NULL;
 	unsigned char *out;
 	size_t i, m = 0, bad = 0;
@@ -35,10 +43,7 @@ int rr_fleet_dir_read(rr_etcd *e, const char *prefix, const rr_fleet_dir *d,
 		return -EINVAL;
 	*rows = NULL;
 	*n = 0;
-	r = rr_fleet_key_dir(prefix, d->kind, key, sizeof(key));
-	if (r < 0)
-		return r;
-	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
+	r = rr_fleet_dir_range(e, prefix, d->kind, &rg);
 	if (r < 0)
 		return r;
 	out = calloc(rg->n ? rg->n : 1, d->size);

@@ -27,6 +27,11 @@ typedef struct {
 	int (*cmp)(const void *, const void *); /* the order of *rows */
 } rr_fleet_dir;
 
+/* Every key of directory `kind` under `prefix` (rr_fleet_key_dir), as
+ * etcd has them (rr_etcd_get_prefix). */
+int rr_fleet_dir_range(rr_etcd *e, const char *prefix, rr_fleet_key_kind kind,
+		       rr_etcd_range **out);
+
 /* Every record of d's kind under `prefix`, in d->cmp's order: *rows a
  * calloc'd array of *n records (free()); a key that is not of the kind, a
  * value that does not decode or names another key is counted in

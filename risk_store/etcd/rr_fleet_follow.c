@@ -3,12 +3,11 @@
  * Other hosts' records followed into the store (rr_fleet_follow.h).
  */
 #include "rr_fleet_follow.h"
+#include "rr_fleet_dir.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define KEY_MAX 1024
 
 /* One key and its value (NULL: deleted) into s. */
 static int apply_one(const rr_fleet_follow *d, const char *prefix,
@@ -46,7 +45,6 @@ int rr_fleet_follow_load(const rr_fleet_follow *d, const char *prefix,
 			 const char *host, rr_etcd *e, rr_store *s,
 			 int64_t *revision, size_t *bad)
 {
-	char key[KEY_MAX];
 	rr_etcd_range *rg = NULL;
 	size_t i, nbad = 0;
 	void *v;
@@ -54,10 +52,7 @@ int rr_fleet_follow_load(const rr_fleet_follow *d, const char *prefix,
 
 	if (!d || !prefix || !host || !e || !s || !revision)
 		return -EINVAL;
-	r = rr_fleet_key_dir(prefix, d->kind, key, sizeof(key));
-	if (r < 0)
-		return r;
-	r = rr_etcd_get_prefix(e, key, strlen(key), 0, &rg);
+	r = rr_fleet_dir_range(e, prefix, d->kind, &rg);
 	if (r < 0)
 		return r;
 	v = calloc(1, d->size);
