@@ -529,6 +529,32 @@ static int dup_opt(const char *s, char **out)
 static int follower_init(rr_fleet *f, rr_follower *w, const rr_fleet_follow *d,
 			 const char *what, const char *dir);
 
+/* What the fleet's counts use of a bruteForce or passwordSpray setting
+ * (no pointers into the policy, which a reload frees). */
+static void counts_cfg(const rr_detection_cfg *c, rr_detection_cfg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->enabled = c->enabled;
+	out->level = c->level;
+	out->failures = c->failures;
+	out->window_s = c->window_s;
+	out->spray_users = c->spray_users;
+}
+
+/* Whether the policy's counts are the ones f was made with. */
+static bool counts_same(const rr_fleet *f, const rr_policy *p)
+{
+	rr_detection_cfg bf, ps;
+
+	counts_cfg(&p->detections[RR_EVENT_BRUTE_FORCE], &bf);
+	counts_cfg(&p->detections[RR_EVENT_PASSWORD_SPRAY], &ps);
+	return !memcmp(&bf, &f->attacks.brute, sizeof(bf)) &&
+	       !memcmp(&ps, &f->attacks.spray, sizeof(ps)) &&
+	       p->aggregation.enabled == f->followers[1].on &&
+	       (int64_t)p->signin_retention_days * 86400 ==
+		   f->signins.retention_s;
+}
+
 int rr_fleet_new(const rr_policy *p, const char *store_path,
 		 rr_fleet_log_fn log, rr_fleet **out)
 {
@@ -600,8 +626,8 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		f->signins.host = f->host;
 		f->attacks.prefix = f->prefix;
 		f->attacks.host = f->host;
-		f->attacks.brute = *bf;
-		f->attacks.spray = *ps;
+		counts_cfg(bf, &f->attacks.brute);
+		counts_cfg(ps, &f->attacks.spray);
 		f->attacks.days = &f->signins;
 		f->fails.attacks = &f->attacks;
 		/* 1 or more: the policy's default is 30 */
@@ -723,7 +749,8 @@ bool rr_fleet_same(const rr_fleet *f, const rr_policy *p,
 	    !str_same(c->user, f->user) ||
 	    !str_same(c->password_file, f->password_file) ||
 	    (c->host && strcmp(c->host, f->host)) ||
-	    (p->offline.mfa == RR_OFFLINE_MFA_LOCAL) != f->mfa_local)
+	    (p->offline.mfa == RR_OFFLINE_MFA_LOCAL) != f->mfa_local ||
+	    !counts_same(f, p))
 		return false;
 	for (i = 0; i < c->n_endpoints; i++)
 		if (strcmp(c->endpoints[i], f->endpoints[i]))

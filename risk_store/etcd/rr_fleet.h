@@ -39,8 +39,10 @@ const char *rr_fleet_prefix(const rr_fleet *f);
 const char *rr_fleet_host(const rr_fleet *f);
 const char *rr_fleet_store(const rr_fleet *f); /* "" for none */
 
-/* Whether p's fleet is this one (same prefix, endpoints and store): a
- * policy reloaded unchanged keeps its replica. */
+/* Whether p's fleet is this one (same prefix, endpoints and store, and
+ * the same bruteForce, passwordSpray, aggregation and retention settings
+ * its threads count with): a policy reloaded unchanged keeps its
+ * replica. */
 bool rr_fleet_same(const rr_fleet *f, const rr_policy *p,
 		   const char *store_path);
 

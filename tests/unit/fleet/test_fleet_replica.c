@@ -909,6 +909,50 @@ static void test_signins_followed(void **state)
 	rr_store_close(s);
 }
 
+/*
+ * A reloaded policy keeps its fleet (rr_fleet_same) only when what the
+ * fleet's threads count with is the same: a new bruteForce threshold,
+ * passwordSpray window, aggregation on or off, or retention makes a new
+ * one; an unchanged policy, or another setting (unfamiliarFeatures), not.
+ * Nothing here reaches etcd (the client connects on first use).
+ */
+static void test_fleet_same(void **state)
+{
+	static char ep[] = "http://127.0.0.1:9";
+	static char host[] = "hosta";
+	static char *eps[] = {ep};
+	rr_policy p, q;
+	rr_fleet *f = NULL;
+
+	(void)state;
+	rr_policy_init_defaults(&p);
+	p.backend = RR_BACKEND_ETCD;
+	p.etcd.endpoints = eps;
+	p.etcd.n_endpoints = 1;
+	p.etcd.host = host;
+	assert_int_equal(rr_fleet_new(&p, "/nonexistent/risk.db", NULL, &f),
+			 0);
+	q = p;
+	assert_true(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q.detections[RR_EVENT_UNFAMILIAR_FEATURES].learning_days++;
+	assert_true(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q = p;
+	q.detections[RR_EVENT_BRUTE_FORCE].failures++;
+	assert_false(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q = p;
+	q.detections[RR_EVENT_PASSWORD_SPRAY].window_s += 60;
+	assert_false(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q = p;
+	q.aggregation.enabled = !q.aggregation.enabled;
+	assert_false(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q = p;
+	q.signin_retention_days++;
+	assert_false(rr_fleet_same(f, &q, "/nonexistent/risk.db"));
+	q = p;
+	assert_false(rr_fleet_same(f, &q, "/nonexistent/other.db"));
+	rr_fleet_free(f);
+}
+
 /* Entries seen before 200 (the first two of test_attack_subjects). */
 static size_t old_subjects(const rr_fleet_attacks *a)
 {
@@ -1054,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_familiar_deferred),
 		cmocka_unit_test(test_attack_subjects),
 		cmocka_unit_test(test_signins_followed),
+		cmocka_unit_test(test_fleet_same),
 		cmocka_unit_test(test_merges),
 	};
 
