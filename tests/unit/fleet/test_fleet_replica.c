@@ -951,6 +951,10 @@ static void test_fleet_same(void **state)
 	q = p;
 	assert_false(rr_fleet_same(f, &q, "/nonexistent/other.db"));
 	rr_fleet_free(f);
+	/* the defaults' heap strings (no policy library here) */
+	free(p.issuer);
+	free(p.store_path);
+	free(p.mfa.key_file);
 }
 
 /* Entries seen before 200 (the first two of test_attack_subjects). */
