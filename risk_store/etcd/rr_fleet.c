@@ -36,7 +36,7 @@
 typedef struct {
 	rr_fleet *f;
 	const rr_fleet_follow *d;
-	const char *what, *dir; /* for the log */
+	const char *what; /* for the log */
 	bool on;
 	pthread_t thread;
 	char key[KEY_MAX];
@@ -89,7 +89,6 @@ struct rr_fleet {
 	rr_fleet_attacks attacks;
 	rr_follower followers[FOLLOWERS]; /* fails, then signins */
 };
-
 
 struct rr_fleet_conn {
 	rr_fleet *f;
@@ -527,7 +526,7 @@ static int dup_opt(const char *s, char **out)
 }
 
 static int follower_init(rr_fleet *f, rr_follower *w, const rr_fleet_follow *d,
-			 const char *what, const char *dir);
+			 const char *what);
 
 /* What the fleet's counts use of a bruteForce or passwordSpray setting
  * (no pointers into the policy, which a reload frees). */
@@ -640,11 +639,11 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 		if (f->count_fails)
 			r = follower_init(f, &f->followers[0],
 					  &rr_fleet_fails_follow,
-					  "failed sign-in batches", "fails/");
+					  "failed sign-in batches");
 		if (!r && p->aggregation.enabled)
 			r = follower_init(f, &f->followers[1],
 					  &rr_fleet_signins_follow,
-					  "risky sign-ins", "signins/");
+					  "risky sign-ins");
 	}
 	if (!r) {
 		f->beat.prefix = f->prefix;
@@ -1441,8 +1440,8 @@ typedef struct {
 static void follow_bad(rr_follower *w, size_t bad)
 {
 	if (bad)
-		flog(w->f, LOG_WARNING, "fleet: %zu malformed %s under %s%s "
-		     "left out", bad, w->what, w->f->prefix, w->dir);
+		flog(w->f, LOG_WARNING, "fleet: %zu malformed %s under %s "
+		     "left out", bad, w->what, w->key);
 }
 
 static int on_follow(const rr_etcd_watch_msg *m, void *ud)
@@ -1520,16 +1519,15 @@ again:
 	return NULL;
 }
 
-/* Follower w of directory kind `kind` (its key range). */
+/* Follower w of d's directory (its key range). */
 static int follower_init(rr_fleet *f, rr_follower *w, const rr_fleet_follow *d,
-			 const char *what, const char *dir)
+			 const char *what)
 {
 	int r = rr_fleet_key_dir(f->prefix, d->kind, w->key, sizeof(w->key));
 
 	w->f = f;
 	w->d = d;
 	w->what = what;
-	w->dir = dir;
 	w->on = true;
 	if (!r) {
 		w->key_len = strlen(w->key);
