@@ -138,18 +138,15 @@ static int confirm_safe_print(struct ctl *c, const char *user, int64_t now)
 static int confirm_safe_fleet(struct ctl *c, int64_t now)
 {
 	char actor[RR_USER_MAX + 16], user[RR_USER_MAX + 1];
-	rr_fleet_signin *v = calloc(1, sizeof(*v));
+	rr_fleet_signin *v = NULL;
 	int r;
 
-	if (!v) {
-		ctl_err("out of memory");
-		return RC_STORE;
-	}
-	r = ctl_fleet_signin(c, v);
+	r = ctl_fleet_signin(c, &v);
+	if (r != RC_OK)
+		return r;
 	snprintf(user, sizeof(user), "%s", v->s.user);
 	free(v);
-	if (r == RC_OK)
-		r = ctl_open(c);
+	r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
 	ctl_actor(actor, sizeof(actor));

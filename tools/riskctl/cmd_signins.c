@@ -186,14 +186,10 @@ static int signins_text(const rr_store_signin *s, size_t n)
  * from. */
 static int signin_ref_fleet(struct ctl *c)
 {
-	rr_fleet_signin *v = calloc(1, sizeof(*v));
+	rr_fleet_signin *v = NULL;
 	int r;
 
-	if (!v) {
-		ctl_err("out of memory");
-		return RC_STORE;
-	}
-	r = ctl_fleet_signin(c, v);
+	r = ctl_fleet_signin(c, &v);
 	if (r == RC_OK)
 		r = c->json ? signins_json(&v->s, 1, v->host)
 			    : signin_detail(&v->s, v->host);

@@ -221,14 +221,27 @@ static int fleet_signin(struct ctl *c, rr_fleet *f, rr_fleet_signin *out)
 	return r;
 }
 
-int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out)
+int ctl_fleet_signin(struct ctl *c, rr_fleet_signin **out)
 {
+	rr_fleet_signin *v;
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	*out = NULL;
 	/* c->fleet: ctl_open (confirm-safe's next step) goes on with it */
 	r = c->fleet ? RC_OK : ctl_fleet_new(c, &c->fleet);
-	return r == RC_OK ? fleet_signin(c, c->fleet, out) : r;
+	if (r != RC_OK)
+		return r;
+	v = calloc(1, sizeof(*v)); /* a sign-in is large: not on the stack */
+	if (!v) {
+		ctl_err("out of memory");
+		return RC_STORE;
+	}
+	r = fleet_signin(c, c->fleet, v);
+	if (r == RC_OK)
+		*out = v;
+	else
+		free(v);
+	return r;
 }
 
 void ctl_close(struct ctl *c)

@@ -88,9 +88,9 @@ int ctl_fleet_new(struct ctl *c, struct rr_fleet **out);
  * log when this machine has a store and the sign-in is there (the host:
  * this one), else the fleet's etcd, where every host publishes its risky
  * sign-ins, through c->fleet (made when there is none; ctl_open goes on
- * with it).  RC_OK with *out filled, else a message and RC_NOT_FOUND or
- * RC_STORE. */
-int ctl_fleet_signin(struct ctl *c, rr_fleet_signin *out);
+ * with it).  RC_OK with *out a calloc'd record (free()), else a message
+ * and RC_NOT_FOUND or RC_STORE. */
+int ctl_fleet_signin(struct ctl *c, rr_fleet_signin **out);
 void ctl_close(struct ctl *c);
 /* Report a failed store call: message from the store, RC_STORE. */
 int ctl_store_fail(struct ctl *c, const char *what, int err);
