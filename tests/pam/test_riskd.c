@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +34,7 @@
 
 #include "harness.h"
 #include "riskd_proto.h"
+#include "rr_mfa.h"
 #include "rr_wire.h"
 
 #ifndef RR_RISKD_PATH
@@ -1424,6 +1428,7 @@ static pid_t activate_spawn(const char *const *listen, size_t n,
 	return pid;
 }
 
+#if RR_RISKD_SYSTEMD
 /* A datagram socket at `path` for sd_notify's messages. */
 static int notify_socket(const char *path)
 {
@@ -1456,7 +1461,6 @@ static void assert_notified(int fd, const char *want)
  * riskd, serves that sign-in (the module copy has no core: nothing else
  * could) and the next ones, and tells systemd it is ready (Type=notify).
  * SIGTERM: exit 0, and systemd's socket stays, still bound. */
-#if RR_RISKD_SYSTEMD
 static void test_socket_activated(void **state)
 {
 	const char *listen[1] = {rd_sock};
@@ -1560,6 +1564,121 @@ static void test_socket_kept_across_restarts(void **state)
 	assert_true(socket_listening(rd_sock));
 	close(lfd);
 }
+
+/*
+ * riskd given `lfd` (as passed_spawn) inside what of riskd.service's
+ * sandbox runs without systemd as PID 1: the whole file system read-only
+ * but `rw` (ProtectSystem=strict, ReadWritePaths=/StateDirectory=), no
+ * capability (CapabilityBoundingSet=), NoNewPrivileges=.  (The system
+ * call filter and the other namespaces are not reproduced here.)
+ */
+static pid_t sandboxed_spawn(int lfd, const char *rw)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	struct mount_attr w = {.attr_clr = MOUNT_ATTR_RDONLY};
+	char pid_s[24];
+	pid_t pid = fork();
+	int cap;
+
+	assert_true(pid >= 0);
+	if (pid != 0) {
+		track(pid);
+		return pid;
+	}
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0 ||
+	    mount(rw, rw, NULL, MS_BIND, NULL) < 0 ||
+	    mount_setattr(AT_FDCWD, rw, 0, &w, sizeof(w)) < 0)
+		_exit(124);
+	for (cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			_exit(124);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(124);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0 ||
+	    setenv("LISTEN_FDS", "1", 1) || setenv("LISTEN_PID", pid_s, 1))
+		_exit(125);
+	execl(RR_RISKD_PATH, "riskd", "--socket", rd_sock, "--policy",
+	      F.policy, (char *)NULL);
+	_exit(127);
+}
+
+/* The value of `field` in /proc/PID/status. */
+static void proc_status(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			snprintf(out, len, "%s", line + n + 1 +
+				 strspn(line + n + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+		}
+	fclose(f);
+	assert_true(out[0] != '\0');
+}
+
+/* 11c. riskd in riskd.service's sandbox: no capability, nothing
+ * writable but the store's directory.  It serves sign-ins and records
+ * them (/etc/shadow-like root files need no capability), and a
+ * registration once the MFA key file exists; while it does not, riskd
+ * cannot create it and the registration is denied (fail closed; the
+ * key file is made beforehand, riskd(8)). */
+static void test_sandboxed(void **state)
+{
+	uint8_t key[RR_MFA_KEY_LEN];
+	char store_dir[160], key_path[160], v[64];
+	pam_result r;
+	int lfd;
+
+	(void)state;
+	snprintf(store_dir, sizeof(store_dir), "%s/store", F.dir);
+	snprintf(key_path, sizeof(key_path), "%s/mfa.key", F.dir);
+	assert_int_equal(mkdir(store_dir, 0700), 0);
+	assert_int_equal(mkdir(rd_run, 0700), 0);
+	lfd = rr_wire_listen(rd_sock, 0600, SOMAXCONN);
+	assert_true(lfd >= 0);
+	/* alice only must register */
+	write_policy("mfa_registration:\n"
+		     "  state: enabled\n"
+		     "  users: { include: [alice] }\n", NULL);
+	rd_pid = sandboxed_spawn(lfd, store_dir);
+	assert_allowed("rrtest", "bob");
+	assert_int_equal(count_signins("bob"), 1);
+	proc_status(rd_pid, "CapEff", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	proc_status(rd_pid, "CapBnd", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	proc_status(rd_pid, "NoNewPrivs", v, sizeof(v));
+	assert_string_equal(v, "1");
+	/* alice must register (grace over); no key file, read-only /tmp */
+	set_grace_start("alice", time(NULL) - 30 * 86400);
+	answers(0, 1, "@code");
+	log_reset();
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_not_equal(r.auth, PAM_SUCCESS);
+	assert_matches_line(g_log, "^<[0-9]+>pam_riskremediate\\(rrtest:auth\\):"
+			    " MFA key file [^\n]*/mfa\\.key: Read-only file "
+			    "system$");
+	assert_false(mfa_of("alice").registered);
+	assert_int_equal(access(key_path, F_OK), -1);
+	/* made beforehand (as root, outside the sandbox): registered */
+	assert_int_equal(rr_mfa_key_load(key_path, true, key), 0);
+	explicit_bzero(key, sizeof(key));
+	register_alice("rrtest", 0);
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	close(lfd);
+}
 #endif
 
 /* Runs riskd under the activator on `listen` to its end: the first
@@ -1590,7 +1709,7 @@ static int activate_run(const char *const *listen, size_t n, char *err,
 	return c;
 }
 
-/* 11c. What systemd passes must be what riskd would have made: one
+/* 11d. What systemd passes must be what riskd would have made: one
  * listening Unix stream socket, on --socket's path, root's with no access
  * for group or others.  Anything else: exit 1, a clear message, nothing
  * served (and a riskd built without systemd refuses any socket passed). */
@@ -1661,6 +1780,7 @@ int main(void)
 #if RR_RISKD_SYSTEMD
 		T(test_socket_activated),
 		T(test_socket_kept_across_restarts),
+		T(test_sandboxed),
 #endif
 		T(test_socket_activated_refused),
 #undef T
