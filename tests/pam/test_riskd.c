@@ -22,9 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,6 +41,11 @@
  * was built with systemd (-Dsystemd) */
 #if !defined(RR_SOCKET_ACTIVATE) || !defined(RR_RISKD_SYSTEMD)
 #error "RR_SOCKET_ACTIVATE and RR_RISKD_SYSTEMD must be defined"
+#endif
+/* riskd.service's sandbox (riskd_sandbox.c) and the system calls the
+ * unit allows (riskd_syscalls.sh) */
+#if !defined(RR_RISKD_SANDBOX) || !defined(RR_RISKD_SYSCALLS)
+#error "RR_RISKD_SANDBOX and RR_RISKD_SYSCALLS must be defined"
 #endif
 
 #define NOBODY 65534
@@ -1567,41 +1569,26 @@ static void test_socket_kept_across_restarts(void **state)
 
 /*
  * riskd given `lfd` (as passed_spawn) inside what of riskd.service's
- * sandbox runs without systemd as PID 1: the whole file system read-only
- * but `rw` (ProtectSystem=strict, ReadWritePaths=/StateDirectory=), no
- * capability (CapabilityBoundingSet=), NoNewPrivileges=.  (The system
- * call filter and the other namespaces are not reproduced here.)
+ * sandbox runs without systemd as PID 1 (riskd_sandbox.c), with `rw`
+ * writable (the store's directory).
  */
 static pid_t sandboxed_spawn(int lfd, const char *rw)
 {
-	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	struct mount_attr w = {.attr_clr = MOUNT_ATTR_RDONLY};
 	char pid_s[24];
 	pid_t pid = fork();
-	int cap;
 
 	assert_true(pid >= 0);
 	if (pid != 0) {
 		track(pid);
 		return pid;
 	}
-	if (unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) < 0 ||
-	    mount(rw, rw, NULL, MS_BIND, NULL) < 0 ||
-	    mount_setattr(AT_FDCWD, rw, 0, &w, sizeof(w)) < 0)
-		_exit(124);
-	for (cap = 0; cap < 64; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			_exit(124);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		_exit(124);
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
 	if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0 ||
 	    setenv("LISTEN_FDS", "1", 1) || setenv("LISTEN_PID", pid_s, 1))
 		_exit(125);
-	execl(RR_RISKD_PATH, "riskd", "--socket", rd_sock, "--policy",
-	      F.policy, (char *)NULL);
+	execl(RR_RISKD_SANDBOX, "riskd_sandbox", rw, RR_RISKD_SYSCALLS,
+	      RR_RISKD_PATH, "--socket", rd_sock, "--policy", F.policy,
+	      (char *)NULL);
 	_exit(127);
 }
 
@@ -1627,7 +1614,7 @@ static void proc_status(pid_t pid, const char *field, char *out, size_t len)
 }
 
 /* 11c. riskd in riskd.service's sandbox: no capability, nothing
- * writable but the store's directory.  It serves sign-ins and records
+ * writable but the store's directory, the unit's system call filter.  It serves sign-ins and records
  * them (/etc/shadow-like root files need no capability), and a
  * registration once the MFA key file exists; while it does not, riskd
  * cannot create it and the registration is denied (fail closed; the
@@ -1659,6 +1646,8 @@ static void test_sandboxed(void **state)
 	assert_string_equal(v, "0000000000000000");
 	proc_status(rd_pid, "NoNewPrivs", v, sizeof(v));
 	assert_string_equal(v, "1");
+	proc_status(rd_pid, "Seccomp", v, sizeof(v));
+	assert_string_equal(v, "2");
 	/* alice must register (grace over); no key file, read-only /tmp */
 	set_grace_start("alice", time(NULL) - 30 * 86400);
 	answers(0, 1, "@code");
