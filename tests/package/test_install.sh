@@ -263,6 +263,12 @@ begin "riskctl policy check on the installed sample; installed as README.Debian 
 	fail "riskctl policy check rejects the installed sample"
 }
 sed 's/^/  | /' "$SCRATCH/check.out"
+grep -qx "$SHARE/riskremediate.yaml: OK (.*)" "$SCRATCH/check.out" || fail "no OK from riskctl policy check"
+# the one warning allowed: the MFA key file is made at the first registration
+other=$(grep -v -x -e "$SHARE/riskremediate.yaml: OK (.*)" \
+	-e "$SHARE/riskremediate.yaml: warning: mfa.key_file: $KEYFILE: does not exist yet; .*" \
+	"$SCRATCH/check.out")
+[ -z "$other" ] || fail "riskctl policy check on the sample says more: $other"
 # the sample plus README.md's "Block high user risk" (an organisation that
 # blocks high-risk users outright)
 cp "$SHARE/riskremediate.yaml" "$SCRATCH/policy.yaml" || fail "cp sample"
