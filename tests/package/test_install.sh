@@ -148,10 +148,13 @@ snapshot() {
 	find /etc /lib /usr /var /run -xdev -iname '*risk*' 2>/dev/null | sort >"$SCRATCH/$1"
 }
 snapshot fs-before
-# sha DIR: checksums of DIR's files, but the rr-* PAM services the e2e
-# tests create and remove (another test may run beside this one on a
-# developer's machine; CI runs this one alone)
-sha() { (cd "$1" && find . -type f ! -name 'rr-*' -print0 | sort -z | xargs -0r sha256sum); }
+# sha DIR: checksums of DIR's files, but those the e2e tests create or
+# replace while they run (rr-* PAM services; su, login and passwd: the
+# clients tests): one may run beside this test on a developer's machine
+# (CI runs this one alone).  The checks of the packages themselves (no
+# file in /etc, no maintainer script naming PAM files) hold regardless.
+E2E_PAM=(! -name 'rr-*' ! -name su ! -name login ! -name passwd)
+sha() { (cd "$1" && find . -type f "${E2E_PAM[@]}" -print0 | sort -z | xargs -0r sha256sum); }
 sha /etc/pam.d >"$SCRATCH/pam.d-before"
 sha /etc/ssh >"$SCRATCH/ssh-before"
 
@@ -219,7 +222,8 @@ begin "the install changed nothing in /etc/pam.d and /etc/ssh, installed no poli
 sha /etc/pam.d | cmp -s - "$SCRATCH/pam.d-before" || fail "/etc/pam.d changed: $(sha /etc/pam.d | diff "$SCRATCH/pam.d-before" -)"
 sha /etc/ssh | cmp -s - "$SCRATCH/ssh-before" || fail "/etc/ssh changed"
 [ -e "$POLICY" ] && fail "the install created $POLICY"
-grep -rlw --exclude='rr-*' pam_riskremediate /etc/pam.d && fail "a file in /etc/pam.d names the module"
+find /etc/pam.d -type f "${E2E_PAM[@]}" -print0 | xargs -0r grep -lw pam_riskremediate &&
+	fail "a file in /etc/pam.d names the module"
 for p in "${PKGS[@]}"; do
 	dpkg -L "$p" | grep -E '^/etc(/|$)' | grep -vx /etc && fail "$p installs into /etc"
 	for m in preinst postinst prerm postrm config; do
@@ -243,10 +247,7 @@ done
 pass "$PAMDIR/pam_riskremediate.so, riskremediate/pam_riskremediate_core.so, riskctl, riskd"
 
 begin "systemd-analyze verify: the installed units"
-UNITS=()
-for u in "$UNITDIR"/riskd.* "$UNITDIR"/riskremediate-*; do
-	[ -e "$u" ] && UNITS+=("$u")
-done
+mapfile -t UNITS < <(dpkg -L riskremediate | grep -E "^$UNITDIR/[^/]+\.(service|socket|timer)\$")
 [ -f "$UNITDIR/riskd.service" ] || fail "no $UNITDIR/riskd.service"
 [ -f "$UNITDIR/riskremediate-feeds.timer" ] || fail "no feeds timer"
 if compgen -G "$SRC/conf/systemd/riskd.socket*" >/dev/null; then
