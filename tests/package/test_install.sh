@@ -143,9 +143,13 @@ echo "# scratch $SCRATCH, user $TUSER, PAM service $PAMFILE"
 chmod 0711 "$SCRATCH"
 
 # snapshot NAME: every path under /etc /lib /usr /var /run whose name has
-# "risk" in it (what the packages, riskd and the module could leave)
+# "risk" in it (what the packages, riskd and the module could leave), but
+# under an rr-* name: the scratch of the demo and the e2e tests
+# (/run/rr-demo, /etc/pam.d/rr-e2e-*), which may run beside this test on a
+# developer's machine; the packages have no such name
 snapshot() {
-	find /etc /lib /usr /var /run -xdev -iname '*risk*' 2>/dev/null | sort >"$SCRATCH/$1"
+	find /etc /lib /usr /var /run -xdev -iname '*risk*' 2>/dev/null |
+		grep -v '/rr-' | sort >"$SCRATCH/$1"
 }
 snapshot fs-before
 # sha DIR: checksums of DIR's files, but those the e2e tests create or
