@@ -260,7 +260,17 @@ fi
 out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)
 vrc=$?
 [ "$vrc" = 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (exit $vrc): $out"
-pass "clean: ${UNITS[*]##*/}"
+# what the package enabled (deb-systemd-helper makes the links without a
+# running systemd): riskd.socket only
+enabled=$(find /etc/systemd/system -type l -lname "$UNITDIR/*" -printf '%P -> %l\n' |
+	grep -E -- "-> $UNITDIR/(riskd\.|riskremediate-)" | sort)
+if [ -f "$UNITDIR/riskd.socket" ]; then
+	[ "$enabled" = "sockets.target.wants/riskd.socket -> $UNITDIR/riskd.socket" ] ||
+		fail "enabled: '$enabled', expected riskd.socket only"
+else
+	[ -z "$enabled" ] || fail "enabled: '$enabled', expected none"
+fi
+pass "clean: ${UNITS[*]##*/}; enabled: ${enabled:-none}"
 
 begin "riskctl policy check on the installed sample; installed as README.Debian says"
 "$RISKCTL" policy check "$SHARE/riskremediate.yaml" >"$SCRATCH/check.out" 2>&1 || {
@@ -313,8 +323,7 @@ if [ -f "$UNITDIR/riskd.socket" ]; then
 	LISTEN=$(unit_value "$UNITDIR/riskd.socket" ListenStream)
 	[ "$LISTEN" = "$RUNDIR/riskd.sock" ] ||
 		fail "riskd.socket listens on '$LISTEN', the module connects to $RUNDIR/riskd.sock"
-	(umask 077; exec systemd-socket-activate -l "$LISTEN" "${EXEC_ARGV[@]}") \
-		2>"$SCRATCH/riskd.log" &
+	systemd-socket-activate -l "$LISTEN" "${EXEC_ARGV[@]}" 2>"$SCRATCH/riskd.log" &
 	SA_PID=$!
 	HOW="systemd-socket-activate -l $LISTEN $EXEC"
 else
@@ -328,6 +337,15 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 [ -S "$LISTEN" ] || fail "nothing listens on $LISTEN ($HOW)"
+if [ -f "$UNITDIR/riskd.socket" ]; then
+	# systemd-socket-activate makes the socket 0644 whatever the umask;
+	# systemd applies the unit's SocketMode= (riskd refuses any access for
+	# group or others)
+	MODE=$(unit_value "$UNITDIR/riskd.socket" SocketMode)
+	[ -n "$MODE" ] || fail "riskd.socket has no SocketMode= (systemd's default, 0666, riskd refuses)"
+	chmod "$MODE" "$LISTEN" || fail "chmod $MODE $LISTEN"
+	HOW="$HOW, SocketMode=$MODE"
+fi
 exe() { readlink "/proc/$1/exe" 2>/dev/null; }
 if [ -f "$UNITDIR/riskd.socket" ]; then
 	[ "$(exe "$SA_PID")" = /usr/bin/systemd-socket-activate ] ||
