@@ -22,11 +22,9 @@
 #     ListenStream= and riskd.service's ExecStart=, and runs
 #     `systemd-socket-activate -l LISTEN EXECSTART`, which listens on the
 #     socket and, at the first connection, becomes riskd with the socket
-#     passed as LISTEN_FDS, as systemd does.  Without riskd.socket in the
-#     package (a source without socket activation; the test fails when the
-#     source has conf/systemd/riskd.socket* and the package lacks it),
-#     ExecStart= runs directly and riskd makes its own socket.  The unit's
-#     sandboxing (ProtectSystem= and the like) is not applied here.
+#     passed as LISTEN_FDS, as systemd does; the test applies the socket's
+#     SocketMode= itself.  The service's sandboxing (ProtectSystem= and the
+#     like) is not applied here.
 #  4. The INSTALLED conf/pam.d/sshd stack (/usr/share/riskremediate/pam.d/
 #     sshd, unmodified: the installed module by name, the default policy)
 #     as the PAM service of an sshd copy named rr-pkg-sshd-XXXXXXXX on a
@@ -252,11 +250,9 @@ pass "$PAMDIR/pam_riskremediate.so, riskremediate/pam_riskremediate_core.so, ris
 
 begin "systemd-analyze verify: the installed units"
 mapfile -t UNITS < <(dpkg -L riskremediate | grep -E "^$UNITDIR/[^/]+\.(service|socket|timer)\$")
-[ -f "$UNITDIR/riskd.service" ] || fail "no $UNITDIR/riskd.service"
-[ -f "$UNITDIR/riskremediate-feeds.timer" ] || fail "no feeds timer"
-if compgen -G "$SRC/conf/systemd/riskd.socket*" >/dev/null; then
-	[ -f "$UNITDIR/riskd.socket" ] || fail "the source has riskd.socket, the package does not"
-fi
+for u in riskd.service riskd.socket riskremediate-feeds.timer; do
+	[ -f "$UNITDIR/$u" ] || fail "no $UNITDIR/$u"
+done
 out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)
 vrc=$?
 [ "$vrc" = 0 ] && [ -z "$out" ] || fail "systemd-analyze verify (exit $vrc): $out"
@@ -264,12 +260,8 @@ vrc=$?
 # running systemd): riskd.socket only
 enabled=$(find /etc/systemd/system -type l -lname "$UNITDIR/*" -printf '%P -> %l\n' |
 	grep -E -- "-> $UNITDIR/(riskd\.|riskremediate-)" | sort)
-if [ -f "$UNITDIR/riskd.socket" ]; then
-	[ "$enabled" = "sockets.target.wants/riskd.socket -> $UNITDIR/riskd.socket" ] ||
-		fail "enabled: '$enabled', expected riskd.socket only"
-else
-	[ -z "$enabled" ] || fail "enabled: '$enabled', expected none"
-fi
+[ "$enabled" = "sockets.target.wants/riskd.socket -> $UNITDIR/riskd.socket" ] ||
+	fail "enabled: '$enabled', expected riskd.socket only"
 pass "clean: ${UNITS[*]##*/}; enabled: ${enabled:-none}"
 
 begin "riskctl policy check on the installed sample; installed as README.Debian says"
@@ -317,41 +309,28 @@ EXEC=${EXEC#[-@:+!]}
 [ -n "$EXEC" ] || fail "riskd.service has no ExecStart="
 read -r -a EXEC_ARGV <<<"$EXEC"
 [ "${EXEC_ARGV[0]}" = "$RISKD" ] || fail "riskd.service runs '${EXEC_ARGV[0]}', not $RISKD"
-# what RuntimeDirectory= or the socket unit would create
+# what the socket unit creates (DirectoryMode=)
 mkdir -m 0700 "$RUNDIR" || fail "mkdir $RUNDIR"
-if [ -f "$UNITDIR/riskd.socket" ]; then
-	LISTEN=$(unit_value "$UNITDIR/riskd.socket" ListenStream)
-	[ "$LISTEN" = "$RUNDIR/riskd.sock" ] ||
-		fail "riskd.socket listens on '$LISTEN', the module connects to $RUNDIR/riskd.sock"
-	systemd-socket-activate -l "$LISTEN" "${EXEC_ARGV[@]}" 2>"$SCRATCH/riskd.log" &
-	SA_PID=$!
-	HOW="systemd-socket-activate -l $LISTEN $EXEC"
-else
-	LISTEN=$RUNDIR/riskd.sock
-	"${EXEC_ARGV[@]}" 2>"$SCRATCH/riskd.log" &
-	SA_PID=$!
-	HOW="$EXEC (no riskd.socket in this package: riskd makes its own socket)"
-fi
+LISTEN=$(unit_value "$UNITDIR/riskd.socket" ListenStream)
+[ "$LISTEN" = "$RUNDIR/riskd.sock" ] ||
+	fail "riskd.socket listens on '$LISTEN', the module connects to $RUNDIR/riskd.sock"
+systemd-socket-activate -l "$LISTEN" "${EXEC_ARGV[@]}" 2>"$SCRATCH/riskd.log" &
+SA_PID=$!
 for _ in $(seq 100); do
 	[ -S "$LISTEN" ] && break
 	sleep 0.05
 done
-[ -S "$LISTEN" ] || fail "nothing listens on $LISTEN ($HOW)"
-if [ -f "$UNITDIR/riskd.socket" ]; then
-	# systemd-socket-activate makes the socket 0644 whatever the umask;
-	# systemd applies the unit's SocketMode= (riskd refuses any access for
-	# group or others)
-	MODE=$(unit_value "$UNITDIR/riskd.socket" SocketMode)
-	[ -n "$MODE" ] || fail "riskd.socket has no SocketMode= (systemd's default, 0666, riskd refuses)"
-	chmod "$MODE" "$LISTEN" || fail "chmod $MODE $LISTEN"
-	HOW="$HOW, SocketMode=$MODE"
-fi
+[ -S "$LISTEN" ] || fail "nothing listens on $LISTEN"
+# systemd-socket-activate makes the socket 0644 whatever the umask; systemd
+# applies the unit's SocketMode= (riskd refuses any access for group or
+# others)
+MODE=$(unit_value "$UNITDIR/riskd.socket" SocketMode)
+[ -n "$MODE" ] || fail "riskd.socket has no SocketMode= (systemd's default, 0666, riskd refuses)"
+chmod "$MODE" "$LISTEN" || fail "chmod $MODE $LISTEN"
 exe() { readlink "/proc/$1/exe" 2>/dev/null; }
-if [ -f "$UNITDIR/riskd.socket" ]; then
-	[ "$(exe "$SA_PID")" = /usr/bin/systemd-socket-activate ] ||
-		fail "riskd started before any connection: $(exe "$SA_PID")"
-fi
-pass "$HOW (pid $SA_PID)"
+[ "$(exe "$SA_PID")" = /usr/bin/systemd-socket-activate ] ||
+	fail "riskd started before any connection: $(exe "$SA_PID")"
+pass "systemd-socket-activate -l $LISTEN $EXEC, SocketMode=$MODE (pid $SA_PID)"
 
 # ---- 4. sshd with the installed stack ----------------------------------------
 
