@@ -89,7 +89,9 @@ for t in dpkg-buildpackage dpkg-architecture dh fakeroot lintian apt-get git \
 	command -v "$t" >/dev/null || fail "$t is missing (tests/run-all installs what this test needs)"
 done
 [ -n "$MULTIARCH" ] || fail "dpkg-architecture -qDEB_HOST_MULTIARCH failed"
-[ -d "$SRC/debian" ] && [ -e "$SRC/.git" ] || fail "$SRC is not a git checkout with debian/"
+if [ ! -d "$SRC/debian" ] || [ ! -e "$SRC/.git" ]; then
+	fail "$SRC is not a git checkout with debian/"
+fi
 for p in "${PKGS[@]}"; do
 	if dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qv '^unknown ok not-installed$'; then
 		fail "$p is installed (or its configuration is left): this test installs and purges it; purge it first"
@@ -360,7 +362,15 @@ signins_json "$SCRATCH/s1.json" --user "$TUSER"
 expect_field "$SCRATCH/s1.json" 'len(d)' 1
 expect_field "$SCRATCH/s1.json" 'd[0]["outcome"]' success
 [ "$(exe "$SA_PID")" = "$RISKD" ] || fail "no riskd at pid $SA_PID after the sign-in: '$(exe "$SA_PID")'"
-ls -l "/proc/$SA_PID/fd" 2>/dev/null | grep -q " $STOREDIR/risk.db\$" ||
+# holds_open PID FILE: one of PID's descriptors is FILE
+holds_open() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$2" ] && return 0
+	done
+	return 1
+}
+holds_open "$SA_PID" "$STOREDIR/risk.db" ||
 	fail "riskd (pid $SA_PID) does not hold $STOREDIR/risk.db open"
 pass "LOGIN-OK; riskd $SA_PID runs and holds the store open; 1 sign-in recorded"
 
