@@ -42,7 +42,9 @@
 #     maintainer script, no deb-systemd-helper state or unit link; under
 #     /etc, /lib, /usr, /var and /run nothing named *risk* appeared except
 #     what README.Debian says purge keeps: the store /var/lib/riskremediate
-#     (it holds data) and the admin's policy.
+#     (it holds data), the admin's policy and the MFA key file postinst
+#     made (unchanged by the reinstall).  README.Debian's commands remove
+#     those; an install and purge after that leave nothing at all.
 #
 # Needs root and Debian's packaging tools (dpkg-dev, debhelper, fakeroot,
 # lintian, meson, the build dependencies); without them it FAILS (a skip
@@ -273,11 +275,12 @@ begin "riskctl policy check on the installed sample; installed as README.Debian 
 }
 sed 's/^/  | /' "$SCRATCH/check.out"
 grep -qx "$SHARE/riskremediate.yaml: OK (.*)" "$SCRATCH/check.out" || fail "no OK from riskctl policy check"
-# the one warning allowed: the MFA key file is made at the first registration
-other=$(grep -v -x -e "$SHARE/riskremediate.yaml: OK (.*)" \
-	-e "$SHARE/riskremediate.yaml: warning: mfa.key_file: $KEYFILE: does not exist yet; .*" \
-	"$SCRATCH/check.out")
+# no warning: postinst made the MFA key file (riskd's sandbox could not)
+other=$(grep -v -x -e "$SHARE/riskremediate.yaml: OK (.*)" "$SCRATCH/check.out")
 [ -z "$other" ] || fail "riskctl policy check on the sample says more: $other"
+key=$(stat -c '%s %a %U' "$KEYFILE") || fail "postinst made no $KEYFILE"
+[ "$key" = "32 600 root" ] || fail "$KEYFILE: '$key', expected 32 bytes, 0600, root"
+cp "$KEYFILE" "$SCRATCH/key.orig" || fail "cp $KEYFILE"
 # the sample plus README.md's "Block high user risk" (an organisation that
 # blocks high-risk users outright)
 cp "$SHARE/riskremediate.yaml" "$SCRATCH/policy.yaml" || fail "cp sample"
@@ -417,6 +420,7 @@ USER_CREATED=0
 
 begin "apt-get install --reinstall of both packages"
 apt_get install --reinstall "${DEBS[@]}" || fail "apt-get install --reinstall failed"
+cmp -s "$KEYFILE" "$SCRATCH/key.orig" || fail "the reinstall replaced $KEYFILE"
 for p in "${PKGS[@]}"; do
 	st=$(dpkg-query -W -f='${Status}' "$p") || fail "dpkg-query $p"
 	[ "$st" = "install ok installed" ] || fail "$p after reinstall: '$st'"
@@ -433,6 +437,8 @@ done
 grep -qx "$PAMDIR/riskremediate/pam_riskremediate_core.so" "$SCRATCH/files" ||
 	fail "dpkg -L does not list the core library"
 grep -qx "$SHARE/pam.d/sshd" "$SCRATCH/files" || fail "dpkg -L does not list $SHARE/pam.d/sshd"
+grep -qx "$SHARE/fail2ban/filter.d/pam_riskremediate.conf" "$SCRATCH/files" ||
+	fail "dpkg -L does not list the fail2ban filter"
 apt_get purge "${PKGS[@]}" || fail "apt-get purge failed"
 INSTALLED=0
 for p in "${PKGS[@]}"; do
@@ -459,14 +465,29 @@ links=$(find /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled \
 [ -e "$RUNDIR" ] && fail "$RUNDIR is left"
 pass "$(wc -l <"$SCRATCH/files") paths gone (shared directories excepted)"
 
-begin "purge kept the admin's store (it holds data) and policy, as README.Debian says"
+begin "purge kept the admin's store (it holds data), policy and MFA key, as README.Debian says"
 [ -f "$STOREDIR/risk.db" ] || fail "the store $STOREDIR/risk.db is gone"
 [ -f "$POLICY" ] || fail "the admin's policy $POLICY is gone"
+cmp -s "$KEYFILE" "$SCRATCH/key.orig" || fail "the MFA key $KEYFILE is gone or changed"
 snapshot fs-after
-# new paths named *risk* since before the install: the store and the policy
+# new paths named *risk* since before the install: the store, the policy
+# and the key
 extra=$(comm -13 "$SCRATCH/fs-before" "$SCRATCH/fs-after" |
-	grep -v -x -e "$STOREDIR" -e "$STOREDIR/.*" -e "$POLICY")
-[ -z "$extra" ] || fail "left after purge besides the store and the policy: $extra"
-pass "$STOREDIR and $POLICY kept; nothing else"
+	grep -v -x -e "$STOREDIR" -e "$STOREDIR/.*" -e "$POLICY" -e "$KEYFILE")
+[ -z "$extra" ] || fail "left after purge besides the store, the policy and the key: $extra"
+pass "$STOREDIR, $POLICY and $KEYFILE kept; nothing else"
+
+begin "README.Debian's removal commands; then install and purge leave nothing at all"
+rm -rf "$STOREDIR" && rm -f "$KEYFILE" "$POLICY" || fail "README.Debian's rm"
+apt_get install "${DEBS[@]}" || fail "apt-get install (again) failed"
+INSTALLED=1
+[ -f "$KEYFILE" ] || fail "postinst made no $KEYFILE (second install)"
+cmp -s "$KEYFILE" "$SCRATCH/key.orig" && fail "the second install's key equals the first's"
+apt_get purge "${PKGS[@]}" || fail "apt-get purge (again) failed"
+INSTALLED=0
+snapshot fs-after2
+extra=$(comm -13 "$SCRATCH/fs-before" "$SCRATCH/fs-after2")
+[ -z "$extra" ] || fail "left after install and purge without data: $extra"
+pass "nothing named *risk* left"
 
 finish "from the installed module"

@@ -359,3 +359,63 @@ int cmd_tap_issue(struct ctl *c)
 	explicit_bzero(pass, sizeof(pass));
 	return r;
 }
+
+/* ---- mfa key-init [FILE] ----------------------------------------------- */
+
+/*
+ * The MFA key file made before the first registration: riskd, sandboxed
+ * by its unit, cannot create it (DESIGN 7; riskd(8), SANDBOX).  FILE, or
+ * the policy's mfa.key_file.  A key that exists is checked and kept: a
+ * new one would make every registered authenticator unusable.
+ */
+int cmd_mfa_key_init(struct ctl *c)
+{
+	uint8_t key[RR_MFA_KEY_LEN];
+	const char *path;
+	bool created = false;
+	int r;
+
+	if (c->n_args == 1) {
+		path = c->args[0];
+		if (path[0] != '/' || strnlen(path, CTL_PATH_MAX) >=
+					      CTL_PATH_MAX - 8) {
+			ctl_err("mfa key-init: FILE must be an absolute path "
+				"of at most %d bytes", CTL_PATH_MAX - 9);
+			return RC_USAGE;
+		}
+	} else {
+		r = ctl_load_policy(c, c->policy_path);
+		if (r != RC_OK)
+			return r;
+		path = c->policy->mfa.key_file;
+	}
+	r = rr_mfa_key_load(path, false, key);
+	if (r == -ENOENT) {
+		r = rr_mfa_key_load(path, true, key);
+		created = r == 0;
+	}
+	explicit_bzero(key, sizeof(key));
+	if (r < 0) {
+		ctl_err("MFA key file %s: %s%s", path, strerror(-r),
+			r == -EPERM ? " (it must be owned by root, mode 0600)" :
+			r == -EINVAL ? " (not a regular file of 32 bytes)" :
+				       "");
+		return RC_POLICY;
+	}
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_key(&j, "keyFile");
+		json_str(&j, path);
+		json_key(&j, "created");
+		json_bool(&j, created);
+		json_obj_end(&j);
+		putchar('\n');
+	} else {
+		printf("%s: %s\n", path, created ? "created (0600 root)" :
+						  "exists, kept");
+	}
+	return fflush(stdout) == 0 ? RC_OK : RC_NOT_FOUND;
+}

@@ -47,6 +47,7 @@ static const struct verb verbs[] = {
     {"mfa", "status", cmd_mfa_status, 0, 1, 1},
     {"mfa", "reset", cmd_mfa_reset, 0, 1, 1},
     {"mfa", "grace-reset", cmd_mfa_grace_reset, 0, 1, 1},
+    {"mfa", "key-init", cmd_mfa_key_init, 0, 0, 1},
     {"tap", "issue", cmd_tap_issue, OPT_TTL, 1, 1},
     {"feeds", "update", cmd_feeds_update, 0, 0, 0},
     {"lists", "compile", cmd_lists_compile, 0, 0, 0},
@@ -98,6 +99,10 @@ static const char usage_text[] =
     "(and MFA lock)\n"
     "  mfa grace-reset USER              restart USER's registration "
     "grace period\n"
+    "  mfa key-init [FILE]               create the MFA key file (the "
+    "policy's, or FILE)\n"
+    "                                    if it is missing; one that "
+    "exists is kept\n"
     "  tap issue USER [--ttl DURATION]   temporary access pass to "
     "register again\n"
     "                                    (single use; DURATION 5m..30d, "

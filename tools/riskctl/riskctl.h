@@ -133,6 +133,7 @@ int cmd_policy_install(struct ctl *c);
 int cmd_mfa_status(struct ctl *c);
 int cmd_mfa_reset(struct ctl *c);
 int cmd_mfa_grace_reset(struct ctl *c);
+int cmd_mfa_key_init(struct ctl *c);
 int cmd_tap_issue(struct ctl *c);
 int cmd_feeds_update(struct ctl *c);
 int cmd_lists_compile(struct ctl *c);

@@ -542,7 +542,8 @@ class RiskctlTest(ScratchTest):
         _, err = self.fails(2, "signins", "--since", "1d")
         self.assertIn("--since is not valid for 'signins'", err)
         _, err = self.fails(2, "mfa")
-        self.assertIn("'mfa' needs a sub-verb: status, reset or grace-reset",
+        self.assertIn("'mfa' needs a sub-verb: status, reset, grace-reset "
+                      "or key-init",
                       err)
         _, err = self.fails(2, "mfa", "frob", "alice")
         self.assertIn("unknown sub-verb 'frob' for 'mfa'", err)
@@ -735,6 +736,47 @@ class PolicyFilesTest(ScratchTest):
         self.assert_file_error(err, 4, 18, "mfa.key_file", self.key,
                                "has mode 0644: group/other must have no "
                                "access (chmod 0600)")
+
+    def test_mfa_key_init(self):
+        os.unlink(self.key)
+        self.assertEqual(self.ok("mfa", "key-init"),
+                         "%s: created (0600 root)\n" % self.key)
+        st = os.stat(self.key)
+        self.assertEqual((st.st_size, st.st_mode & 0o7777, st.st_uid),
+                         (32, 0o600, 0))
+        with open(self.key, "rb") as f:
+            key = f.read()
+        self.assertNotEqual(key, b"\0" * 32)
+        # policy check no longer warns
+        rc, _, err = self.run_ctl("policy", "check")
+        self.assertEqual((rc, err), (0, ""))
+        # a key that exists is kept, never replaced
+        self.assertEqual(self.ok("mfa", "key-init"),
+                         "%s: exists, kept\n" % self.key)
+        self.assertEqual(self.ok_json("mfa", "key-init"),
+                         {"keyFile": self.key, "created": False})
+        with open(self.key, "rb") as f:
+            self.assertEqual(f.read(), key)
+        # FILE instead of the policy's (as a package's postinst, with no
+        # policy yet)
+        other = os.path.join(self.dir, "other.key")
+        self.assertEqual(self.ok_json("mfa", "key-init", other,
+                                      policy=False),
+                         {"keyFile": other, "created": True})
+        with open(other, "rb") as f:
+            self.assertNotEqual(f.read(), key)
+        # unsafe or unusable keys are errors, and left alone
+        os.chmod(self.key, 0o644)
+        _, err = self.fails(3, "mfa", "key-init")
+        self.assertIn("MFA key file %s: Operation not permitted (it must be "
+                      "owned by root, mode 0600)" % self.key, err)
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o644)
+        _, err = self.fails(3, "mfa", "key-init",
+                            os.path.join(self.dir, "no", "such.key"))
+        self.assertIn("No such file or directory", err)
+        _, err = self.fails(2, "mfa", "key-init", "relative.key")
+        self.assertIn("FILE must be an absolute path", err)
+        self.fails(2, "mfa", "key-init", self.key, "extra")
 
     def test_every_verb_still_loads_the_policy(self):
         # only policy check and install look at the files
