@@ -112,14 +112,16 @@ static int cursor_file_read(struct ctl *c, struct ctl_cursor *cur, bool *found)
 }
 
 /* Where this run starts: --since CURSOR, the cursor file, or 0 (the
- * oldest record kept). */
-static int cursor_start(struct ctl *c, const char *kind, int64_t *after)
+ * oldest record kept).  *in_file: the cursor file holds *after already. */
+static int cursor_start(struct ctl *c, const char *kind, int64_t *after,
+			bool *in_file)
 {
 	struct ctl_cursor cur = {0};
 	bool found = false;
 	int r;
 
 	*after = 0;
+	*in_file = false;
 	if (c->has_cursor) {
 		cur = c->cursor;
 		found = true;
@@ -136,18 +138,21 @@ static int cursor_start(struct ctl *c, const char *kind, int64_t *after)
 	}
 	if (found)
 		*after = cur.pos;
+	*in_file = found && c->cursor_file;
 	return RC_OK;
 }
 
 /* After the output is written: the cursor file holds where the next run
- * starts (replaced atomically and durably). */
-static int cursor_save(struct ctl *c, const char *kind, int64_t pos)
+ * starts (replaced atomically and durably; left alone when it holds that
+ * already). */
+static int cursor_save(struct ctl *c, const char *kind, int64_t pos,
+		       int64_t start, bool in_file)
 {
 	char buf[CURSOR_FILE_MAX];
 	struct iovec iov;
 	int n, r;
 
-	if (!c->cursor_file)
+	if (!c->cursor_file || (in_file && pos == start))
 		return RC_OK;
 	n = snprintf(buf, sizeof(buf), "%s:%" PRId64 "\n", kind, pos);
 	iov.iov_base = buf;
@@ -408,10 +413,12 @@ int graph_signins(struct ctl *c)
 	size_t limit = c->limit ? c->limit : RR_STORE_MAX_ROWS, done = 0;
 	size_t n, i, want;
 	char host[256];
-	int64_t after;
+	int64_t after, start;
+	bool in_file;
 	int r, w = 0;
 
-	r = cursor_start(c, "signins", &after);
+	r = cursor_start(c, "signins", &after, &in_file);
+	start = after;
 	if (r != RC_OK)
 		return r;
 	out = calloc(GRAPH_BATCH, sizeof(*out));
@@ -450,7 +457,7 @@ int graph_signins(struct ctl *c)
 		return ctl_store_fail(c, "cannot read sign-ins", r);
 	if (w != 0)
 		return fail_output(w);
-	return cursor_save(c, "signins", after);
+	return cursor_save(c, "signins", after, start, in_file);
 }
 
 /* ---- riskDetection ------------------------------------------------------ */
@@ -535,10 +542,12 @@ int graph_detections(struct ctl *c, const rr_store_detection_filter *f)
 	size_t limit = c->limit ? c->limit : RR_STORE_MAX_ROWS, done = 0;
 	rr_store_detection *d;
 	size_t n, i;
-	int64_t after;
+	int64_t after, start;
+	bool in_file;
 	int r, w = 0;
 
-	r = cursor_start(c, "detections", &after);
+	r = cursor_start(c, "detections", &after, &in_file);
+	start = after;
 	if (r != RC_OK)
 		return r;
 	r = rr_store_read_begin(c->store);
@@ -563,7 +572,7 @@ int graph_detections(struct ctl *c, const rr_store_detection_filter *f)
 		return ctl_store_fail(c, "cannot list detections", r);
 	if (w != 0)
 		return fail_output(w);
-	return cursor_save(c, "detections", after);
+	return cursor_save(c, "detections", after, start, in_file);
 }
 
 /* ---- riskyUser ---------------------------------------------------------- */

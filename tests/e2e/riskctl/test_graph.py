@@ -147,9 +147,11 @@ class GraphTest(base.SigninBase):
              "enforcedSessionControls": []}])
         self.assertRegex(self.cursor(cur), r"^signins:[1-9][0-9]*\n$")
 
-        # the shipper's next run: nothing new
+        # the shipper's next run: nothing new, the file left as it was
+        ino = os.stat(cur).st_ino
         self.assertEqual(self.graph("signIn", "signins", "--cursor-file",
                                     cur), [])
+        self.assertEqual(os.stat(cur).st_ino, ino)
         first = self.cursor(cur)
 
         # one new (risky) sign-in: exactly that one
