@@ -185,6 +185,8 @@ static const char *display_name(const char *user)
 	struct passwd *pw;
 	size_t k;
 
+	if (!user || !*user)
+		return NULL;
 	if (last_user[0] && !strcmp(last_user, user))
 		return last_found ? last_name : NULL;
 	snprintf(last_user, sizeof(last_user), "%s", user);
@@ -219,7 +221,7 @@ static bool is_ip(const char *s)
 /* ---- signIn ------------------------------------------------------------ */
 
 struct status_map {
-	const char *outcome; /* NULL: any */
+	const char *outcome;
 	const char *mfa;     /* NULL: any */
 	int code;
 	const char *reason;
