@@ -231,6 +231,16 @@ typedef struct {
 int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
 			     rr_store_detection **rows, size_t *n);
 
+/*
+ * A cursor on detections (riskctl detections --format graph --since): at
+ * most `limit` (1 to RR_STORE_MAX_ROWS) detections whose id is above
+ * `after`, oldest (lowest id) first.  Ids only grow: a detection written
+ * later has a higher id (pruning never takes the newest).  `after` past
+ * the newest id (a cursor of another store) reads from the start.
+ */
+int rr_store_detections_after(rr_store *s, int64_t after, size_t limit,
+			      rr_store_detection **rows, size_t *n);
+
 /* ---- user-risk detections (schema v4) --------------------------------- */
 
 /*

@@ -183,6 +183,12 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		" AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR level = ?3)"
 		" AND detected >= ?4"
 		" ORDER BY detected DESC, id DESC LIMIT ?5",
+	/* after, limit: ids after `after`, oldest first; `after` past the
+	 * newest (another store's cursor): from the start */
+	[RRS_Q_DETS_AFTER] =
+		"SELECT " DET_COLS " FROM detections WHERE id > (CASE"
+		" WHEN ?1 > coalesce((SELECT max(id) FROM detections), 0)"
+		" THEN 0 ELSE ?1 END) ORDER BY id LIMIT ?2",
 	/* user, new state, new detail, now, atRisk */
 	[RRS_Q_DETS_DISMISS] =
 		"UPDATE detections SET state = ?2, detail = ?3, updated = ?4"
@@ -203,19 +209,26 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 		"INSERT INTO meta(key, value) VALUES (?1, ?2)"
 		" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	/* cutoff, batch */
+	/* cutoff, batch; never the row of the newest change sequence, so
+	 * that the sequence never goes back (a cursor on it, riskctl
+	 * --since, would miss the next change) */
 	[RRS_Q_PRUNE_SIGNINS] =
 		"DELETE FROM signins WHERE rowid IN (SELECT rowid FROM signins"
-		" WHERE time < ?1 LIMIT ?2)",
+		" WHERE time < ?1 AND seq < (SELECT max(seq) FROM signins)"
+		" LIMIT ?2)",
 	/* cutoff, batch */
+	/* (both: never the newest id, which would be given again: a cursor
+	 * on ids, riskctl detections --since, would miss the next one) */
 	[RRS_Q_PRUNE_SIGNIN_DETS] =
 		"DELETE FROM detections WHERE id IN (SELECT id FROM detections"
 		" WHERE detected < ?1 AND scope = '" RRS_SCOPE_SIGNIN "'"
-		" LIMIT ?2)",
+		" AND id < (SELECT max(id) FROM detections) LIMIT ?2)",
 	/* cutoff, batch, atRisk: user risk closed before the cutoff */
 	[RRS_Q_PRUNE_USER_DETS] =
 		"DELETE FROM detections WHERE id IN (SELECT id FROM detections"
 		" WHERE detected < ?1 AND updated < ?1"
-		" AND scope = '" RRS_SCOPE_USER "' AND state != ?3 LIMIT ?2)",
+		" AND scope = '" RRS_SCOPE_USER "' AND state != ?3"
+		" AND id < (SELECT max(id) FROM detections) LIMIT ?2)",
 	/* cutoff, batch */
 	[RRS_Q_PRUNE_FAILURES] =
 		"DELETE FROM failures WHERE id IN (SELECT id FROM failures"

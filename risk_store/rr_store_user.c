@@ -232,6 +232,25 @@ int rr_store_detections_list(rr_store *s, const rr_store_detection_filter *f,
 	return err;
 }
 
+int rr_store_detections_after(rr_store *s, int64_t after, size_t limit,
+			      rr_store_detection **rows, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if (!s || !rows || !n || after < 0 || !limit ||
+	    limit > RR_STORE_MAX_ROWS)
+		return -EINVAL;
+	err = rrs_stmt(s, RRS_Q_DETS_AFTER, &st);
+	if (!err)
+		err = rrs_bind(s, st, "ii", after, (int64_t)limit);
+	if (!err)
+		err = rrs_fetch(s, st, sizeof(**rows), detection_fill,
+				(void **)rows, n);
+	rrs_release(st);
+	return err;
+}
+
 /* ---- admin actions ---------------------------------------------------- */
 
 int rrs_user_set(rr_store *s, const char *user, rr_level level, rr_state state,

@@ -282,7 +282,10 @@ int cmd_list(struct ctl *c)
 	rr_store_user_filter f = {
 	    .level = (c->given & OPT_LEVEL) ? (int)c->level : -1,
 	    .state = (c->given & OPT_STATE) ? (int)c->state : -1,
-	    .risky_only = !(c->given & (OPT_LEVEL | OPT_STATE)),
+	    /* Graph's riskyUsers: every user with a risk record (remediated
+	     * and dismissed ones too) */
+	    .risky_only = !(c->given & (OPT_LEVEL | OPT_STATE)) &&
+			  c->format != CTL_FMT_GRAPH,
 	};
 	rr_store_user *u = NULL;
 	size_t n = 0;
@@ -294,6 +297,8 @@ int cmd_list(struct ctl *c)
 	r = rr_store_users_list(c->store, &f, &u, &n);
 	if (r < 0)
 		r = ctl_store_fail(c, "cannot list users", r);
+	else if (c->format == CTL_FMT_GRAPH)
+		r = graph_users(u, n);
 	else if (c->json)
 		r = list_json(u, n);
 	else
@@ -337,8 +342,8 @@ typedef struct {
 	const char *scope; /* "fleet" for an attack, else NULL */
 } det_row;
 
-static bool det_matches(const rr_store_detection_filter *f,
-			const rr_store_detection *d)
+bool ctl_det_matches(const rr_store_detection_filter *f,
+		     const rr_store_detection *d)
 {
 	return (!f->user || !strcmp(f->user, d->user)) &&
 	       (!f->active_only || d->state == RR_STATE_AT_RISK) &&
@@ -377,7 +382,7 @@ static size_t signin_dets(const rr_fleet_signin *v,
 		d.state = v->state;
 		d.detail = v->detail;
 		d.detected = d.updated = v->s.time;
-		if (det_matches(f, &d)) {
+		if (ctl_det_matches(f, &d)) {
 			out[k].d = d;
 			out[k].host = v->host;
 			k++;
@@ -402,7 +407,7 @@ static size_t attack_det(const rr_fleet_attack *v,
 	d.state = RR_STATE_AT_RISK;
 	d.detail = RR_DETAIL_NONE;
 	d.detected = d.updated = v->time;
-	if (!det_matches(f, &d))
+	if (!ctl_det_matches(f, &d))
 		return 0;
 	out->d = d;
 	out->host = v->host;
@@ -544,10 +549,14 @@ int cmd_detections(struct ctl *c)
 	int r;
 
 	r = detection_filter(c, &f);
+	if (r == RC_OK && c->format == CTL_FMT_GRAPH)
+		r = graph_detections_check(c);
 	if (r == RC_OK)
 		r = ctl_open(c);
 	if (r != RC_OK)
 		return r;
+	if (c->format == CTL_FMT_GRAPH)
+		return graph_detections(c, &f);
 	if (c->fleet)
 		return fleet_detections_print(c, &f);
 	r = rr_store_detections_list(c->store, &f, &d, &n);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * signins [--user U] [--ref ID] [--limit N]: this host's sign-in log.  On
+ * signins [--user U] [--ref ID] [--limit N]: this host's sign-in log
+ * (--format graph: cmd_graph.c).  On
  * a fleet a reference that is not in it (or a machine with no store, an
  * admin's) is looked up in etcd, where every host publishes its risky
  * sign-ins (rr_fleet_signins.h); the answer names the host.
@@ -208,9 +209,23 @@ int cmd_signins(struct ctl *c)
 	size_t n = 0;
 	int r;
 
+	if ((c->given & OPT_SINCE) && !c->has_cursor) {
+		ctl_err("signins --since takes a cursor (signins:N, with "
+			"--format graph), not a duration");
+		return RC_USAGE;
+	}
+	if (c->format == CTL_FMT_GRAPH && f.ref) {
+		ctl_err("--format graph follows the sign-in log; for one "
+			"sign-in use --ref with --json");
+		return RC_USAGE;
+	}
 	r = ctl_load_policy(c, NULL);
 	if (r != RC_OK)
 		return r;
+	if (c->format == CTL_FMT_GRAPH) {
+		r = ctl_open_host(c); /* the host's own log, also on a fleet */
+		return r != RC_OK ? r : graph_signins(c);
+	}
 	if (f.ref && c->policy->backend == RR_BACKEND_ETCD)
 		return signin_ref_fleet(c);
 	r = ctl_open_host(c); /* the host's own log, also on a fleet */

@@ -13,10 +13,18 @@ void json_init(struct json *j, FILE *f)
 	j->first[0] = true;
 }
 
+void json_init_compact(struct json *j, FILE *f)
+{
+	json_init(j, f);
+	j->compact = true;
+}
+
 static void indent(struct json *j)
 {
 	unsigned i;
 
+	if (j->compact)
+		return;
 	fputc('\n', j->f);
 	for (i = 0; i < j->depth; i++)
 		fputs("  ", j->f);
@@ -164,7 +172,7 @@ void json_key(struct json *j, const char *key)
 	before(j);
 	fputc('"', j->f);
 	json_escape(j->f, key, strlen(key));
-	fputs("\": ", j->f);
+	fputs(j->compact ? "\":" : "\": ", j->f);
 	j->after_key = true;
 }
 

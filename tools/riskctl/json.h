@@ -2,7 +2,8 @@
 /*
  * A small streaming JSON writer: objects, arrays, strings (escaped; valid
  * UTF-8 passes through, invalid bytes become U+FFFD), integers, booleans,
- * null.  Pretty-printed with two-space indentation.
+ * null.  Pretty-printed with two-space indentation, or compact (one line:
+ * JSON Lines, --format graph).
  */
 #ifndef RISKCTL_JSON_H
 #define RISKCTL_JSON_H
@@ -19,9 +20,12 @@ struct json {
 	bool first[JSON_MAX_DEPTH]; /* no member written yet at this depth */
 	bool after_key;             /* the next value follows "key": */
 	bool error;                 /* nesting misuse */
+	bool compact;               /* no newlines or indentation */
 };
 
 void json_init(struct json *j, FILE *f);
+/* The same, writing the document on one line (json_finish ends it). */
+void json_init_compact(struct json *j, FILE *f);
 void json_obj_begin(struct json *j);
 void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j);

@@ -30,11 +30,13 @@ struct verb {
 
 static const struct verb verbs[] = {
     {"status", NULL, cmd_status, 0, 1, 1},
-    {"list", NULL, cmd_list, OPT_LEVEL | OPT_STATE, 0, 0},
-    {"signins", NULL, cmd_signins, OPT_USER | OPT_REF | OPT_LIMIT, 0, 0},
+    {"list", NULL, cmd_list, OPT_LEVEL | OPT_STATE | OPT_GRAPH, 0, 0},
+    {"signins", NULL, cmd_signins,
+     OPT_USER | OPT_REF | OPT_LIMIT | OPT_GRAPH | OPT_SINCE | OPT_CURSOR_FILE,
+     0, 0},
     {"detections", NULL, cmd_detections,
      OPT_USER | OPT_ACTIVE | OPT_TYPE | OPT_LEVEL | OPT_STATE | OPT_SINCE |
-	 OPT_LIMIT,
+	 OPT_LIMIT | OPT_GRAPH | OPT_CURSOR_FILE,
      0, 0},
     {"unblock", NULL, cmd_unblock, 0, 1, 1},
     {"dismiss", NULL, cmd_dismiss, 0, 1, 1},
@@ -58,9 +60,9 @@ static const struct verb verbs[] = {
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 static const char usage_text[] =
-    "Usage: riskctl [--policy FILE] [--json] VERB [ARGS]\n"
+    "Usage: riskctl [--policy FILE] [--json | --format F] VERB [ARGS]\n"
     "\n"
-    "Read verbs (--json for machine-readable output):\n"
+    "Read verbs (--json or --format json for machine-readable output):\n"
     "  status USER                       user risk and why (active "
     "detections)\n"
     "  list [--level L] [--state S]      risky users report\n"
@@ -70,6 +72,12 @@ static const char usage_text[] =
     "  detections [--user U] [--type T] [--level L] [--state S]\n"
     "             [--active] [--since DURATION] [--limit N]\n"
     "                                    risk detections, newest first\n"
+    "  signins|detections --format graph [--since CURSOR | --cursor-file "
+    "FILE]\n"
+    "  list --format graph               JSON Lines shaped like Microsoft "
+    "Graph's\n"
+    "                                    signIn, riskDetection, riskyUser "
+    "(SIEM)\n"
     "  whatif --user U [--rhost IP] [--service S]\n"
     "                                    evaluate the policy without "
     "logging in\n"
@@ -119,13 +127,22 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  --policy FILE   policy file (default " RR_POLICY_DEFAULT_PATH ")\n"
-    "  --json          JSON output\n"
+    "  --json          JSON output (the same as --format json)\n"
+    "  --format F      table (default), json, or graph (signins, "
+    "detections, list)\n"
+    "  --since CURSOR  with --format graph: start after CURSOR (signins:N, "
+    "detections:N)\n"
+    "  --cursor-file FILE\n"
+    "                  with --format graph: start at the cursor in FILE, "
+    "store the\n"
+    "                  next one there once the output is written\n"
     "  --help          this text\n"
     "  --version       version\n"
     "  --list-verbs    print the verbs, one per line\n"
     "\n"
     "Exit codes: 0 ok, 1 not found, 2 usage, 3 policy invalid,\n"
-    "4 not root, 5 store error, 6 some feeds or lists failed.\n"
+    "4 not root, 5 store error, 6 some feeds or lists failed,\n"
+    "7 cursor file unreadable or not written.\n"
     "See riskctl(8).\n";
 
 enum {
@@ -134,6 +151,7 @@ enum {
 	GOPT_HELP,
 	GOPT_VERSION,
 	GOPT_LIST_VERBS,
+	GOPT_FORMAT,
 	VOPT_USER,
 	VOPT_REF,
 	VOPT_LIMIT,
@@ -145,6 +163,7 @@ enum {
 	VOPT_TTL,
 	VOPT_TYPE,
 	VOPT_SINCE,
+	VOPT_CURSOR_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -153,6 +172,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, GOPT_HELP},
     {"version", no_argument, NULL, GOPT_VERSION},
     {"list-verbs", no_argument, NULL, GOPT_LIST_VERBS},
+    {"format", required_argument, NULL, GOPT_FORMAT},
     {"user", required_argument, NULL, VOPT_USER},
     {"ref", required_argument, NULL, VOPT_REF},
     {"limit", required_argument, NULL, VOPT_LIMIT},
@@ -164,6 +184,7 @@ static const struct option long_opts[] = {
     {"ttl", required_argument, NULL, VOPT_TTL},
     {"type", required_argument, NULL, VOPT_TYPE},
     {"since", required_argument, NULL, VOPT_SINCE},
+    {"cursor-file", required_argument, NULL, VOPT_CURSOR_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -175,6 +196,8 @@ struct cmdline {
 	const char *pos[CTL_MAX_ARGS + 2]; /* verb, sub-verb, args */
 	size_t n_pos;
 	bool too_many;
+	bool json_flag;     /* --json */
+	const char *format; /* --format */
 };
 
 static int bad_value(const char *opt, const char *v, const char *allowed)
@@ -309,10 +332,26 @@ static int parse_type(const char *v, rr_event *out)
 /* How far back --since looks: 1 second to 10 years. */
 #define SINCE_MAX (3650u * 86400u)
 
-static int parse_since(const char *v, unsigned *out)
+/* --since: a cursor (VERB:N, --format graph) or a duration. */
+static int parse_since(struct ctl *c, const char *v)
 {
-	int r = ctl_parse_duration(v, 1, SINCE_MAX, out);
+	unsigned *out = &c->since_s;
+	int r;
 
+	if (strchr(v, ':')) {
+		r = ctl_cursor_parse(v, &c->cursor);
+		c->has_cursor = r == 0;
+		if (r == -ERANGE)
+			return bad_value("since", v, "cursor position too "
+					 "large");
+		if (r < 0)
+			return bad_value("since", v, "expected a cursor "
+					 "signins:N or detections:N, N a "
+					 "number, as --cursor-file stores it; "
+					 "or a duration such as 7d");
+		return RC_OK;
+	}
+	r = ctl_parse_duration(v, 1, SINCE_MAX, out);
 	if (r == -ERANGE)
 		return bad_value("since", v, "must be from 1s to 3650d");
 	if (r < 0)
@@ -360,7 +399,11 @@ static int verb_option(struct ctl *c, int o, const char *v)
 		return parse_type(v, &c->type);
 	case VOPT_SINCE:
 		c->given |= OPT_SINCE;
-		return parse_since(v, &c->since_s);
+		return parse_since(c, v);
+	case VOPT_CURSOR_FILE:
+		c->given |= OPT_CURSOR_FILE;
+		c->cursor_file = v;
+		return check_len("cursor file", v, CTL_PATH_MAX);
 	default:
 		return RC_USAGE;
 	}
@@ -384,7 +427,10 @@ static int one_option(struct ctl *c, struct cmdline *cl, int o, const char *v)
 		c->policy_path = v;
 		return check_len("policy path", v, CTL_PATH_MAX);
 	case GOPT_JSON:
-		c->json = true;
+		cl->json_flag = true;
+		return RC_OK;
+	case GOPT_FORMAT:
+		cl->format = v;
 		return RC_OK;
 	case 'h':
 	case GOPT_HELP:
@@ -512,7 +558,7 @@ static int bad_verb_options(const struct verb *v, unsigned given)
 	static const char *const names[] = {
 	    "--user",  "--ref",   "--limit",   "--level", "--state",
 	    "--active", "--rhost", "--service", "--ttl",  "--type",
-	    "--since"};
+	    "--since", "--format graph", "--cursor-file"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -525,13 +571,60 @@ static int bad_verb_options(const struct verb *v, unsigned given)
 	return RC_OK;
 }
 
+/* --json, --format: c->json and c->format (a usage error when they
+ * disagree or the format is unknown). */
+static int bind_format(struct ctl *c, const struct cmdline *cl)
+{
+	static const char *const names[] = {"table", "json", "graph"};
+	size_t i;
+
+	c->format = cl->json_flag ? CTL_FMT_JSON : CTL_FMT_TABLE;
+	if (cl->format) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(cl->format, names[i]))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return bad_value("format", cl->format,
+					 "allowed: table, json, graph");
+		if (cl->json_flag && i != CTL_FMT_JSON) {
+			ctl_err("--json and --format %s contradict each other",
+				names[i]);
+			return RC_USAGE;
+		}
+		c->format = (enum ctl_format)i;
+	}
+	c->json = c->format == CTL_FMT_JSON;
+	if (c->format == CTL_FMT_GRAPH)
+		c->given |= OPT_GRAPH;
+	return RC_OK;
+}
+
+/* --since CURSOR and --cursor-file are for --format graph only, and not
+ * together. */
+static int bind_cursor(const struct ctl *c)
+{
+	if ((c->has_cursor || c->cursor_file) && c->format != CTL_FMT_GRAPH) {
+		ctl_err("%s is for --format graph only",
+			c->has_cursor ? "a cursor (--since VERB:N)"
+				      : "--cursor-file");
+		return RC_USAGE;
+	}
+	if (c->has_cursor && c->cursor_file) {
+		ctl_err("--since CURSOR and --cursor-file cannot be combined "
+			"(the file holds the cursor)");
+		return RC_USAGE;
+	}
+	return RC_OK;
+}
+
 /* Check the verb's sub-verb, options and argument count; fill c->args. */
 static int bind_verb(const struct verb *v, const struct cmdline *cl,
 		     struct ctl *c)
 {
 	size_t first = v->sub ? 2 : 1, i;
 
-	if (bad_verb_options(v, c->given) != RC_OK)
+	if (bind_format(c, cl) != RC_OK ||
+	    bad_verb_options(v, c->given) != RC_OK || bind_cursor(c) != RC_OK)
 		return RC_USAGE;
 	if (cl->too_many || cl->n_pos - first < v->min_args ||
 	    cl->n_pos - first > v->max_args) {

@@ -24,6 +24,8 @@ enum {
 	RC_PERM = 4,   /* not root */
 	RC_STORE = 5,  /* store open/read/write failure */
 	RC_FEEDS = 6,  /* feeds update / lists compile: some lists failed */
+	RC_CURSOR = 7, /* --cursor-file unreadable, not a cursor, or not
+			  written */
 };
 
 /* Verb options, one bit each, so a verb can reject those it does not take. */
@@ -39,6 +41,18 @@ enum {
 	OPT_TTL = 1u << 8,
 	OPT_TYPE = 1u << 9,
 	OPT_SINCE = 1u << 10,
+	OPT_GRAPH = 1u << 11,       /* --format graph */
+	OPT_CURSOR_FILE = 1u << 12,
+};
+
+enum ctl_format { CTL_FMT_TABLE = 0, CTL_FMT_JSON, CTL_FMT_GRAPH };
+
+/* A position in a verb's record stream (--format graph): "signins:N" (a
+ * sign-in change sequence) or "detections:N" (a detection id). */
+#define CTL_CURSOR_MAX 40
+struct ctl_cursor {
+	const char *kind; /* "signins" or "detections" */
+	int64_t pos;
 };
 
 #define CTL_MAX_ARGS 8
@@ -47,7 +61,8 @@ enum {
 /* Everything parsed from the command line plus what a verb opened. */
 struct ctl {
 	const char *policy_path;
-	bool json;
+	bool json; /* --json or --format json */
+	enum ctl_format format;
 	unsigned given; /* OPT_* seen */
 	const char *user;
 	char ref[RR_REF_LEN + 1];
@@ -59,7 +74,10 @@ struct ctl {
 	const char *service;
 	unsigned ttl_s; /* --ttl, seconds */
 	rr_event type;  /* --type */
-	unsigned since_s; /* --since, seconds back from now */
+	unsigned since_s; /* --since DURATION, seconds back from now */
+	bool has_cursor;  /* --since CURSOR */
+	struct ctl_cursor cursor;
+	const char *cursor_file; /* --cursor-file */
 	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
 	size_t n_args;
 	rr_policy *policy;
@@ -116,6 +134,24 @@ void ctl_time_iso(int64_t t, char *buf, size_t len);
 /* Map a json_finish/table_print result to an exit code (message on
  * failure). */
 int fail_output(int r);
+
+/* "signins:N" / "detections:N" (N 0 .. INT64_MAX): 0, -EINVAL for the
+ * format, -ERANGE for N. */
+int ctl_cursor_parse(const char *v, struct ctl_cursor *out);
+/* Whether a detection passes the detections verb's filters (user, type,
+ * level, state, active, since). */
+bool ctl_det_matches(const rr_store_detection_filter *f,
+		     const rr_store_detection *d);
+
+/* --format graph (cmd_graph.c): JSON Lines; the signins and detections
+ * ones from the cursor (--since, --cursor-file) on, which they advance.
+ * Each returns an RC_* exit code. */
+int graph_signins(struct ctl *c);
+/* Before opening the store: a fleet policy's detections have no stable
+ * ids (its replica rewrites them), so they are refused.  RC_* */
+int graph_detections_check(struct ctl *c);
+int graph_detections(struct ctl *c, const rr_store_detection_filter *f);
+int graph_users(const rr_store_user *u, size_t n);
 
 /* Verbs (cmd_*.c).  Each returns an RC_* exit code. */
 int cmd_status(struct ctl *c);

@@ -539,8 +539,11 @@ class RiskctlTest(ScratchTest):
         _, err = self.fails(2, "detections", "--active", "--state",
                             "dismissed")
         self.assertIn("--active means --state atRisk", err)
+        _, err = self.fails(2, "list", "--since", "1d")
+        self.assertIn("--since is not valid for 'list'", err)
+        # signins --since: a cursor of --format graph (test_graph.py)
         _, err = self.fails(2, "signins", "--since", "1d")
-        self.assertIn("--since is not valid for 'signins'", err)
+        self.assertIn("signins --since takes a cursor", err)
         _, err = self.fails(2, "mfa")
         self.assertIn("'mfa' needs a sub-verb: status, reset, grace-reset "
                       "or key-init",

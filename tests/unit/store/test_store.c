@@ -13,6 +13,7 @@
 #include "rr_store.h"
 #include "rr_store_schema.h"
 #include "rr_store_int.h" /* the connection (test_temp_store_memory) */
+#include "rr_store_replica.h" /* rr_store_signins_changed */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -859,6 +860,96 @@ static void test_retention(void **state)
 	assert_int_equal(signins_count(s, NULL, r29), 0);
 	assert_int_equal(signins_count(s, NULL, NULL), 3);
 	assert_int_equal(dets_count(s, "alice", false), 5);
+}
+
+/* ---- cursors (riskctl --format graph --since) --------------------------- */
+
+static size_t dets_after(rr_store *s, int64_t after, size_t limit,
+			 int64_t *ids, size_t max)
+{
+	rr_store_detection *d = NULL;
+	size_t n = 0, i;
+
+	assert_int_equal(rr_store_detections_after(s, after, limit, &d, &n), 0);
+	for (i = 0; i < n && i < max; i++)
+		ids[i] = d[i].id;
+	free(d);
+	return n;
+}
+
+/* The newest sign-in change sequence, 0 with none. */
+static int64_t newest_seq(rr_store *s)
+{
+	rr_store_signin out[8];
+	rr_store_signin_change ch[8];
+	int64_t after = 0;
+	size_t n;
+
+	do {
+		assert_int_equal(
+		    rr_store_signins_changed(s, after, 8, out, ch, &n), 0);
+		if (n)
+			after = ch[n - 1].seq;
+	} while (n == 8);
+	return after;
+}
+
+/* Detections by id, oldest first, after a cursor; and the cursor never
+ * sees an id (or a sign-in sequence) given again after pruning took
+ * every old row. */
+static void test_cursors(void **state)
+{
+	struct fx *f = *state;
+	rr_store_detection *d = NULL;
+	int64_t ids[8] = {0}, mark, seq;
+	size_t n;
+	rr_store *s = fx_open(f);
+
+	assert_int_equal(dets_after(s, 0, 10, ids, 8), 0);
+	assert_int_equal(rr_store_detections_after(s, -1, 10, &d, &n),
+			 -EINVAL);
+	assert_int_equal(rr_store_detections_after(s, 0, 0, &d, &n), -EINVAL);
+	assert_int_equal(rr_store_detections_after(NULL, 0, 1, &d, &n),
+			 -EINVAL);
+	assert_int_equal(rr_store_detections_after(s, 0, RR_STORE_MAX_ROWS + 1,
+						   &d, &n),
+			 -EINVAL);
+
+	/* Long ago: all of it expires. */
+	signin_with_det(s, NOW - 200 * DAY, NULL);
+	signin_with_det(s, NOW - 200 * DAY, NULL);
+	signin_with_det(s, NOW - 200 * DAY, NULL);
+	assert_int_equal(dets_after(s, 0, 10, ids, 8), 3);
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+	/* the limit, and after a cursor: only what follows it */
+	assert_int_equal(dets_after(s, 0, 2, ids, 8), 2);
+	assert_int_equal(dets_after(s, ids[0], 10, ids + 4, 4), 2);
+	assert_int_equal(ids[4], ids[1]);
+	mark = ids[2];
+	assert_int_equal(dets_after(s, mark, 10, ids, 8), 0);
+	/* a cursor past the newest (another store's): from the start */
+	assert_int_equal(dets_after(s, mark + 1000, 10, ids, 8), 3);
+	seq = newest_seq(s);
+	assert_true(seq > 0);
+
+	/* A write now prunes every expired row but the newest detection and
+	 * the sign-in of the newest change. */
+	assert_int_equal(fail_rec(s, "bob", "sshd", "", NOW), 0);
+	assert_int_equal(signins_count(s, NULL, NULL), 1);
+	assert_int_equal(dets_after(s, 0, 10, ids, 8), 1);
+	assert_int_equal(ids[0], mark);
+	assert_int_equal(newest_seq(s), seq);
+
+	/* What comes next is after both cursors: nothing is missed. */
+	signin_with_det(s, NOW + 1, NULL);
+	assert_int_equal(dets_after(s, mark, 10, ids, 8), 1);
+	assert_true(ids[0] > mark);
+	assert_true(newest_seq(s) > seq);
+	/* and the next prune takes the old rows kept so far */
+	signin_with_det(s, NOW + 2 * 3600, NULL);
+	assert_int_equal(signins_count(s, NULL, NULL), 2);
+	assert_int_equal(dets_after(s, 0, 10, ids, 8), 2);
+	assert_true(ids[0] > mark);
 }
 
 /* ---- one read snapshot -------------------------------------------------- */
@@ -3388,7 +3479,7 @@ int main(void)
 	    T(test_admin_dismiss),    T(test_admin_confirm),
 	    T(test_secured_change_completes_signin),
 	    T(test_device_set_at_session),
-	    T(test_users_list),       T(test_retention),
+	    T(test_users_list),       T(test_retention), T(test_cursors),
 	    T(test_read_snapshot),
 	    T(test_parallel_writers), T(test_parallel_first_open),
 	    T(test_migrate_v1),
