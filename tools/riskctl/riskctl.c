@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef RR_VERSION
@@ -52,6 +53,7 @@ static const struct verb verbs[] = {
     {"lists", "compile", cmd_lists_compile, 0, 0, 0},
     {"fleet", "status", cmd_fleet_status, 0, 0, 0},
     {"fleet", "hosts", cmd_fleet_hosts, 0, 0, 0},
+    {"metrics", NULL, cmd_metrics, OPT_SOCKET | OPT_TEXTFILE, 0, 0},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -85,6 +87,11 @@ static const char usage_text[] =
     "last seen,\n"
     "                                    its replica; stale and silent "
     "ones flagged\n"
+    "  metrics [--textfile PATH] [--socket PATH]\n"
+    "                                    Prometheus text format: sign-ins, "
+    "detections,\n"
+    "                                    users, MFA, store size, riskd's "
+    "call times\n"
     "\n"
     "Admin verbs (recorded in the audit log):\n"
     "  unblock USER                      dismiss risk so USER can sign "
@@ -120,7 +127,8 @@ static const char usage_text[] =
     "  --list-verbs    print the verbs, one per line\n"
     "\n"
     "Exit codes: 0 ok, 1 not found, 2 usage, 3 policy invalid,\n"
-    "4 not root, 5 store error, 6 some feeds or lists failed.\n"
+    "4 not root, 5 store error, 6 some feeds or lists failed,\n"
+    "7 riskd answered metrics wrongly.\n"
     "See riskctl(8).\n";
 
 enum {
@@ -140,6 +148,8 @@ enum {
 	VOPT_TTL,
 	VOPT_TYPE,
 	VOPT_SINCE,
+	VOPT_SOCKET,
+	VOPT_TEXTFILE,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +169,8 @@ static const struct option long_opts[] = {
     {"ttl", required_argument, NULL, VOPT_TTL},
     {"type", required_argument, NULL, VOPT_TYPE},
     {"since", required_argument, NULL, VOPT_SINCE},
+    {"socket", required_argument, NULL, VOPT_SOCKET},
+    {"textfile", required_argument, NULL, VOPT_TEXTFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -270,6 +282,21 @@ static int check_len(const char *opt, const char *v, size_t max)
 	return bad_value(opt, v, "empty or too long");
 }
 
+/* An absolute path of at most max bytes. */
+static int check_path(const char *opt, const char *v, size_t max)
+{
+	char allowed[64];
+
+	if (v[0] == '/' && strnlen(v, max + 1) <= max)
+		return RC_OK;
+	snprintf(allowed, sizeof(allowed), "expected an absolute path of at "
+		 "most %zu bytes", max);
+	return bad_value(opt, v, allowed);
+}
+
+/* sun_path's room, less its NUL */
+#define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
 /* Bounds of a temporary access pass's lifetime (as tap_lifetime). */
 #define TTL_MIN (5 * 60)
 #define TTL_MAX (30 * 86400)
@@ -356,6 +383,14 @@ static int verb_option(struct ctl *c, int o, const char *v)
 	case VOPT_SINCE:
 		c->given |= OPT_SINCE;
 		return parse_since(v, &c->since_s);
+	case VOPT_SOCKET:
+		c->given |= OPT_SOCKET;
+		c->socket_path = v;
+		return check_path("socket", v, SOCKET_PATH_MAX);
+	case VOPT_TEXTFILE:
+		c->given |= OPT_TEXTFILE;
+		c->textfile = v;
+		return check_path("textfile", v, CTL_PATH_MAX);
 	default:
 		return RC_USAGE;
 	}
@@ -507,7 +542,7 @@ static int bad_verb_options(const struct verb *v, unsigned given)
 	static const char *const names[] = {
 	    "--user",  "--ref",   "--limit",   "--level", "--state",
 	    "--active", "--rhost", "--service", "--ttl",  "--type",
-	    "--since"};
+	    "--since", "--socket", "--textfile"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)

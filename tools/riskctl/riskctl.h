@@ -24,6 +24,7 @@ enum {
 	RC_PERM = 4,   /* not root */
 	RC_STORE = 5,  /* store open/read/write failure */
 	RC_FEEDS = 6,  /* feeds update / lists compile: some lists failed */
+	RC_RISKD = 7,  /* metrics: riskd answered, but not usably */
 };
 
 /* Verb options, one bit each, so a verb can reject those it does not take. */
@@ -39,6 +40,8 @@ enum {
 	OPT_TTL = 1u << 8,
 	OPT_TYPE = 1u << 9,
 	OPT_SINCE = 1u << 10,
+	OPT_SOCKET = 1u << 11,
+	OPT_TEXTFILE = 1u << 12,
 };
 
 #define CTL_MAX_ARGS 8
@@ -60,6 +63,8 @@ struct ctl {
 	unsigned ttl_s; /* --ttl, seconds */
 	rr_event type;  /* --type */
 	unsigned since_s; /* --since, seconds back from now */
+	const char *socket_path; /* --socket: riskd's (metrics) */
+	const char *textfile;    /* --textfile: metrics written there */
 	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
 	size_t n_args;
 	rr_policy *policy;
@@ -138,5 +143,6 @@ int cmd_feeds_update(struct ctl *c);
 int cmd_lists_compile(struct ctl *c);
 int cmd_fleet_status(struct ctl *c);
 int cmd_fleet_hosts(struct ctl *c);
+int cmd_metrics(struct ctl *c);
 
 #endif
