@@ -189,6 +189,8 @@ class MetricsTest(MetricsBase):
             size += os.stat(self.store + "-wal").st_size
         self.assertGreater(size, 0)
         self.assertEqual(val(s, "riskremediate_store_size_bytes"), size)
+        # last: skips when valgrind is missing (or in a sanitizer build)
+        self.assert_valgrind_clean([["metrics", "--socket", self.nosock]])
 
     def test_mfa_and_grace(self):
         """A pass issued, a user interrupted for registration."""
