@@ -17,9 +17,9 @@ static uint64_t col_count(sqlite3_stmt *st, int col)
 }
 
 /* q bound with `limit` after `since` (when with_since) and fetched. */
-static int counts(rr_store *s, enum rrs_query q, bool with_since,
-		  int64_t since, size_t limit, size_t size, rrs_fill_fn fill,
-		  void **rows, size_t *n)
+static int counts(rr_store *s, enum rrs_query q, bool with_since, int64_t since,
+		  size_t limit, size_t size, rrs_fill_fn fill, void **rows,
+		  size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	int err;
@@ -28,8 +28,9 @@ static int counts(rr_store *s, enum rrs_query q, bool with_since,
 		return -EINVAL;
 	err = rrs_stmt(s, q, &st);
 	if (!err)
-		err = with_since ? rrs_bind(s, st, "ii", since, rrs_limit(limit))
-				 : rrs_bind(s, st, "i", rrs_limit(limit));
+		err = with_since
+			  ? rrs_bind(s, st, "ii", since, rrs_limit(limit))
+			  : rrs_bind(s, st, "i", rrs_limit(limit));
 	if (!err)
 		err = rrs_fetch(s, st, size, fill, rows, n);
 	rrs_release(st);
@@ -87,8 +88,8 @@ static int user_fill(sqlite3_stmt *st, void *row)
 	return err;
 }
 
-int rr_store_user_counts(rr_store *s, size_t limit,
-			 rr_store_user_count **rows, size_t *n)
+int rr_store_user_counts(rr_store *s, size_t limit, rr_store_user_count **rows,
+			 size_t *n)
 {
 	return counts(s, RRS_Q_COUNT_USERS, false, 0, limit, sizeof(**rows),
 		      user_fill, (void **)rows, n);

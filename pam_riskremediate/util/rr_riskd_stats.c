@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 const uint64_t rr_riskd_stats_bounds_us[RR_RISKD_STATS_BUCKETS] = {
-    1000,    2500,    5000,    10000,   25000,    50000,   100000,
-    250000,  500000,  1000000, 2500000, 5000000, 10000000,
+    1000,   2500,   5000,    10000,   25000,   50000,    100000,
+    250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };
 
 static const char *const type_names[RR_RISKD_STATS_TYPES] = {
@@ -137,8 +137,7 @@ int rr_riskd_stats_recv(int fd, rr_riskd_stats *out, int timeout_ms)
 
 	for (t = 0; t < RR_RISKD_STATS_TYPES && r == 0; t++) {
 		left = end - now_ms();
-		r = left <= 0 ? -ETIMEDOUT
-			      : rr_wire_recv(fd, &m, (int)left);
+		r = left <= 0 ? -ETIMEDOUT : rr_wire_recv(fd, &m, (int)left);
 		if (r == 0)
 			r = one_frame(&m, t, &st.started, &st.type[t]);
 		else if (r == -ECONNRESET || r == -EMSGSIZE)
@@ -150,8 +149,7 @@ int rr_riskd_stats_recv(int fd, rr_riskd_stats *out, int timeout_ms)
 	return r;
 }
 
-int rr_riskd_stats_query(const char *path, int timeout_ms,
-			 rr_riskd_stats *out)
+int rr_riskd_stats_query(const char *path, int timeout_ms, rr_riskd_stats *out)
 {
 	int fd = rr_wire_connect(path, true), r;
 

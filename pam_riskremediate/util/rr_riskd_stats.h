@@ -75,8 +75,7 @@ int rr_riskd_stats_send(int fd, const rr_riskd_stats *st, int timeout_ms);
  * -EBADMSG for a malformed or inconsistent answer.  *out is written only
  * on success.
  */
-int rr_riskd_stats_query(const char *path, int timeout_ms,
-			 rr_riskd_stats *out);
+int rr_riskd_stats_query(const char *path, int timeout_ms, rr_riskd_stats *out);
 /* Its two halves on a connected socket: send STATS; read and check the
  * answer (errors as rr_riskd_stats_query).  Each within timeout_ms. */
 int rr_riskd_stats_ask(int fd, int timeout_ms);

@@ -157,8 +157,10 @@ static int put_detections(struct ctl *c, FILE *f)
 	       "detection_retention_days days, active user detections until "
 	       "closed).");
 	for (i = 0; i < n; i++)
-		fprintf(f, P "detections{type=\"%s\",level=\"%s\","
-			"state=\"%s\"} %llu\n", rr_event_name(rows[i].type),
+		fprintf(f,
+			P "detections{type=\"%s\",level=\"%s\","
+			  "state=\"%s\"} %llu\n",
+			rr_event_name(rows[i].type),
 			rr_level_name(rows[i].level),
 			rr_state_name(rows[i].state),
 			(unsigned long long)rows[i].count);
@@ -183,8 +185,9 @@ static int put_users(struct ctl *c, FILE *f)
 	       "pair, 0 included; a user never at risk has no record).");
 	for (l = 0; l < RR_LEVEL__COUNT; l++)
 		for (s = 0; s < RR_STATE__COUNT; s++)
-			fprintf(f, P "users{risk_level=\"%s\","
-				"risk_state=\"%s\"} %llu\n",
+			fprintf(f,
+				P "users{risk_level=\"%s\","
+				  "risk_state=\"%s\"} %llu\n",
 				rr_level_name((rr_level)l),
 				rr_state_name((rr_state)s),
 				(unsigned long long)cnt[l][s]);
@@ -290,7 +293,8 @@ static int put_size(struct ctl *c, FILE *f)
 	return RC_OK;
 }
 
-/* ---- riskd ------------------------------------------------------------------ */
+/* ---- riskd ------------------------------------------------------------------
+ */
 
 static const char *riskd_strerror(int r)
 {
@@ -324,20 +328,25 @@ static void put_histogram(FILE *f, const rr_riskd_stats *st)
 
 		for (i = 0; i < RR_RISKD_STATS_BUCKETS; i++) {
 			cum += h->bucket[i];
-			fprintf(f, P "riskd_call_duration_seconds_bucket{"
-				"type=\"%s\",le=\"%g\"} %llu\n", type,
-				(double)rr_riskd_stats_bounds_us[i] / 1e6,
+			fprintf(f,
+				P "riskd_call_duration_seconds_bucket{"
+				  "type=\"%s\",le=\"%g\"} %llu\n",
+				type, (double)rr_riskd_stats_bounds_us[i] / 1e6,
 				(unsigned long long)cum);
 		}
-		fprintf(f, P "riskd_call_duration_seconds_bucket{type=\"%s\","
-			"le=\"+Inf\"} %llu\n", type,
-			(unsigned long long)h->count);
-		fprintf(f, P "riskd_call_duration_seconds_sum{type=\"%s\"} "
-			"%llu.%06llu\n", type,
-			(unsigned long long)(h->sum_us / 1000000),
+		fprintf(f,
+			P "riskd_call_duration_seconds_bucket{type=\"%s\","
+			  "le=\"+Inf\"} %llu\n",
+			type, (unsigned long long)h->count);
+		fprintf(f,
+			P "riskd_call_duration_seconds_sum{type=\"%s\"} "
+			  "%llu.%06llu\n",
+			type, (unsigned long long)(h->sum_us / 1000000),
 			(unsigned long long)(h->sum_us % 1000000));
-		fprintf(f, P "riskd_call_duration_seconds_count{type=\"%s\"} "
-			"%llu\n", type, (unsigned long long)h->count);
+		fprintf(f,
+			P "riskd_call_duration_seconds_count{type=\"%s\"} "
+			  "%llu\n",
+			type, (unsigned long long)h->count);
 	}
 }
 
@@ -363,7 +372,8 @@ static int put_riskd(struct ctl *c, FILE *f)
 	return RC_OK;
 }
 
-/* ---- output ----------------------------------------------------------------- */
+/* ---- output -----------------------------------------------------------------
+ */
 
 static int emit(struct ctl *c, const char *buf, size_t len)
 {

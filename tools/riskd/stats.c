@@ -8,8 +8,8 @@
 #include <syslog.h>
 #include <time.h>
 
-_Static_assert(TYPE_SESSION + 1 == RR_RISKD_STATS_TYPES &&
-		       TYPE_AUTH == 0, "the call types of the stats");
+_Static_assert(TYPE_SESSION + 1 == RR_RISKD_STATS_TYPES && TYPE_AUTH == 0,
+	       "the call types of the stats");
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static rr_riskd_stats stats;
@@ -51,7 +51,7 @@ void rd_stats_answer(int fd, const rr_wire_msg *m)
 	    strcmp(m->f[0].s, RR_RISKD_STATS_PROTO) != 0) {
 		rr_wire_send(fd, RR_W_FALLBACK, f, 1, RR_RISKD_HELLO_MS);
 		syslog(LOG_WARNING, "a stats request of another version; "
-		       "refused");
+				    "refused");
 		return;
 	}
 	pthread_mutex_lock(&lock);

@@ -93,8 +93,8 @@ static void good_fields(const char *f[RR_RS_FIELDS], size_t t)
 
 struct bad {
 	const char *name;
-	size_t frame;   /* the frame spoiled */
-	size_t field;   /* RR_RS_FIELDS: the frame's type instead */
+	size_t frame; /* the frame spoiled */
+	size_t field; /* RR_RS_FIELDS: the frame's type instead */
 	const char *value;
 	int want;
 };
@@ -163,11 +163,11 @@ static void test_cut_and_silent(void **state)
 	/* two frames, then the peer hangs up */
 	pair(sv);
 	good_fields(f, 0);
-	assert_int_equal(rr_wire_send(sv[1], RR_W_STATS_REPLY, f, RR_RS_FIELDS,
-				      1000), 0);
+	assert_int_equal(
+	    rr_wire_send(sv[1], RR_W_STATS_REPLY, f, RR_RS_FIELDS, 1000), 0);
 	good_fields(f, 1);
-	assert_int_equal(rr_wire_send(sv[1], RR_W_STATS_REPLY, f, RR_RS_FIELDS,
-				      1000), 0);
+	assert_int_equal(
+	    rr_wire_send(sv[1], RR_W_STATS_REPLY, f, RR_RS_FIELDS, 1000), 0);
 	close(sv[1]);
 	assert_int_equal(rr_riskd_stats_recv(sv[0], &out, 1000), -EBADMSG);
 	close(sv[0]);
@@ -192,8 +192,7 @@ static void test_query_no_riskd(void **state)
 	fd = rr_wire_listen(path, 0600, 1);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(rr_riskd_stats_query(path, 100, &out),
-			 -ECONNREFUSED);
+	assert_int_equal(rr_riskd_stats_query(path, 100, &out), -ECONNREFUSED);
 	/* listening, never answering */
 	unlink(path);
 	fd = rr_wire_listen(path, 0600, 1);
