@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,11 +152,18 @@ int rr_riskd_stats_recv(int fd, rr_riskd_stats *out, int timeout_ms)
 
 int rr_riskd_stats_query(const char *path, int timeout_ms, rr_riskd_stats *out)
 {
-	int fd = rr_wire_connect(path, true), r;
+	struct ucred cred = {0};
+	socklen_t len = sizeof(cred);
+	int fd = rr_wire_connect(path, true), r = 0;
 
 	if (fd < 0)
 		return fd;
-	r = rr_riskd_stats_ask(fd, timeout_ms);
+	/* the module trusts only a root riskd, and so does riskctl */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.uid != 0)
+		r = -EPERM;
+	if (r == 0)
+		r = rr_riskd_stats_ask(fd, timeout_ms);
 	if (r == -EPIPE || r == -ECONNRESET)
 		r = -EBADMSG;
 	if (r == 0)

@@ -71,7 +71,8 @@ int rr_riskd_stats_send(int fd, const rr_riskd_stats *st, int timeout_ms);
  * riskctl: connect to the socket at path, ask, read and check the answer,
  * all within timeout_ms.  0 with *out filled; the negative errno of the
  * connection (-ENOENT, -ECONNREFUSED: no riskd; -EAGAIN: its backlog is
- * full); -ETIMEDOUT; -EPROTO when riskd sent FALLBACK (another version);
+ * full); -EPERM when the socket's server is not root (not asked);
+ * -ETIMEDOUT; -EPROTO when riskd sent FALLBACK (another version);
  * -EBADMSG for a malformed or inconsistent answer.  *out is written only
  * on success.
  */

@@ -308,6 +308,8 @@ static const char *riskd_strerror(int r)
 		return "no answer within 1 s";
 	case EAGAIN:
 		return "its queue of connections is full";
+	case EPERM:
+		return "the socket is not served by root (not asked)";
 	default:
 		return strerror(-r);
 	}

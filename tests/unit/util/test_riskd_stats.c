@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_buckets(void **state)
@@ -203,6 +206,44 @@ static void test_query_no_riskd(void **state)
 	rmdir(dir);
 }
 
+/* A socket served by another user than root is not asked. */
+static void test_query_not_root(void **state)
+{
+	char dir[] = "/tmp/rr-stats-XXXXXX", path[64], c = 0;
+	rr_riskd_stats out;
+	int ready[2], status = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(geteuid(), 0); /* to be another user below */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/riskd.sock", dir);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(1);
+		fd = rr_wire_listen(path, 0666, 4);
+		if (fd < 0 || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		alarm(10); /* gone even when the parent fails first */
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(rr_riskd_stats_query(path, 200, &out), -EPERM);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +252,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_answers),
 	    cmocka_unit_test(test_cut_and_silent),
 	    cmocka_unit_test(test_query_no_riskd),
+	    cmocka_unit_test(test_query_not_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
