@@ -200,9 +200,43 @@ void copy_file(const char *from, const char *to)
 	close(out);
 }
 
+/*
+ * With RR_TEST_RISKD_SANDBOX (riskd_sandbox, and RR_TEST_RISKD_SYSCALLS
+ * its list): riskd in riskd.service's sandbox, /tmp writable (the tests'
+ * stores and key files), given its socket bound here as systemd passes
+ * riskd.socket's.  An fd, or -1 without.
+ */
+static int sandbox_socket(const char *sock)
+{
+	const char *sandbox = getenv("RR_TEST_RISKD_SANDBOX");
+	int fd;
+
+	if (!sandbox || !*sandbox)
+		return -1;
+	fd = rr_wire_listen(sock, 0600, SOMAXCONN);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* The child: riskd_sandbox /tmp SYSCALLS riskd --socket sock, with lfd
+ * as fd 3 and LISTEN_FDS/LISTEN_PID set. */
+static void exec_sandboxed(const char *riskd, const char *sock, int lfd)
+{
+	char pid_s[24];
+
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0 ||
+	    setenv("LISTEN_FDS", "1", 1) || setenv("LISTEN_PID", pid_s, 1))
+		_exit(125);
+	execl(getenv("RR_TEST_RISKD_SANDBOX"), "riskd_sandbox", "/tmp",
+	      getenv("RR_TEST_RISKD_SYSCALLS"), riskd, "--socket", sock,
+	      (char *)NULL);
+	_exit(127);
+}
+
 static void riskd_start(const char *riskd, const char *sock)
 {
-	int i, fd;
+	int i, fd, lfd = sandbox_socket(sock);
 
 	riskd_pid = fork();
 	assert_true(riskd_pid >= 0);
@@ -216,6 +250,8 @@ static void riskd_start(const char *riskd, const char *sock)
 				 pre);
 			setenv("LD_PRELOAD", env, 1);
 		}
+		if (lfd >= 0)
+			exec_sandboxed(riskd, sock, lfd);
 		if (getenv("RR_TEST_RISKD_VALGRIND"))
 			/* tests/run-all: riskd's memory errors and definite
 			 * leaks make its exit status, checked at the end */
@@ -227,6 +263,8 @@ static void riskd_start(const char *riskd, const char *sock)
 			execl(riskd, "riskd", "--socket", sock, (char *)NULL);
 		_exit(127);
 	}
+	if (lfd >= 0)
+		close(lfd);
 	assert_true(strlen(sock) < sizeof(((struct sockaddr_un *)0)->sun_path));
 	for (i = 0; i < 6000; i++) { /* 60 s: valgrind starts slowly */
 		fd = rr_wire_connect(sock, false);

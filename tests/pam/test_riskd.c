@@ -8,7 +8,8 @@
  * application's process (busy, another version, no riskd, riskd stalled),
  * the commit handshake (a call riskd did not get COMMIT for is not run;
  * fail closed once it did), root-only clients, and riskd's own start, stop
- * and exit statuses.  Asserts return codes, the messages the user sees, stored
+ * and exit statuses, and riskd started by systemd's socket activation
+ * (systemd-socket-activate: riskd.socket's way).  Asserts return codes, the messages the user sees, stored
  * rows and log lines.  Forked children _exit() with a status the parent
  * checks (they never return through cmocka).
  */
@@ -23,16 +24,28 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "riskd_proto.h"
+#include "rr_mfa.h"
 #include "rr_wire.h"
 
 #ifndef RR_RISKD_PATH
 #error "RR_RISKD_PATH must be defined"
+#endif
+/* systemd-socket-activate ("" when meson found none), and whether riskd
+ * was built with systemd (-Dsystemd) */
+#if !defined(RR_SOCKET_ACTIVATE) || !defined(RR_RISKD_SYSTEMD)
+#error "RR_SOCKET_ACTIVATE and RR_RISKD_SYSTEMD must be defined"
+#endif
+/* riskd.service's sandbox (riskd_sandbox.c) and the system calls the
+ * unit allows (riskd_syscalls.sh) */
+#if !defined(RR_RISKD_SANDBOX) || !defined(RR_RISKD_SYSCALLS)
+#error "RR_RISKD_SANDBOX and RR_RISKD_SYSCALLS must be defined"
 #endif
 
 #define NOBODY 65534
@@ -1341,6 +1354,394 @@ static void test_riskd_not_root(void **state)
 	assert_int_equal(chmod(F.dir, 0700), 0);
 }
 
+
+/* ---- riskd started by systemd (riskd.socket) ---------------------------- */
+
+/* The program `pid` runs: its /proc/PID/exe, resolved. */
+static bool runs(pid_t pid, const char *program)
+{
+	char proc[64], exe[PATH_MAX], want[PATH_MAX];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", (int)pid);
+	n = readlink(proc, exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_non_null(realpath(program, want));
+	return strcmp(exe, want) == 0;
+}
+
+/*
+ * riskd --socket rd_sock --policy F.policy under systemd-socket-activate
+ * listening on the n paths of `listen`, as systemd runs riskd.service for
+ * riskd.socket: the activator binds them, waits for the first connection
+ * and then becomes riskd (the same pid) with them as fds 3.. and
+ * LISTEN_FDS/LISTEN_PID set.  NOTIFY_SOCKET `notify` unless NULL; stderr
+ * into `err_fd` unless -1.  Returns once every path listens.
+ */
+static pid_t activate_spawn(const char *const *listen, size_t n,
+			    const char *notify, int err_fd)
+{
+	extern char **environ;
+	const char **argv;
+	size_t a = 0, i, env;
+	pid_t pid;
+
+	if (!RR_SOCKET_ACTIVATE[0])
+		fail_msg("no systemd-socket-activate (apt-get install systemd)");
+	if (mkdir(rd_run, 0700) < 0)
+		assert_int_equal(errno, EEXIST);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (err_fd >= 0 && dup2(err_fd, 2) < 0)
+			_exit(125);
+		if (notify ? setenv("NOTIFY_SOCKET", notify, 1) :
+			     unsetenv("NOTIFY_SOCKET"))
+			_exit(125);
+		for (env = 0; environ[env]; env++)
+			;
+		argv = calloc(2 * (n + env) + 8, sizeof(*argv));
+		if (!argv)
+			_exit(125);
+		argv[a++] = RR_SOCKET_ACTIVATE;
+		for (i = 0; i < n; i++) {
+			argv[a++] = "-l";
+			argv[a++] = listen[i];
+		}
+		/* riskd gets only what -E passes: this environment, as
+		 * riskd_spawn's riskd (nss_wrapper) */
+		for (i = 0; i < env; i++) {
+			argv[a++] = "-E";
+			argv[a++] = environ[i];
+		}
+		argv[a++] = RR_RISKD_PATH;
+		argv[a++] = "--socket";
+		argv[a++] = rd_sock;
+		argv[a++] = "--policy";
+		argv[a++] = F.policy;
+		argv[a] = NULL;
+		execv(RR_SOCKET_ACTIVATE, (char *const *)argv);
+		_exit(127);
+	}
+	track(pid);
+	for (i = 0; i < n; i++)
+		wait_listening(pid, listen[i]);
+	return pid;
+}
+
+#if RR_RISKD_SYSTEMD
+/* A datagram socket at `path` for sd_notify's messages. */
+static int notify_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* The next message on the notify socket, within DEADLINE_MS. */
+static void assert_notified(int fd, const char *want)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[256];
+	ssize_t n;
+
+	assert_int_equal(poll(&p, 1, DEADLINE_MS), 1);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, want);
+}
+
+/* 11a. Socket activation: the socket listens and riskd is not running
+ * until the first sign-in connects; then the activator's process is
+ * riskd, serves that sign-in (the module copy has no core: nothing else
+ * could) and the next ones, and tells systemd it is ready (Type=notify).
+ * SIGTERM: exit 0, and systemd's socket stays, still bound. */
+static void test_socket_activated(void **state)
+{
+	const char *listen[1] = {rd_sock};
+	char notify[160];
+	struct stat st;
+	int nfd;
+
+	(void)state;
+	snprintf(notify, sizeof(notify), "%s/notify", F.dir);
+	nfd = notify_socket(notify);
+	rd_pid = activate_spawn(listen, 1, notify, -1);
+	assert_true(runs(rd_pid, RR_SOCKET_ACTIVATE));
+	/* riskd.socket's SocketMode=0600 (the activator makes it 0644) */
+	assert_int_equal(chmod(rd_sock, 0600), 0);
+	assert_true(runs(rd_pid, RR_SOCKET_ACTIVATE));
+	assert_allowed("rrtest", "alice");
+	assert_true(runs(rd_pid, RR_RISKD_PATH));
+	assert_notified(nfd, "READY=1");
+	assert_int_equal(count_signins("alice"), 1);
+	assert_string_equal(last_signin("alice").service, "rrtest");
+	assert_allowed("rrtest", "bob");
+	assert_int_equal(count_signins("bob"), 1);
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	assert_notified(nfd, "STOPPING=1");
+	close(nfd);
+	/* not riskd's to remove: systemd starts riskd on it again */
+	assert_int_equal(lstat(rd_sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* riskd --socket rd_sock given `lfd` as systemd gives riskd.service the
+ * socket riskd.socket holds: fd 3, LISTEN_FDS=1, LISTEN_PID its pid. */
+static pid_t passed_spawn(int lfd)
+{
+	char pid_s[24];
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+		/* dup2 clears close-on-exec, but not of lfd when it is 3 */
+		if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0 ||
+		    setenv("LISTEN_FDS", "1", 1) ||
+		    setenv("LISTEN_PID", pid_s, 1))
+			_exit(125);
+		execl(RR_RISKD_PATH, "riskd", "--socket", rd_sock,
+		      "--policy", F.policy, (char *)NULL);
+		_exit(127);
+	}
+	track(pid);
+	return pid;
+}
+
+/* 11b. systemd keeps the socket across riskd's restarts: riskd stopping
+ * leaves it listening (its workers leave accept() without shutting the
+ * socket down, which would refuse every later connection), and the next
+ * riskd started on it serves the next sign-in -- including one that
+ * connected while no riskd ran. */
+static void test_socket_kept_across_restarts(void **state)
+{
+	script sc = {.answer = "x"};
+	struct timespec t0;
+	int lfd, st;
+	pid_t login_pid;
+
+	(void)state;
+	assert_int_equal(mkdir(rd_run, 0700), 0);
+	lfd = rr_wire_listen(rd_sock, 0600, SOMAXCONN);
+	assert_true(lfd >= 0);
+	rd_pid = passed_spawn(lfd);
+	assert_allowed("rrtest", "alice");
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	assert_true(socket_listening(rd_sock));
+	/* a sign-in now waits in the backlog (the module gives riskd 2 s) */
+	login_pid = fork();
+	assert_true(login_pid >= 0);
+	if (login_pid == 0)
+		_exit(script_auth("rrtest", "bob", &sc) == PAM_SUCCESS ? 0 :
+									 1);
+	track(login_pid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (calls_open(rd_sock) == 0) {
+		if (ms_since(&t0) > DEADLINE_MS)
+			fail_msg("the sign-in did not connect to %s", rd_sock);
+		usleep(2000);
+	}
+	rd_pid = passed_spawn(lfd);
+	st = wait_exit(login_pid);
+	assert_exited(st, 0);
+	assert_int_equal(count_signins("bob"), 1);
+	assert_allowed("rrtest", "alice");
+	assert_int_equal(count_signins("alice"), 2);
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	assert_true(socket_listening(rd_sock));
+	close(lfd);
+}
+
+/*
+ * riskd given `lfd` (as passed_spawn) inside what of riskd.service's
+ * sandbox runs without systemd as PID 1 (riskd_sandbox.c), with `rw`
+ * writable (the store's directory).
+ */
+static pid_t sandboxed_spawn(int lfd, const char *rw)
+{
+	char pid_s[24];
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid != 0) {
+		track(pid);
+		return pid;
+	}
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	if ((lfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(lfd, 3)) < 0 ||
+	    setenv("LISTEN_FDS", "1", 1) || setenv("LISTEN_PID", pid_s, 1))
+		_exit(125);
+	execl(RR_RISKD_SANDBOX, "riskd_sandbox", rw, RR_RISKD_SYSCALLS,
+	      RR_RISKD_PATH, "--socket", rd_sock, "--policy", F.policy,
+	      (char *)NULL);
+	_exit(127);
+}
+
+/* The value of `field` in /proc/PID/status. */
+static void proc_status(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			snprintf(out, len, "%s", line + n + 1 +
+				 strspn(line + n + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+		}
+	fclose(f);
+	assert_true(out[0] != '\0');
+}
+
+/* 11c. riskd in riskd.service's sandbox: no capability, nothing
+ * writable but the store's directory, the unit's system call filter.  It serves sign-ins and records
+ * them (/etc/shadow-like root files need no capability), and a
+ * registration once the MFA key file exists; while it does not, riskd
+ * cannot create it and the registration is denied (fail closed; the
+ * key file is made beforehand, riskd(8)). */
+static void test_sandboxed(void **state)
+{
+	uint8_t key[RR_MFA_KEY_LEN];
+	char store_dir[160], key_path[160], v[64];
+	pam_result r;
+	int lfd;
+
+	(void)state;
+	snprintf(store_dir, sizeof(store_dir), "%s/store", F.dir);
+	snprintf(key_path, sizeof(key_path), "%s/mfa.key", F.dir);
+	assert_int_equal(mkdir(store_dir, 0700), 0);
+	assert_int_equal(mkdir(rd_run, 0700), 0);
+	lfd = rr_wire_listen(rd_sock, 0600, SOMAXCONN);
+	assert_true(lfd >= 0);
+	/* alice only must register */
+	write_policy("mfa_registration:\n"
+		     "  state: enabled\n"
+		     "  users: { include: [alice] }\n", NULL);
+	rd_pid = sandboxed_spawn(lfd, store_dir);
+	assert_allowed("rrtest", "bob");
+	assert_int_equal(count_signins("bob"), 1);
+	proc_status(rd_pid, "CapEff", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	proc_status(rd_pid, "CapBnd", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	proc_status(rd_pid, "NoNewPrivs", v, sizeof(v));
+	assert_string_equal(v, "1");
+	proc_status(rd_pid, "Seccomp", v, sizeof(v));
+	assert_string_equal(v, "2");
+	/* alice must register (grace over); no key file, read-only /tmp */
+	set_grace_start("alice", time(NULL) - 30 * 86400);
+	answers(0, 1, "@code");
+	log_reset();
+	r = login("rrtest", "alice", "10.1.2.3", true);
+	assert_int_not_equal(r.auth, PAM_SUCCESS);
+	assert_matches_line(g_log, "^<[0-9]+>pam_riskremediate\\(rrtest:auth\\):"
+			    " MFA key file [^\n]*/mfa\\.key: Read-only file "
+			    "system$");
+	assert_false(mfa_of("alice").registered);
+	assert_int_equal(access(key_path, F_OK), -1);
+	/* made beforehand (as root, outside the sandbox): registered */
+	assert_int_equal(rr_mfa_key_load(key_path, true, key), 0);
+	explicit_bzero(key, sizeof(key));
+	register_alice("rrtest", 0);
+	assert_int_equal(kill(rd_pid, SIGTERM), 0);
+	assert_exited(wait_exit(rd_pid), 0);
+	rd_pid = 0;
+	close(lfd);
+}
+#endif
+
+/* Runs riskd under the activator on `listen` to its end: the first
+ * connection to listen[0] starts it; its wait status and stderr. */
+static int activate_run(const char *const *listen, size_t n, char *err,
+			size_t len)
+{
+	char path[160];
+	pid_t pid;
+	ssize_t r;
+	int fd, c;
+
+	snprintf(path, sizeof(path), "%s/riskd.err", F.dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	pid = activate_spawn(listen, n, NULL, fd);
+	assert_true(runs(pid, RR_SOCKET_ACTIVATE));
+	c = connect_to(listen[0]);
+	assert_true(c >= 0);
+	r = wait_exit(pid);
+	close(c);
+	c = (int)r;
+	r = pread(fd, err, len - 1, 0);
+	assert_true(r >= 0);
+	err[r] = '\0';
+	close(fd);
+	unlink(path);
+	return c;
+}
+
+/* 11d. What systemd passes must be what riskd would have made: one
+ * listening Unix stream socket, on --socket's path, root's with no access
+ * for group or others.  Anything else: exit 1, a clear message, nothing
+ * served (and a riskd built without systemd refuses any socket passed). */
+static void test_socket_activated_refused(void **state)
+{
+	char other[160], err[2048];
+	const char *two[2] = {rd_sock, other};
+	const char *wrong[1] = {other};
+	const char *one[1] = {rd_sock};
+
+	(void)state;
+	snprintf(other, sizeof(other), "%s/other.sock", rd_run);
+	if (!RR_RISKD_SYSTEMD) {
+		assert_exited(activate_run(one, 1, err, sizeof(err)), 1);
+		assert_matches_line(err, "^riskd: systemd passed a socket "
+				    "\\(LISTEN_FDS\\), but this riskd was "
+				    "built without systemd support");
+		assert_int_equal(count_signins("alice"), 0);
+		return;
+	}
+	/* mode 0644 as the activator binds it: others could read it */
+	assert_exited(activate_run(one, 1, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: [^\n]*/run/riskd\\.sock: the socket "
+			    "systemd passed is mode 0644, owner uid 0; it must "
+			    "be a socket of root's with no access for group or "
+			    "others \\(SocketUser=root, SocketMode=0600\\)$");
+	/* still there: it is systemd's */
+	assert_int_equal(access(rd_sock, F_OK), 0);
+	assert_int_equal(unlink(rd_sock), 0);
+	/* another path than --socket */
+	assert_exited(activate_run(wrong, 1, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: the socket systemd passed is not a "
+			    "listening Unix stream socket on [^\n]*"
+			    "/run/riskd\\.sock$");
+	assert_int_equal(unlink(other), 0);
+	/* two sockets */
+	assert_exited(activate_run(two, 2, err, sizeof(err)), 1);
+	assert_matches_line(err, "^riskd: systemd passed 2 sockets; riskd "
+			    "listens on one \\(one ListenStream= in "
+			    "riskd\\.socket\\)$");
+	assert_int_equal(count_signins("alice"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1365,6 +1766,12 @@ int main(void)
 		T(test_riskd_stale_socket),
 		T(test_riskd_unsafe_dir),
 		T(test_riskd_not_root),
+#if RR_RISKD_SYSTEMD
+		T(test_socket_activated),
+		T(test_socket_kept_across_restarts),
+		T(test_sandboxed),
+#endif
+		T(test_socket_activated_refused),
 #undef T
 	};
 

@@ -11,6 +11,7 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -25,7 +26,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifdef RR_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #define MAX_CLIENTS_DEFAULT 64
 #define MAX_CLIENTS_LIMIT 4096
@@ -41,6 +47,9 @@ typedef struct {
 	unsigned serving;       /* calls in service (fds in use) */
 	bool stopping;
 	int *fds;               /* per slot: a call's socket, -1 free */
+	const char *path;       /* --socket */
+	bool passed;            /* lfd is systemd's (riskd.socket) */
+	unsigned wakes;         /* stopping: wake-up calls not accepted yet */
 } server;
 
 static void usage(FILE *f)
@@ -111,6 +120,8 @@ static void *worker(void *arg)
 		fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 		pthread_mutex_lock(&s->lock);
 		s->accepting--;
+		if (s->stopping && fd >= 0 && s->wakes > 0)
+			s->wakes--;
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
@@ -197,21 +208,60 @@ static void overflow(server *s)
 	}
 }
 
+/*
+ * Lock held, stopping: wake the workers waiting in accept() on systemd's
+ * socket.  shutdown() would end the socket for systemd too, which keeps
+ * it to start riskd again at the next call; so a connection each, closed
+ * at once, which they drop (a real call that takes one's place is
+ * dropped too, and the wake-up it leaves starts riskd again for nothing).
+ * A socket that cannot be reached by its path is shut down.
+ */
+static void wake_accepting(server *s)
+{
+	unsigned n = s->accepting > s->wakes ? s->accepting - s->wakes : 0;
+	int fd;
+
+	s->wakes += n;
+	pthread_mutex_unlock(&s->lock);
+	while (n-- > 0) {
+		fd = rr_wire_connect(s->path, true);
+		if (fd >= 0)
+			close(fd);
+		else if (fd != -EAGAIN)
+			shutdown(s->lfd, SHUT_RDWR);
+	}
+	pthread_mutex_lock(&s->lock);
+}
+
 /* End the calls in flight (their reads fail: the modules deny) and wait
  * for the workers. */
 static void stop_calls(server *s)
 {
+	struct timespec t;
 	unsigned i;
 
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	/* wakes the workers in accept() (EINVAL) */
-	shutdown(s->lfd, SHUT_RDWR);
+	if (!s->passed)
+		shutdown(s->lfd, SHUT_RDWR);
 	for (i = 0; i < s->max; i++)
 		if (s->fds[i] >= 0)
 			shutdown(s->fds[i], SHUT_RDWR);
-	while (s->workers > 0)
-		pthread_cond_wait(&s->idle, &s->lock);
+	while (s->workers > 0) {
+		if (!s->passed) {
+			pthread_cond_wait(&s->idle, &s->lock);
+			continue;
+		}
+		wake_accepting(s);
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 20 * 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->idle, &s->lock, &t);
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -226,12 +276,10 @@ static bool in_use(const char *path)
 	return true;
 }
 
-static int listen_on(const char *path)
+/* The directory of the socket at path, into dir (sun_path's size). */
+static void socket_dir(const char *path, char *dir)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
 	char *slash;
-	int fd, r;
 
 	memcpy(dir, path, strlen(path) + 1);
 	slash = strrchr(dir, '/');
@@ -239,6 +287,104 @@ static int listen_on(const char *path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+#ifdef RR_HAVE_SYSTEMD
+/*
+ * The socket systemd passed (riskd.socket): exactly one, a listening Unix
+ * stream socket bound to path, whose file is root's with no access for
+ * group or others, in a root directory not group/other-writable -- what
+ * riskd would have made itself.  Anything else is refused: riskd serves
+ * passwords and codes on it.  The fd, -1 when none was passed, -2 refused
+ * (printed).
+ */
+static int listen_passed(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n, fd = SD_LISTEN_FDS_START, r;
+	struct stat st;
+
+	n = sd_listen_fds(1);
+	if (n == 0)
+		return -1;
+	if (n < 0) {
+		fprintf(stderr, "riskd: the sockets systemd passed "
+			"(LISTEN_FDS): %s\n", strerror(-n));
+		return -2;
+	}
+	if (n > 1) {
+		fprintf(stderr, "riskd: systemd passed %d sockets; riskd "
+			"listens on one (one ListenStream= in riskd.socket)\n",
+			n);
+		return -2;
+	}
+	r = sd_is_socket_unix(fd, SOCK_STREAM, 1, path, 0);
+	if (r <= 0) {
+		fprintf(stderr, "riskd: the socket systemd passed is not a "
+			"listening Unix stream socket on %s%s%s\n", path,
+			r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+		return -2;
+	}
+	socket_dir(path, dir);
+	r = rr_secfile_check_dir(dir);
+	if (r < 0) {
+		fprintf(stderr, "riskd: %s: %s (must be a root directory, "
+			"not group/other-writable)\n", dir, strerror(-r));
+		return -2;
+	}
+	if (lstat(path, &st) < 0) {
+		fprintf(stderr, "riskd: %s: %s\n", path, strerror(errno));
+		return -2;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+		fprintf(stderr, "riskd: %s: the socket systemd passed is mode "
+			"%04o, owner uid %u; it must be a socket of root's "
+			"with no access for group or others (SocketUser=root, "
+			"SocketMode=0600)\n", path,
+			(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		return -2;
+	}
+	/* workers wait in a blocking accept(); calls must not leak into
+	 * anything riskd runs */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "riskd: the socket systemd passed: %s\n",
+			strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+#else
+/* Built without systemd (-Dsystemd=disabled): a socket passed to this
+ * process is refused, not ignored (binding another would fail on it, or
+ * leave riskd.socket's callers unserved).  -1, or -2 refused. */
+static int listen_passed(const char *path)
+{
+	const char *pid = getenv("LISTEN_PID");
+	char *end;
+	long n;
+
+	(void)path;
+	if (!pid || !getenv("LISTEN_FDS"))
+		return -1;
+	errno = 0;
+	n = strtol(pid, &end, 10);
+	if (errno || *end || n != (long)getpid())
+		return -1;
+	fprintf(stderr, "riskd: systemd passed a socket (LISTEN_FDS), but "
+		"this riskd was built without systemd support "
+		"(meson -Dsystemd=disabled); run it without riskd.socket\n");
+	return -2;
+}
+#endif
+
+static int listen_on(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	int fd, r;
+
+	socket_dir(path, dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "riskd: %s: %s\n", dir, strerror(errno));
 		return -1;
@@ -399,8 +545,14 @@ int main(int argc, char **argv)
 		s.fds[i] = -1;
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.idle, NULL);
-	s.lfd = listen_on(path);
+	/* systemd's socket (riskd.socket), else one of its own */
+	s.lfd = listen_passed(path);
+	s.passed = s.lfd >= 0;
+	s.path = path;
+	if (s.lfd == -1)
+		s.lfd = listen_on(path);
 	if (s.lfd < 0) {
+		s.lfd = -1;
 		r = -EADDRINUSE;
 		goto out;
 	}
@@ -409,10 +561,21 @@ int main(int argc, char **argv)
 	if (r < 0 && r != -ENOENT)
 		syslog(LOG_WARNING, "policy %s not loaded at start: %s", policy,
 		       strerror(-r));
-	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once)",
-	       path, RR_RISKD_PROTO, s.max);
+	syslog(LOG_INFO, "listening on %s (%s, at most %u calls at once; "
+	       "socket %s)", path, RR_RISKD_PROTO, s.max,
+	       s.passed ? "passed by systemd" : "bound by riskd");
+#ifdef RR_HAVE_SYSTEMD
+	/* Type=notify: started once the policy is loaded; nothing to do
+	 * without NOTIFY_SOCKET */
+	sd_notify(0, "READY=1");
+#endif
 	r = serve_until_signal(&s, sfd);
-	unlink(path);
+#ifdef RR_HAVE_SYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	/* systemd's socket stays: it starts riskd again at the next call */
+	if (!s.passed)
+		unlink(path);
 	stop_calls(&s);
 	syslog(r < 0 ? LOG_ERR : LOG_INFO, "stopped%s%s", r < 0 ? ": " : "",
 	       r < 0 ? strerror(-r) : "");
