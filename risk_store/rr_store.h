@@ -441,4 +441,60 @@ int rr_store_tap_consume(rr_store *s, const char *user,
 			 const uint8_t hash[RR_STORE_TAP_HASH_LEN],
 			 int64_t now);
 
+/* ---- counts (riskctl metrics) -----------------------------------------
+ * Each a single statement over a whole table, grouped by the values that
+ * become metric labels, the largest counts first, at most `limit` rows
+ * (0: RR_STORE_MAX_ROWS).  Run them between rr_store_read_begin and _end
+ * for one snapshot.  *rows is malloc'd (free()); written only on success.
+ */
+
+typedef struct {
+	char service[RR_SERVICE_MAX + 1];
+	rr_action action;               /* the decision */
+	char outcome[RR_OUTCOME_MAX];
+	uint64_t count;                 /* in the sign-in log (retention) */
+	uint64_t recent;                /* of those, recorded at or after
+					   `since` */
+} rr_store_signin_count;
+
+/* The sign-ins in the log (the last signin_days days: older ones are
+ * pruned) by service, decision and outcome. */
+int rr_store_signin_counts(rr_store *s, int64_t since, size_t limit,
+			   rr_store_signin_count **rows, size_t *n);
+
+typedef struct {
+	rr_event type;
+	rr_level level;
+	rr_state state;
+	uint64_t count;
+} rr_store_detection_count;
+
+/* The detections kept (the last detection_days days, and every active
+ * user-scope one) by type, level and state. */
+int rr_store_detection_counts(rr_store *s, size_t limit,
+			      rr_store_detection_count **rows, size_t *n);
+
+typedef struct {
+	rr_level level;
+	rr_state state;
+	uint64_t count;
+} rr_store_user_count;
+
+/* The users with a risk record by level and state (a user never at risk
+ * has none). */
+int rr_store_user_counts(rr_store *s, size_t limit,
+			 rr_store_user_count **rows, size_t *n);
+
+typedef struct {
+	uint64_t registered;    /* users with an authenticator */
+	uint64_t in_grace;      /* not registered, grace period running */
+	uint64_t grace_over;    /* not registered, grace period over */
+	uint64_t tap_pending;   /* users with a usable temporary access pass */
+} rr_store_mfa_counts;
+
+/* MFA registrations at `now` with a grace period of grace_s seconds (an
+ * unregistered user whose first interrupt is older is past it). */
+int rr_store_mfa_count(rr_store *s, int64_t now, unsigned grace_s,
+		       rr_store_mfa_counts *out);
+
 #endif

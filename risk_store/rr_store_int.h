@@ -147,6 +147,11 @@ enum rrs_query {
 	RRS_Q_SH_QUEUE_COUNT,
 	RRS_Q_SH_QUEUE_PENDING,
 	RRS_Q_SEEN_TOTALS,
+	/* riskctl metrics (rr_store_metrics.c) */
+	RRS_Q_COUNT_SIGNINS,
+	RRS_Q_COUNT_DETECTIONS,
+	RRS_Q_COUNT_USERS,
+	RRS_Q_COUNT_MFA,
 	RRS_Q__COUNT
 };
 

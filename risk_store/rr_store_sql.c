@@ -568,5 +568,32 @@ const char *const rrs_sql[RRS_Q__COUNT] = {
 	[RRS_Q_SH_QUEUE_PENDING] =
 		"SELECT 1 FROM shared_queue WHERE user = ?1 AND (kinds & ?2) != 0"
 		" LIMIT 1",
+	/* riskctl metrics: counts over whole tables, one row per label set,
+	 * the largest first */
+	/* since, limit */
+	[RRS_Q_COUNT_SIGNINS] =
+		"SELECT service, action, outcome, count(*), sum(time >= ?1)"
+		" FROM signins GROUP BY service, action, outcome"
+		" ORDER BY count(*) DESC, service, action, outcome LIMIT ?2",
+	/* limit */
+	[RRS_Q_COUNT_DETECTIONS] =
+		"SELECT type, level, state, count(*) FROM detections"
+		" GROUP BY type, level, state"
+		" ORDER BY count(*) DESC, type, level, state LIMIT ?1",
+	/* limit */
+	[RRS_Q_COUNT_USERS] =
+		"SELECT level, state, count(*) FROM users GROUP BY level, state"
+		" ORDER BY count(*) DESC, level, state LIMIT ?1",
+	/* now, grace start at or after which the grace period runs */
+	[RRS_Q_COUNT_MFA] =
+		"SELECT (SELECT count(*) FROM mfa_methods),"
+		" (SELECT count(*) FROM mfa_grace g WHERE g.grace_start >= ?2"
+		"  AND NOT EXISTS (SELECT 1 FROM mfa_methods m"
+		"  WHERE m.user = g.user)),"
+		" (SELECT count(*) FROM mfa_grace g WHERE g.grace_start < ?2"
+		"  AND NOT EXISTS (SELECT 1 FROM mfa_methods m"
+		"  WHERE m.user = g.user)),"
+		" (SELECT count(DISTINCT user) FROM tap WHERE used = 0"
+		"  AND expires > ?1)",
 };
 /* clang-format on */

@@ -212,6 +212,8 @@ static int serve(rr_host *h, int fd, const rr_wire_msg *m, int *rc)
 	case RR_W_FALLBACK:
 	case RR_W_ACCEPT:
 	case RR_W_COMMIT:
+	case RR_W_STATS:
+	case RR_W_STATS_REPLY:
 		break;
 	}
 	return -EBADMSG;

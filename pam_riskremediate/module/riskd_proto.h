@@ -23,14 +23,17 @@
  * message; REPLY [rc, answer?]), GETUSER and GETITEM (REPLY [rc, value?]),
  * LOG and SETDATA (no reply), then END [PAM code].  Both ends come from
  * one build: HELLO's version must match exactly (else FALLBACK).
+ *
+ * Instead of HELLO, a root client may send STATS: riskd answers with its
+ * counters and runs no call (util/rr_riskd_stats.h, riskctl metrics).
  */
 #ifndef RR_RISKD_PROTO_H
 #define RR_RISKD_PROTO_H
 
 #include "host.h"
+#include "rr_riskd_stats.h" /* RR_RISKD_SOCKET; STATS, riskctl's request */
 #include "rr_wire.h"
 
-#define RR_RISKD_SOCKET "/run/riskremediate/riskd.sock"
 #define RR_RISKD_PROTO "riskd/2 " RR_VERSION
 
 /* HELLO's fields */

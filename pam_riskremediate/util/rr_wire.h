@@ -42,7 +42,11 @@ typedef enum {
 			 * will serve the call once committed */
 	RR_W_COMMIT,    /* front -> riskd: [], answers ACCEPT: the call is
 			 * riskd's */
-	RR_W_TYPE_MAX = RR_W_COMMIT
+	RR_W_STATS,     /* riskctl -> riskd: [proto], first message only:
+			 * riskd's counters (rr_riskd_stats.h), no call */
+	RR_W_STATS_REPLY, /* riskd -> riskctl: one per call type
+			   * (rr_riskd_stats.h) */
+	RR_W_TYPE_MAX = RR_W_STATS_REPLY
 } rr_wire_type;
 
 typedef struct {

@@ -33,6 +33,8 @@ static int known_type(rr_wire_type t)
 	case RR_W_FALLBACK:
 	case RR_W_ACCEPT:
 	case RR_W_COMMIT:
+	case RR_W_STATS:
+	case RR_W_STATS_REPLY:
 		return 1;
 	}
 	return 0;

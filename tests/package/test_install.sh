@@ -32,7 +32,9 @@
 #     sshd_config.d/riskremediate.conf, and a temporary user: a sign-in
 #     with ssh under expect (tools/demo/rr-ssh.exp) succeeds and started
 #     riskd (the socket's process became /usr/sbin/riskd, which holds the
-#     store open); /usr/sbin/riskctl confirm-compromised blocks the user
+#     store open); /usr/sbin/riskctl metrics passes promtool check metrics
+#     and shows riskd up, its auth calls timed and the sign-in counted;
+#     /usr/sbin/riskctl confirm-compromised blocks the user
 #     (the exact message and its reference, looked up with riskctl
 #     signins --ref); riskctl unblock lets the next sign-in through; with
 #     riskd killed, a sign-in still succeeds (the module in sshd's process).
@@ -254,7 +256,8 @@ pass "$PAMDIR/pam_riskremediate.so, riskremediate/pam_riskremediate_core.so, ris
 
 begin "systemd-analyze verify: the installed units"
 mapfile -t UNITS < <(dpkg -L riskremediate | grep -E "^$UNITDIR/[^/]+\.(service|socket|timer)\$")
-for u in riskd.service riskd.socket riskremediate-feeds.timer; do
+for u in riskd.service riskd.socket riskremediate-feeds.timer \
+	riskremediate-metrics.timer riskremediate-metrics.service; do
 	[ -f "$UNITDIR/$u" ] || fail "no $UNITDIR/$u"
 done
 out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)
@@ -376,6 +379,22 @@ holds_open() {
 holds_open "$SA_PID" "$STOREDIR/risk.db" ||
 	fail "riskd (pid $SA_PID) does not hold $STOREDIR/risk.db open"
 pass "LOGIN-OK; riskd $SA_PID runs and holds the store open; 1 sign-in recorded"
+
+begin "riskctl metrics: the installed riskctl asks the socket-activated riskd"
+"$RISKCTL" metrics >"$SCRATCH/metrics.prom" 2>"$SCRATCH/metrics.err" ||
+	fail "riskctl metrics failed: $(cat "$SCRATCH/metrics.err")"
+[ -s "$SCRATCH/metrics.err" ] && fail "riskctl metrics said: $(cat "$SCRATCH/metrics.err")"
+promtool check metrics <"$SCRATCH/metrics.prom" >"$SCRATCH/promtool.out" 2>&1 &&
+	[ ! -s "$SCRATCH/promtool.out" ] ||
+	fail "promtool check metrics: $(cat "$SCRATCH/promtool.out")"
+grep -qx 'riskremediate_riskd_up 1' "$SCRATCH/metrics.prom" ||
+	fail "riskd_up is not 1: $(grep riskd_up "$SCRATCH/metrics.prom")"
+AUTH_CALLS=$(sed -n 's/^riskremediate_riskd_call_duration_seconds_count{type="auth"} //p' \
+	"$SCRATCH/metrics.prom")
+[ "${AUTH_CALLS:-0}" -ge 1 ] 2>/dev/null || fail "no auth call timed by riskd: '$AUTH_CALLS'"
+grep -qx "riskremediate_signins_retained{service=\"$SERVICE\",decision=\"allow\",outcome=\"success\"} 1" \
+	"$SCRATCH/metrics.prom" || fail "the sign-in is not counted: $(grep signins_retained "$SCRATCH/metrics.prom")"
+pass "promtool clean; riskd_up 1; $AUTH_CALLS auth call(s) timed; 1 sign-in of $SERVICE"
 
 begin "riskctl confirm-compromised: the sign-in is blocked with the message and a reference"
 "$RISKCTL" confirm-compromised "$TUSER" >/dev/null || fail "riskctl confirm-compromised"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef RR_VERSION
@@ -55,6 +56,7 @@ static const struct verb verbs[] = {
     {"lists", "compile", cmd_lists_compile, 0, 0, 0},
     {"fleet", "status", cmd_fleet_status, 0, 0, 0},
     {"fleet", "hosts", cmd_fleet_hosts, 0, 0, 0},
+    {"metrics", NULL, cmd_metrics, OPT_SOCKET | OPT_TEXTFILE, 0, 0},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -94,6 +96,11 @@ static const char usage_text[] =
     "last seen,\n"
     "                                    its replica; stale and silent "
     "ones flagged\n"
+    "  metrics [--textfile PATH] [--socket PATH]\n"
+    "                                    Prometheus text format: sign-ins, "
+    "detections,\n"
+    "                                    users, MFA, store size, riskd's "
+    "call times\n"
     "\n"
     "Admin verbs (recorded in the audit log):\n"
     "  unblock USER                      dismiss risk so USER can sign "
@@ -142,7 +149,8 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 ok, 1 not found, 2 usage, 3 policy invalid,\n"
     "4 not root, 5 store error, 6 some feeds or lists failed,\n"
-    "7 cursor file unreadable or not written.\n"
+    "7 cursor file unreadable or not written, 8 riskd answered\n"
+    "metrics wrongly.\n"
     "See riskctl(8).\n";
 
 enum {
@@ -164,6 +172,8 @@ enum {
 	VOPT_TYPE,
 	VOPT_SINCE,
 	VOPT_CURSOR_FILE,
+	VOPT_SOCKET,
+	VOPT_TEXTFILE,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +195,8 @@ static const struct option long_opts[] = {
     {"type", required_argument, NULL, VOPT_TYPE},
     {"since", required_argument, NULL, VOPT_SINCE},
     {"cursor-file", required_argument, NULL, VOPT_CURSOR_FILE},
+    {"socket", required_argument, NULL, VOPT_SOCKET},
+    {"textfile", required_argument, NULL, VOPT_TEXTFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -298,6 +310,21 @@ static int check_len(const char *opt, const char *v, size_t max)
 	return bad_value(opt, v, "empty or too long");
 }
 
+/* An absolute path of at most max bytes. */
+static int check_path(const char *opt, const char *v, size_t max)
+{
+	char allowed[64];
+
+	if (v[0] == '/' && strnlen(v, max + 1) <= max)
+		return RC_OK;
+	snprintf(allowed, sizeof(allowed), "expected an absolute path of at "
+		 "most %zu bytes", max);
+	return bad_value(opt, v, allowed);
+}
+
+/* sun_path's room, less its NUL */
+#define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
 /* Bounds of a temporary access pass's lifetime (as tap_lifetime). */
 #define TTL_MIN (5 * 60)
 #define TTL_MAX (30 * 86400)
@@ -404,6 +431,14 @@ static int verb_option(struct ctl *c, int o, const char *v)
 		c->given |= OPT_CURSOR_FILE;
 		c->cursor_file = v;
 		return check_len("cursor file", v, CTL_PATH_MAX);
+	case VOPT_SOCKET:
+		c->given |= OPT_SOCKET;
+		c->socket_path = v;
+		return check_path("socket", v, SOCKET_PATH_MAX);
+	case VOPT_TEXTFILE:
+		c->given |= OPT_TEXTFILE;
+		c->textfile = v;
+		return check_path("textfile", v, CTL_PATH_MAX);
 	default:
 		return RC_USAGE;
 	}
@@ -558,7 +593,8 @@ static int bad_verb_options(const struct verb *v, unsigned given)
 	static const char *const names[] = {
 	    "--user",  "--ref",   "--limit",   "--level", "--state",
 	    "--active", "--rhost", "--service", "--ttl",  "--type",
-	    "--since", "--format graph", "--cursor-file"};
+	    "--since", "--format graph", "--cursor-file", "--socket",
+	    "--textfile"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)

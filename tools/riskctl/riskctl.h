@@ -26,6 +26,7 @@ enum {
 	RC_FEEDS = 6,  /* feeds update / lists compile: some lists failed */
 	RC_CURSOR = 7, /* --cursor-file unreadable, not a cursor, or not
 			  written */
+	RC_RISKD = 8,  /* metrics: riskd answered, but not usably */
 };
 
 /* Verb options, one bit each, so a verb can reject those it does not take. */
@@ -43,6 +44,8 @@ enum {
 	OPT_SINCE = 1u << 10,
 	OPT_GRAPH = 1u << 11,       /* --format graph */
 	OPT_CURSOR_FILE = 1u << 12,
+	OPT_SOCKET = 1u << 13,
+	OPT_TEXTFILE = 1u << 14,
 };
 
 enum ctl_format { CTL_FMT_TABLE = 0, CTL_FMT_JSON, CTL_FMT_GRAPH };
@@ -78,6 +81,8 @@ struct ctl {
 	bool has_cursor;  /* --since CURSOR */
 	struct ctl_cursor cursor;
 	const char *cursor_file; /* --cursor-file */
+	const char *socket_path; /* --socket: riskd's (metrics) */
+	const char *textfile;    /* --textfile: metrics written there */
 	const char *args[CTL_MAX_ARGS]; /* positionals after the verb */
 	size_t n_args;
 	rr_policy *policy;
@@ -175,5 +180,6 @@ int cmd_feeds_update(struct ctl *c);
 int cmd_lists_compile(struct ctl *c);
 int cmd_fleet_status(struct ctl *c);
 int cmd_fleet_hosts(struct ctl *c);
+int cmd_metrics(struct ctl *c);
 
 #endif

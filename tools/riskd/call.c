@@ -13,6 +13,7 @@
 #include "riskd.h"
 #include "riskd_proto.h"
 #include "rr_wire.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +39,7 @@ typedef struct {
 	char *data_owned[RR_N_DATA];
 	char *owned[OWNED_MAX]; /* answers handed to the logic, zeroed at end */
 	size_t n_owned;
+	int64_t wait_ns; /* waiting for the module's answers (stats.h) */
 } rd_call;
 
 static const char *const type_names[] = {"auth", "account", "password",
@@ -118,12 +120,16 @@ static int request(rd_call *k, rr_wire_type t, const char *const *f,
 {
 	rr_wire_msg m = {0};
 	long long rc;
+	int64_t t0;
+	int r;
 
 	*value = NULL;
 	if (send_msg(k, t, f, n, true) < 0)
 		return PAM_CONV_ERR;
-	if (rr_wire_recv(k->fd, &m, RR_RISKD_ANSWER_MS) < 0 ||
-	    m.type != RR_W_REPLY || m.n != 2 ||
+	t0 = rd_stats_now_ns();
+	r = rr_wire_recv(k->fd, &m, RR_RISKD_ANSWER_MS);
+	k->wait_ns += rd_stats_now_ns() - t0;
+	if (r < 0 || m.type != RR_W_REPLY || m.n != 2 ||
 	    rr_wire_int(&m, 0, 0, INT_MAX, &rc)) {
 		rr_wire_msg_clear(&m);
 		k->broken = true;
@@ -321,13 +327,18 @@ static int await_commit(int fd)
 
 /* HELLO read and checked, then the commit: 0 when the call is riskd's to
  * run.  Anything else drops it with nothing of it done (no policy, store
- * or log line of the call; only riskd's own line). */
+ * or log line of the call; only riskd's own line).  A STATS request
+ * instead of HELLO is answered (1: no call). */
 static int take_call(rd_call *k, int *flags, int *argc, const char **argv)
 {
 	const char *f[1] = {"riskd is of another version (" RR_RISKD_PROTO
 			    ")"};
 	int r = rr_wire_recv(k->fd, &k->hello, RR_RISKD_HELLO_MS);
 
+	if (r == 0 && k->hello.type == RR_W_STATS) {
+		rd_stats_answer(k->fd, &k->hello);
+		return 1;
+	}
 	if (r == 0)
 		r = read_hello(k, flags, argc, argv);
 	if (r == -EPROTO) {
@@ -356,13 +367,16 @@ void rd_serve(int fd, rr_loader *l)
 	const char *f[1];
 	char s[16];
 	int flags = 0, argc = 0, rc;
+	int64_t t0;
 	size_t i;
 
 	if (take_call(&k, &flags, &argc, argv) == 0) {
+		t0 = rd_stats_now_ns();
 		rc = rr_module_call(&k.host, l, k.type, flags, argc, argv);
 		snprintf(s, sizeof(s), "%d", rc);
 		f[0] = s;
 		send_msg(&k, RR_W_END, f, 1, true);
+		rd_stats_call(k.type, rd_stats_now_ns() - t0 - k.wait_ns);
 	}
 	for (i = 0; i < RR_N_DATA; i++)
 		rr_answer_free(k.data_owned[i]);

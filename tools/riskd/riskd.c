@@ -8,6 +8,7 @@
 #include "riskd.h"
 #include "riskd_proto.h"
 #include "rr_secfile.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,7 +195,12 @@ static void overflow(server *s)
 		if (peer_is_root(fd)) {
 			rr_wire_msg m = {0};
 
-			if (rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) == 0)
+			/* riskctl metrics is answered, busy or not */
+			if (rr_wire_recv(fd, &m, RR_RISKD_HELLO_MS) != 0)
+				;
+			else if (m.type == RR_W_STATS)
+				rd_stats_answer(fd, &m);
+			else
 				send_back(fd, "riskd is busy");
 			rr_wire_msg_clear(&m);
 		}
@@ -515,6 +521,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	umask(077);
+	rd_stats_start();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);

@@ -3463,6 +3463,153 @@ static void test_signin_rewrite(void **state)
 	assert_int_equal(rr_store_signin_record(s, &r, ref2), -ENOENT);
 }
 
+/* ---- counts (riskctl metrics) ----------------------------------------- */
+
+/* The row of that label set (which must be there, once). */
+static rr_store_signin_count
+signin_count_of(const rr_store_signin_count *c, size_t n, const char *service,
+		rr_action action, const char *outcome)
+{
+	rr_store_signin_count found = {.count = 0};
+	size_t i, hits = 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(c[i].service, service) && c[i].action == action &&
+		    !strcmp(c[i].outcome, outcome)) {
+			found = c[i];
+			hits++;
+		}
+	assert_int_equal(hits, 1);
+	return found;
+}
+
+static void test_counts(void **state)
+{
+	static const rr_detection det = {RR_EVENT_PASSWORD_SPRAY,
+					 RR_LEVEL_MEDIUM};
+	static const uint8_t sealed[4] = {1, 2, 3, 4};
+	uint8_t hash[RR_STORE_TAP_HASH_LEN] = {7};
+	struct fx *f = *state;
+	rr_store_signin_count *sc = NULL;
+	rr_store_signin_count one;
+	rr_store_detection_count *dc = NULL;
+	rr_store_user_count *uc = NULL;
+	rr_store_mfa_counts mc = {99, 99, 99, 99};
+	rr_store *s = fx_open(f);
+	rr_signin_rec r;
+	int64_t start;
+	size_t n = 0, i;
+
+	/* empty: no rows, zero counts */
+	assert_int_equal(rr_store_signin_counts(s, NOW, 0, &sc, &n), 0);
+	assert_int_equal(n, 0);
+	free(sc);
+	assert_int_equal(rr_store_mfa_count(s, NOW, 14 * DAY, &mc), 0);
+	assert_int_equal(mc.registered + mc.in_grace + mc.grace_over +
+			     mc.tap_pending, 0);
+
+	/* sshd: two allowed (one 2 h ago), one blocked with a detection;
+	 * su: one allowed */
+	r = rec_make(NOW - 7200, "alice", "success", NULL);
+	record(s, &r, NULL);
+	r.time = NOW - 10;
+	record(s, &r, NULL);
+	r = rec_make(NOW - 5, "bob", "blocked", NULL);
+	r.action = RR_ACTION_BLOCK;
+	r.dets = &det;
+	r.n_dets = 1;
+	record(s, &r, NULL);
+	r = rec_make(NOW - 1, "carol", "success", NULL);
+	r.service = "s\\u\"\n";
+	record(s, &r, NULL);
+
+	assert_int_equal(rr_store_signin_counts(s, NOW - 3600, 0, &sc, &n), 0);
+	assert_int_equal(n, 3);
+	one = signin_count_of(sc, n, "sshd", RR_ACTION_ALLOW, "success");
+	assert_int_equal(one.count, 2);
+	assert_int_equal(one.recent, 1);
+	/* the largest first */
+	assert_string_equal(sc[0].service, "sshd");
+	assert_int_equal(sc[0].count, 2);
+	one = signin_count_of(sc, n, "sshd", RR_ACTION_BLOCK, "blocked");
+	assert_int_equal(one.count, 1);
+	assert_int_equal(one.recent, 1);
+	/* a service name is returned as stored, bytes and all */
+	one = signin_count_of(sc, n, "s\\u\"\n", RR_ACTION_ALLOW, "success");
+	assert_int_equal(one.count, 1);
+	assert_int_equal(one.recent, 1);
+	free(sc);
+	/* the limit keeps the largest */
+	assert_int_equal(rr_store_signin_counts(s, NOW, 1, &sc, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sc[0].count, 2);
+	assert_int_equal(sc[0].recent, 0);
+	free(sc);
+
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "dave",
+					"root", NOW, NULL),
+			 0);
+	assert_int_equal(rr_store_admin(s, RR_ADMIN_CONFIRM_COMPROMISED, "erin",
+					"root", NOW, NULL),
+			 0);
+	assert_int_equal(
+	    rr_store_admin(s, RR_ADMIN_DISMISS, "erin", "root", NOW + 1, NULL),
+	    0);
+	assert_int_equal(rr_store_detection_counts(s, 0, &dc, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dc[i].count, 1);
+		if (dc[i].type == RR_EVENT_PASSWORD_SPRAY) {
+			assert_int_equal(dc[i].level, RR_LEVEL_MEDIUM);
+			assert_int_equal(dc[i].state, RR_STATE_AT_RISK);
+		} else {
+			assert_int_equal(dc[i].type,
+					 RR_EVENT_ADMIN_CONFIRMED_COMPROMISED);
+			assert_int_equal(dc[i].level, RR_LEVEL_HIGH);
+			assert_true(dc[i].state == RR_STATE_AT_RISK ||
+				    dc[i].state == RR_STATE_DISMISSED);
+		}
+	}
+	free(dc);
+	assert_int_equal(rr_store_user_counts(s, 0, &uc, &n), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(uc[i].count, 1);
+		if (uc[i].level == RR_LEVEL_HIGH)
+			assert_int_equal(uc[i].state,
+					 RR_STATE_CONFIRMED_COMPROMISED);
+		else
+			assert_int_equal(uc[i].state, RR_STATE_DISMISSED);
+	}
+	free(uc);
+
+	/* a registered (with a grace start before), one in grace, one past
+	 * it, a pass for a fourth (and an expired one for a fifth) */
+	assert_int_equal(rr_store_mfa_grace_begin(s, "alice", NOW - 20 * DAY,
+						  &start), 0);
+	assert_int_equal(rr_store_mfa_register(s, "alice", sealed,
+					       sizeof(sealed), 0, 6, 30, 1,
+					       NOW - DAY), 0);
+	assert_int_equal(rr_store_mfa_grace_begin(s, "bob", NOW - DAY, &start),
+			 0);
+	assert_int_equal(rr_store_mfa_grace_begin(s, "carol", NOW - 15 * DAY,
+						  &start), 0);
+	assert_int_equal(rr_store_tap_issue(s, "dave", hash, NOW + 3600,
+					    "root", NOW), 0);
+	assert_int_equal(rr_store_tap_issue(s, "erin", hash, NOW - 1,
+					    "root", NOW - 3600), 0);
+	assert_int_equal(rr_store_mfa_count(s, NOW, 14 * DAY, &mc), 0);
+	assert_int_equal(mc.registered, 1);
+	assert_int_equal(mc.in_grace, 1);
+	assert_int_equal(mc.grace_over, 1);
+	assert_int_equal(mc.tap_pending, 1);
+
+	assert_int_equal(rr_store_signin_counts(NULL, NOW, 0, &sc, &n),
+			 -EINVAL);
+	assert_int_equal(rr_store_user_counts(s, 0, NULL, &n), -EINVAL);
+	assert_int_equal(rr_store_mfa_count(s, NOW, 0, NULL), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -3499,6 +3646,7 @@ int main(void)
 	    T(test_detections_filter), T(test_migrate_v3),
 	    T(test_migrate_v4), T(test_migrate_v7), T(test_migrate_v8),
 	    T(test_migrate_v9), T(test_aggregate_fleet),
+	    T(test_counts),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -12,18 +12,23 @@
 # its own that would remove the socket's); riskd.service's exposure
 # (`systemd-analyze security --offline=true`) is at most 2.0; the services
 # meson configured for installation start SBINDIR/riskctl feeds update and
-# SBINDIR/riskd.
+# SBINDIR/riskd.  The metrics service and timer likewise: every minute,
+# writing node_exporter's textfile directory with SBINDIR/riskctl metrics,
+# no network.
 #
 #   check_units.sh RISKCTL RISKD FEEDS.in TIMER RISKD.in RISKD.socket \
-#                  FEEDS|- RISKD|- SBINDIR
+#                  FEEDS|- RISKD|- SBINDIR METRICS.in METRICS_TIMER METRICS|-
 #
-# (FEEDS and RISKD: the configured services, or - when none is installed.)
+# (FEEDS, RISKD and METRICS: the configured services, or - when none is
+# installed.)
 # Exit 77 (skip) without systemd-analyze (Debian package systemd).
 set -u
 
-[ $# -eq 9 ] || { echo "usage: $0 RISKCTL RISKD FEEDS.in TIMER RISKD.in RISKD.socket FEEDS|- RISKD|- SBINDIR" >&2; exit 2; }
+[ $# -eq 12 ] || { echo "usage: $0 RISKCTL RISKD FEEDS.in TIMER RISKD.in RISKD.socket FEEDS|- RISKD|- SBINDIR METRICS.in METRICS_TIMER METRICS|-" >&2; exit 2; }
 riskctl=$1 riskd=$2 feeds_in=$3 timer=$4 riskd_in=$5 riskd_socket=$6
 feeds_conf=$7 riskd_conf=$8 sbindir=$9
+metrics_in=${10} metrics_timer=${11} metrics_conf=${12}
+textfile=/var/lib/prometheus/node-exporter/riskremediate.prom
 # riskd.service's highest exposure, times ten (--threshold's scale)
 max_exposure=20
 
@@ -46,21 +51,38 @@ configure "$feeds_in" RISKCTL "$riskctl" riskremediate-feeds.service \
 configure "$riskd_in" RISKD "$riskd" riskd.service "$riskd"
 cp "$timer" "$dir/riskremediate-feeds.timer" || fail "cannot copy the timer"
 cp "$riskd_socket" "$dir/riskd.socket" || fail "cannot copy riskd.socket"
+configure "$metrics_in" RISKCTL "$riskctl" riskremediate-metrics.service \
+	"$riskctl metrics --textfile $textfile"
+cp "$metrics_timer" "$dir/riskremediate-metrics.timer" ||
+	fail "cannot copy the metrics timer"
 
 # verify prints nothing for clean units; any line is a finding
 out=$(cd "$dir" && systemd-analyze verify --man=no \
 	./riskremediate-feeds.service ./riskremediate-feeds.timer \
-	./riskd.service ./riskd.socket 2>&1)
+	./riskd.service ./riskd.socket ./riskremediate-metrics.service \
+	./riskremediate-metrics.timer 2>&1)
 rc=$?
 [ "$rc" = 0 ] && [ -z "$out" ] ||
 	fail "systemd-analyze verify (exit $rc): $out"
-echo "ok - systemd-analyze verify: feeds service and timer, riskd.service and riskd.socket clean"
+echo "ok - systemd-analyze verify: feeds and metrics services and timers, riskd.service and riskd.socket clean"
 
 # the timer starts this service, daily, catching up after downtime
 grep -qx 'OnCalendar=daily' "$timer" || fail "the timer is not daily"
 grep -qx 'Persistent=true' "$timer" || fail "the timer does not catch up missed runs"
 grep -qx 'WantedBy=timers.target' "$timer" || fail "the timer cannot be enabled"
 echo "ok - timer: daily, persistent, enable-able"
+
+# metrics: every minute, enable-able, not before the collector's directory
+# exists, no network (riskd's socket is a unix one)
+grep -qx 'OnCalendar=minutely' "$metrics_timer" || fail "the metrics timer is not minutely"
+grep -qx 'WantedBy=timers.target' "$metrics_timer" || fail "the metrics timer cannot be enabled"
+grep -qx 'ConditionPathIsDirectory=/var/lib/prometheus/node-exporter' "$metrics_in" ||
+	fail "the metrics service does not wait for the textfile directory"
+grep -qx 'PrivateNetwork=yes' "$metrics_in" &&
+	grep -qx 'RestrictAddressFamilies=AF_UNIX' "$metrics_in" ||
+	fail "the metrics service may use the network"
+grep -qx 'UMask=0022' "$metrics_in" || fail "the metrics service's umask is not 0022"
+echo "ok - metrics: minutely, enable-able, textfile directory, no network"
 
 # /run/riskremediate/riskd.sock, the module's default (riskd_proto.h),
 # root's alone (riskd refuses anything else)
@@ -102,6 +124,7 @@ installed() {
 }
 installed "$feeds_conf" "$sbindir/riskctl feeds update"
 installed "$riskd_conf" "$sbindir/riskd"
+installed "$metrics_conf" "$sbindir/riskctl metrics --textfile $textfile"
 if [ "$riskd_conf" != - ]; then
 	grep -qx 'Type=notify' "$riskd_conf" ||
 		fail "the installed riskd.service is not Type=notify"

@@ -243,7 +243,7 @@ static const struct {
     {"body_len 0", {0, 0, 0, 0}, 4, -EBADMSG},
     {"body_len 1", {0, 0, 0, 1, 1}, 5, -EBADMSG},
     {"type 0", {0, 0, 0, 2, 0, 0}, 6, -EBADMSG},
-    {"type 12", {0, 0, 0, 2, 12, 0}, 6, -EBADMSG},
+    {"type 14", {0, 0, 0, 2, 14, 0}, 6, -EBADMSG},
     {"type 255", {0, 0, 0, 2, 255, 0}, 6, -EBADMSG},
     {"present 2", {0, 0, 0, 7, 1, 1, 2, 0, 0, 0, 0}, 11, -EBADMSG},
     {"present 255", {0, 0, 0, 8, 1, 1, 255, 0, 0, 0, 1, 'a'}, 12, -EBADMSG},
@@ -346,7 +346,9 @@ static void test_handshake_encoding(void **state)
 	assert_int_equal(RR_W_FALLBACK, 9);
 	assert_int_equal(RR_W_ACCEPT, 10);
 	assert_int_equal(RR_W_COMMIT, 11);
-	assert_int_equal(RR_W_TYPE_MAX, RR_W_COMMIT);
+	assert_int_equal(RR_W_STATS, 12);
+	assert_int_equal(RR_W_STATS_REPLY, 13);
+	assert_int_equal(RR_W_TYPE_MAX, RR_W_STATS_REPLY);
 	assert_int_equal(rr_wire_encode(RR_W_ACCEPT, NULL, 0, &out, &len), 0);
 	assert_int_equal(len, sizeof(accept_b));
 	assert_memory_equal(out, accept_b, len);
