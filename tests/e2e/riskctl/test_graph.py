@@ -358,17 +358,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit("usage: test_graph.py SCHEMA-DIR [RISKCTL]")
     SCHEMA_DIR = sys.argv.pop(1)
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        base.RISKCTL = os.path.abspath(sys.argv.pop(1))
-    else:
-        root = os.environ.get("RR_BUILD_ROOT")
-        if not root:
-            sys.exit("usage: test_graph.py SCHEMA-DIR RISKCTL")
-        base.RISKCTL = os.path.join(root, "tools", "riskctl", "riskctl")
-    if os.geteuid() != 0:
-        print("riskctl e2e tests must run as root", file=sys.stderr)
-        sys.exit(1)
-    unittest.main(verbosity=2)
+    base.run_tests("test_graph.py SCHEMA-DIR RISKCTL")
 
 
 if __name__ == "__main__":

@@ -396,17 +396,7 @@ class RiskdMetricsTest(MetricsBase):
 
 
 def main():
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        base.RISKCTL = os.path.abspath(sys.argv.pop(1))
-    else:
-        root = os.environ.get("RR_BUILD_ROOT")
-        if not root:
-            sys.exit("usage: test_metrics.py RISKCTL (or set RR_BUILD_ROOT)")
-        base.RISKCTL = os.path.join(root, "tools", "riskctl", "riskctl")
-    if os.geteuid() != 0:
-        print("SKIP: riskctl e2e tests must run as root")
-        sys.exit(77)
-    unittest.main(verbosity=2)
+    base.run_tests("test_metrics.py RISKCTL")
 
 
 if __name__ == "__main__":

@@ -1417,12 +1417,20 @@ def main():
     if len(sys.argv) == 6 and sys.argv[1] == "--pam-driver":
         pam_driver(*sys.argv[2:])
         return
+    run_tests("test_riskctl.py RISKCTL")
+
+
+def run_tests(usage):
+    """The riskctl e2e programs' command line (this one's, test_graph.py's,
+    test_metrics.py's): RISKCTL, or $RR_BUILD_ROOT's; then the tests of
+    the program run (__main__), as root."""
+    global RISKCTL
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         RISKCTL = os.path.abspath(sys.argv.pop(1))
     else:
         root = os.environ.get("RR_BUILD_ROOT")
         if not root:
-            sys.exit("usage: test_riskctl.py RISKCTL (or set RR_BUILD_ROOT)")
+            sys.exit("usage: %s (or set RR_BUILD_ROOT)" % usage)
         RISKCTL = os.path.join(root, "tools", "riskctl", "riskctl")
     if os.geteuid() != 0:
         print("SKIP: riskctl e2e tests must run as root")
