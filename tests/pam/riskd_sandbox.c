@@ -44,6 +44,18 @@ static void die(const char *what)
 	exit(124);
 }
 
+/* One comparison of a rule (libseccomp's SCMP_A0.. macros leave fields to
+ * the compound literal's defaults, which clang's
+ * -Wmissing-field-initializers refuses). */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op,
+				   scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp c = {
+	    .arg = arg, .op = op, .datum_a = a, .datum_b = b};
+
+	return c;
+}
+
 /* The filter as systemd builds it from riskd.service. */
 static scmp_filter_ctx filter_of(const char *list)
 {
@@ -76,22 +88,22 @@ static scmp_filter_ctx filter_of(const char *list)
 	}
 	for (i = 0; r == 0 && i < sizeof(families) / sizeof(families[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				     SCMP_A0(SCMP_CMP_EQ,
-					     (scmp_datum_t)families[i]));
+				     arg_cmp(0, SCMP_CMP_EQ,
+					     (scmp_datum_t)families[i], 0));
 	/* never both writable and executable, nothing made executable */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				     arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0));
+				     arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_WRITE, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				     arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 				     SCMP_SYS(pkey_mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+				     arg_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (r < 0) {
 		errno = -r;
 		die("seccomp_rule_add");
