@@ -11,17 +11,16 @@
 #include "json.h"
 #include "riskctl.h"
 #include "rr_store_replica.h" /* rr_store_signins_changed */
+#include "rr_secfile.h"
 #include "rr_writefile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -66,42 +65,35 @@ int ctl_cursor_parse(const char *v, struct ctl_cursor *out)
 }
 
 /* The cursor in c->cursor_file: 0 with *found false when there is none
- * yet; RC_CURSOR with a message for a file that is not a cursor. */
+ * yet; RC_CURSOR with a message for a file that is not a cursor.  The
+ * file is trusted as the policy is (rr_secfile: no symbolic link, a
+ * regular file of root's that only root may write). */
 static int cursor_file_read(struct ctl *c, struct ctl_cursor *cur, bool *found)
 {
-	char buf[CURSOR_FILE_MAX + 1];
-	struct stat st;
-	ssize_t len;
-	int fd;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
 
 	*found = false;
-	fd = open(c->cursor_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
+	r = rr_secfile_read(c->cursor_file, CURSOR_FILE_MAX, &buf, &len);
+	if (r == -ENOENT)
 		return RC_OK;
-	if (fd < 0) {
-		ctl_err("cannot open cursor file %s: %s", c->cursor_file,
-			strerror(errno));
-		return RC_CURSOR;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 022)) {
-		close(fd);
+	if (r == -EPERM || r == -EINVAL) {
 		ctl_err("cursor file %s must be a regular file owned by root "
 			"and not group/other-writable",
 			c->cursor_file);
 		return RC_CURSOR;
 	}
-	len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len < 0 || len > CURSOR_FILE_MAX) {
+	if (r < 0) {
 		ctl_err("cannot read cursor file %s: %s", c->cursor_file,
-			len < 0 ? strerror(errno) : "too long");
+			r == -EFBIG ? "too long" : strerror(-r));
 		return RC_CURSOR;
 	}
-	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[len - 1] = '\0';
-	if (ctl_cursor_parse(buf, cur) < 0) {
+	r = ctl_cursor_parse(buf, cur);
+	free(buf);
+	if (r < 0) {
 		ctl_err("cursor file %s does not hold a cursor (VERB:N); "
 			"remove it to start again from the oldest record",
 			c->cursor_file);
@@ -169,29 +161,32 @@ static int cursor_save(struct ctl *c, const char *kind, int64_t pos,
 
 /* ---- shared fields ----------------------------------------------------- */
 
-/* One object per line: a compact writer, flushed at the end of the line. */
-static int line_end(struct json *j)
-{
-	return json_finish(j);
-}
-
 /* The account's name from the GECOS field (up to the first comma), for
- * userDisplayName; NULL when none.  The last answer is kept: the rows of
- * one user come together. */
-static const char *display_name(const char *user)
+ * userDisplayName; NULL when none.  *exists (when not NULL): whether the
+ * account exists at all (riskyUser's isDeleted).  The last answer is
+ * kept: the rows of one user come together. */
+static const char *display_name(const char *user, bool *exists)
 {
 	static char last_user[RR_USER_MAX + 1], last_name[128];
-	static bool last_found;
+	static bool last_found, last_exists;
 	struct passwd *pw;
 	size_t k;
 
+	if (exists)
+		*exists = false;
 	if (!user || !*user)
 		return NULL;
-	if (last_user[0] && !strcmp(last_user, user))
+	if (last_user[0] && !strcmp(last_user, user)) {
+		if (exists)
+			*exists = last_exists;
 		return last_found ? last_name : NULL;
+	}
 	snprintf(last_user, sizeof(last_user), "%s", user);
 	last_found = false;
 	pw = getpwnam(user);
+	last_exists = pw != NULL;
+	if (exists)
+		*exists = last_exists;
 	if (!pw || !pw->pw_gecos)
 		return NULL;
 	k = strcspn(pw->pw_gecos, ",");
@@ -365,7 +360,7 @@ static int graph_signin(const struct ctl *c, const rr_store_signin *s,
 	json_kstr(&j, "id", s->ref);
 	json_ktime(&j, "createdDateTime", s->time);
 	json_kstr(&j, "userPrincipalName", s->user);
-	kstr_opt(&j, "userDisplayName", display_name(s->user));
+	kstr_opt(&j, "userDisplayName", display_name(s->user, NULL));
 	json_kstr(&j, "appDisplayName", s->service);
 	kstr_opt(&j, "resourceDisplayName", host);
 	kstr_opt(&j, "ipAddress", s->rhost);
@@ -398,7 +393,7 @@ static int graph_signin(const struct ctl *c, const rr_store_signin *s,
 		json_obj_end(&j);
 	}
 	json_obj_end(&j);
-	return line_end(&j);
+	return json_finish(&j);
 }
 
 static void host_name(char *buf, size_t len)
@@ -512,7 +507,7 @@ static int graph_detection(const rr_store_detection *d)
 		json_kstr(&j, "ipAddress", d->source);
 	if (d->user[0]) {
 		json_kstr(&j, "userPrincipalName", d->user);
-		kstr_opt(&j, "userDisplayName", display_name(d->user));
+		kstr_opt(&j, "userDisplayName", display_name(d->user, NULL));
 	}
 	json_ktime(&j, "activityDateTime", d->detected);
 	json_ktime(&j, "detectedDateTime", d->detected);
@@ -520,7 +515,7 @@ static int graph_detection(const rr_store_detection *d)
 	if (d->source[0] && !is_ip(d->source))
 		additional_info(&j, d->source);
 	json_obj_end(&j);
-	return line_end(&j);
+	return json_finish(&j);
 }
 
 int graph_detections_check(struct ctl *c)
@@ -587,20 +582,23 @@ int graph_users(const rr_store_user *u, size_t n)
 	for (i = 0; r == 0 && i < n; i++) {
 		struct json j;
 
+		bool exists;
+
 		json_init_compact(&j, stdout);
 		json_obj_begin(&j);
 		json_kstr(&j, "id", u[i].user);
 		json_kstr(&j, "userPrincipalName", u[i].user);
-		kstr_opt(&j, "userDisplayName", display_name(u[i].user));
+		kstr_opt(&j, "userDisplayName", display_name(u[i].user,
+							    &exists));
 		json_kstr(&j, "riskLevel", rr_level_name(u[i].level));
 		json_kstr(&j, "riskState", rr_state_name(u[i].state));
 		json_kstr(&j, "riskDetail", rr_detail_name(u[i].detail));
 		if (u[i].updated)
 			json_ktime(&j, "riskLastUpdatedDateTime", u[i].updated);
-		json_kbool(&j, "isDeleted", getpwnam(u[i].user) == NULL);
+		json_kbool(&j, "isDeleted", !exists);
 		json_kbool(&j, "isProcessing", false);
 		json_obj_end(&j);
-		r = line_end(&j);
+		r = json_finish(&j);
 	}
 	return fail_output(r);
 }
