@@ -25,7 +25,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,26 +78,6 @@ static int run_here(rr_pam_host *host, rr_type type, int flags, int argc,
 }
 
 /* ---- through riskd ---------------------------------------------------- */
-
-/* A connected socket to a root-owned riskd, or a negative errno. */
-static int riskd_connect(const char *path)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	/* non-blocking: a riskd that stopped accepting (its backlog full)
-	 * makes connect() fail instead of waiting; rr_wire works on
-	 * non-blocking sockets */
-	int fd = rr_wire_connect(path, true);
-
-	if (fd < 0)
-		return fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    cred.uid != 0) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
-}
 
 /* HELLO: the call and what the logic reads from the handle, through the
  * PAM host (riskd_proto.h) */
@@ -327,7 +306,9 @@ static int call(pam_handle_t *pamh, rr_type type, int flags, int argc,
 	path = args.riskd ? args.riskd : RR_RISKD_SOCKET;
 	if (!strcmp(path, "off") || argc > (int)RR_RISKD_ARGS_MAX)
 		return run_here(&host, type, flags, argc, argv);
-	fd = riskd_connect(path);
+	/* a root riskd only; non-blocking: a riskd that stopped accepting
+	 * (its backlog full) makes connect() fail instead of waiting */
+	fd = rr_wire_connect_root(path);
 	if (fd == -EPERM)
 		pam_syslog(pamh, LOG_ERR, "riskd: %s is not served by root; "
 			   "ignored", path);

@@ -316,6 +316,22 @@ int rr_wire_connect(const char *path, bool nonblock)
 	return fd;
 }
 
+int rr_wire_connect_root(const char *path)
+{
+	struct ucred cred = {0};
+	socklen_t len = sizeof(cred);
+	int fd = rr_wire_connect(path, true);
+
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    cred.uid != 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 int rr_wire_listen(const char *path, mode_t mode, int backlog)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

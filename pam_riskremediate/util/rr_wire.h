@@ -112,6 +112,10 @@ int rr_wire_recv(int fd, rr_wire_msg *m, int timeout_ms);
  * fails with -EAGAIN instead of blocking).  An fd or a negative errno;
  * -EINVAL for an empty path or one too long for sun_path. */
 int rr_wire_connect(const char *path, bool nonblock);
+/* rr_wire_connect(path, true), kept only when the listening end is root's
+ * (SO_PEERCRED): the module and riskctl trust no other riskd.  An fd, or
+ * -EPERM (the socket closed) or rr_wire_connect's errors. */
+int rr_wire_connect_root(const char *path);
 /* A close-on-exec stream socket bound to the unix socket at path, given
  * `mode` before it listens with `backlog`.  An fd or a negative errno
  * (-EADDRINUSE when path exists); -EINVAL for an empty path or one too
