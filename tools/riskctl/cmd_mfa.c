@@ -407,15 +407,12 @@ int cmd_mfa_key_init(struct ctl *c)
 
 		json_init(&j, stdout);
 		json_obj_begin(&j);
-		json_key(&j, "keyFile");
-		json_str(&j, path);
-		json_key(&j, "created");
-		json_bool(&j, created);
+		json_kstr(&j, "keyFile", path);
+		json_kbool(&j, "created", created);
 		json_obj_end(&j);
-		putchar('\n');
-	} else {
-		printf("%s: %s\n", path, created ? "created (0600 root)" :
-						  "exists, kept");
+		return fail_output(json_finish(&j));
 	}
-	return fflush(stdout) == 0 ? RC_OK : RC_NOT_FOUND;
+	printf("%s: %s\n", path, created ? "created (0600 root)" :
+					  "exists, kept");
+	return fail_output(fflush(stdout) == 0 ? 0 : -EIO);
 }
