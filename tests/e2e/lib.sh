@@ -356,6 +356,16 @@ stop_our_sshds() {
 	return 0
 }
 
+# add_user USER PASSWORD COMMENT: a new account without a home (shell
+# /bin/sh) with PASSWORD; USER_CREATED=1 for the caller's cleanup
+# (remove_user).
+add_user() {
+	useradd -M -d / -s /bin/sh -c "$3" "$1" || fail "useradd $1"
+	# shellcheck disable=SC2034 # for the caller's cleanup
+	USER_CREATED=1
+	printf '%s:%s\n' "$1" "$2" | chpasswd || fail "chpasswd"
+}
+
 # remove_user USER [USERDEL-OPTION...]: kill USER's processes and delete
 # the account (with -f if need be); complain if it is still there.
 remove_user() {

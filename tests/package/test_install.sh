@@ -343,10 +343,7 @@ pass "systemd-socket-activate -l $LISTEN $EXEC, SocketMode=$MODE (pid $SA_PID)"
 # ---- 4. sshd with the installed stack ----------------------------------------
 
 begin "an sshd copy with the installed pam.d/sshd and sshd_config.d snippet"
-useradd -M -d / -s /bin/sh -c "rr package test (tests/package)" "$TUSER" ||
-	fail "useradd $TUSER"
-USER_CREATED=1
-printf '%s:%s\n' "$TUSER" "$PASSWORD" | chpasswd || fail "chpasswd"
+add_user "$TUSER" "$PASSWORD" "rr package test (tests/package)"
 [ -f "$SHARE/pam.d/sshd" ] || fail "no $SHARE/pam.d/sshd"
 cp "$SHARE/pam.d/sshd" "$PAMFILE" || fail "cp $SHARE/pam.d/sshd $PAMFILE"
 grep -Eq '^auth[[:space:]]+\[default=die\][[:space:]]+pam_riskremediate\.so authfail$' "$PAMFILE" ||

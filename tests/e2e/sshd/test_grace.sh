@@ -54,10 +54,7 @@ trap 'exit 130' INT TERM
 
 chmod 0711 "$SCRATCH"
 mkdir -m 0700 "$SCRATCH/mfa" || fail "mkdir"
-useradd -M -d / -s /bin/sh -c "rr e2e test (tests/e2e/sshd grace)" "$TUSER" ||
-	fail "useradd $TUSER"
-USER_CREATED=1
-printf '%s:%s\n' "$TUSER" "$PASSWORD" | chpasswd || fail "chpasswd"
+add_user "$TUSER" "$PASSWORD" "rr e2e test (tests/e2e/sshd grace)"
 
 # every user but root must register now (no grace days)
 (

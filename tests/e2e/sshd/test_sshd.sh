@@ -181,10 +181,7 @@ echo "# scratch $SCRATCH, user $TUSER, PAM service $PAMFILE"
 chmod 0711 "$SCRATCH"
 mkdir -m 0700 "$SCRATCH/mfa" || fail "mkdir"
 
-useradd -M -d / -s /bin/sh -c "rr e2e test (tests/e2e/sshd)" "$TUSER" ||
-	fail "useradd $TUSER"
-USER_CREATED=1
-printf '%s:%s\n' "$TUSER" "$PASSWORD" | chpasswd || fail "chpasswd"
+add_user "$TUSER" "$PASSWORD" "rr e2e test (tests/e2e/sshd)"
 
 write_policy 14
 
