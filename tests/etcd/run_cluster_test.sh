@@ -33,3 +33,13 @@ wrap=()
 	wrap=(valgrind -q --error-exitcode=9 --leak-check=full
 	      --errors-for-leak-kinds=definite)
 "${wrap[@]}" "$@"
+rc=$?
+# a failed run: the members' last words, before the EXIT trap removes them
+if [ "$rc" != 0 ]; then
+	for f in "$dir"/m*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 15 lines)" >&2
+		tail -n 15 "$f" >&2
+	done
+fi
+exit "$rc"

@@ -56,6 +56,7 @@ static bool with_anon; /* 198.51.100.0/24 an anonymizing network */
 static int riskctl_on(int i, char *out, size_t len, const char *a1,
 		      const char *a2, const char *a3);
 static void wait_all_caught_up(void);
+static void kill_hosts(void);
 static int root_on(int i, const char *rhost, const char *auth_info);
 static char anon_extra[400];
 
@@ -439,6 +440,9 @@ static int setup(void **state)
 	int i;
 
 	(void)state;
+	/* the hosts of a setup that failed (cmocka runs no teardown then):
+	 * left running they would hold the test's output open */
+	kill_hosts();
 	fixture_setup("rr-fleet");
 	if (with_anon) {
 		fmtp(dir, sizeof(dir), "%s/anon.list", F.dir);
