@@ -10,8 +10,15 @@
  * hostile file and signs in again: denied (never PAM_SUCCESS or
  * PAM_IGNORE: pam_permit.so is stacked `required` after the module), or,
  * where the row says so, the legitimate result; in process the log names
- * the path; the file outside is unchanged (bytes, mode, owner, mtime);
- * every sign-in ends within 1 s (printed for FIFO rows).
+ * the path and the reason (through riskd the lines are riskd's own); the
+ * file outside is unchanged (bytes, mode, owner, mtime); every sign-in
+ * ends within 1 s (each row prints its time; a sign-in that hangs is
+ * ended by alarm()).
+ *
+ * riskd's socket and its directory, riskctl's --cursor-file and
+ * --textfile (tool_rows, in process only): riskd or riskctl exits non-zero
+ * within 1 s naming the path, or (--textfile) renames a new root file
+ * over whatever was there; the file outside is unchanged.
  *
  * Then a loop (RR_FC_SWAP_SECONDS, default 2): logins while a child swaps
  * the store's directory and the policy's directory for symbolic links to
