@@ -153,6 +153,8 @@ static const row rows[] = {
 	{ P_HASH, K_HARDLINK, LEGIT, NULL },
 	{ P_HASH, K_FIFO, WARN, "is not a regular file" },
 	{ P_HASH, K_DEVICE, WARN, "is not a regular file" },
+	/* a last line cut short: binary-searched in place, no crash */
+	{ P_HASH, K_TRUNC, LEGIT, NULL },
 	{ P_HASH, K_OWNER, WARN, "not owned by root" },
 	{ P_HASH, K_MODE, WARN, "group/other-writable" },
 	{ P_KEY, K_SYMLINK, DENY, "Too many levels of symbolic links" },
