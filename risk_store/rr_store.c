@@ -3,6 +3,15 @@
  * Opening the SQLite store: the directory and the file are checked (root,
  * no symlinks, private) before SQLite sees them, then the connection is
  * configured (WAL, busy timeout, secure delete) and the schema migrated.
+ *
+ * SQLite opens the store, its -wal and its -shm by name, after the checks.
+ * A directory swapped for a symbolic link in between (a rename) would make
+ * it open and write another directory's store.  So the checked directory
+ * is kept open and SQLite is given "/proc/self/fd/N/risk.db": the kernel
+ * resolves that through the open directory, whatever its path names now.
+ * SQLite's own unix VFS would resolve the /proc link back into the path
+ * (xFullPathname reads every symbolic link), so the connection is opened
+ * with a copy of it whose xFullPathname keeps the name as given.
  */
 #include "rr_store_int.h"
 #include "rr_secfile.h"
@@ -10,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -36,26 +47,63 @@ static int dir_prepare(const char *path, char dir[PATH_MAX])
 	return rr_secfile_check_dir(dir);
 }
 
-/* A private root file: regular, owned by root, nothing for group/other. */
+/* A private root file: regular, owned by root, nothing for group/other,
+ * and one name only: a hard link planted at the path would send the
+ * store's writes into a file elsewhere (-EMLINK). */
 static int private_file(const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
 	if (st->st_uid != 0 || (st->st_mode & 077))
 		return -EPERM;
+	if (st->st_nlink != 1)
+		return -EMLINK;
 	return 0;
 }
 
-/* Create the file 0600 when absent; it must be a private root file. */
-static int file_prepare(const char *path)
+/*
+ * SQLite opens the store's -wal and -shm by itself (O_NOFOLLOW, but no
+ * owner, mode or link check): when they exist they must be private root
+ * files of one name, as the store is, or SQLite would read another
+ * user's WAL or write into a hard-linked file elsewhere.
+ */
+static int companions_check(int dfd, const char *name)
+{
+	static const char *const suffix[] = { "-wal", "-shm" };
+	char p[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int n, err;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		n = snprintf(p, sizeof(p), "%s%s", name, suffix[i]);
+		if (n < 0 || (size_t)n >= sizeof(p))
+			return -ENAMETOOLONG;
+		if (fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+		err = private_file(&st);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Create the file `name` in the directory dfd, 0600, when absent; it must
+ * be a private root file. */
+static int file_prepare(int dfd, const char *name)
 {
 	struct stat st;
 	int fd, err = 0;
 
-	fd = open(path,
-		  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		      O_NONBLOCK,
-		  0600);
+	fd = openat(dfd, name,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			O_NONBLOCK,
+		    0600);
 	if (fd < 0)
 		return errno == EMLINK ? -ELOOP : -errno;
 	err = fstat(fd, &st) < 0 ? -errno : private_file(&st);
@@ -63,13 +111,15 @@ static int file_prepare(const char *path)
 	return err;
 }
 
-/* The identity of the private root file at path (not a symlink). */
-static int file_id(const char *path, dev_t *dev, ino_t *ino)
+/* The identity of the private root file at path (not a symlink); with
+ * dfd >= 0, path is a name in that directory. */
+static int file_id(int dfd, const char *path, dev_t *dev, ino_t *ino)
 {
 	struct stat st;
 	int err;
 
-	if (lstat(path, &st) < 0)
+	if (fstatat(dfd >= 0 ? dfd : AT_FDCWD, path, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
@@ -210,21 +260,86 @@ static int configure(rr_store *s, bool memory)
 			   "PRAGMA temp_store = MEMORY;");
 }
 
-static int store_new(const char *path, rr_store **out)
+/* ---- names through the open directory -------------------------------- */
+
+#define RRS_DIRFD_VFS "rr-dirfd"
+
+static sqlite3_vfs dirfd_vfs;
+static pthread_mutex_t dirfd_vfs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* "/proc/self/fd/N/NAME" as given: no symbolic link resolved (the unix
+ * VFS's would turn /proc/self/fd/N back into the directory's path). */
+static int dirfd_full_pathname(sqlite3_vfs *vfs, const char *name, int n,
+			       char *out)
 {
+	size_t len = strlen(name);
+
+	(void)vfs;
+	if (name[0] != '/' || n <= 0 || len >= (size_t)n)
+		return SQLITE_CANTOPEN;
+	memcpy(out, name, len + 1);
+	return SQLITE_OK;
+}
+
+/*
+ * sqlite3_open_v2 of `name` with the unix VFS but for xFullPathname.  The
+ * VFS is registered only for the open (a connection keeps a pointer to
+ * it, not its name), so that SQLite never lists a VFS of this library
+ * after the library is unloaded; the lock keeps concurrent openers from
+ * unregistering it under each other.
+ */
+static int open_dirfd(const char *name, sqlite3 **db)
+{
+	sqlite3_vfs *unix_vfs;
+	int rc;
+
+	pthread_mutex_lock(&dirfd_vfs_lock);
+	unix_vfs = sqlite3_vfs_find("unix");
+	if (!unix_vfs) {
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	dirfd_vfs = *unix_vfs;
+	dirfd_vfs.zName = RRS_DIRFD_VFS;
+	dirfd_vfs.pNext = NULL;
+	dirfd_vfs.xFullPathname = dirfd_full_pathname;
+	rc = sqlite3_vfs_register(&dirfd_vfs, 0);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_open_v2(name, db,
+				     SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_NOFOLLOW |
+					 SQLITE_OPEN_NOMUTEX,
+				     RRS_DIRFD_VFS);
+		sqlite3_vfs_unregister(&dirfd_vfs);
+	}
+out:
+	pthread_mutex_unlock(&dirfd_vfs_lock);
+	return rc;
+}
+
+/* The store `name` in the open, checked directory dfd (kept by the
+ * store from now on, closed by rr_store_close, also on failure). */
+static int store_new(int dfd, const char *name, rr_store **out)
+{
+	char fdpath[PATH_MAX];
 	rr_store *s;
-	int rc, err;
+	int rc, err, n;
 
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		close(dfd);
 		return -ENOMEM;
+	}
+	s->dir_fd = dfd;
 	s->signin_days = RRS_DEFAULT_SIGNIN_DAYS;
 	s->detection_days = RRS_DEFAULT_DETECTION_DAYS;
 	s->ckpt_frames = RRS_WAL_CKPT_FRAMES;
-	rc = sqlite3_open_v2(path, &s->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
-				 SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	n = snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d/%s", dfd, name);
+	if (n < 0 || (size_t)n >= sizeof(fdpath)) {
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = open_dirfd(fdpath, &s->db);
 	if (rc != SQLITE_OK) {
 		err = rrs_error(s, rc);
 		goto out;
@@ -233,7 +348,7 @@ static int store_new(const char *path, rr_store **out)
 	if (!err)
 		err = rrs_schema_init(s);
 	if (!err)
-		err = file_id(path, &s->dev, &s->ino);
+		err = file_id(dfd, name, &s->dev, &s->ino);
 out:
 	if (err)
 		rr_store_close(s);
@@ -244,6 +359,7 @@ out:
 
 int rr_store_open(const char *path, rr_store **out)
 {
+	const char *name;
 	char dir[PATH_MAX];
 	mode_t old;
 	int err, dfd = -1;
@@ -265,13 +381,28 @@ int rr_store_open(const char *path, rr_store **out)
 	 */
 	if (!err) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
-			err = -errno;
+		if (dfd < 0)
+			err = errno == ENOTDIR ? -ELOOP : -errno;
 	}
+	/* what was opened is what was checked (not swapped in between) */
 	if (!err)
-		err = file_prepare(path);
+		err = rr_secfile_check_fd(dfd, S_IFDIR);
+	if (!err && flock(dfd, LOCK_EX) < 0)
+		err = -errno;
+	name = strrchr(path, '/');
+	name = name ? name + 1 : path;
+	if (!err && !*name)
+		err = -EINVAL;
 	if (!err)
-		err = store_new(path, out);
+		err = file_prepare(dfd, name);
+	if (!err)
+		err = companions_check(dfd, name);
+	if (!err) {
+		err = store_new(dfd, name, out); /* keeps dfd */
+		if (!err)
+			flock(dfd, LOCK_UN);
+		dfd = -1;
+	}
 	if (dfd >= 0)
 		close(dfd); /* releases the flock */
 	umask(old);
@@ -287,6 +418,8 @@ void rr_store_close(rr_store *s)
 	for (i = 0; i < RRS_Q__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
 	free(s);
 }
 
@@ -310,10 +443,10 @@ bool rr_store_park(rr_store *s)
 
 bool rr_store_still(const rr_store *s, const char *path)
 {
-	dev_t dev;
-	ino_t ino;
+	dev_t dev = 0;
+	ino_t ino = 0;
 
-	return s && file_id(path, &dev, &ino) == 0 && dev == s->dev &&
+	return s && file_id(-1, path, &dev, &ino) == 0 && dev == s->dev &&
 	       ino == s->ino;
 }
 
@@ -357,6 +490,7 @@ int rr_store_open_memory(rr_store **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->dir_fd = -1;
 	s->signin_days = RRS_DEFAULT_SIGNIN_DAYS;
 	s->detection_days = RRS_DEFAULT_DETECTION_DAYS;
 	rc = sqlite3_open_v2(":memory:", &s->db,

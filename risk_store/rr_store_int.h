@@ -166,6 +166,9 @@ struct rr_store {
 	bool in_snapshot;     /* between rr_store_read_begin and _end */
 	dev_t dev; /* the file opened (rr_store_park) */
 	ino_t ino;
+	/* the store's directory, open while the connection is (SQLite opens
+	 * the store, -wal and -shm through it: rr_store.c), or -1 */
+	int dir_fd;
 	char err[256];
 	int64_t busy_since_ns; /* monotonic: the lock wait in progress */
 	/* the fleet link (rr_store_replica.h) and what the write in progress

@@ -277,8 +277,10 @@ static int in_lists(const rr_detection_cfg *cfg, const rr_addr *addr,
 		unsigned unindexed = 0;
 		int r = rr_iplist_lookup(cfg->lists[i], addr, hit, &unindexed);
 
-		if (r < 0)
+		if (r < 0) {
+			a->failed_list = cfg->lists[i];
 			return r;
+		}
 		if (unindexed && !a->unindexed_list) {
 			a->unindexed_list = cfg->lists[i];
 			a->list_index_flags = unindexed;
@@ -353,6 +355,7 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a)
 {
 	rr_assess_fail step = RR_ASSESS_FAIL_INPUT;
+	const char *list;
 	uid_t uid = (uid_t)-1;
 	int r;
 
@@ -393,8 +396,10 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	if (r == 0)
 		return 0;
 fail:
+	list = a->failed_list;
 	rr_assessment_clear(a);
 	a->failed = step;
+	a->failed_list = step == RR_ASSESS_FAIL_CHECK ? list : NULL;
 	return r;
 }
 

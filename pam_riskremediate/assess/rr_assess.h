@@ -62,13 +62,16 @@ typedef struct {
 	rr_policy_result *results; /* n = policy->n_policies */
 	rr_decision decision;
 	rr_assess_fail failed; /* after a failed rr_assess: what failed */
+	/* and with RR_ASSESS_FAIL_CHECK, the list file that failed (the
+	 * policy's string), NULL otherwise */
+	const char *failed_list;
 } rr_assessment;
 
 /*
  * Validate the input (lengths, characters: -EINVAL), look up the user's
  * groups (-ESRCH for an unknown user), read the store, run detections and
  * decide.  On error `a` is left cleared but for a->failed, which says
- * which part failed.  `now` is unix seconds.
+ * which part failed, and a->failed_list.  `now` is unix seconds.
  */
 int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	      int64_t now, rr_assessment *a);

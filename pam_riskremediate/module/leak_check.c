@@ -13,11 +13,13 @@
  */
 #include "module.h"
 #include "rr_leak.h"
+#include "rr_secfile.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_modules.h>
 
@@ -54,6 +56,27 @@ static unsigned leak_flags(rr_ctx *c, const rr_detection_cfg *cfg)
 	return RR_LEAK_NO_NETWORK;
 }
 
+/* The warning of a failed check.  When the hash file is what failed, it
+ * is named with the reason (an admin must find which file and why; the
+ * check's own errno would only say "invalid argument" for a FIFO). */
+static void leak_failed(rr_ctx *c, const rr_detection_cfg *cfg, int r)
+{
+	int fd = cfg->hash_file ? rr_secfile_open(cfg->hash_file) : 0;
+
+	if (fd >= 0) {
+		if (cfg->hash_file)
+			close(fd);
+		rr_log(c, LOG_WARNING, "user \"%s\": leaked-password "
+			   "check failed: %s; sign-in goes on without it "
+			   "(leakedCredentials)", c->user, rr_leak_strerror(r));
+		return;
+	}
+	rr_log(c, LOG_WARNING, "user \"%s\": leaked-password check "
+		   "failed: hash file %s %s; sign-in goes on without it "
+		   "(leakedCredentials)", c->user, cfg->hash_file,
+	       rr_secfile_strerror(fd));
+}
+
 void rr_leak_after_signin(rr_ctx *c)
 {
 	const rr_detection_cfg *cfg;
@@ -84,9 +107,7 @@ void rr_leak_after_signin(rr_ctx *c)
 			  &src);
 	tok = NULL;
 	if (r < 0) {
-		rr_log(c, LOG_WARNING, "user \"%s\": leaked-password "
-			   "check failed: %s; sign-in goes on without it "
-			   "(leakedCredentials)", c->user, rr_leak_strerror(r));
+		leak_failed(c, cfg, r);
 		return;
 	}
 	if (src == RR_LEAK_SRC_NONE)

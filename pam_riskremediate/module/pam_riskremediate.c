@@ -8,6 +8,7 @@
  */
 #include "module.h"
 #include "rr_iplist.h"
+#include "rr_secfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -233,9 +234,15 @@ static int assess(rr_ctx *c)
 		const char *why = r == -EBADMSG ? rr_store_last_error(c->store)
 						: NULL;
 
-		rr_log(c, LOG_ERR, "assessing sign-in of %s: %s%s%s",
-		       in.user, strerror(-r), why && *why ? ": " : "",
-		       why && *why ? why : "");
+		if (c->a.failed_list)
+			/* which list, and why in an admin's words */
+			rr_log(c, LOG_ERR, "assessing sign-in of %s: %s; IP "
+				   "list %s %s", in.user, strerror(-r),
+			       c->a.failed_list, rr_secfile_strerror(r));
+		else
+			rr_log(c, LOG_ERR, "assessing sign-in of %s: %s%s%s",
+			       in.user, strerror(-r), why && *why ? ": " : "",
+			       why && *why ? why : "");
 		return r;
 	}
 	c->assessed = true;

@@ -89,6 +89,9 @@ static const char *ref_problem(const struct rr_policy_ref *r, char *buf,
 		return rr_secfile_strerror(e);
 	if (r->kind == RR_REF_KEY)
 		return key_problem(&st, buf, len);
+	if (r->kind == RR_REF_STORE && !private_problem(&st, buf, len) &&
+	    st.st_nlink != 1)
+		return "has another name (a hard link; refused)";
 	if (r->kind == RR_REF_STORE)
 		return private_problem(&st, buf, len);
 	return trusted_problem(&st, r->max, buf, len);
