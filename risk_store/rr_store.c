@@ -294,15 +294,18 @@ static int open_dirfd(const char *name, sqlite3 **db)
 	int rc;
 
 	pthread_mutex_lock(&dirfd_vfs_lock);
-	unix_vfs = sqlite3_vfs_find("unix");
-	if (!unix_vfs) {
-		rc = SQLITE_ERROR;
-		goto out;
+	/* made once: open connections read it while later ones open */
+	if (!dirfd_vfs.zName) {
+		unix_vfs = sqlite3_vfs_find("unix");
+		if (!unix_vfs) {
+			rc = SQLITE_ERROR;
+			goto out;
+		}
+		dirfd_vfs = *unix_vfs;
+		dirfd_vfs.pNext = NULL;
+		dirfd_vfs.xFullPathname = dirfd_full_pathname;
+		dirfd_vfs.zName = RRS_DIRFD_VFS;
 	}
-	dirfd_vfs = *unix_vfs;
-	dirfd_vfs.zName = RRS_DIRFD_VFS;
-	dirfd_vfs.pNext = NULL;
-	dirfd_vfs.xFullPathname = dirfd_full_pathname;
 	rc = sqlite3_vfs_register(&dirfd_vfs, 0);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_open_v2(name, db,
