@@ -66,6 +66,7 @@ static char long_user[257];
 /* User names refused as invalid sign-in data. */
 static const char *const bad_users[] = {
 	"alice\nDec  7 12:00:00 host sshd[1]: Accepted password for root",
+	"alice\nroot",
 	"alice\r",
 	"a\x1b[2Jb",
 	"\x1b]0;pwned\x07",
@@ -82,6 +83,7 @@ static const char *const bad_users[] = {
 /* PAM_RHOST values: refused, and accepted ones stored as given. */
 static const char *const bad_rhosts[] = {
 	"10.0.0.1\nDec  7 12:00:00 host sshd[1]: forged",
+	"10.0.0.1\nsshd[1]:Accepted_password_for_root",
 	"10.0.0.1\r",
 	"\x1b[31m10.0.0.1",
 	"10.0.0.1 x",
@@ -402,7 +404,8 @@ static void test_bad_rhosts_and_ttys_refused(void **state)
 	}
 	/* terminals */
 	{
-		const char *const ttys[] = { "pts/0\nforged line", "\x1b[2J",
+		const char *const ttys[] = { "pts/0\nforged line",
+					     "pts/0\nforged", "\x1b[2J",
 					     "tty 1", tty };
 
 		for (i = 0; i < sizeof(ttys) / sizeof(*ttys); i++) {
