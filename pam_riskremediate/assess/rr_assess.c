@@ -363,6 +363,12 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	if (r == 0) {
 		step = RR_ASSESS_FAIL_USER;
 		r = lookup_groups(p, a, &uid);
+		if (r == -ESRCH && in->unknown_user_ok) {
+			/* no groups, uid unknown: as a user with no record */
+			a->unknown_user = true;
+			uid = (uid_t)-1;
+			r = 0;
+		}
 	}
 	if (r < 0)
 		goto fail;

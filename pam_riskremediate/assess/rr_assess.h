@@ -27,6 +27,11 @@ typedef struct {
 	 * PAM_RUSER or anything in the environment.  Unknown: untrusted. */
 	bool ruid_known;
 	uid_t ruid;
+	/* a name that is no user is assessed as a user with no groups and
+	 * no known uid (rr_assessment.unknown_user) instead of -ESRCH: for
+	 * the checks before the password (preauth), which must treat a
+	 * name that is no user as one that is (no user enumeration) */
+	bool unknown_user_ok;
 } rr_signin_input;
 
 /* Which part of an assessment failed (rr_assessment.failed). */
@@ -62,11 +67,13 @@ typedef struct {
 	rr_policy_result *results; /* n = policy->n_policies */
 	rr_decision decision;
 	rr_assess_fail failed; /* after a failed rr_assess: what failed */
+	bool unknown_user; /* no such user (only with unknown_user_ok) */
 } rr_assessment;
 
 /*
  * Validate the input (lengths, characters: -EINVAL), look up the user's
- * groups (-ESRCH for an unknown user), read the store, run detections and
+ * groups (-ESRCH for an unknown user, unless in->unknown_user_ok), read
+ * the store, run detections and
  * decide.  On error `a` is left cleared but for a->failed, which says
  * which part failed.  `now` is unix seconds.
  */

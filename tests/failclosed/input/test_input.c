@@ -967,39 +967,59 @@ static void pair(const char *service, const char *rhost, pam_result *k,
 }
 
 /*
- * authfail (the password was wrong) is where a name is tried: an unknown
- * user is told and returned exactly what a known one is, however often.
- * preauth and the default mode are measured and printed (see the report
- * in HACKING.md: preauth returns PAM_USER_UNKNOWN for an unknown user,
- * with no block message from a blocked source).
+ * Before the password is known to be right, where names are tried: in
+ * authfail (the password was wrong) and in preauth (clean source, blocked
+ * source) an unknown user is told and returned exactly what a known user
+ * with no record is (reference ids masked); preauth logs both decisions
+ * and stores no sign-in of the name that is no user.  The default mode is
+ * reached only after the password (or a key) was accepted: there an
+ * unknown user is PAM_USER_UNKNOWN.  Times are printed, not asserted.
  */
 static void test_enumeration(void **state)
 {
+	static const struct {
+		const char *service, *rhost, *what;
+		int code;
+	} cases[] = {
+		{ "rrtest-fail", "192.0.2.9", "authfail", PAM_AUTH_ERR },
+		{ "rrtest-fail", "203.0.113.66", "authfail, blocked source",
+		  PAM_AUTH_ERR },
+		{ "rrtest-preauth", "10.1.2.3", "preauth", PAM_SUCCESS },
+		{ "rrtest-preauth", "203.0.113.66", "preauth, blocked source",
+		  PAM_AUTH_ERR },
+	};
 	char known[sizeof(F.msgs)];
 	pam_result k, u;
 	double t[2];
-	unsigned i;
+	size_t i, rep;
 
 	(void)state;
-	for (i = 0; i < 4; i++) {
-		pair("rrtest-fail", i < 2 ? "192.0.2.9" : "203.0.113.66",
-		     &k, &u, known, sizeof(known), t);
-		assert_string_equal(F.msgs, known);
-		assert_int_equal(k.auth, PAM_AUTH_ERR);
-		assert_int_equal(u.auth, k.auth);
-		assert_int_equal(u.account, k.account);
-		printf("# authfail: known %.2f ms, unknown %.2f ms\n",
-		       t[0] * 1e3, t[1] * 1e3);
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		for (rep = 0; rep < 2; rep++) {
+			log_reset();
+			pair(cases[i].service, cases[i].rhost, &k, &u, known,
+			     sizeof(known), t);
+			assert_string_equal(F.msgs, known);
+			assert_int_equal(k.auth, cases[i].code);
+			assert_int_equal(u.auth, k.auth);
+			assert_int_equal(u.account, k.account);
+			assert_log_clean(cases[i].code == PAM_SUCCESS ||
+					 !strcmp(cases[i].service,
+						 "rrtest-fail") ? 0 : 2);
+			printf("# %s: known %.2f ms, unknown %.2f ms\n",
+			       cases[i].what, t[0] * 1e3, t[1] * 1e3);
+		}
 	}
-	pair("rrtest-preauth", "10.1.2.3", &k, &u, known, sizeof(known), t);
-	printf("# preauth clean: known %d %.2f ms, unknown %d %.2f ms\n",
-	       k.auth, t[0] * 1e3, u.auth, t[1] * 1e3);
-	pair("rrtest-preauth", "203.0.113.66", &k, &u, known, sizeof(known), t);
-	printf("# preauth blocked source: known %d %.2f ms, unknown %d "
-	       "%.2f ms\n", k.auth, t[0] * 1e3, u.auth, t[1] * 1e3);
+	assert_matches(F.msgs, "^Sign-in blocked: [^\n]*reference "
+		       "XXXXXXXXX\\.\n$");
+	assert_logged("decision=block outcome=blocked user=\"nosuchuser\" ");
+	assert_int_equal(count_signins("nosuchuser"), 0);
+	assert_int_equal(count_signins("carol"), 2);
 	pair("rrtest", "198.51.100.7", &k, &u, known, sizeof(known), t);
-	printf("# default, risky sign-in: known %d %.2f ms, unknown %d "
-	       "%.2f ms\n", k.auth, t[0] * 1e3, u.auth, t[1] * 1e3);
+	assert_int_equal(u.auth, PAM_USER_UNKNOWN);
+	printf("# default mode (after the password), risky sign-in: known "
+	       "%d %.2f ms, unknown %d %.2f ms\n", k.auth, t[0] * 1e3,
+	       u.auth, t[1] * 1e3);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, fixture_teardown)
