@@ -122,8 +122,11 @@ void rr_assess_explain(const rr_policy *p, const rr_assessment *a, size_t i,
  */
 int rr_device_from_auth_info(const char *info, char *out, size_t len);
 
-/* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable,
- * no '/', ':', whitespace or control characters, not starting with '-'. */
+/* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable
+ * (bytes above 0x7f only as valid UTF-8 of printable characters: no C1
+ * or bidirectional controls, no line or paragraph separators), no '/',
+ * ':', '\\', quotes, '=', whitespace or control characters, not starting
+ * with '-'. */
 bool rr_valid_user(const char *user);
 
 /* The uid of an existing user: 0, -ESRCH when there is no such user, or

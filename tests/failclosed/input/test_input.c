@@ -56,9 +56,8 @@ static const char *const odd_users[] = {
 	"%n%s%x%p%n",
 	"$(id)${IFS}`uname`;reboot",
 	"`id`;DROP_TABLE_signins;--",
-	"\xff\xfe\xc3(bad-utf8",
-	"c1\xc2\x9b" "31mcsi",
 	"x)OR(1>0)--",
+	"jos\xc3\xa9.\xe6\x9d\x8e",
 };
 /* 256 'a': the longest name (RR_USER_MAX) */
 static char long_user[257];
@@ -78,6 +77,12 @@ static const char *const bad_users[] = {
 	"a\x7f",
 	"al:ice",
 	"a\"b",
+	/* invalid UTF-8; a C1 control (CSI) and a bidi override as UTF-8:
+	 * not printable characters */
+	"\xff\xfe\xc3(bad-utf8",
+	"c1\xc2\x9b" "31mcsi",
+	"\x9b" "31mcsi",
+	"evil\xe2\x80\xaetxt.exe",
 };
 
 /* PAM_RHOST values: refused, and accepted ones stored as given. */
@@ -195,7 +200,8 @@ static double now_s(void)
 }
 
 /* Every captured line starts with "<PRI>", holds no control byte (not
- * even CR or ESC) and no DEL; `decisions` lines are decision lines. */
+ * even CR or ESC), no DEL and no C1 control as UTF-8; `decisions` lines
+ * are decision lines. */
 static void assert_log_clean(size_t decisions)
 {
 	const unsigned char *p = (const unsigned char *)g_log;
@@ -214,7 +220,8 @@ static void assert_log_clean(size_t decisions)
 				n_dec++;
 		}
 		line_start = *p == '\n';
-		if ((*p < 0x20 && *p != '\n') || *p == 0x7f) {
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
 			fprintf(stderr, "log:\n%s\n", g_log);
 			fail_msg("raw control byte 0x%02x in the log", *p);
 		}
