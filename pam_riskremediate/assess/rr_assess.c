@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,43 @@
 
 #define NSS_BUF_MAX (1024 * 1024)
 
+/* The length (2..4) of the UTF-8 sequence at s (at most `left` bytes)
+ * when it is valid and a printable character: not a C1 control
+ * (U+0080..U+009F), a bidirectional control (U+200E, U+200F,
+ * U+202A..U+202E, U+2066..U+2069) or a line or paragraph separator
+ * (U+2028, U+2029), which a terminal or a log viewer would act on or
+ * which would reorder what is shown.  0 otherwise. */
+static size_t printable_utf8(const unsigned char *s, size_t left)
+{
+	uint32_t cp;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+	    cp <= 0x9f || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return n;
+}
+
 bool rr_valid_user(const char *user)
 {
-	size_t i, len;
+	size_t i, n, len;
 
 	if (!user)
 		return false;
@@ -26,6 +61,14 @@ bool rr_valid_user(const char *user)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)user[i];
 
+		if (c >= 0x80) {
+			n = printable_utf8((const unsigned char *)user + i,
+					   len - i);
+			if (n == 0)
+				return false;
+			i += n - 1;
+			continue;
+		}
 		if (c <= 0x20 || c == 0x7f || c == '/' || c == ':' ||
 		    c == '\\' || c == '"' || c == '\'' || c == '=')
 			return false;
@@ -366,6 +409,12 @@ int rr_assess(const rr_policy *p, rr_store *s, const rr_signin_input *in,
 	if (r == 0) {
 		step = RR_ASSESS_FAIL_USER;
 		r = lookup_groups(p, a, &uid);
+		if (r == -ESRCH && in->unknown_user_ok) {
+			/* no groups, uid unknown: as a user with no record */
+			a->unknown_user = true;
+			uid = (uid_t)-1;
+			r = 0;
+		}
 	}
 	if (r < 0)
 		goto fail;

@@ -27,6 +27,11 @@ typedef struct {
 	 * PAM_RUSER or anything in the environment.  Unknown: untrusted. */
 	bool ruid_known;
 	uid_t ruid;
+	/* a name that is no user is assessed as a user with no groups and
+	 * no known uid (rr_assessment.unknown_user) instead of -ESRCH: for
+	 * the checks before the password (preauth), which must treat a
+	 * name that is no user as one that is (no user enumeration) */
+	bool unknown_user_ok;
 } rr_signin_input;
 
 /* Which part of an assessment failed (rr_assessment.failed). */
@@ -65,11 +70,13 @@ typedef struct {
 	/* and with RR_ASSESS_FAIL_CHECK, the list file that failed (the
 	 * policy's string), NULL otherwise */
 	const char *failed_list;
+	bool unknown_user; /* no such user (only with unknown_user_ok) */
 } rr_assessment;
 
 /*
  * Validate the input (lengths, characters: -EINVAL), look up the user's
- * groups (-ESRCH for an unknown user), read the store, run detections and
+ * groups (-ESRCH for an unknown user, unless in->unknown_user_ok), read
+ * the store, run detections and
  * decide.  On error `a` is left cleared but for a->failed, which says
  * which part failed, and a->failed_list.  `now` is unix seconds.
  */
@@ -118,8 +125,11 @@ void rr_assess_explain(const rr_policy *p, const rr_assessment *a, size_t i,
  */
 int rr_device_from_auth_info(const char *info, char *out, size_t len);
 
-/* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable,
- * no '/', ':', whitespace or control characters, not starting with '-'. */
+/* True when a user name is acceptable: 1..RR_USER_MAX bytes, printable
+ * (bytes above 0x7f only as valid UTF-8 of printable characters: no C1
+ * or bidirectional controls, no line or paragraph separators), no '/',
+ * ':', '\\', quotes, '=', whitespace or control characters, not starting
+ * with '-'. */
 bool rr_valid_user(const char *user);
 
 /* The uid of an existing user: 0, -ESRCH when there is no such user, or

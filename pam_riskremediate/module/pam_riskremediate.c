@@ -207,6 +207,9 @@ static int gather_input(rr_ctx *c, rr_signin_input *in)
 	in->device = c->device;
 	in->ruid = c->host->ops->uid(c->host);
 	in->ruid_known = true;
+	/* before the password: a name that is no user is told and returned
+	 * what a user with no record is (no enumeration) */
+	in->unknown_user_ok = c->mode == MODE_PREAUTH;
 	if (!rr_valid_user(user)) {
 		rr_log(c, LOG_WARNING, "refusing an invalid user "
 			   "name (length %zu)", strnlen(user, 4096));
@@ -524,6 +527,22 @@ static rr_end on_error(rr_ctx *c, int err)
 	return END_ERROR;
 }
 
+/* preauth blocked a name that is no user: it is told what a user is,
+ * with a reference id of the same form, and the decision is logged; the
+ * store keeps no sign-in of a name that is no user (as authfail). */
+static void block_unknown(rr_ctx *c)
+{
+	char applied[RR_TEXT_MAX], report_only[RR_TEXT_MAX];
+	rr_signin_rec rec;
+
+	if (rr_store_ref_new(c->ref) < 0)
+		c->ref[0] = '\0';
+	rr_assess_to_record(c->policy, &c->a, "blocked", c->now, applied,
+			    sizeof(applied), report_only, sizeof(report_only),
+			    &rec);
+	log_decision(c, "blocked", applied, report_only);
+}
+
 /* preauth: refuse a blocked user before the password; everything else
  * waits for the full check after it. */
 static rr_end enforce_preauth(rr_ctx *c, const char *reason)
@@ -531,7 +550,10 @@ static rr_end enforce_preauth(rr_ctx *c, const char *reason)
 	if (c->a.decision.action != RR_ACTION_BLOCK)
 		return END_ALLOW;
 	deny_block(c, reason);
-	record(c, "blocked", reason);
+	if (c->a.unknown_user)
+		block_unknown(c);
+	else
+		record(c, "blocked", reason);
 	tell_user(c);
 	return END_DENY;
 }

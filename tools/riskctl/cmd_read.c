@@ -163,7 +163,7 @@ static int status_text(const struct ctl *c, const rr_store_user *u,
 		       rr_level effective, const rr_store_detection *d,
 		       size_t n)
 {
-	char when[32];
+	char when[32], *name;
 
 	ctl_time_local(u->updated, when, sizeof(when));
 	kv_print(stdout, KV_WIDTH, "user:", u->user);
@@ -191,7 +191,12 @@ static int status_text(const struct ctl *c, const rr_store_user *u,
 		kv_print(stdout, KV_WIDTH, "detections:", "none active");
 		return RC_OK;
 	}
-	printf("\nActive detections (why %s is at risk):\n", u->user);
+	/* the name as the "user:" line shows it: C1 controls escaped */
+	name = term_safe(u->user);
+	if (!name)
+		return fail_output(-ENOMEM);
+	printf("\nActive detections (why %s is at risk):\n", name);
+	free(name);
 	return fail_output(print_active(d, n));
 }
 
