@@ -26,8 +26,8 @@
  * step is recorded as used, and replaying it at the end is refused.
  *
  * "resources": RR_RESOURCE_LOGINS (default 10000) logins through riskd and
- * RR_RESOURCE_INPROC_LOGINS (default 3000: about 500 a second, against
- * 1,500 through riskd) in process, alternating allow and MFA, one after
+ * RR_RESOURCE_INPROC_LOGINS (default 2000: 150 to 500 a second, against
+ * 550 to 1,500 through riskd) in process, alternating allow and MFA, one after
  * the other in this process; riskd's open fds and VmRSS after a warm-up
  * and after each 1000: fds exactly equal, VmRSS growth under RSS_SLACK_KB
  * and under RSS_LATE_KB over the second half; this process's fds equal
@@ -291,8 +291,10 @@ static void riskd_stop(void)
 	assert_int_equal(kill(rd_pid, SIGTERM), 0);
 	assert_int_equal(waitpid(rd_pid, &st, 0), rd_pid);
 	rd_pid = 0;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		show_file("riskd.err"); /* LeakSanitizer's report */
 		fail_msg("riskd did not stop cleanly (wait status 0x%x)", st);
+	}
 }
 
 static void teardown_all(void)
@@ -1139,13 +1141,31 @@ static void login_here(int flow, int via_riskd, int seq)
  */
 #define RSS_SLACK_KB 3072
 #define RSS_LATE_KB 384
+
+/*
+ * Under AddressSanitizer VmRSS says nothing about leaks (its quarantine
+ * holds freed memory, its shadow grows): the bounds are not asserted, the
+ * figures still printed.  LeakSanitizer checks riskd instead, at its exit
+ * (riskd_stop: any leak makes its status non-zero), and the counts are
+ * smaller (fds are still compared exactly).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_ASSERTED false
+#define DEFAULT_RISKD_LOGINS 3000
+#define DEFAULT_INPROC_LOGINS 1000
+#else
+#define RSS_ASSERTED true
+#define DEFAULT_RISKD_LOGINS 10000
+#define DEFAULT_INPROC_LOGINS 2000
+#endif
 #define BATCH 1000
 
 static void test_resources(void **state)
 {
-	long n_riskd = env_long("RR_RESOURCE_LOGINS", 10000, 1000, 1000000);
-	long n_here = env_long("RR_RESOURCE_INPROC_LOGINS", 3000, 1000,
-			       1000000);
+	long n_riskd = env_long("RR_RESOURCE_LOGINS", DEFAULT_RISKD_LOGINS,
+				1000, 1000000);
+	long n_here = env_long("RR_RESOURCE_INPROC_LOGINS",
+			       DEFAULT_INPROC_LOGINS, 1000, 1000000);
 	long n;
 	int fd0, fd1, rd_fd0 = 0, rd_fd, via, i, seq = 0;
 	long rss0 = 0, rss, max_growth = 0, rss_half = 0;
@@ -1194,12 +1214,13 @@ static void test_resources(void **state)
 					 rd_fd0, rd_fd);
 			if (rss - rss0 > max_growth)
 				max_growth = rss - rss0;
-			if (rss - rss0 > RSS_SLACK_KB)
+			if (RSS_ASSERTED && rss - rss0 > RSS_SLACK_KB)
 				fail_msg("riskd's VmRSS grew by %ld kB (> %d)",
 					 rss - rss0, RSS_SLACK_KB);
 			if (i + 1 == (n / 2 / BATCH) * BATCH)
 				rss_half = rss;
-			if (rss_half && rss - rss_half > RSS_LATE_KB)
+			if (RSS_ASSERTED && rss_half &&
+			    rss - rss_half > RSS_LATE_KB)
 				fail_msg("riskd's VmRSS grew by %ld kB after "
 					 "login %ld (> %d): a leak", rss -
 					 rss_half, (n / 2 / BATCH) * BATCH,
@@ -1210,8 +1231,9 @@ static void test_resources(void **state)
 			via ? "through riskd" : "in process", now_s() - t0,
 			(double)(n + 200) / (now_s() - t0), count_fds(getpid()));
 	}
-	fprintf(stderr, "riskd VmRSS growth at most %ld kB; this process's "
-		"fds:\n", max_growth);
+	fprintf(stderr, "riskd VmRSS growth at most %ld kB (%s); this "
+		"process's fds:\n", max_growth, RSS_ASSERTED ? "bounded" :
+		"not asserted under ASan: LeakSanitizer checks riskd's exit");
 	show_fds(getpid());
 	riskd_stop();
 }
