@@ -57,7 +57,6 @@
 #include <sqlite3.h>
 
 #include "rr_mfa.h"
-#include "rr_wire.h"
 
 #include <liboath/oath.h>
 
@@ -786,9 +785,9 @@ static void check_slot(sqlite3 *db, slot *x)
 	    (x->flow == FLOW_ALLOW || x->flow == FLOW_MFA ||
 	     x->flow == FLOW_REGISTER))
 		fail_msg("%s login of %s from %s via %s failed: auth %d "
-			 "account %d; messages:\n%s", flow_name[x->flow],
-			 x->user, x->rhost, x->via_riskd ? "riskd" : "process",
-			 x->auth, x->account, "(in the child)");
+			 "account %d", flow_name[x->flow], x->user, x->rhost,
+			 x->via_riskd ? "riskd" : "process", x->auth,
+			 x->account);
 	/* an accepted code is recorded as used */
 	if (ok && (x->flow == FLOW_MFA || x->flow == FLOW_REGISTER)) {
 		int64_t last = db_int(db, "SELECT last_step FROM mfa_methods"
