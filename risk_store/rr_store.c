@@ -4,6 +4,7 @@
  * no symlinks, private) before SQLite sees them, then the connection is
  * configured (WAL, busy timeout, secure delete) and the schema migrated.
  */
+#include "rr_errno.h"
 #include "rr_store_int.h"
 #include "rr_secfile.h"
 
@@ -32,7 +33,7 @@ static int dir_prepare(const char *path, char dir[PATH_MAX])
 	else
 		*slash = '\0';
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+		return rr_negerrno();
 	return rr_secfile_check_dir(dir);
 }
 
@@ -57,8 +58,8 @@ static int file_prepare(const char *path)
 		      O_NONBLOCK,
 		  0600);
 	if (fd < 0)
-		return errno == EMLINK ? -ELOOP : -errno;
-	err = fstat(fd, &st) < 0 ? -errno : private_file(&st);
+		return errno == EMLINK ? -ELOOP : rr_negerrno();
+	err = fstat(fd, &st) < 0 ? rr_negerrno() : private_file(&st);
 	close(fd);
 	return err;
 }
@@ -70,7 +71,7 @@ static int file_id(const char *path, dev_t *dev, ino_t *ino)
 	int err;
 
 	if (lstat(path, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
 	err = private_file(&st);
@@ -266,7 +267,7 @@ int rr_store_open(const char *path, rr_store **out)
 	if (!err) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
-			err = -errno;
+			err = rr_negerrno();
 	}
 	if (!err)
 		err = file_prepare(path);
