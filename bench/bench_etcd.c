@@ -77,8 +77,11 @@ static int run(rr_etcd *e, double *txn, double *get, size_t n)
 	int64_t rev = 0;
 	size_t i;
 	bool ok;
-	int r = mod_rev(e, &rev);
+	int r;
 
+	if (!txn || !get)
+		return -EINVAL;
+	r = mod_rev(e, &rev);
 	for (i = 0; r == 0 && i < n; i++) {
 		double t0 = now_us();
 
@@ -101,8 +104,8 @@ int main(int argc, char **argv)
 	const char *env = getenv("ETCD_ENDPOINTS"), *eps[MAX_EPS];
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
 	char *list = env ? strdup(env) : NULL;
-	double *txn = calloc(n ? n : 1, sizeof(double));
-	double *get = calloc(n ? n : 1, sizeof(double));
+	double *txn = n ? calloc(n, sizeof(double)) : NULL;
+	double *get = n ? calloc(n, sizeof(double)) : NULL;
 	rr_etcd_cfg cfg = {
 		.ca = getenv("ETCD_CA"), .cert = getenv("ETCD_CERT"),
 		.key = getenv("ETCD_KEY"), .user = getenv("ETCD_USER"),
@@ -114,6 +117,9 @@ int main(int argc, char **argv)
 	if (!list || !txn || !get || n == 0) {
 		fprintf(stderr, "usage: ETCD_ENDPOINTS=... bench_etcd [N] "
 			"(see bench_etcd.sh)\n");
+		free(list);
+		free(txn);
+		free(get);
 		return 2;
 	}
 	cfg.endpoints = eps;

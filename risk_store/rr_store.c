@@ -13,6 +13,7 @@
  * (xFullPathname reads every symbolic link), so the connection is opened
  * with a copy of it whose xFullPathname keeps the name as given.
  */
+#include "rr_errno.h"
 #include "rr_store_int.h"
 #include "rr_secfile.h"
 
@@ -43,7 +44,7 @@ static int dir_prepare(const char *path, char dir[PATH_MAX])
 	else
 		*slash = '\0';
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+		return rr_negerrno();
 	return rr_secfile_check_dir(dir);
 }
 
@@ -82,7 +83,7 @@ static int companions_check(int dfd, const char *name)
 		if (fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				continue;
-			return -errno;
+			return rr_negerrno();
 		}
 		if (S_ISLNK(st.st_mode))
 			return -ELOOP;
@@ -105,8 +106,8 @@ static int file_prepare(int dfd, const char *name)
 			O_NONBLOCK,
 		    0600);
 	if (fd < 0)
-		return errno == EMLINK ? -ELOOP : -errno;
-	err = fstat(fd, &st) < 0 ? -errno : private_file(&st);
+		return errno == EMLINK ? -ELOOP : rr_negerrno();
+	err = fstat(fd, &st) < 0 ? rr_negerrno() : private_file(&st);
 	close(fd);
 	return err;
 }
@@ -120,7 +121,7 @@ static int file_id(int dfd, const char *path, dev_t *dev, ino_t *ino)
 
 	if (fstatat(dfd >= 0 ? dfd : AT_FDCWD, path, &st,
 		    AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
 	err = private_file(&st);
@@ -385,13 +386,13 @@ int rr_store_open(const char *path, rr_store **out)
 	if (!err) {
 		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
-			err = errno == ENOTDIR ? -ELOOP : -errno;
+			err = errno == ENOTDIR ? -ELOOP : rr_negerrno();
 	}
 	/* what was opened is what was checked (not swapped in between) */
 	if (!err)
 		err = rr_secfile_check_fd(dfd, S_IFDIR);
 	if (!err && flock(dfd, LOCK_EX) < 0)
-		err = -errno;
+		err = rr_negerrno();
 	name = strrchr(path, '/');
 	name = name ? name + 1 : path;
 	if (!err && !*name)

@@ -3,6 +3,7 @@
  * Sign-ins, failed attempts, the per-user sign-in history the detections
  * read, and pruning of expired rows.
  */
+#include "rr_errno.h"
 #include "rr_store_int.h"
 
 #include <errno.h>
@@ -236,7 +237,7 @@ int rr_store_ref_new(char ref[RR_REF_LEN + 1])
 		n = getrandom(b, sizeof(b), 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return rr_negerrno();
 	if ((size_t)n != sizeof(b))
 		return -EIO;
 	snprintf(ref, RR_REF_LEN + 1, "%02X%02X-%02X%02X", b[0], b[1], b[2],

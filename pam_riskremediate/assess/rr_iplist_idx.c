@@ -12,6 +12,7 @@
  * it is now; ctime and inode change with every write or replacement of the
  * text, so an edited list is never answered from an old index.
  */
+#include "rr_errno.h"
 #include "rr_iplist_int.h"
 #include "rr_secfile.h"
 #include "rr_writefile.h"
@@ -131,7 +132,7 @@ static int map_index(int fd, const struct text_id *text, rr_iplist_index *x)
 	int r;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if ((size_t)st.st_size < sizeof(*h) ||
 	    (uint64_t)st.st_size > IDX_MAX_BYTES)
 		return -EBADMSG;
@@ -139,7 +140,7 @@ static int map_index(int fd, const struct text_id *text, rr_iplist_index *x)
 	x->map = mmap(NULL, x->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (x->map == MAP_FAILED) {
 		x->map = NULL;
-		return -errno;
+		return rr_negerrno();
 	}
 	h = x->map;
 	r = header_check(h, x->map_len, text);
@@ -158,7 +159,7 @@ static int text_stat(const char *list, struct text_id *id)
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	else
 		text_id_of(&st, id);
 	close(fd);
@@ -266,7 +267,7 @@ static int read_fd(int fd, size_t size, char **buf)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			int e = r < 0 ? -errno : -EAGAIN; /* shrank */
+			int e = r < 0 ? rr_negerrno() : -EAGAIN; /* shrank */
 
 			free(b);
 			return e;
@@ -285,28 +286,32 @@ static int read_text_once(const char *list, char **buf, size_t *len,
 {
 	struct stat before, after;
 	struct text_id a, b;
+	char *text = NULL;
 	int fd, r;
 
 	fd = rr_secfile_open(list);
 	if (fd < 0)
 		return fd;
-	r = fstat(fd, &before) < 0 ? -errno : 0;
-	if (r == 0 && (uint64_t)before.st_size > RR_IPLIST_MAX_BYTES)
+	if (fstat(fd, &before) < 0)
+		r = rr_negerrno();
+	else if ((uint64_t)before.st_size > RR_IPLIST_MAX_BYTES)
 		r = -EFBIG;
-	if (r == 0)
-		r = read_fd(fd, (size_t)before.st_size, buf);
+	else
+		r = read_fd(fd, (size_t)before.st_size, &text);
 	if (r == 0 && fstat(fd, &after) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	close(fd);
-	if (r < 0)
-		return r;
-	text_id_of(&before, &a);
-	text_id_of(&after, &b);
-	if (!text_id_eq(&a, &b)) {
-		free(*buf);
-		*buf = NULL;
-		return -EAGAIN;
+	if (r == 0) {
+		text_id_of(&before, &a);
+		text_id_of(&after, &b);
+		if (!text_id_eq(&a, &b))
+			r = -EAGAIN;
 	}
+	if (r < 0) {
+		free(text); /* the text read when the second fstat failed */
+		return r;
+	}
+	*buf = text;
 	*len = (size_t)before.st_size;
 	*id = a;
 	return 0;

@@ -8,6 +8,7 @@
  * start; both halve the interval, so a file of n bytes takes at most
  * ceil(log2(n)) + 1 probes, one pread() each, and is never read whole.
  */
+#include "rr_errno.h"
 #include "rr_leak.h"
 #include "rr_leak_int.h"
 #include "rr_secfile.h"
@@ -38,7 +39,7 @@ static int probe(file_search *s, off_t lo, off_t hi, off_t mid,
 	got = pread(s->fd, s->buf, n, ws);
 	rr_leak_stat(s->stats, file_reads);
 	if (got < 0)
-		return -errno;
+		return rr_negerrno();
 	if ((size_t)got != n)
 		return -EIO; /* the file shrank under us */
 	/* start: after the last '\n' before mid, else lo itself */
@@ -122,7 +123,7 @@ int rr_leak_file_lookup(const char *path, const char *hash,
 	if (s.fd < 0)
 		return s.fd;
 	if (fstat(s.fd, &st) < 0) {
-		r = -errno;
+		r = rr_negerrno();
 		goto out;
 	}
 	s.size = st.st_size;

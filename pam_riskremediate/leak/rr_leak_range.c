@@ -6,6 +6,7 @@
  * root-only directory: "RRLEAK1 <fetched unix time>\n" then the body,
  * written atomically (temp file + rename), read back by rr_secfile rules.
  */
+#include "rr_errno.h"
 #include "rr_leak.h"
 #include "rr_leak_int.h"
 #include "rr_secfile.h"
@@ -94,7 +95,7 @@ static int cache_path(const char *dir, const char *name, char *out,
 static int cache_dir_ready(const char *dir)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+		return rr_negerrno();
 	return rr_secfile_check_dir(dir);
 }
 
@@ -104,7 +105,7 @@ static int read_all(int fd, size_t max, body_buf *b)
 	ssize_t got;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (st.st_size < 0 || (uint64_t)st.st_size > max)
 		return -EFBIG;
 	b->cap = (size_t)st.st_size + 1;
@@ -116,7 +117,7 @@ static int read_all(int fd, size_t max, body_buf *b)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			return got < 0 ? -errno : -EIO;
+			return got < 0 ? rr_negerrno() : -EIO;
 		b->len += (size_t)got;
 	}
 	b->data[b->len] = '\0';

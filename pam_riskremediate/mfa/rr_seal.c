@@ -4,6 +4,7 @@
  * kept in a root-only file, with the user name as associated data.
  * A sealed blob is nonce || ciphertext || tag.
  */
+#include "rr_errno.h"
 #include "rr_mfa.h"
 #include "rr_mfa_int.h"
 
@@ -32,7 +33,7 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			return -errno;
+			return rr_negerrno();
 		if (k == 0)
 			return -EINVAL;
 		n += (size_t)k;
@@ -50,7 +51,7 @@ static int write_exact(int fd, const uint8_t *buf, size_t len)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			return -errno;
+			return rr_negerrno();
 		n += (size_t)k;
 	}
 	return 0;
@@ -61,7 +62,7 @@ static int key_check_fd(int fd)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	if (st.st_uid != 0 || (st.st_mode & 077) != 0)
@@ -79,7 +80,7 @@ static int key_read(const char *path, uint8_t key[RR_MFA_KEY_LEN])
 	fd = open(path,
 		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return errno == EMLINK ? -ELOOP : -errno;
+		return errno == EMLINK ? -ELOOP : rr_negerrno();
 	r = key_check_fd(fd);
 	if (r == 0)
 		r = read_exact(fd, buf, sizeof(buf));
@@ -100,7 +101,7 @@ static int sync_parent(const char *path)
 		return -ENOMEM;
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (fd >= 0)
 		close(fd);
 	free(copy);
@@ -117,9 +118,9 @@ static int key_fill(int fd)
 	r = write_exact(fd, buf, sizeof(buf));
 	sodium_memzero(buf, sizeof(buf));
 	if (r == 0 && fchmod(fd, 0600) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	return r;
 }
 
@@ -142,13 +143,13 @@ static int key_create(const char *path)
 	memcpy(tmp + len, suffix, sizeof(suffix));
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		r = -errno;
+		r = rr_negerrno();
 		goto out;
 	}
 	r = key_fill(fd);
 	close(fd);
 	if (r == 0 && link(tmp, path) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	unlink(tmp);
 	if (r == 0)
 		r = sync_parent(path);

@@ -3,6 +3,7 @@
  * RFC 6238 time-based one-time passwords through liboath.  Codes are
  * compared in constant time and every buffer that held one is zeroed.
  */
+#include "rr_errno.h"
 #include "rr_mfa.h"
 #include "rr_mfa_int.h"
 #include "rr_lazylib.h"
@@ -41,7 +42,9 @@ int rr_totp_alg_parse(const char *s, rr_totp_alg *out)
 	if (!s || !out)
 		return -EINVAL;
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		if (strcasecmp(s, rr_totp_alg_name(algs[i])) == 0) {
+		const char *name = rr_totp_alg_name(algs[i]);
+
+		if (name && strcasecmp(s, name) == 0) {
 			*out = algs[i];
 			return 0;
 		}
@@ -261,7 +264,7 @@ int rr_totp_secret_new(uint8_t secret[RR_TOTP_SECRET_LEN])
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			r = -errno;
+			r = rr_negerrno();
 			break;
 		}
 		n += (size_t)k;

@@ -15,6 +15,7 @@
  * runs here, and riskd, never committed, does nothing of it.  A core that
  * cannot be loaded denies.
  */
+#include "rr_errno.h"
 #include "host.h"
 #include "riskd_proto.h"
 #include "rr_wire.h"
@@ -226,7 +227,7 @@ static int handshake(rr_pam_host *host, int fd, rr_type type, int flags,
 	int r;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &t0) < 0)
-		return -errno;
+		return rr_negerrno();
 	r = send_hello(&host->host, fd, type, flags, argc, argv,
 		       RR_RISKD_ACCEPT_MS);
 	if (r == 0)

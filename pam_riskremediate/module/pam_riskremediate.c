@@ -118,6 +118,8 @@ static int load_policy(rr_ctx *c)
 	int r;
 
 	r = c->loader->policy_get(c->loader, c->policy_path, &c->policy, &errs);
+	if (r > 0)
+		r = -EPROTO; /* 0 or -errno: anything else fails closed */
 	if (r < 0) {
 		for (i = 0; i < errs.n; i++) {
 			rr_policy_error_format(&errs, i, line, sizeof(line));
@@ -224,10 +226,12 @@ static int assess(rr_ctx *c)
 	int r;
 
 	r = load_policy(c);
-	if (r == 0)
-		r = gather_input(c, &in);
-	if (r == 0)
-		r = open_store(c);
+	if (r < 0)
+		return r;
+	r = gather_input(c, &in);
+	if (r < 0)
+		return r;
+	r = open_store(c);
 	if (r < 0)
 		return r;
 	r = rr_assess(c->policy, c->store, &in, c->now, &c->a);

@@ -257,11 +257,11 @@ static int walk_document(struct rr_pctx *c, yaml_document_t *doc)
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	int r = 0;
 
-	c->doc = doc;
 	c->n_nodes = (size_t)(doc->nodes.top - doc->nodes.start);
 	c->visited = calloc(c->n_nodes + 1, 1);
 	if (!c->visited)
-		return -ENOMEM;
+		return -ENOMEM; /* c->doc not set: it would outlive *doc */
+	c->doc = doc;
 	if (!root) {
 		rr_pctx_err_pos(c, 1, 1, "the policy is empty (expected at "
 				"least \"version: 1\")");

@@ -409,17 +409,19 @@ static unsigned long unit_ms(char u)
 static int parse_duration(const char *s, bool ms, unsigned long *v,
 			  unsigned long *mult)
 {
+	unsigned long unit;
 	size_t len;
 
 	if (!s)
 		return -EINVAL;
 	len = strlen(s);
+	unit = len > 1 ? unit_ms(s[len - 1]) : 0;
 	*mult = 1000;
 	if (ms && len > 2 && !strcmp(s + len - 2, "ms")) {
 		*mult = 1;
 		len -= 2;
-	} else if (len > 1 && unit_ms(s[len - 1])) {
-		*mult = unit_ms(s[len - 1]);
+	} else if (unit) {
+		*mult = unit;
 		len--;
 	}
 	return parse_digits(s, len, v);
@@ -441,15 +443,15 @@ bool rr_pctx_duration(struct rr_pctx *c, const yaml_node_t *n,
 		      unsigned *out)
 {
 	const char *s = plain(n);
-	unsigned long v = 0, mult;
+	unsigned long v = 0, mult = 1000;
 	int r = parse_duration(s, false, &v, &mult);
 
-	mult /= 1000;
 	if (r == -EINVAL) {
 		duration_invalid(c, n, s, what, false);
 		return false;
 	}
-	if (r < 0 || v > max / mult || v * mult < min) {
+	mult /= 1000; /* whole seconds: parse_duration refused "ms" */
+	if (r < 0 || mult == 0 || v > max / mult || v * mult < min) {
 		rr_pctx_err(c, n, "%s must be between %us and %us", what, min,
 			    max);
 		return false;

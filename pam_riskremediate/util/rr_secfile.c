@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "rr_secfile.h"
+#include "rr_errno.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@ int rr_secfile_check_fd(int fd, mode_t type)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	return check_stat(&st, type);
 }
 
@@ -36,7 +37,7 @@ int rr_secfile_check_dir(const char *path)
 	if (!path || !*path)
 		return -EINVAL;
 	if (lstat(path, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (S_ISLNK(st.st_mode))
 		return -ELOOP;
 	return check_stat(&st, S_IFDIR);
@@ -52,7 +53,7 @@ static int open_nofollow(const char *path)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 			      O_NONBLOCK);
 	if (fd < 0)
-		return errno == EMLINK ? -ELOOP : -errno;
+		return errno == EMLINK ? -ELOOP : rr_negerrno();
 	return fd;
 }
 
@@ -64,7 +65,7 @@ int rr_secfile_stat(const char *path, struct stat *st)
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &s) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	close(fd);
 	if (r == 0)
 		*st = s;
@@ -92,7 +93,7 @@ static int read_all(int fd, size_t max, char **buf, size_t *len)
 	char *b;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return rr_negerrno();
 	if (st.st_size < 0 || (unsigned long long)st.st_size > max)
 		return -EFBIG;
 	cap = (size_t)st.st_size + 1;
@@ -105,7 +106,7 @@ static int read_all(int fd, size_t max, char **buf, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			int e = -errno;
+			int e = rr_negerrno();
 
 			free(b);
 			return e;
@@ -210,12 +211,12 @@ static int read_version(int fd, size_t max, const rr_secfile_clock *clk,
 	int r;
 
 	if (fstat(fd, &before) < 0)
-		return -errno;
+		return rr_negerrno();
 	r = read_all(fd, max, &b, &n);
 	if (clk->after_read)
 		clk->after_read(clk->ud);
 	if (fstat(fd, &after) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	else if (!rr_secfile_same_version(&before, &after))
 		r = -EAGAIN; /* -EFBIG included: it grew while read */
 	if (r < 0) {
@@ -251,7 +252,7 @@ static int settle(int fd, const struct stat *st, const rr_secfile_stable *o,
 		clk->sleep_ns(clk->ud, d);
 		*waited += d;
 		if (fstat(fd, &cur) < 0)
-			return -errno;
+			return rr_negerrno();
 		if (!rr_secfile_same_version(st, &cur))
 			return -EAGAIN;
 	}

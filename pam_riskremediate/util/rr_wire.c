@@ -5,6 +5,7 @@
  * so that one deadline (CLOCK_MONOTONIC) bounds a whole message on blocking
  * and non-blocking sockets alike.
  */
+#include "rr_errno.h"
 #include "rr_wire.h"
 
 #include <errno.h>
@@ -172,7 +173,7 @@ static int deadline_init(struct timespec *dl, int timeout_ms)
 		return 0;
 	}
 	if (clock_gettime(CLOCK_MONOTONIC, dl) < 0)
-		return -errno;
+		return rr_negerrno();
 	dl->tv_sec += timeout_ms / 1000;
 	dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 	if (dl->tv_nsec >= 1000000000L) {
@@ -189,7 +190,7 @@ static int ms_left(const struct timespec *dl, int *ms)
 	long long ns;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-		return -errno;
+		return rr_negerrno();
 	ns = (long long)(dl->tv_sec - now.tv_sec) * 1000000000LL +
 	     (dl->tv_nsec - now.tv_nsec);
 	if (ns <= 0)
@@ -216,7 +217,7 @@ static int wait_fd(int fd, short events, const struct timespec *dl)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return -errno;
+			return rr_negerrno();
 		if (r == 0)
 			continue; /* the deadline check above ends it */
 		return (p.revents & POLLNVAL) ? -EBADF : 0;
@@ -240,7 +241,7 @@ static int send_all(int fd, const unsigned char *p, size_t len,
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
+			return rr_negerrno();
 		r = wait_fd(fd, POLLOUT, dl);
 		if (r < 0)
 			return r;
@@ -268,7 +269,7 @@ static int recv_all(int fd, unsigned char *p, size_t len,
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
+			return rr_negerrno();
 		r = wait_fd(fd, POLLIN, dl);
 		if (r < 0)
 			return r;
@@ -306,7 +307,7 @@ int rr_wire_connect(const char *path, bool nonblock)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 				 (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
-		return -errno;
+		return rr_negerrno();
 	memcpy(sa.sun_path, path, len + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
@@ -342,7 +343,7 @@ int rr_wire_listen(const char *path, mode_t mode, int backlog)
 		return -EINVAL;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return rr_negerrno();
 	memcpy(sa.sun_path, path, len + 1);
 	/* the mode is set before anyone can connect */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include "rr_errno.h"
 #include "rr_writefile.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ int rr_write_all(int fd, const void *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
+			return w < 0 ? rr_negerrno() : -EIO;
 		p += w;
 		len -= (size_t)w;
 	}
@@ -49,9 +50,9 @@ static int fsync_dir(const char *dir)
 	int r = 0;
 
 	if (fd < 0)
-		return -errno;
+		return rr_negerrno();
 	if (fsync(fd) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	close(fd);
 	return r;
 }
@@ -75,16 +76,16 @@ int rr_replace_file(const char *path, const struct iovec *parts, size_t n,
 		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	r = fchmod(fd, mode) < 0 ? -errno : 0;
+		return rr_negerrno();
+	r = fchmod(fd, mode) < 0 ? rr_negerrno() : 0;
 	for (i = 0; r == 0 && i < n; i++)
 		r = rr_write_all(fd, parts[i].iov_base, parts[i].iov_len);
 	if (r == 0 && (flags & RR_REPLACE_DURABLE) && fsync(fd) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (close(fd) < 0 && r == 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (r < 0) {
 		unlink(tmp);
 		return r;

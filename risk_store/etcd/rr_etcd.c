@@ -56,14 +56,13 @@ static size_t buf_write(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-int rr_etcd_fail(rr_etcd *e, int r, const char *fmt, ...)
+void rr_etcd_set_error(rr_etcd *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(e->err, sizeof(e->err), fmt, ap);
 	va_end(ap);
-	return r;
 }
 
 const char *rr_etcd_last_error(const rr_etcd *e)

@@ -32,8 +32,13 @@ struct rr_etcd {
 #define RR_ETCD_E_NEXT (-ENOTCONN)
 #define RR_ETCD_E_TOKEN (-EKEYEXPIRED)
 
-__attribute__((format(printf, 3, 4)))
-int rr_etcd_fail(rr_etcd *e, int r, const char *fmt, ...);
+/* Records the message for rr_etcd_last_error(). */
+__attribute__((format(printf, 2, 3)))
+void rr_etcd_set_error(rr_etcd *e, const char *fmt, ...);
+/* rr_etcd_set_error(), then r: a macro, so that the static analyzers
+ * (scan-build does not follow a variadic call) see that an error path
+ * returns r, never 0.  r is evaluated after the message is recorded. */
+#define rr_etcd_fail(e, r, ...) (rr_etcd_set_error((e), __VA_ARGS__), (r))
 
 /* A CURL handle with the handle's TLS, proxy and protocol settings. */
 int rr_etcd_setup_curl(rr_etcd *e, CURL *c);

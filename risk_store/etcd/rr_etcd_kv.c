@@ -24,6 +24,7 @@ static int range_page(rr_etcd *e, const void *key, size_t key_len,
 {
 	json_t *req = json_object();
 	rr_buf b = { 0 };
+	rr_etcd_range *rg = NULL;
 	int r;
 
 	if (!req || json_object_set_new(req, "key", rr_etcd_json_b64(key, key_len,
@@ -37,11 +38,21 @@ static int range_page(rr_etcd *e, const void *key, size_t key_len,
 	}
 	r = rr_etcd_post_json(e, "/v3/kv/range", req, true, &b);
 	if (r == 0) {
-		r = rr_etcd_parse_range(b.data, b.len, &e->lim, limit, out);
+		r = rr_etcd_parse_range(b.data, b.len, &e->lim, limit, &rg);
+		/* 0 with no range (or items but no array) would be a bug
+		 * there: refused, not dereferenced (and the invariant the
+		 * static analyzers cannot see across files) */
+		if (r == 0 && (!rg || (rg->n && !rg->kvs))) {
+			rr_etcd_range_free(rg);
+			rg = NULL;
+			r = -EPROTO;
+		}
 		if (r < 0)
 			r = rr_etcd_fail(e, r, "range: malformed answer");
 	}
 	rr_etcd_buf_wipe(&b);
+	if (r == 0)
+		*out = rg;
 	return r;
 }
 
@@ -83,7 +94,8 @@ int rr_etcd_prefix_end(const void *prefix, size_t prefix_len,
 static bool key_before(const rr_etcd_kv *a, const rr_etcd_kv *b)
 {
 	size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
-	int c = memcmp(a->key, b->key, m);
+	/* an empty key may be NULL: memcmp's arguments must not be */
+	int c = m ? memcmp(a->key, b->key, m) : 0;
 
 	return c < 0 || (c == 0 && a->key_len < b->key_len);
 }
@@ -101,16 +113,21 @@ static int range_append(rr_etcd *e, rr_etcd_range *all, rr_etcd_range *p)
 	if (!kvs)
 		return rr_etcd_fail(e, -ENOMEM, "out of memory");
 	all->kvs = kvs;
+	/* the order first, then the move: a refused page leaves both as
+	 * they were */
 	for (i = 0; i < p->n; i++) {
-		const rr_etcd_kv *prev = all->n ? &all->kvs[all->n - 1] : NULL;
-		const rr_etcd_kv *k = &p->kvs[i];
+		const rr_etcd_kv *prev = i ? &p->kvs[i - 1] :
+				all->n ? &all->kvs[all->n - 1] : NULL;
 
-		if (prev && !key_before(prev, k))
+		if (prev && !key_before(prev, &p->kvs[i]))
 			return rr_etcd_fail(e, -EPROTO, "range: keys out of "
 					    "order");
-		all->kvs[all->n++] = *k;
-		memset(&p->kvs[i], 0, sizeof(p->kvs[i]));
 	}
+	for (i = 0; i < p->n; i++)
+		all->kvs[all->n + i] = p->kvs[i];
+	all->n += p->n;
+	for (i = 0; i < p->n; i++)
+		memset(&p->kvs[i], 0, sizeof(p->kvs[i]));
 	p->n = 0;
 	return 0;
 }
@@ -144,7 +161,7 @@ static int prefix_pages(rr_etcd *e, const void *prefix, size_t prefix_len,
 	while (r == 0 && more) {
 		r = range_page(e, from ? from : prefix, from_len, end, end_len,
 			       page, all->revision, &p);
-		if (r < 0)
+		if (r != 0)
 			break;
 		if (!all->revision)
 			all->revision = p->revision;

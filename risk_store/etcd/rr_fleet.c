@@ -4,6 +4,7 @@
  * writes published as one compare-and-swap transaction each, the replica's
  * load, watch and queue.
  */
+#include "rr_errno.h"
 #include "rr_fleet.h"
 #include "rr_fleet_fails.h"
 #include "rr_fleet_hosts.h"
@@ -605,7 +606,7 @@ int rr_fleet_new(const rr_policy *p, const char *store_path,
 	if (!r && c->host)
 		snprintf(f->host, sizeof(f->host), "%s", c->host);
 	else if (!r && gethostname(f->host, sizeof(f->host) - 1) < 0)
-		r = -errno;
+		r = rr_negerrno();
 	if (!r && !valid_host(f->host))
 		r = -EINVAL; /* the policy checks its own; the machine's */
 	if (!r) {

@@ -5,6 +5,7 @@
  * riskctl handles: it is printed once with write(2), never through stdio,
  * and zeroed; only its hash reaches the store.
  */
+#include "rr_errno.h"
 #include "json.h"
 #include "riskctl.h"
 #include "rr_mfa.h"
@@ -272,7 +273,7 @@ static int tap_format_json(char *buf, size_t len, const char *user,
 
 	f = fmemopen(buf, len, "w");
 	if (!f)
-		return -errno;
+		return rr_negerrno();
 	setvbuf(f, NULL, _IONBF, 0);
 	json_init(&j, f);
 	json_obj_begin(&j);

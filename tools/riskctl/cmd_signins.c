@@ -10,6 +10,7 @@
 #include "riskctl.h"
 #include "table.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,8 @@ static int signin_ref_fleet(struct ctl *c)
 	int r;
 
 	r = ctl_fleet_signin(c, &v);
+	/* RC_OK sets v (ctl.c); scan-build cannot see into ctl.c */
+	assert(r != RC_OK || v);
 	if (r == RC_OK)
 		r = c->json ? signins_json(&v->s, 1, v->host)
 			    : signin_detail(&v->s, v->host);

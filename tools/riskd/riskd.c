@@ -5,6 +5,7 @@
  * accept and serve the calls, kept between calls; root clients only;
  * SIGTERM ends the calls in flight (their modules deny) and exits.
  */
+#include "rr_errno.h"
 #include "riskd.h"
 #include "riskd_proto.h"
 #include "rr_secfile.h"
@@ -434,7 +435,7 @@ static int serve_until_signal(server *s, int sfd)
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return rr_negerrno();
 		}
 		if ((p[0].revents & POLLIN) &&
 		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
