@@ -533,6 +533,10 @@ typedef struct {
 	long k;
 } run_spec;
 
+/* The fault-free run's results per flow and mode (counting runs). */
+static pam_result expect[N_FLOWS][2];
+static bool have_expect[N_FLOWS][2];
+
 static unsigned violations;
 static unsigned long n_runs;
 
@@ -582,6 +586,12 @@ static bool one_run(const run_spec *s, pam_result *out,
 	if (pid == 0) {
 		pam_result r;
 
+		/* cmocka's handlers would turn a crash into an exit */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGILL, SIG_DFL);
+		signal(SIGFPE, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
 		alarm(40); /* beyond riskd's 30 s wait: a hang is a failure */
 		run_flow(s->f, s->riskd, &r);
 		if (getenv("RR_FAULTINJ_ONLY"))
@@ -620,6 +630,22 @@ static bool one_run(const run_spec *s, pam_result *out,
 		    out->chauthtok == PAM_IGNORE || out->session == PAM_IGNORE) {
 			report(s, "PAM_IGNORE", out);
 			ok = false;
+		}
+		if (s->kind >= 0 && have_expect[s->f - flows][s->riskd]) {
+			/* each step that refuses without faults refuses with
+			 * them: a later step denying must not hide an earlier
+			 * one letting the user through */
+			const pam_result *e = &expect[s->f - flows][s->riskd];
+
+			if ((e->auth > 0 && out->auth == PAM_SUCCESS) ||
+			    (e->account > 0 && out->account == PAM_SUCCESS) ||
+			    (e->chauthtok > 0 &&
+			     out->chauthtok == PAM_SUCCESS) ||
+			    (e->session > 0 && out->session == PAM_SUCCESS)) {
+				report(s, "a step succeeded that the fault-free "
+				       "run refuses", out);
+				ok = false;
+			}
 		}
 		if (g && !s->f->grants) {
 			report(s, "access granted in a flow that denies", out);
@@ -892,6 +918,22 @@ static void only_one(const char *spec)
 	keep_store = true;
 }
 
+/* `name` is listed in the comma-separated `list` (unset: everything). */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	if (!list || !*list)
+		return true;
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 /* Sequences of at most this many calls always run whole. */
 #define SMALL_SEQ 8
 
@@ -918,6 +960,14 @@ static void test_faultinj(void **state)
 	double cost_small = 0, left, t_mode;
 	long total = 0, calls_total = 0, stride_na = 1, stride_a = 1, n;
 	long seq = 0, skipped = 0;
+	/* RR_FAULTINJ_KINDS, RR_FAULTINJ_FLOWS: only these (comma-separated
+	 * names as the summary prints them) */
+	const char *kinds = getenv("RR_FAULTINJ_KINDS");
+	const char *flow_list = getenv("RR_FAULTINJ_FLOWS");
+	/* RR_FAULTINJ_WHERE: of inproc, riskd/client, riskd/riskd */
+	const char *where = getenv("RR_FAULTINJ_WHERE");
+	static const char *const where_names[] = { "inproc", "riskd/client",
+						   "riskd/riskd" };
 	size_t fi;
 	int mode, role, kind;
 	long k, stride;
@@ -941,6 +991,8 @@ static void test_faultinj(void **state)
 				fail_msg("the fault-free run of %s/%s fails",
 					 flows[fi].name,
 					 mode ? "riskd" : "inproc");
+			expect[fi][mode] = r;
+			have_expect[fi][mode] = true;
 			assert_true(ty->calls[mode ? FI_RISKD : FI_CLIENT]
 					     [FI_SQL_OPEN] > 0);
 			if (getenv("RR_FAULTINJ_VERBOSE")) {
@@ -967,7 +1019,10 @@ static void test_faultinj(void **state)
 				for (kind = 0; kind < FI_KINDS; kind++) {
 					n = t[fi][mode].calls[role][kind];
 					calls_total += n;
-					if (kind == FI_ALLOC && !alloc_hooks)
+					if ((kind == FI_ALLOC && !alloc_hooks) ||
+					    !listed(kinds, fi_kind_names[kind]) ||
+					    !listed(flow_list, flows[fi].name) ||
+					    !listed(where, where_names[mode + role]))
 						continue;
 					t_mode = per_run[mode] * (double)n;
 					if (n <= SMALL_SEQ)
@@ -988,7 +1043,10 @@ static void test_faultinj(void **state)
 			for (role = 0; role <= mode; role++)
 				for (kind = 0; kind < FI_KINDS; kind++) {
 					n = t[fi][mode].calls[role][kind];
-					if (kind == FI_ALLOC && !alloc_hooks)
+					if ((kind == FI_ALLOC && !alloc_hooks) ||
+					    !listed(kinds, fi_kind_names[kind]) ||
+					    !listed(flow_list, flows[fi].name) ||
+					    !listed(where, where_names[mode + role]))
 						continue;
 					stride = n <= SMALL_SEQ ? 1 :
 						 kind == FI_ALLOC ? stride_a :
