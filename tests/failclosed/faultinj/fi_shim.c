@@ -84,15 +84,15 @@ static bool hit(int kind)
 }
 
 /* The next definition of `name`: after this object, or in `lib` (loaded
- * with RTLD_LOCAL by a module, so not in the global scope). */
+ * with RTLD_LOCAL by a module, so not in the global scope).  The handle of
+ * `lib` stays open: the pointer is kept, and the module's dlclose must not
+ * unload the library under it (it would come back elsewhere). */
 static void *next(const char *name, const char *lib)
 {
 	void *p = dlsym(RTLD_NEXT, name), *h;
 
-	if (!p && lib && (h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD)) != NULL) {
+	if (!p && lib && (h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD)) != NULL)
 		p = dlsym(h, name);
-		dlclose(h);
-	}
 	if (!p)
 		abort();
 	return p;

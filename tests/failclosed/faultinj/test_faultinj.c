@@ -23,7 +23,7 @@
  * there, and no sign-in left "interrupted" when access was granted.
  *
  * Budget: every kind but allocation is exhaustive; allocation failures are
- * strided to fit RR_FAULTINJ_SECONDS (default 40) of wall time for the
+ * strided to fit RR_FAULTINJ_SECONDS (default 20) of wall time for the
  * whole program; RR_FAULTINJ_FULL=1: every k of every kind.  Built without
  * the allocation hooks under AddressSanitizer (the shim cannot replace its
  * malloc); the other kinds then run with ASan watching the error paths.
@@ -934,6 +934,15 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
+/* One (flow, mode, role, kind): its calls n, run every stride-th from
+ * start. */
+typedef struct {
+	size_t fi;
+	int mode, role, kind;
+	long n, stride, start;
+} sequence;
+#define MAX_SEQ (N_FLOWS * 3 * FI_KINDS)
+
 /* Sequences of at most this many calls always run whole. */
 #define SMALL_SEQ 8
 
@@ -953,13 +962,15 @@ static long stride_for(double cost, double budget)
 static void test_faultinj(void **state)
 {
 	static tally t[N_FLOWS][2];
-	double budget = (double)env_long("RR_FAULTINJ_SECONDS", 40);
+	double budget = (double)env_long("RR_FAULTINJ_SECONDS", 20);
 	bool full = env_long("RR_FAULTINJ_FULL", 0) == 1;
 	long seed = env_long("RR_FAULTINJ_SEED", (long)(time(NULL) / 86400));
 	double t0 = now_s(), per_run[2] = {0, 0}, cost_na = 0, cost_a = 0;
 	double cost_small = 0, left, t_mode;
 	long total = 0, calls_total = 0, stride_na = 1, stride_a = 1, n;
-	long seq = 0, skipped = 0;
+	long seq = 0, skipped = 0, round;
+	static sequence seqs[MAX_SEQ];
+	bool more;
 	/* RR_FAULTINJ_KINDS, RR_FAULTINJ_FLOWS: only these (comma-separated
 	 * names as the summary prints them) */
 	const char *kinds = getenv("RR_FAULTINJ_KINDS");
@@ -970,7 +981,7 @@ static void test_faultinj(void **state)
 						   "riskd/riskd" };
 	size_t fi;
 	int mode, role, kind;
-	long k, stride;
+	long stride;
 	pam_result r;
 
 	(void)state;
@@ -1038,12 +1049,14 @@ static void test_faultinj(void **state)
 		left -= cost_na / (double)stride_na;
 		stride_a = stride_for(cost_a, left);
 	}
+	/* the sequences and their strides */
 	for (fi = 0; fi < N_FLOWS; fi++)
 		for (mode = 0; mode < 2; mode++)
 			for (role = 0; role <= mode; role++)
 				for (kind = 0; kind < FI_KINDS; kind++) {
 					n = t[fi][mode].calls[role][kind];
-					if ((kind == FI_ALLOC && !alloc_hooks) ||
+					if (n == 0 ||
+					    (kind == FI_ALLOC && !alloc_hooks) ||
 					    !listed(kinds, fi_kind_names[kind]) ||
 					    !listed(flow_list, flows[fi].name) ||
 					    !listed(where, where_names[mode + role]))
@@ -1051,24 +1064,38 @@ static void test_faultinj(void **state)
 					stride = n <= SMALL_SEQ ? 1 :
 						 kind == FI_ALLOC ? stride_a :
 						 stride_na;
-					/* another offset per sequence and per
-					 * day: successive runs cover other k */
-					for (k = 1 + (seed + seq++) % stride; k <= n;
-					     k += stride) {
-						run_spec rs = { &flows[fi],
-							mode == 1, role, kind,
-							k };
-
-						/* a slow machine: stop, said below */
-						if (!full && now_s() - t0 >
-						    1.5 * budget) {
-							skipped++;
-							continue;
-						}
-						one_run(&rs, &r, NULL);
-						t[fi][mode].runs[role][kind]++;
-					}
+					if (stride > n)
+						stride = n;
+					assert_true(seq < (long)MAX_SEQ);
+					seqs[seq++] = (sequence){ fi, mode, role,
+						kind, n, stride,
+						/* another offset per sequence
+						 * and per day: successive runs
+						 * cover other k */
+						1 + (seed + seq) % stride };
 				}
+	/* round by round over every sequence: a budget cut short (a slow
+	 * machine) still reaches every flow and kind */
+	for (round = 0, more = true; more; round++) {
+		long i;
+
+		more = false;
+		for (i = 0; i < seq; i++) {
+			sequence *q = &seqs[i];
+			run_spec rs = { &flows[q->fi], q->mode == 1, q->role,
+					q->kind, q->start + round * q->stride };
+
+			if (rs.k > q->n)
+				continue;
+			more = true;
+			if (!full && now_s() - t0 > 1.5 * budget) {
+				skipped++;
+				continue;
+			}
+			one_run(&rs, &r, NULL);
+			t[q->fi][q->mode].runs[q->role][q->kind]++;
+		}
+	}
 	/* the summary */
 	printf("fault injection: runs/calls per flow, mode (inproc: riskd=off; "
 	       "riskd), role (client: the PAM process; riskd), kind\n");
@@ -1091,9 +1118,10 @@ static void test_faultinj(void **state)
 				printf("\n");
 			}
 	printf("fault injection: %ld injection runs of %ld injection points "
-	       "(%lu runs in all) in %.1f s; seed %ld; stride %ld (allocation: "
-	       "%s), sequences of at most %d calls whole%s\n", total,
-	       calls_total, n_runs, now_s() - t0, seed, stride_na,
+	       "(%lu runs in all) in %.1f s; seed %ld; stride %ld (capped at "
+	       "each sequence's length; allocation: %s), sequences of at most "
+	       "%d calls whole%s\n", total, calls_total, n_runs,
+	       now_s() - t0, seed, stride_na,
 	       !alloc_hooks ? "not injected, AddressSanitizer build" :
 	       stride_a == 1 ? "stride 1" : "strided", SMALL_SEQ,
 	       full ? "; RR_FAULTINJ_FULL: every k" : "");
