@@ -355,8 +355,20 @@ static const char *riskd_stop(char *why, size_t len)
 {
 	int st = 0;
 
+	pid_t got = 0;
+	int i;
+
 	kill(riskd_pid, SIGTERM);
-	if (waitpid(riskd_pid, &st, 0) != riskd_pid)
+	/* a riskd that hangs on an error path is a finding, not a stalled
+	 * test */
+	for (i = 0; i < 10000 && (got = waitpid(riskd_pid, &st, WNOHANG)) == 0;
+	     i++)
+		usleep(1000);
+	if (got == 0) {
+		kill(riskd_pid, SIGKILL);
+		waitpid(riskd_pid, &st, 0);
+		snprintf(why, len, "riskd did not stop within 10 s of SIGTERM");
+	} else if (got != riskd_pid)
 		snprintf(why, len, "riskd: waitpid failed");
 	else if (WIFSIGNALED(st))
 		snprintf(why, len, "riskd killed by signal %d",
@@ -1094,6 +1106,10 @@ static void test_faultinj(void **state)
 			}
 			one_run(&rs, &r, NULL);
 			t[q->fi][q->mode].runs[q->role][q->kind]++;
+			if (getenv("RR_FAULTINJ_VERBOSE") && n_runs % 1000 == 0)
+				printf("%.0f s: %lu runs, round %ld, %u "
+				       "violations\n", now_s() - t0, n_runs,
+				       round, violations), fflush(stdout);
 		}
 	}
 	/* the summary */
