@@ -1079,12 +1079,12 @@ static void test_faultinj(void **state)
 					if (stride > n)
 						stride = n;
 					assert_true(seq < (long)MAX_SEQ);
-					seqs[seq++] = (sequence){ fi, mode, role,
+					/* another offset per sequence and per
+					 * day: successive runs cover other k */
+					seqs[seq] = (sequence){ fi, mode, role,
 						kind, n, stride,
-						/* another offset per sequence
-						 * and per day: successive runs
-						 * cover other k */
 						1 + (seed + seq) % stride };
+					seq++;
 				}
 	/* round by round over every sequence: a budget cut short (a slow
 	 * machine) still reaches every flow and kind */
