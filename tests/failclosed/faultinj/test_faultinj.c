@@ -29,6 +29,7 @@
  * malloc); the other kinds then run with ASan watching the error paths.
  */
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -329,6 +330,24 @@ static void reset_store(void)
 	copy_store(tmpl, run_dir);
 }
 
+/* How many threads `pid` has (/proc/PID/task). */
+static int threads_of(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static void riskd_start(void)
 {
 	int i;
@@ -342,8 +361,11 @@ static void riskd_start(void)
 		      (char *)NULL);
 		_exit(127);
 	}
+	/* the arming point: riskd listens and its first worker waits in
+	 * accept() (it binds before starting it: a fault in that start is
+	 * riskd's start failing, not a call's) */
 	for (i = 0; i < 5000; i++) {
-		if (socket_listening(riskd_sock))
+		if (socket_listening(riskd_sock) && threads_of(riskd_pid) >= 2)
 			return;
 		usleep(1000);
 	}
