@@ -1159,11 +1159,13 @@ static void test_faultinj(void **state)
 	       "(%lu runs in all) in %.1f s; seed %ld; stride %ld (capped at "
 	       "each sequence's length; allocation: %s), sequences of at most "
 	       "%d calls whole%s\n", total, calls_total, n_runs,
-	       now_s() - t0, seed, stride_na,
+	       now_s() - t0, seed,
+	       /* no budget left after the counting runs: one k each */
+	       stride_na >= LONG_MAX / 4 ? 0 : stride_na,
 	       !alloc_hooks ? "not injected, AddressSanitizer build" :
 	       stride_a == 1 ? "stride 1" : "strided", SMALL_SEQ,
 	       full ? "; RR_FAULTINJ_FULL: every k" : "");
-	if (alloc_hooks && stride_a > 1)
+	if (alloc_hooks && stride_a > 1 && stride_a < LONG_MAX / 4)
 		printf("fault injection: allocation stride %ld\n", stride_a);
 	if (skipped)
 		printf("fault injection: %ld runs left out: past 1.5 times "
