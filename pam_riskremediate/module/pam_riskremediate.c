@@ -590,7 +590,10 @@ static rr_end require_pwchange(rr_ctx *c, const char *reason)
 	r = record(c, RR_OUTCOME_PWCHANGE, reason);
 	if (r < 0)
 		return on_error(c, r);
-	rr_pwchange_ref(c);
+	/* without its reference the change could not complete this
+	 * sign-in's row: denied (the next sign-in asks again) */
+	if (rr_pwchange_ref(c) < 0)
+		return END_NOMEM;
 	return END_PWCHANGE;
 }
 
