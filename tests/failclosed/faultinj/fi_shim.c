@@ -131,21 +131,36 @@ static bool internal(const void *ret, const void *fnptr, size_t len)
 /* ---- allocation ------------------------------------------------------- */
 
 #ifndef FI_NO_ALLOC
-/* nss_wrapper, the tests' user database, calls exit() when its own
- * initialisation cannot allocate, in whatever thread, and then deadlocks
- * in its destructor: not the code under test.  An allocation on its
- * behalf is not failed (the run then has no fault; the driver accepts
- * that).  Only looked at for the one call that would fail. */
-static bool for_nss_wrapper(void)
+/* Allocations that are not the code under test's to survive, not
+ * failed (the run then has no fault; the driver accepts that); only
+ * looked at for the one call that would fail:
+ * - nss_wrapper, the tests' user database, calls exit() when its own
+ *   start cannot allocate, in whatever thread, then deadlocks in its
+ *   destructor;
+ * - glibc's NSS machinery under getspnam_r (nsswitch.conf read into
+ *   __nss_database_get, the NSS modules such as libnss_systemd) crashes
+ *   (SIGSEGV, abort) when its allocations fail, and the dynamic linker
+ *   ends the process (127) when it cannot allocate a module's
+ *   thread-local storage (RR_FAULTINJ_FULL found them: glibc's, not
+ *   ours). */
+static bool not_ours(void)
 {
 	void *frames[32];
 	Dl_info d;
 	int i, n = backtrace(frames, 32);
 
-	for (i = 0; i < n; i++)
-		if (dladdr(frames[i], &d) && d.dli_fname &&
-		    strstr(d.dli_fname, "nss_wrapper"))
+	for (i = 0; i < n; i++) {
+		if (!dladdr(frames[i], &d) || !d.dli_fname)
+			continue;
+		if (strstr(d.dli_fname, "nss_wrapper") ||
+		    strstr(d.dli_fname, "/libnss_") ||
+		    strstr(d.dli_fname, "ld-linux"))
 			return true;
+		if (d.dli_sname && strstr(d.dli_fname, "/libc.so") &&
+		    (!strncmp(d.dli_sname, "__nss_", 6) ||
+		     !strcmp(d.dli_sname, "getspnam_r")))
+			return true;
+	}
 	return false;
 }
 
@@ -153,7 +168,7 @@ static bool fail_alloc(void)
 {
 	if (!hit(FI_ALLOC))
 		return false;
-	if (for_nss_wrapper()) {
+	if (not_ours()) {
 		__atomic_sub_fetch(&ctl->injected, 1, __ATOMIC_SEQ_CST);
 		return false;
 	}
