@@ -23,7 +23,7 @@
  * there, and no sign-in left "interrupted" when access was granted.
  *
  * Budget: every kind but allocation is exhaustive; allocation failures are
- * strided to fit RR_FAULTINJ_SECONDS (default 20) of wall time for the
+ * strided to fit RR_FAULTINJ_SECONDS (default 12) of wall time for the
  * whole program; RR_FAULTINJ_FULL=1: every k of every kind.  Built without
  * the allocation hooks under AddressSanitizer (the shim cannot replace its
  * malloc); the other kinds then run with ASan watching the error paths.
@@ -996,7 +996,7 @@ static long stride_for(double cost, double budget)
 static void test_faultinj(void **state)
 {
 	static tally t[N_FLOWS][2];
-	double budget = (double)env_long("RR_FAULTINJ_SECONDS", 20);
+	double budget = (double)env_long("RR_FAULTINJ_SECONDS", 12);
 	bool full = env_long("RR_FAULTINJ_FULL", 0) == 1;
 	long seed = env_long("RR_FAULTINJ_SEED", (long)(time(NULL) / 86400));
 	double t0 = now_s(), per_run[2] = {0, 0}, cost_na = 0, cost_a = 0;
