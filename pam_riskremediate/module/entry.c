@@ -168,8 +168,10 @@ static int serve(rr_host *h, int fd, const rr_wire_msg *m, int *rc)
 	case RR_W_SETDATA:
 		if (m->n != 2 || !m->f[0].s || rr_data_index(m->f[0].s) < 0)
 			return -EBADMSG;
-		h->ops->set_data(h, m->f[0].s, m->f[1].s);
-		return 0;
+		/* unset, account would decide (and record) the sign-in
+		 * again: the call fails (denied) instead */
+		return h->ops->set_data(h, m->f[0].s, m->f[1].s) ==
+		       PAM_SUCCESS ? 0 : -ENOMEM;
 	case RR_W_GETUSER:
 		if (m->n != 0)
 			return -EBADMSG;

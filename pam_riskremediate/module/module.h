@@ -125,8 +125,8 @@ void rr_flow_mark(rr_ctx *c);
 /* The login must change the password before it completes. */
 int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind);
 /* The sign-in was recorded as c->ref: the completed change marks it a
- * success (rr_store_remediate_user). */
-void rr_pwchange_ref(rr_ctx *c);
+ * success (rr_store_remediate_user).  0 or a negative errno. */
+int rr_pwchange_ref(rr_ctx *c);
 /* Account: tell the user why the password must change now; true when a
  * change is pending in this handle. */
 bool rr_pwchange_pending_tell(rr_ctx *c);

@@ -623,7 +623,10 @@ static rr_end require_pwchange(rr_ctx *c, const char *reason)
 	r = record(c, RR_OUTCOME_PWCHANGE, reason);
 	if (r < 0)
 		return on_error(c, r);
-	rr_pwchange_ref(c);
+	/* without its reference the change could not complete this
+	 * sign-in's row: denied (the next sign-in asks again) */
+	if (rr_pwchange_ref(c) < 0)
+		return END_NOMEM;
 	return END_PWCHANGE;
 }
 
@@ -851,9 +854,11 @@ static void ctx_clear(rr_ctx *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static void mark_auth_ok(rr_ctx *c)
+/* Account in this handle trusts the mark (rr_settled): without it, it
+ * would decide and record the sign-in a second time.  0 or -ENOMEM. */
+static int mark_auth_ok(rr_ctx *c)
 {
-	rr_data_set(c, DATA_AUTH_OK, "1");
+	return rr_data_set(c, DATA_AUTH_OK, "1");
 }
 
 static int call_auth(rr_ctx *c)
@@ -866,8 +871,11 @@ static int call_auth(rr_ctx *c)
 	else
 		e = run(c);
 	if ((e == END_ALLOW || e == END_PWCHANGE) && c->mode == MODE_DEFAULT) {
-		mark_auth_ok(c);
-		rr_leak_after_signin(c); /* raises risk for the next sign-in */
+		if (mark_auth_ok(c) < 0)
+			e = END_NOMEM; /* denied: not recorded twice */
+		else
+			rr_leak_after_signin(c); /* raises risk for the next
+						  * sign-in */
 	}
 	return to_pam(TYPE_AUTH, e);
 }

@@ -94,14 +94,14 @@ int rr_pwchange_set(rr_ctx *c, rr_pwchange_kind kind)
 	return pwchange_put(c, &p);
 }
 
-void rr_pwchange_ref(rr_ctx *c)
+int rr_pwchange_ref(rr_ctx *c)
 {
 	rr_pwchange p;
 
 	if (!pwchange_get(c, &p))
-		return;
+		return -ENOENT;
 	snprintf(p.ref, sizeof(p.ref), "%s", c->ref);
-	pwchange_put(c, &p);
+	return pwchange_put(c, &p);
 }
 
 static void pwchange_clear(rr_ctx *c)
