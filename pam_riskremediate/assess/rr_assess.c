@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "rr_assess.h"
+#include "rr_utf8.h"
 #include "rr_iplist.h"
 
 #include <ctype.h>
@@ -23,27 +24,10 @@
  * which would reorder what is shown.  0 otherwise. */
 static size_t printable_utf8(const unsigned char *s, size_t left)
 {
-	uint32_t cp;
-	size_t n, i;
+	uint32_t cp = 0;
+	size_t n = rr_utf8_decode(s, left, &cp);
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-	    cp <= 0x9f || cp == 0x200e || cp == 0x200f ||
+	if (n < 2 || cp <= 0x9f || cp == 0x200e || cp == 0x200f ||
 	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
 		return 0;
 	return n;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "json.h"
 #include "riskctl.h"
+#include "rr_utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -92,35 +93,6 @@ void json_arr_end(struct json *j)
 	container_end(j, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong, surrogate or beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
 
 static void escape_ascii(FILE *f, unsigned char c)
 {
@@ -155,7 +127,8 @@ void json_escape(FILE *f, const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = utf8_len(p + i, len - i);
+		uint32_t cp;
+		size_t n = rr_utf8_decode(p + i, len - i, &cp);
 
 		if (n == 1)
 			escape_ascii(f, p[i]);
