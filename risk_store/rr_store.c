@@ -62,6 +62,26 @@ static int private_file(const struct stat *st)
 	return 0;
 }
 
+/* The identity of the private root file at path (not a symlink); with
+ * dfd >= 0, path is a name in that directory. */
+static int file_id(int dfd, const char *path, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	int err;
+
+	if (fstatat(dfd >= 0 ? dfd : AT_FDCWD, path, &st,
+		    AT_SYMLINK_NOFOLLOW) < 0)
+		return rr_negerrno();
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	err = private_file(&st);
+	if (err)
+		return err;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
 /*
  * SQLite opens the store's -wal and -shm by itself (O_NOFOLLOW, but no
  * owner, mode or link check): when they exist they must be private root
@@ -72,7 +92,8 @@ static int companions_check(int dfd, const char *name)
 {
 	static const char *const suffix[] = { "-wal", "-shm" };
 	char p[PATH_MAX];
-	struct stat st;
+	dev_t dev;
+	ino_t ino;
 	size_t i;
 	int n, err;
 
@@ -80,15 +101,8 @@ static int companions_check(int dfd, const char *name)
 		n = snprintf(p, sizeof(p), "%s%s", name, suffix[i]);
 		if (n < 0 || (size_t)n >= sizeof(p))
 			return -ENAMETOOLONG;
-		if (fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return rr_negerrno();
-		}
-		if (S_ISLNK(st.st_mode))
-			return -ELOOP;
-		err = private_file(&st);
-		if (err)
+		err = file_id(dfd, p, &dev, &ino);
+		if (err && err != -ENOENT)
 			return err;
 	}
 	return 0;
@@ -110,26 +124,6 @@ static int file_prepare(int dfd, const char *name)
 	err = fstat(fd, &st) < 0 ? rr_negerrno() : private_file(&st);
 	close(fd);
 	return err;
-}
-
-/* The identity of the private root file at path (not a symlink); with
- * dfd >= 0, path is a name in that directory. */
-static int file_id(int dfd, const char *path, dev_t *dev, ino_t *ino)
-{
-	struct stat st;
-	int err;
-
-	if (fstatat(dfd >= 0 ? dfd : AT_FDCWD, path, &st,
-		    AT_SYMLINK_NOFOLLOW) < 0)
-		return rr_negerrno();
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
-	err = private_file(&st);
-	if (err)
-		return err;
-	*dev = st.st_dev;
-	*ino = st.st_ino;
-	return 0;
 }
 
 static int journal_wal(rr_store *s)
