@@ -132,6 +132,20 @@ static void code_of(const char *user, int64_t step, char *out)
 	assert_int_equal(rr_totp_code(s, sizeof(s), &t, step, out), 0);
 }
 
+/* Some step in (step, last] has the same code as `step`. */
+static bool code_later(const char *user, int64_t step, const char *code,
+		       int64_t last)
+{
+	char c[RR_TOTP_CODE_MAX + 1];
+
+	for (step++; step <= last; step++) {
+		code_of(user, step, c);
+		if (!strcmp(c, code))
+			return true;
+	}
+	return false;
+}
+
 static void register_pool(rr_store *st, const uint8_t *key, char pool, int n,
 			  int64_t now)
 {
@@ -680,15 +694,20 @@ static bool plan(slot *x, int flow, int via_riskd, int seq)
 			u = (int)rnd_below(N_M);
 			if (m_next[u] < now - mfa_window + 1)
 				m_next[u] = now - mfa_window + 1;
-			if (m_next[u] <= now + mfa_window)
-				break;
+			user_name('M', u, x->user, sizeof(x->user));
+			/* a step whose code no later step of the window
+			 * shares: the module takes the highest matching step,
+			 * which would use up the steps in between (1 in 10^6
+			 * per pair; thousands of logins meet it) */
+			while (m_next[u] <= now + mfa_window) {
+				x->step = m_next[u]++;
+				code_of(x->user, x->step, x->code);
+				if (!code_later(x->user, x->step, x->code,
+						now + mfa_window + 1))
+					return true;
+			}
 		}
-		if (i == 8)
-			return false;
-		user_name('M', u, x->user, sizeof(x->user));
-		x->step = m_next[u]++;
-		code_of(x->user, x->step, x->code);
-		return true;
+		return false;
 	case FLOW_REGISTER:
 		if (r_next >= N_R)
 			return false;
