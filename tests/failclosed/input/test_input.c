@@ -601,7 +601,7 @@ static void assert_json(const char *what, const char *text, bool lines)
 static const char *const store_users[] = {
 	"esc\x1b[2J\x1b]0;pwned\x07user",
 	"nl\nforged\trow\r",
-	"c1\xc2\x9b" "31m\xc2\x85next",
+	("c1\xc2\x9b" "31m\xc2\x85next"),
 	"utf8\xff\xfe\xc3(",
 	"-x",
 };
