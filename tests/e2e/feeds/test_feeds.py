@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 RISKCTL = None
@@ -306,6 +307,109 @@ class FeedsTest(unittest.TestCase):
         self.assertFalse(os.path.exists(self.anon + ".idx"))
         # no network for lists compile
         self.assertEqual(self.server.seen, [])
+
+    # ---- hostile outputs (issue 15: every path riskctl writes) ----------
+    def outside_file(self):
+        """A root file outside the lists' directory; its snapshot."""
+        out = tempfile.mkdtemp(prefix="rr-feeds-out-")
+        self.addCleanup(shutil.rmtree, out, True)
+        target = os.path.join(out, "target")
+        with open(target, "wb") as f:
+            f.write(b"outside\n")
+        os.chmod(target, 0o644)
+        return out, target
+
+    @staticmethod
+    def snap(path):
+        st = os.lstat(path)
+        with open(path, "rb") as f:
+            return (f.read(), st.st_mode, st.st_uid, st.st_mtime_ns)
+
+    def test_hostile_output_files(self):
+        """The list, its .idx and its .meta planted as a symbolic link or
+        a hard link to a file outside, a FIFO, alice's file or a
+        group/other-writable one: feeds update replaces the name with a
+        new root file (rename, never a write through what was there), in
+        well under a second; the file outside is unchanged.  A directory
+        in the list's place is refused."""
+        out, target = self.outside_file()
+        kinds = ("symlink", "hardlink", "fifo", "alice", "writable")
+        for suffix, mode in (("", 0o644), (".idx", 0o644), (".meta", 0o600)):
+            for kind in kinds:
+                with self.subTest(file="bad.list" + suffix, kind=kind):
+                    self.serve_v1()
+                    path = self.bad + suffix
+                    os.unlink(path)
+                    if kind == "symlink":
+                        os.symlink(target, path)
+                    elif kind == "hardlink":
+                        os.link(target, path)
+                    elif kind == "fifo":
+                        os.mkfifo(path, 0o600)
+                    else:
+                        with open(path, "wb") as f:
+                            f.write(b"planted\n")
+                        if kind == "alice":
+                            os.chown(path, 1000, 1000)
+                        else:
+                            os.chmod(path, 0o666)
+                    before = self.snap(target)
+                    t0 = time.monotonic()
+                    rc, rows, err = self.update(("ok", V2, {}))
+                    took = time.monotonic() - t0
+                    self.assertLess(took, 1.0)
+                    self.assertEqual(rc, 0, err)
+                    self.assertEqual(rows[self.bad]["result"], "updated")
+                    st = os.lstat(path)
+                    self.assertTrue(stat.S_ISREG(st.st_mode))
+                    self.assertEqual(st.st_uid, 0)
+                    self.assertEqual(st.st_nlink, 1)
+                    self.assertEqual(stat.S_IMODE(st.st_mode), mode)
+                    self.assertEqual(self.read(self.bad), V2)
+                    self.assertEqual(self.snap(target), before)
+        self.serve_v1()
+        os.unlink(self.bad)
+        os.mkdir(self.bad)
+        rc, rows, err = self.update(("ok", V2, {}))
+        self.assertEqual(rc, 6)
+        self.assertEqual(rows[self.bad]["result"], "failed")
+        self.assertIn("Is a directory", rows[self.bad]["error"])
+
+    def test_hostile_output_directory(self):
+        """The lists' directory swapped for a symbolic link to another
+        directory, or made alice's, or group/other-writable: refused with
+        the directory and the reason, nothing written anywhere."""
+        self.serve_v1()
+        out, target = self.outside_file()
+        lists = os.path.dirname(self.bad)
+        cases = (("symlink", "is a symbolic link (refused)"),
+                 ("alice", "is not owned by root or is group/other-writable"),
+                 ("writable",
+                  "is not owned by root or is group/other-writable"))
+        for kind, why in cases:
+            with self.subTest(kind=kind):
+                if kind == "symlink":
+                    os.rename(lists, lists + ".real")
+                    os.symlink(out, lists)
+                elif kind == "alice":
+                    os.chown(lists, 1000, 1000)
+                else:
+                    os.chmod(lists, 0o777)
+                try:
+                    before = sorted(os.listdir(out))
+                    rc, rows, err = self.update(("ok", V2, {}))
+                    self.assertEqual(rc, 6, err)
+                    self.assertEqual(rows[self.bad]["result"], "failed")
+                    self.assertIn("directory %s %s" % (lists, why),
+                                  rows[self.bad]["error"])
+                    self.assertEqual(sorted(os.listdir(out)), before)
+                finally:
+                    if kind == "symlink":
+                        os.unlink(lists)
+                        os.rename(lists + ".real", lists)
+                    os.chown(lists, 0, 0)
+                    os.chmod(lists, 0o755)
+                self.assertEqual(self.read(self.bad), V1)
 
 
 def main():
